@@ -1,0 +1,5 @@
+"""``python -m suite`` is ``edgeq`` (for source checkouts without the console script)."""
+
+from suite.cli import main
+
+main()

@@ -1,0 +1,221 @@
+"""``edgeq``: the command line (typer), modelled on lm-evaluation-harness and timm's benchmark scripts.
+
+Exit codes (DESIGN.md): 0 all jobs ok or skipped; 1 some jobs failed (after all ran); 2 bad input
+(one line on stderr, no traceback); 130 interrupted (records written so far are complete).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from suite.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, BadInput
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="EdgeQ: quantization benchmarks on edge hardware.")
+
+
+def _split(values: Optional[list[str]]) -> list[str] | None:
+    """Accept both ``--methods a,b`` and ``--methods a --methods b``."""
+    if not values:
+        return None
+    return [v for item in values for v in item.split(",") if v]
+
+
+def _console():  # type: ignore[no-untyped-def]
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+# --------------------------------------------------------------------------------------------- list
+@app.command("list")
+def list_(kind: str = typer.Argument(..., help="methods | tasks | targets | runtimes | sensors | datasets | zoo")) -> None:
+    """List what is available, without importing torch or TensorFlow."""
+    from suite.paths import HARDWARE_DIR, TASKS_DIR
+    from suite.registry import REGISTRIES, load_catalogue
+
+    load_catalogue()
+    if kind in ("tasks", "targets"):
+        folder = TASKS_DIR if kind == "tasks" else HARDWARE_DIR
+        for path in sorted(folder.glob("*.yaml")):
+            print(path.stem)
+        return
+    if kind not in REGISTRIES:
+        raise BadInput(f"unknown kind {kind!r} (known: methods, tasks, targets, runtimes, sensors, datasets, zoo)")
+    registry = REGISTRIES[kind]
+    for name in registry.names():
+        meta = registry.meta(name)
+        if kind == "methods":
+            label = "simulated" if meta.get("simulated") else "deployable"
+            print(f"{name:<22} {meta.get('family', ''):<12} {label:<11} {meta.get('summary', '')}")
+        else:
+            print(f"{name:<22} {meta.get('summary', '')}")
+
+
+# ---------------------------------------------------------------------------------------- validate
+@app.command()
+def validate(files: list[Path] = typer.Argument(..., help="task or hardware profile YAML files")) -> None:
+    """Check task and profile files; one line per file, non-zero exit if any is broken."""
+    from suite.config import validate_file
+
+    bad = 0
+    for path in files:
+        try:
+            kind = validate_file(path)
+            print(f"ok   {path} ({kind})")
+        except BadInput as exc:
+            bad += 1
+            print(f"FAIL {exc}", file=sys.stderr)
+    if bad:
+        raise typer.Exit(EXIT_BAD_INPUT)
+
+
+# ------------------------------------------------------------------------------------------- bench
+@app.command()
+def bench(
+    target: str = typer.Option("local-cpu", "--target", "-t", help="hardware profile name or YAML path"),
+    tasks: Optional[list[str]] = typer.Option(None, "--tasks", help="task names or YAML paths (default: the profile's)"),
+    methods: Optional[list[str]] = typer.Option(None, "--methods", "-m", help="method names, or 'all' (default: the task's)"),
+    runtimes: Optional[list[str]] = typer.Option(None, "--runtimes", help="restrict to these runtimes of the profile"),
+    quick: bool = typer.Option(False, "--quick", help="short timing runs (recorded as quick)"),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="evaluate only the first N eval samples"),
+    force: bool = typer.Option(False, "--force", help="redo jobs that already have a record"),
+    retry_failed: bool = typer.Option(False, "--retry-failed", help="redo jobs whose record says failed"),
+    override_target: bool = typer.Option(False, "--override-target", help="measure even if this machine does not match the profile"),
+    no_mlflow: bool = typer.Option(False, "--no-mlflow", help="records only; log later with `edgeq sync`"),
+) -> None:
+    """Run the sweep of a target: tasks x methods x runtimes; records, MLflow runs, leaderboard."""
+    from suite.bench import run_bench
+
+    code = run_bench(
+        target=target,
+        tasks=_split(tasks),
+        methods=_split(methods),
+        runtimes=_split(runtimes),
+        quick=quick,
+        limit=limit,
+        force=force,
+        retry_failed=retry_failed,
+        override_target=override_target,
+        use_mlflow=not no_mlflow,
+        console=_console(),
+    )
+    raise typer.Exit(code)
+
+
+# ----------------------------------------------------------------------------------------- publish
+@app.command()
+def publish(
+    targets: Optional[list[str]] = typer.Option(None, "--target", "-t", help="targets to publish (default: all with records)"),
+    snapshot: Optional[str] = typer.Option(None, "--snapshot", help="write a committed snapshot results/published/NAME/"),
+    source: Optional[Path] = typer.Option(None, "--from", help="rebuild from the records under this folder (e.g. a snapshot)"),
+) -> None:
+    """Write leaderboard tables (Markdown, CSV) from the records."""
+    from suite import leaderboard
+    from suite.paths import REPO_ROOT, results_root
+    from suite.records import RecordStore
+
+    if source is not None:
+        records = leaderboard.records_from(source)
+        if not records:
+            raise BadInput(f"{source}: no EdgeQ records found under it")
+        names = _split(targets) or sorted({r["target"]["name"] for r in records})
+        out = source if snapshot is None else REPO_ROOT / "results" / "published" / snapshot
+        written = [p for t in names for p in leaderboard.write_leaderboard(records, t, out / t)]
+    elif snapshot:
+        written = leaderboard.snapshot(RecordStore(), _split(targets), REPO_ROOT / "results" / "published" / snapshot)
+    else:
+        written = leaderboard.publish(RecordStore(), _split(targets), results_root() / "leaderboard")
+    if not written:
+        raise BadInput(f"no records under {RecordStore().root}; run `edgeq bench` first")
+    for path in written:
+        print(path)
+
+
+# -------------------------------------------------------------------------------------------- sync
+@app.command()
+def sync(uri: Optional[str] = typer.Option(None, "--uri", help="tracking URI (default: MLFLOW_TRACKING_URI or the embedded store)")) -> None:
+    """Log every record that MLflow does not have yet (idempotent)."""
+    from suite import tracking
+    from suite.records import RecordStore
+
+    store = RecordStore()
+    target_uri = uri or tracking.tracking_uri()
+    problem = tracking.probe(target_uri)
+    if problem:
+        raise BadInput(f"MLflow store {problem}")
+    items = [(r, store.path_for(r["target"]["name"], r["task"]["name"], r["job_id"])) for r in store.iter_records()]
+    logged, present = tracking.sync(items, target_uri)
+    print(f"synced {logged} run(s) to {target_uri}; {present} already there")
+
+
+# ---------------------------------------------------------------------------------------------- ui
+@app.command()
+def ui(
+    port: int = typer.Option(5000, "--port"),
+    host: str = typer.Option("127.0.0.1", "--host", help="bind address (127.0.0.1 unless you mean to expose it)"),
+) -> None:
+    """Open the MLflow UI on the store in use."""
+    import os
+
+    from suite import tracking
+
+    uri = tracking.tracking_uri()
+    if uri.startswith(("http://", "https://")):
+        print(f"the runs are on a server: open {uri}")
+        return
+    cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", host, "--port", str(port)]
+    print("running: " + " ".join(cmd))
+    os.execv(sys.executable, cmd)
+
+
+# ---------------------------------------------------------------------------------------- fidelity
+@app.command()
+def fidelity(
+    target: str = typer.Option("local-cpu", "--target", "-t"),
+    tasks: Optional[list[str]] = typer.Option(None, "--tasks"),
+    methods: Optional[list[str]] = typer.Option(None, "--methods", "-m"),
+    seconds: float = typer.Option(1.0, "--seconds", help="duration of each bare and each suite run"),
+) -> None:
+    """The suite's SingleStream p50 against a bare runtime loop, per artifact, in one process."""
+    from suite.fidelity import run_fidelity
+
+    for line in run_fidelity(target, _split(tasks), _split(methods), seconds):
+        print(line, flush=True)
+
+
+# -------------------------------------------------------------------------------------------- show
+@app.command()
+def show(record: Path = typer.Argument(..., help="a record JSON file")) -> None:
+    """Print one record, pretty."""
+    import json
+
+    from suite.records import load_record
+
+    print(json.dumps(load_record(record), indent=2))
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except BadInput as exc:
+        print(f"edgeq: error: {exc}", file=sys.stderr)
+        sys.exit(EXIT_BAD_INPUT)
+    except KeyboardInterrupt:
+        print("edgeq: interrupted; records written so far are complete", file=sys.stderr)
+        sys.exit(EXIT_INTERRUPTED)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # click usage errors and the like
+        import click
+
+        if isinstance(exc, click.exceptions.Abort):
+            sys.exit(EXIT_INTERRUPTED)
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(EXIT_BAD_INPUT)
+        raise
+

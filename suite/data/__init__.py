@@ -1,0 +1,1 @@
+"""Dataset adapters: a task's dataset -> seeded, disjoint train / eval / calibration splits (numpy)."""

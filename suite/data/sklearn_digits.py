@@ -1,0 +1,22 @@
+"""scikit-learn's digits: 1797 real 8x8 handwritten digits (16 grey levels), shipped inside the wheel."""
+
+from __future__ import annotations
+
+from importlib import metadata
+
+import numpy as np
+
+from suite.config.schemas import DatasetSpec
+from suite.data.base import Splits, seeded_split
+from suite.registry import datasets
+
+
+@datasets.register("sklearn-digits")
+def load(spec: DatasetSpec) -> Splits:
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    x = (digits.images.astype(np.float32) / 16.0)[:, None, :, :]  # NCHW, 0..1
+    y = digits.target.astype(np.int64)
+    identity = {"name": spec.name, "source": f"scikit-learn {metadata.version('scikit-learn')}", "n_total": len(x)}
+    return seeded_split(x, y, spec, identity)

@@ -1,0 +1,24 @@
+"""Error types that the CLI turns into exit codes (see DESIGN.md, "Files and exit codes").
+
+``BadInput`` is anything the user can fix by changing a file or a flag: the CLI prints its one-line
+message on stderr and exits 2, never with a traceback. ``JobFailed`` is a failure inside one job: the
+sweep records it and goes on.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_JOBS_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+
+class BadInput(Exception):
+    """A user error with a one-line message naming the file/key/value and what was expected."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(" ".join(str(message).split()))
+
+
+class JobFailed(Exception):
+    """One job could not complete; the sweep records it as failed and moves on."""

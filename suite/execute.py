@@ -1,0 +1,146 @@
+"""Run one Job from start to record: prepare the artifact, evaluate it, time it, read power.
+
+``run_job`` never raises for a job's own failure: it returns a ``failed`` record with a one-line error
+and the tail of the traceback, so the sweep goes on. It takes and returns plain data so that a worker
+process (or another machine) can run it.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from suite.config import load_profile, load_task
+from suite.config.schemas import ProfileConfig, TaskConfig
+from suite.envinfo import environment
+from suite.errors import BadInput, JobFailed
+from suite.records import RecordStore, empty_record
+from suite.sweep import Job
+
+
+def _scenario(profile: ProfileConfig, name: str, quick: bool):  # type: ignore[no-untyped-def]
+    from suite.measure.loadgen import ScenarioSettings
+
+    spec = getattr(profile.measurement, name)
+    if quick and name in profile.measurement.quick:
+        spec = profile.measurement.quick[name]
+    return ScenarioSettings(spec.min_duration_s, spec.min_queries, spec.batch_size)
+
+
+def fp32_reference_top1(store: RecordStore, job: Job) -> float | None:
+    """Deployed fp32 top-1 of the same task, target and runtime, from its record (same quick/limit)."""
+    for record in store.iter_records(job.profile_name):
+        if (
+            record.get("status") == "ok"
+            and record["task"]["name"] == job.task_name
+            and record["method"]["name"] == "fp32"
+            and record["runtime"]["name"] == job.runtime["name"]
+            and record["task"].get("file_sha256") == job.task_sha256
+            and record["accuracy"]["n"] == _eval_count(job)
+        ):
+            return record["accuracy"]["top1"]
+    return None
+
+
+def _eval_count(job: Job) -> int:
+    task = load_task(job.task_path).config
+    return min(task.dataset.n_eval, job.limit) if job.limit else task.dataset.n_eval
+
+
+def run_job(job: Job, store: RecordStore | None = None) -> dict[str, Any]:
+    from suite import prepare
+    from suite.measure.accuracy import evaluate
+    from suite.measure.loadgen import measure
+    from suite.power.base import choose_sensor, power_block
+    from suite.registry import load_catalogue, runtimes
+
+    load_catalogue()
+    store = store or RecordStore()
+    record = empty_record(job.job_id, job.fingerprint)
+    record["task"] = {"name": job.task_name, "file_sha256": job.task_sha256}
+    record["method"] = {"name": job.method, "family": job.family, "params": job.params}
+    record["target"] = {"name": job.profile_name, "matched": job.target_matched, "override": job.target_override}
+    record["runtime"] = {"name": job.runtime["name"]}
+    record["inputs"] = job.inputs
+    timings: dict[str, float] = {}
+    record["timings_s"] = timings
+    try:
+        task_loaded = load_task(job.task_path)
+        profile: ProfileConfig = load_profile(job.profile_path).config
+        task: TaskConfig = task_loaded.config
+        record["environment"] = environment()
+
+        t0 = time.perf_counter()
+        artifact, built = prepare.build_artifact(task_loaded, job.method, job.params, job.artifact_key, job.profile_name)
+        state = prepare.task_state(task_loaded)
+        splits = state.splits
+        timings["prepare"] = round(time.perf_counter() - t0, 3)
+        record["task"].update(
+            dataset={**splits.identity, "n_eval": len(splits.x_eval[: job.limit] if job.limit else splits.x_eval)},
+            limit=job.limit,
+            weights_sha256=state.reference.weights_sha256,
+            model=state.reference.origin,
+        )
+        record["artifact"] = {**artifact.to_record(), "cached": not built}
+
+        t0 = time.perf_counter()
+        runtime = runtimes.get(job.runtime["name"])()
+        session = runtime.load(Path(artifact.path), job.runtime_spec)
+        x_eval, y_eval = splits.x_eval, splits.y_eval
+        if job.limit:
+            x_eval, y_eval = x_eval[: job.limit], y_eval[: job.limit]
+        accuracy = evaluate(session, x_eval, y_eval, num_classes=task.num_classes)
+        fp32_top1 = accuracy["top1"] if job.method == "fp32" else fp32_reference_top1(store, job)
+        accuracy.update(
+            fp32_top1=fp32_top1,
+            delta_top1=(accuracy["top1"] - fp32_top1) if fp32_top1 is not None else None,
+            simulated_top1=artifact.simulated_top1,
+        )
+        record["accuracy"] = accuracy
+        record["runtime"] = session.info()
+        timings["evaluate"] = round(time.perf_counter() - t0, 3)
+
+        t0 = time.perf_counter()
+        sensor, probe = choose_sensor(profile.power)
+        started: list[Any] = []
+        reading_box: list[Any] = []
+
+        def power_start() -> None:
+            if sensor is not None and probe.ok:
+                sensor.start()
+                started.append(True)
+
+        def power_stop() -> None:
+            if started:
+                reading_box.append(sensor.stop())  # type: ignore[union-attr]
+
+        samples = [x_eval[i : i + 1] for i in range(min(len(x_eval), 1024))]
+        m = profile.measurement
+        timing = measure(
+            session.run,
+            samples,
+            single=_scenario(profile, "single_stream", job.quick),
+            offline=_scenario(profile, "offline", job.quick),
+            runs=m.runs,
+            warmup_queries=m.warmup_queries,
+            cv_threshold=m.cv_threshold,
+            quick=job.quick,
+            on_offline_start=power_start,
+            on_offline_stop=power_stop,
+        )
+        record["latency"] = timing.latency
+        record["throughput"] = timing.throughput
+        record["power"] = power_block(sensor, probe, reading_box[0] if reading_box else None, timing.offline_items)
+        timings["measure"] = round(time.perf_counter() - t0, 3)
+        record["environment"]["temperatures_after"] = environment()["temperatures"]
+        record["status"] = "ok"
+    except (BadInput, JobFailed) as exc:
+        record["error"] = str(exc)
+        record["error_tail"] = traceback.format_exc().splitlines()[-12:]
+    except Exception as exc:  # a failing job is recorded as failed and the sweep goes on
+        line = " ".join(str(exc).split()) or type(exc).__name__
+        record["error"] = f"{type(exc).__name__}: {line}"[:500]
+        record["error_tail"] = traceback.format_exc().splitlines()[-20:]
+    return record

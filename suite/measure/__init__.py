@@ -1,0 +1,1 @@
+"""Measurement: deployed accuracy, LoadGen timing, statistics. Run side: numpy and LoadGen only."""

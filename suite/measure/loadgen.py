@@ -1,0 +1,259 @@
+"""Timing through MLPerf LoadGen: SingleStream for latency, Offline for throughput.
+
+LoadGen owns the clock, the query schedule and the statistics (nearest-rank percentiles, early-stopping
+p90); this module only builds the SUT/QSL around a runtime session and reads LoadGen's own results back
+from ``mlperf_log_detail.txt`` (its ``:::MLLOG`` JSON lines). The SUT callback runs the model inline, so
+the per-query overhead is a Python call, measured by ``edgeq fidelity``.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from suite.measure.stats import coefficient_of_variation
+
+RunFn = Callable[[np.ndarray], Any]
+
+
+@dataclass(frozen=True)
+class ScenarioSettings:
+    min_duration_s: float
+    min_queries: int
+    batch_size: int = 1
+
+
+def read_mllog(path: Path) -> dict[str, Any]:
+    """The ``key -> value`` pairs of a LoadGen detail log (last value wins)."""
+    values: dict[str, Any] = {}
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        if line.startswith(":::MLLOG "):
+            try:
+                entry = json.loads(line[len(":::MLLOG ") :])
+            except ValueError:
+                continue
+            values[entry.get("key")] = entry.get("value")
+    return values
+
+
+def _log_settings(outdir: Path):  # type: ignore[no-untyped-def]
+    import mlperf_loadgen as lg
+
+    out = lg.LogOutputSettings()
+    out.outdir = str(outdir)
+    out.copy_summary_to_stdout = False
+    out.copy_detail_to_stdout = False
+    settings = lg.LogSettings()
+    settings.log_output = out
+    settings.enable_trace = False
+    return settings
+
+
+def _start(
+    scenario: str, issue: Callable[[list], None], n_samples: int, settings: Any, outdir: Path
+) -> dict[str, Any]:
+    import mlperf_loadgen as lg
+
+    sut = lg.ConstructSUT(issue, lambda: None)
+    qsl = lg.ConstructQSL(n_samples, n_samples, lambda _s: None, lambda _s: None)
+    try:
+        lg.StartTestWithLogSettings(sut, qsl, settings, _log_settings(outdir))
+    finally:
+        lg.DestroyQSL(qsl)
+        lg.DestroySUT(sut)
+    return read_mllog(outdir / "mlperf_log_detail.txt")
+
+
+def calibrate_latency_ns(run: RunFn, samples: Sequence[np.ndarray], seconds: float = 0.3) -> int:
+    """A short bare loop that tells LoadGen what latency to expect (sub-ms runs are INVALID otherwise)."""
+    times: list[int] = []
+    deadline = time.perf_counter() + seconds
+    i = 0
+    while time.perf_counter() < deadline or len(times) < 10:
+        t0 = time.perf_counter_ns()
+        run(samples[i % len(samples)])
+        times.append(time.perf_counter_ns() - t0)
+        i += 1
+    return max(1, int(np.median(times)))
+
+
+def calibrate_items_per_s(run: RunFn, batches: Sequence[np.ndarray], seconds: float = 0.3) -> float:
+    """A short bare batch loop that sets Offline's expected rate (so the run meets its min duration)."""
+    items = 0
+    t0 = time.perf_counter()
+    i = 0
+    while time.perf_counter() - t0 < seconds or i < 3:
+        batch = batches[i % len(batches)]
+        run(batch)
+        items += len(batch)
+        i += 1
+    return items / (time.perf_counter() - t0)
+
+
+def single_stream_run(
+    run: RunFn, samples: Sequence[np.ndarray], settings: ScenarioSettings, expected_ns: int, outdir: Path
+) -> dict[str, Any]:
+    """One LoadGen SingleStream run; returns LoadGen's own statistics for it."""
+    import mlperf_loadgen as lg
+
+    respond = lg.QuerySamplesComplete
+    response = lg.QuerySampleResponse
+
+    def issue(queries: list) -> None:
+        for q in queries:
+            run(samples[q.index])
+        respond([response(q.id, 0, 0) for q in queries])
+
+    test = lg.TestSettings()
+    test.scenario = lg.TestScenario.SingleStream
+    test.mode = lg.TestMode.PerformanceOnly
+    test.single_stream_expected_latency_ns = int(expected_ns)
+    test.min_duration_ms = int(settings.min_duration_s * 1000)
+    test.min_query_count = int(settings.min_queries)
+    log = _start("SingleStream", issue, len(samples), test, outdir)
+    return {
+        "p50_ns": log.get("result_50.00_percentile_latency_ns"),
+        "p90_ns": log.get("result_90.00_percentile_latency_ns"),
+        "p99_ns": log.get("result_99.00_percentile_latency_ns"),
+        "mean_ns": log.get("result_mean_latency_ns"),
+        "early_stopping_p90_ns": log.get("early_stopping_latency_ss"),
+        "queries": log.get("result_query_count"),
+        "valid": log.get("result_validity") == "VALID",
+    }
+
+
+def offline_run(
+    run: RunFn, batches: Sequence[np.ndarray], settings: ScenarioSettings, expected_qps: float, outdir: Path
+) -> dict[str, Any]:
+    """One LoadGen Offline run: LoadGen sends every sample at once; we run them in profile-sized batches.
+
+    ``batches`` are the samples pre-stacked by batch (sample i lives in batch i // batch_size); a query
+    set that is not a whole number of batches is run by gathering the indices it asked for.
+    """
+    import mlperf_loadgen as lg
+
+    respond = lg.QuerySamplesComplete
+    response = lg.QuerySampleResponse
+    bs = settings.batch_size
+    flat = np.concatenate(list(batches), axis=0)
+
+    def issue(queries: list) -> None:
+        for start in range(0, len(queries), bs):
+            chunk = queries[start : start + bs]
+            run(flat[[q.index for q in chunk]])
+            respond([response(q.id, 0, 0) for q in chunk])
+
+    test = lg.TestSettings()
+    test.scenario = lg.TestScenario.Offline
+    test.mode = lg.TestMode.PerformanceOnly
+    test.offline_expected_qps = float(expected_qps)
+    test.min_duration_ms = int(settings.min_duration_s * 1000)
+    test.min_query_count = int(settings.min_queries)
+    log = _start("Offline", issue, len(flat), test, outdir)
+    return {
+        "items_per_s": log.get("result_samples_per_second"),
+        "samples": log.get("result_query_count") or log.get("generated_samples_per_query"),
+        "valid": log.get("result_validity") == "VALID",
+    }
+
+
+@dataclass
+class TimingResult:
+    latency: dict[str, Any]
+    throughput: dict[str, Any]
+    offline_window_s: float
+    offline_items: int
+
+
+def measure(
+    run: RunFn,
+    samples: Sequence[np.ndarray],
+    single: ScenarioSettings,
+    offline: ScenarioSettings,
+    runs: int,
+    warmup_queries: int,
+    cv_threshold: float,
+    quick: bool,
+    on_offline_start: Callable[[], None] | None = None,
+    on_offline_stop: Callable[[], None] | None = None,
+    log_dir: Path | None = None,
+) -> TimingResult:
+    """Warm up, then ``runs`` SingleStream runs and ``runs`` Offline runs; spread across runs as CV.
+
+    The power sensor hooks wrap the Offline runs, so energy per item comes from the same window as the
+    throughput it is divided by.
+    """
+    for i in range(warmup_queries):
+        run(samples[i % len(samples)])
+    expected_ns = calibrate_latency_ns(run, samples)
+    root = Path(log_dir) if log_dir else Path(tempfile.mkdtemp(prefix="edgeq-loadgen-"))
+    root.mkdir(parents=True, exist_ok=True)
+
+    ss_runs = []
+    for r in range(runs):
+        outdir = root / f"single_stream_{r}"
+        outdir.mkdir(exist_ok=True)
+        ss_runs.append(single_stream_run(run, samples, single, expected_ns, outdir))
+    p50s = [x["p50_ns"] / 1e6 for x in ss_runs]
+    best = sorted(ss_runs, key=lambda x: x["p50_ns"])[len(ss_runs) // 2]  # the median run
+    cv = coefficient_of_variation(p50s)
+    latency = {
+        "scenario": "single_stream",
+        "p50_ms": float(np.median(p50s)),
+        "p90_ms": best["p90_ns"] / 1e6,
+        "p99_ms": best["p99_ns"] / 1e6,
+        "mean_ms": best["mean_ns"] / 1e6,
+        "early_stopping_p90_ms": (best["early_stopping_p90_ns"] or 0) / 1e6 or None,
+        "queries": int(sum(x["queries"] or 0 for x in ss_runs)),
+        "runs": runs,
+        "per_run_p50_ms": p50s,
+        "cv": cv,
+        "unstable": cv > cv_threshold,
+        "valid": all(x["valid"] for x in ss_runs),
+        "quick": quick,
+        "expected_latency_ns": expected_ns,
+    }
+
+    bs = offline.batch_size
+    n = len(samples) - len(samples) % bs or len(samples)
+    batches = [np.concatenate(samples[i : i + bs], axis=0) for i in range(0, n, bs)]
+    expected_qps = calibrate_items_per_s(run, batches)
+    off_runs = []
+    if on_offline_start:
+        on_offline_start()
+    t0 = time.perf_counter()
+    try:
+        for r in range(runs):
+            outdir = root / f"offline_{r}"
+            outdir.mkdir(exist_ok=True)
+            off_runs.append(offline_run(run, batches, offline, expected_qps, outdir))
+    finally:
+        window = time.perf_counter() - t0
+        if on_offline_stop:
+            on_offline_stop()
+    rates = [x["items_per_s"] for x in off_runs]
+    tcv = coefficient_of_variation(rates)
+    throughput = {
+        "scenario": "offline",
+        "items_per_s": float(np.median(rates)),
+        "per_run_items_per_s": rates,
+        "samples": int(sum(x["samples"] or 0 for x in off_runs)),
+        "batch_size": bs,
+        "runs": runs,
+        "cv": tcv,
+        "unstable": tcv > cv_threshold,
+        "valid": all(x["valid"] for x in off_runs),
+        "quick": quick,
+    }
+    if log_dir is None:
+        import shutil
+
+        shutil.rmtree(root, ignore_errors=True)
+    return TimingResult(latency, throughput, window, throughput["samples"])
+

@@ -1,0 +1,110 @@
+"""The Method interface and the Artifact it produces.
+
+A Method takes the float reference model (and calibration / training data) and writes one runnable
+model file. Its parameters are a pydantic model (unknown keys rejected, types checked) so that the same
+names appear in task files, profiles, records and MLflow params.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, ClassVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from suite.config.schemas import TaskConfig
+from suite.data.base import Splits
+from suite.errors import BadInput
+from suite.zoo.base import ReferenceModel
+
+
+class Params(BaseModel):
+    """Base of every method's parameters."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass
+class Artifact:
+    """A model file in a runnable format plus what was done to it (read from the file where possible)."""
+
+    format: str
+    path: Path
+    sha256: str
+    size_bytes: int
+    simulated: bool
+    weight_bits: int | None
+    activation_bits: int | None
+    precision_map: dict[str, int]
+    compressed_size_bytes: int
+    simulated_top1: float | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_record(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["path"] = str(self.path)
+        data.pop("simulated_top1")
+        return data
+
+    @classmethod
+    def from_record(cls, data: dict[str, Any], simulated_top1: float | None = None) -> "Artifact":
+        return cls(**{**data, "path": Path(data["path"]), "simulated_top1": simulated_top1})
+
+
+def file_facts(path: Path) -> tuple[str, int, int]:
+    """sha256, size and zlib-9 compressed size of a file (the compressed size is what a download or a
+    flash image would cost; methods with codebooks report their own theoretical size in details)."""
+    data = path.read_bytes()
+    return hashlib.sha256(data).hexdigest(), len(data), len(zlib.compress(data, 9))
+
+
+@dataclass
+class PrepareContext:
+    """Everything a method may use. ``fp32_onnx()`` is the task's cached float ONNX export."""
+
+    task: TaskConfig
+    splits: Splits
+    reference: ReferenceModel
+    workdir: Path
+    fp32_onnx: Callable[[], Path]
+    profile_name: str = ""
+
+
+class Method(ABC):
+    """A quantization recipe. Subclasses set name/family/simulated and a ``Params`` model."""
+
+    name: ClassVar[str] = ""
+    family: ClassVar[str] = ""
+    simulated: ClassVar[bool] = False
+    summary: ClassVar[str] = ""
+    Params: ClassVar[type[Params]] = Params
+
+    @classmethod
+    def parse_params(cls, values: dict[str, Any], where: str = "") -> Params:
+        try:
+            return cls.Params.model_validate(values)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            key = ".".join(str(p) for p in err["loc"])
+            prefix = f"{where}: " if where else ""
+            if err["type"] == "extra_forbidden":
+                known = ", ".join(cls.Params.model_fields)
+                raise BadInput(f"{prefix}method {cls.name!r} has no parameter {key!r} (known: {known})") from None
+            raise BadInput(
+                f"{prefix}method {cls.name!r} parameter {key}: got {err.get('input')!r}, expected {err['msg'].lower()}"
+            ) from None
+
+    @abstractmethod
+    def apply(self, ctx: PrepareContext, params: Any) -> Artifact:
+        """Write the artifact under ``ctx.workdir`` and describe it."""
+
+    @staticmethod
+    def param_table(params_cls: type[BaseModel]) -> list[tuple[str, str, Any]]:
+        return [
+            (name, str(getattr(f.annotation, "__name__", f.annotation)).replace("typing.", ""), f.default)
+            for name, f in params_cls.model_fields.items()
+        ]

@@ -1,0 +1,56 @@
+"""``fp32``: the float baseline, the reference model exported to ONNX (TorchScript exporter, opset 17).
+
+The TorchScript exporter (``dynamo=False``) is used because the eager-mode QAT path needs it too and
+it gives one graph for both; the export is cached per task so every method starts from the same file.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from suite.methods.base import Method, Params, PrepareContext
+from suite.methods.onnx_graph import onnx_artifact
+from suite.registry import methods
+
+OPSET = 17
+
+
+def export_onnx(module, sample_shape: list[int], path: Path, opset: int = OPSET) -> Path:  # type: ignore[no-untyped-def]
+    """Export a torch module with a dynamic batch axis; input ``input``, output ``logits``."""
+    import warnings
+
+    import torch
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    dummy = torch.zeros(1, *sample_shape)
+    tmp = path.with_suffix(".tmp.onnx")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            module,
+            (dummy,),
+            str(tmp),
+            dynamo=False,
+            opset_version=opset,
+            input_names=["input"],
+            output_names=["logits"],
+            dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
+        )
+    tmp.replace(path)
+    return path
+
+
+@methods.register("fp32", family="baseline", simulated=False)
+class Fp32(Method):
+    name = "fp32"
+    family = "baseline"
+    summary = "float32 reference exported to ONNX"
+
+    class Params(Params):
+        pass
+
+    def apply(self, ctx: PrepareContext, params: Params):  # type: ignore[no-untyped-def]
+        out = ctx.workdir / "model.onnx"
+        shutil.copyfile(ctx.fp32_onnx(), out)
+        return onnx_artifact(out, simulated=False, weight_bits=32, activation_bits=32)

@@ -1,0 +1,124 @@
+"""Result records (schema ``edgeq.record/1``): the source of truth, one JSON file per job.
+
+Run side: stdlib only. Files are written atomically (temp file in the same folder, fsync, rename), so
+an interrupted sweep never leaves a half record, and a full disk leaves the old file (or none) in place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+from suite.errors import BadInput
+from suite.paths import results_root
+
+SCHEMA = "edgeq.record/1"
+RECORD_KEYS = (
+    "schema", "job_id", "status", "error", "error_tail", "created_at", "task", "method", "target",
+    "runtime", "artifact", "accuracy", "latency", "throughput", "power", "environment", "timings_s",
+)  # fmt: skip
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def fingerprint(inputs: dict[str, Any]) -> str:
+    """sha256 of the canonical JSON of a job's inputs (never the git commit, never the artifact hash)."""
+    canonical = json.dumps(inputs, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def job_id_of(fp: str) -> str:
+    return fp[:16]
+
+
+def empty_record(job_id: str, fp: str) -> dict[str, Any]:
+    record: dict[str, Any] = {key: None for key in RECORD_KEYS}
+    record.update(schema=SCHEMA, job_id=job_id, fingerprint=fp, status="failed", created_at=utc_now())
+    return record
+
+
+def atomic_write_json(path: Path, data: Any) -> None:
+    """Write JSON so that readers see the old file or the whole new one, never a part."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = json.dumps(data, indent=2, sort_keys=False, default=_json_default, allow_nan=False)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def clean_nans(value: Any) -> Any:
+    """Replace NaN/inf by None so records stay strict JSON."""
+    if isinstance(value, float):
+        return value if value == value and value not in (float("inf"), float("-inf")) else None
+    if isinstance(value, dict):
+        return {k: clean_nans(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [clean_nans(v) for v in value]
+    return value
+
+
+class RecordStore:
+    """``<results>/records/<target>/<task>/<job_id>.json``."""
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = (root or results_root()) / "records"
+
+    def path_for(self, target: str, task: str, job_id: str) -> Path:
+        return self.root / target / task / f"{job_id}.json"
+
+    def write(self, record: dict[str, Any]) -> Path:
+        path = self.path_for(record["target"]["name"], record["task"]["name"], record["job_id"])
+        atomic_write_json(path, clean_nans(record))
+        return path
+
+    def read(self, target: str, task: str, job_id: str) -> dict[str, Any] | None:
+        path = self.path_for(target, task, job_id)
+        return load_record(path) if path.is_file() else None
+
+    def iter_records(self, target: str | None = None) -> Iterator[dict[str, Any]]:
+        base = self.root / target if target else self.root
+        if not base.is_dir():
+            return
+        for path in sorted(base.rglob("*.json")):
+            if not path.name.startswith("."):
+                yield load_record(path)
+
+
+def load_record(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise BadInput(f"{path}: not a readable EdgeQ record ({exc})") from None
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        raise BadInput(f"{path}: schema: got {data.get('schema') if isinstance(data, dict) else type(data).__name__!r}, expected {SCHEMA!r}")
+    return data

@@ -1,0 +1,90 @@
+"""ONNX Runtime: execution providers and threads from the profile, the provider really used read back.
+
+ONNX Runtime silently drops a requested provider that is not built into the installed wheel (and can
+fall back node by node). We request the profile's providers in order, keep the ones this build has,
+run one real inference, then read ``session.get_providers()``: the first entry is the provider that
+ran the graph, and anything the profile asked for that is missing is reported as a fallback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from suite.config.schemas import RuntimeSpec
+from suite.errors import JobFailed
+from suite.registry import runtimes
+from suite.runtimes.base import Runtime, Session
+
+
+class OrtSession(Session):
+    def __init__(self, path: Path, spec: RuntimeSpec) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        if spec.threads:
+            options.intra_op_num_threads = spec.threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        available = ort.get_available_providers()
+        requested = list(spec.providers) or ["CPUExecutionProvider"]
+        usable = [p for p in requested if p in available]
+        if "CPUExecutionProvider" not in usable:
+            usable.append("CPUExecutionProvider")
+        try:
+            self.session = ort.InferenceSession(str(path), options, providers=usable)
+        except Exception as exc:  # ORT raises its own Fail/InvalidGraph/... types
+            raise JobFailed(f"{path}: ONNX Runtime cannot load it: {str(exc).splitlines()[0]}") from None
+        self.requested = requested
+        self.missing = [p for p in requested if p not in available]
+        self.threads = spec.threads
+        inputs = self.session.get_inputs()
+        self.input_name = inputs[0].name
+        self.output_names = [self.session.get_outputs()[0].name]
+        session_run = self.session.run
+        feed_name = self.input_name
+        outs = self.output_names
+        self.run = lambda x: session_run(outs, {feed_name: x})
+        self._used: list[str] | None = None
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        out = self.run(batch)[0]
+        if self._used is None:
+            self._used = list(self.session.get_providers())
+        return np.asarray(out)
+
+    def info(self) -> dict[str, Any]:
+        import onnxruntime as ort
+
+        used = self._used or list(self.session.get_providers())
+        provider = used[0] if used else None
+        fallback = bool(self.requested) and provider != self.requested[0]
+        return {
+            "name": "ort",
+            "version": ort.__version__,
+            "provider": provider,
+            "providers_requested": self.requested,
+            "providers_session": used,
+            "providers_missing": self.missing,
+            "fallback": fallback,
+            "threads": self.threads,
+            "delegate": None,
+        }
+
+
+@runtimes.register("ort", formats=["onnx"])
+class OrtRuntime(Runtime):
+    name = "ort"
+    formats = frozenset({"onnx"})
+
+    def version(self) -> str:
+        import onnxruntime as ort
+
+        return ort.__version__
+
+    def load(self, path: Path, spec: RuntimeSpec) -> OrtSession:
+        return OrtSession(path, spec)

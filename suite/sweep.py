@@ -1,0 +1,175 @@
+"""Expand tasks x methods x runtimes into Jobs, fingerprint them, skip what is already measured.
+
+A Job is plain data (JSON-serialisable) so it can be handed to a worker process or another machine.
+Its fingerprint hashes everything that changes its result (DESIGN.md): the task file, the dataset and
+model identity, the method and its resolved parameters, the profile file, runtime and providers, the
+versions of the packages that change numerics, and the quick/limit flags. It is computed without
+importing torch or training anything, so a rerun knows at once which jobs it can reuse.
+"""
+
+from __future__ import annotations
+
+import platform
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from suite.config import Loaded, load_task
+from suite.config.schemas import ProfileConfig, RuntimeSpec, TaskConfig
+from suite.envinfo import NUMERIC_PACKAGES, package_versions
+from suite.errors import BadInput
+from suite.records import RecordStore, fingerprint, job_id_of
+from suite.registry import load_catalogue, methods, runtimes
+
+FINGERPRINT_VERSION = 1  # bump when the meaning of a measurement changes
+
+
+@dataclass
+class Job:
+    task_name: str
+    task_path: str
+    task_sha256: str
+    profile_name: str
+    profile_path: str
+    profile_sha256: str
+    method: str
+    family: str
+    params: dict[str, Any]
+    runtime: dict[str, Any]
+    quick: bool
+    limit: int | None
+    target_matched: bool
+    target_override: bool
+    artifact_key: str
+    fingerprint: str = ""
+    job_id: str = ""
+    inputs: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Job":
+        return cls(**data)
+
+    @property
+    def runtime_spec(self) -> RuntimeSpec:
+        return RuntimeSpec.model_validate(self.runtime)
+
+    @property
+    def label(self) -> str:
+        return f"{self.task_name} / {self.method} / {self.runtime['name']}"
+
+
+def detect(profile: ProfileConfig) -> tuple[bool, str]:
+    """Does this machine match the profile's detection rules? (matched, what was found)."""
+    arch, system = platform.machine(), platform.system()
+    problems = []
+    if profile.detect.arch and arch not in profile.detect.arch:
+        problems.append(f"arch {arch} (expected one of {', '.join(profile.detect.arch)})")
+    if profile.detect.os and system not in profile.detect.os:
+        problems.append(f"os {system} (expected one of {', '.join(profile.detect.os)})")
+    return (not problems), "; ".join(problems) or f"{system} {arch}"
+
+
+def resolve_params(method: str, task: TaskConfig, profile: ProfileConfig, where: str) -> dict[str, Any]:
+    """Method defaults < the profile's (what decides speed there) < the task's (what it needs)."""
+    merged = {**profile.method_defaults.get(method, {}), **task.method_params.get(method, {})}
+    return methods.get(method).parse_params(merged, where).model_dump(mode="json")
+
+
+def plan(
+    profile: Loaded,
+    tasks: list[str] | None = None,
+    method_names: list[str] | None = None,
+    runtime_names: list[str] | None = None,
+    quick: bool = False,
+    limit: int | None = None,
+    override: bool = False,
+) -> list[Job]:
+    load_catalogue()
+    prof: ProfileConfig = profile.config
+    matched, found = detect(prof)
+    if not matched and not override:
+        raise BadInput(
+            f"target {prof.name!r} does not match this machine: found {found}; "
+            f"use --override-target to measure anyway (the record will say so)"
+        )
+    task_list = tasks or prof.tasks
+    if not task_list:
+        raise BadInput(f"{profile.path}: tasks: the profile lists no default tasks; pass --tasks")
+    specs: list[RuntimeSpec] = list(prof.runtimes)
+    if runtime_names:
+        for name in runtime_names:
+            if name not in runtimes:
+                raise BadInput(runtimes.unknown_message(name))
+        specs = [s for s in specs if s.name in runtime_names]
+        if not specs:
+            raise BadInput(f"{profile.path}: runtimes: none of {runtime_names} is configured for target {prof.name!r}")
+    if method_names:
+        for name in method_names:
+            if name != "all" and name not in methods:
+                raise BadInput(methods.unknown_message(name))
+    packages = package_versions(NUMERIC_PACKAGES)
+    jobs: list[Job] = []
+    for task_name in task_list:
+        task = load_task(task_name)
+        cfg: TaskConfig = task.config
+        wanted = cfg.methods if not method_names else (methods.names() if "all" in method_names else method_names)
+        for method in wanted:
+            params = resolve_params(method, cfg, prof, f"{task.path}")
+            key = fingerprint({"task": task.sha256, "method": method, "params": params, "packages": packages})[:16]
+            for spec in specs:
+                runtime_cls = runtimes.get(spec.name)
+                if not runtime_cls().supports(artifact_format_of(method)):
+                    continue
+                job = Job(
+                    task_name=cfg.name,
+                    task_path=str(task.path),
+                    task_sha256=task.sha256,
+                    profile_name=prof.name,
+                    profile_path=str(profile.path),
+                    profile_sha256=profile.sha256,
+                    method=method,
+                    family=methods.meta(method).get("family") or methods.get(method).family,
+                    params=params,
+                    runtime=spec.model_dump(mode="json"),
+                    quick=quick,
+                    limit=limit,
+                    target_matched=matched,
+                    target_override=override and not matched,
+                    artifact_key=key,
+                )
+                job.inputs = {
+                    "v": FINGERPRINT_VERSION,
+                    "task_sha256": task.sha256,
+                    "dataset": cfg.dataset.model_dump(),
+                    "model": cfg.model.model_dump(),
+                    "method": method,
+                    "params": params,
+                    "profile_sha256": profile.sha256,
+                    "runtime": job.runtime,
+                    "packages": packages,
+                    "quick": quick,
+                    "limit": limit,
+                }
+                job.fingerprint = fingerprint(job.inputs)
+                job.job_id = job_id_of(job.fingerprint)
+                jobs.append(job)
+    return jobs
+
+
+def artifact_format_of(method: str) -> str:
+    """The artifact format a method produces (from its registry metadata; ONNX unless it says)."""
+    return methods.meta(method).get("format") or getattr(methods.get(method), "artifact_format", "onnx")
+
+
+def existing(store: RecordStore, job: Job) -> dict[str, Any] | None:
+    """The stored record of this exact job, if any (same fingerprint)."""
+    try:
+        record = store.read(job.profile_name, job.task_name, job.job_id)
+    except BadInput:
+        return None  # an unreadable record is redone, never trusted
+    if record is not None and record.get("fingerprint") == job.fingerprint:
+        return record
+    return None
+

@@ -1,0 +1,238 @@
+"""MLflow logging: experiment per task, parent run per sweep, child run per job (DESIGN.md, MLflow layout).
+
+MLflow is a view of the records, never the source of truth. The store is probed once per sweep (at most
+2 s, retries off: MLflow's HTTP client otherwise retries for minutes); when it is down the sweep goes on
+with records only and ``edgeq sync`` logs them later. Child runs carry the job fingerprint as a tag, so
+sync never duplicates a run that is already there.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from pathlib import Path
+from typing import Any, Iterable
+from urllib.parse import urlparse
+
+from suite.paths import results_root
+
+FINGERPRINT_TAG = "edgeq.fingerprint"
+
+
+def tracking_uri() -> str:
+    uri = os.environ.get("MLFLOW_TRACKING_URI")
+    if uri:
+        return uri
+    return f"sqlite:///{results_root() / 'mlflow.db'}"
+
+
+def artifact_location() -> str | None:
+    """Artifacts of the embedded store live under ``<results>/mlartifacts`` (a server decides its own)."""
+    if os.environ.get("MLFLOW_TRACKING_URI"):
+        return None
+    return (results_root() / "mlartifacts").as_uri()
+
+
+def probe(uri: str, timeout_s: float = 2.0) -> str | None:
+    """None if the store answers, else why not (one line). One try, at most ``timeout_s``."""
+    parsed = urlparse(uri)
+    if parsed.scheme in ("http", "https"):
+        import urllib.request
+
+        try:
+            with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout_s) as resp:
+                if resp.status == 200:
+                    return None
+                return f"{uri} answered HTTP {resp.status} on /health"
+        except (OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", exc)
+            return f"{uri} is not reachable ({reason})"
+    if parsed.scheme == "sqlite":
+        path = Path(uri[len("sqlite:///") :])
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            return f"cannot create {path.parent}: {exc}"
+        return None
+    if parsed.scheme in ("", "file"):
+        return None
+    try:
+        socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 5432), timeout=timeout_s).close()
+    except OSError as exc:
+        return f"{uri} is not reachable ({exc})"
+    return None
+
+
+def _quiet_client_env() -> None:
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
+
+
+def params_of(record: dict[str, Any]) -> dict[str, str]:
+    p = record["method"].get("params") or {}
+    runtime = record.get("runtime") or {}
+    art = record.get("artifact") or {}
+    values = {
+        "method": record["method"]["name"],
+        "family": record["method"].get("family"),
+        "w_bits": art.get("weight_bits"),
+        "a_bits": art.get("activation_bits"),
+        "granularity": ("per_channel" if p.get("per_channel") else "per_tensor") if "per_channel" in p else None,
+        "symmetric": p.get("symmetric_activations", p.get("symmetric")),
+        "calibration": p.get("calibration"),
+        "runtime": runtime.get("name"),
+        "provider": runtime.get("provider"),
+        "target": record["target"]["name"],
+        "batch_size": (record.get("throughput") or {}).get("batch_size"),
+        "scenario": "single_stream+offline",
+    }
+    for key, value in p.items():  # every method parameter, prefixed, so nothing is hidden
+        values.setdefault(f"param.{key}", value)
+    return {k: str(v) for k, v in values.items() if v is not None}
+
+
+def metrics_of(record: dict[str, Any]) -> dict[str, float]:
+    acc = record.get("accuracy") or {}
+    lat = record.get("latency") or {}
+    thr = record.get("throughput") or {}
+    pw = record.get("power") or {}
+    art = record.get("artifact") or {}
+    values = {
+        "acc/top1": acc.get("top1"),
+        "acc/top5": acc.get("top5"),
+        "acc/delta_top1": acc.get("delta_top1"),
+        "acc/simulated_top1": acc.get("simulated_top1"),
+        "latency/p50_ms": lat.get("p50_ms"),
+        "latency/p90_ms": lat.get("p90_ms"),
+        "latency/p99_ms": lat.get("p99_ms"),
+        "latency/cv": lat.get("cv"),
+        "throughput/items_per_s": thr.get("items_per_s"),
+        "power/avg_w": pw.get("avg_w"),
+        "energy/mj_per_item": pw.get("mj_per_item"),
+        "efficiency/items_per_j": (1000.0 / pw["mj_per_item"]) if pw.get("mj_per_item") else None,
+        "model/size_mb": (art["size_bytes"] / 1e6) if art.get("size_bytes") else None,
+    }
+    return {k: float(v) for k, v in values.items() if v is not None}
+
+
+def tags_of(record: dict[str, Any]) -> dict[str, str]:
+    env = record.get("environment") or {}
+    git = env.get("git") or {}
+    pw = record.get("power") or {}
+    return {
+        FINGERPRINT_TAG: record.get("fingerprint") or record["job_id"],
+        "edgeq.job_id": record["job_id"],
+        "edgeq.status": record["status"],
+        "edgeq.simulated": str(bool((record.get("artifact") or {}).get("simulated"))).lower(),
+        "edgeq.quick": str(bool((record.get("latency") or {}).get("quick"))).lower(),
+        "power.status": str(pw.get("status")),
+        "power.boundary": str(pw.get("boundary")),
+        "git.commit": str(git.get("commit")),
+        "git.dirty": str(git.get("dirty")),
+        "mlflow.runName": f"{record['method']['name']} · {(record.get('runtime') or {}).get('name')}",
+    }
+
+
+class Tracker:
+    """Logs records as MLflow child runs under one parent run per (sweep, task experiment)."""
+
+    def __init__(self, uri: str, sweep_name: str) -> None:
+        _quiet_client_env()
+        import logging
+
+        import mlflow
+        from mlflow.tracking import MlflowClient
+
+        logging.getLogger("mlflow").setLevel(logging.WARNING)
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+
+        self.mlflow = mlflow
+        self.uri = uri
+        self.client = MlflowClient(tracking_uri=uri)
+        self.sweep_name = sweep_name
+        self._parents: dict[str, str] = {}
+        self._experiments: dict[str, str] = {}
+
+    def experiment_id(self, task: str) -> str:
+        name = f"edgeq/{task}"
+        if name not in self._experiments:
+            exp = self.client.get_experiment_by_name(name)
+            if exp is None:
+                try:
+                    self._experiments[name] = self.client.create_experiment(name, artifact_location=artifact_location())
+                except Exception:  # created meanwhile by a concurrent sweep: use theirs
+                    exp = self.client.get_experiment_by_name(name)
+                    if exp is None:
+                        raise
+                    self._experiments[name] = exp.experiment_id
+            else:
+                self._experiments[name] = exp.experiment_id
+        return self._experiments[name]
+
+    def parent_run(self, task: str, target: str) -> str:
+        key = f"{task}\0{target}"
+        if key not in self._parents:
+            run = self.client.create_run(
+                self.experiment_id(task),
+                run_name=self.sweep_name,
+                tags={"edgeq.kind": "sweep", "edgeq.target": target},
+            )
+            self._parents[key] = run.info.run_id
+        return self._parents[key]
+
+    def existing_fingerprints(self, task: str) -> set[str]:
+        exp_id = self.experiment_id(task)
+        found: set[str] = set()
+        token = None
+        while True:
+            page = self.client.search_runs([exp_id], filter_string="tags.`edgeq.kind` = 'job'", max_results=1000, page_token=token)
+            found.update(r.data.tags.get(FINGERPRINT_TAG, "") for r in page)
+            token = page.token
+            if not token:
+                return found
+
+    def log(self, record: dict[str, Any], record_path: Path | None = None) -> str:
+        from mlflow.entities import Metric, Param, RunTag
+
+        task = record["task"]["name"]
+        parent = self.parent_run(task, record["target"]["name"])
+        tags = {**tags_of(record), "mlflow.parentRunId": parent, "edgeq.kind": "job"}
+        run = self.client.create_run(self.experiment_id(task), tags=tags, run_name=tags["mlflow.runName"])
+        now = int(time.time() * 1000)
+        self.client.log_batch(
+            run.info.run_id,
+            metrics=[Metric(k, v, now, 0) for k, v in metrics_of(record).items()],
+            params=[Param(k, v[:500]) for k, v in params_of(record).items()],
+            tags=[RunTag(k, v) for k, v in tags.items() if k != "mlflow.runName"],
+        )
+        if record_path is not None and record_path.is_file():
+            self.client.log_artifact(run.info.run_id, str(record_path))
+        self.client.set_terminated(run.info.run_id, "FINISHED" if record["status"] != "failed" else "FAILED")
+        return run.info.run_id
+
+    def finish(self) -> None:
+        for run_id in self._parents.values():
+            self.client.set_terminated(run_id, "FINISHED")
+
+
+def sync(records: Iterable[tuple[dict[str, Any], Path]], uri: str) -> tuple[int, int]:
+    """Log every record whose fingerprint is not yet in the store. Returns (logged, already there)."""
+    tracker = Tracker(uri, sweep_name=f"sync {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())} UTC")
+    seen: dict[str, set[str]] = {}
+    logged = skipped = 0
+    for record, path in records:
+        task = record["task"]["name"]
+        if task not in seen:
+            seen[task] = tracker.existing_fingerprints(task)
+        fp = record.get("fingerprint") or record["job_id"]
+        if fp in seen[task]:
+            skipped += 1
+            continue
+        tracker.log(record, path)
+        seen[task].add(fp)
+        logged += 1
+    tracker.finish()
+    return logged, skipped

@@ -1,0 +1,113 @@
+"""Built-in models trained here in seconds, deterministically, and cached by what decides their weights.
+
+The checkpoint key hashes the model name, the training recipe, the dataset spec and the torch version,
+so an edit to any of them retrains, and a rerun reuses. Checkpoints are loaded with
+``torch.load(weights_only=True)``: a cached file is never unpickled as code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from importlib import metadata
+from typing import Any, Callable
+
+from suite.config.schemas import TaskConfig, TrainRecipe
+from suite.data.base import Splits
+from suite.errors import BadInput
+from suite.paths import cache_dir
+from suite.registry import zoo
+from suite.zoo.base import ReferenceModel
+
+ARCHITECTURES: dict[str, Callable[[int], Any]] = {}
+
+
+def architecture(name: str) -> Callable[[Callable[[int], Any]], Callable[[int], Any]]:
+    def decorator(fn: Callable[[int], Any]) -> Callable[[int], Any]:
+        ARCHITECTURES[name] = fn
+        return fn
+
+    return decorator
+
+
+@architecture("digits-cnn")
+def digits_cnn(num_classes: int) -> Any:
+    """Two 3x3 convolutions, a pool and two dense layers for 1x8x8 inputs (~45k parameters)."""
+    from torch import nn
+
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(16, 32, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(32 * 4 * 4, 64),
+        nn.ReLU(),
+        nn.Linear(64, num_classes),
+    )
+
+
+def checkpoint_key(task: TaskConfig) -> str:
+    payload = {
+        "model": task.model.model_dump(),
+        "dataset": task.dataset.model_dump(),
+        "num_classes": task.num_classes,
+        "torch": metadata.version("torch"),
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def train(module: Any, splits: Splits, recipe: TrainRecipe) -> None:
+    """Adam + cross-entropy, fixed seed, fixed batch order: the same weights on every run here."""
+    import torch
+
+    torch.manual_seed(recipe.seed)
+    generator = torch.Generator().manual_seed(recipe.seed)
+    x = torch.from_numpy(splits.x_train)
+    y = torch.from_numpy(splits.y_train)
+    optimiser = torch.optim.Adam(module.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    module.train()
+    for _ in range(recipe.epochs):
+        order = torch.randperm(len(x), generator=generator)
+        for start in range(0, len(x), recipe.batch_size):
+            idx = order[start : start + recipe.batch_size]
+            optimiser.zero_grad()
+            loss_fn(module(x[idx]), y[idx]).backward()
+            optimiser.step()
+    module.eval()
+
+
+def state_sha256(state: dict[str, Any]) -> str:
+    digest = hashlib.sha256()
+    for key in sorted(state):
+        digest.update(key.encode())
+        digest.update(state[key].detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+@zoo.register("builtin")
+def load(task: TaskConfig, splits: Splits) -> ReferenceModel:
+    import torch
+
+    spec = task.model
+    if spec.name not in ARCHITECTURES:
+        raise BadInput(f"model.name: got {spec.name!r}, expected one of the builtin models {sorted(ARCHITECTURES)}")
+    module = ARCHITECTURES[spec.name](task.num_classes)
+    path = cache_dir("models") / f"{spec.name}-{checkpoint_key(task)}.pt"
+    trained_here = False
+    if path.is_file():
+        module.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        module.eval()
+    else:
+        train(module, splits, spec.train or TrainRecipe())
+        tmp = path.with_suffix(".tmp")
+        torch.save(module.state_dict(), tmp)
+        tmp.replace(path)
+        trained_here = True
+    return ReferenceModel(
+        module=module,
+        weights_sha256=state_sha256(module.state_dict()),
+        origin={"source": "builtin", "name": spec.name, "checkpoint": str(path), "trained_now": trained_here},
+    )
