@@ -94,6 +94,8 @@ def load(task: TaskConfig, splits: Splits) -> ReferenceModel:
     spec = task.model
     if spec.name not in ARCHITECTURES:
         raise BadInput(f"model.name: got {spec.name!r}, expected one of the builtin models {sorted(ARCHITECTURES)}")
+    recipe = spec.train or TrainRecipe()
+    torch.manual_seed(recipe.seed)  # the initial weights are part of the recipe
     module = ARCHITECTURES[spec.name](task.num_classes)
     path = cache_dir("models") / f"{spec.name}-{checkpoint_key(task)}.pt"
     trained_here = False
@@ -101,7 +103,7 @@ def load(task: TaskConfig, splits: Splits) -> ReferenceModel:
         module.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
         module.eval()
     else:
-        train(module, splits, spec.train or TrainRecipe())
+        train(module, splits, recipe)
         tmp = path.with_suffix(".tmp")
         torch.save(module.state_dict(), tmp)
         tmp.replace(path)
