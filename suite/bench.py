@@ -14,7 +14,7 @@ from suite.config import load_profile
 from suite.errors import EXIT_JOBS_FAILED, EXIT_OK
 from suite.paths import results_root
 from suite.records import RecordStore
-from suite.sweep import Job, existing, plan
+from suite.sweep import Job, existing, parse_overrides, plan
 
 
 class MlflowSink:
@@ -70,13 +70,17 @@ def run_bench(
     override_target: bool,
     use_mlflow: bool,
     console: Any,
+    overrides: list[str] | None = None,
 ) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from suite.execute import run_job
 
     profile = load_profile(target)
-    jobs = plan(profile, tasks, methods, runtimes, quick=quick, limit=limit, override=override_target)
+    jobs = plan(
+        profile, tasks, methods, runtimes, quick=quick, limit=limit, override=override_target,
+        overrides=parse_overrides(overrides),
+    )  # fmt: skip
     # fp32 first: the other jobs read its deployed accuracy for their delta.
     jobs.sort(key=lambda j: (j.task_name, j.method != "fp32"))
     store = RecordStore()

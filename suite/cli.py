@@ -86,6 +86,7 @@ def bench(
     retry_failed: bool = typer.Option(False, "--retry-failed", help="redo jobs whose record says failed"),
     override_target: bool = typer.Option(False, "--override-target", help="measure even if this machine does not match the profile"),
     no_mlflow: bool = typer.Option(False, "--no-mlflow", help="records only; log later with `edgeq sync`"),
+    set_: Optional[list[str]] = typer.Option(None, "--set", help="METHOD.PARAM=VALUE, overrides task and profile"),
 ) -> None:
     """Run the sweep of a target: tasks x methods x runtimes; records, MLflow runs, leaderboard."""
     from suite.bench import run_bench
@@ -102,6 +103,7 @@ def bench(
         override_target=override_target,
         use_mlflow=not no_mlflow,
         console=_console(),
+        overrides=set_,
     )
     raise typer.Exit(code)
 

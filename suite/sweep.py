@@ -71,9 +71,15 @@ def detect(profile: ProfileConfig) -> tuple[bool, str]:
     return (not problems), "; ".join(problems) or f"{system} {arch}"
 
 
-def resolve_params(method: str, task: TaskConfig, profile: ProfileConfig, where: str) -> dict[str, Any]:
-    """Method defaults < the profile's (what decides speed there) < the task's (what it needs)."""
-    merged = {**profile.method_defaults.get(method, {}), **task.method_params.get(method, {})}
+def resolve_params(
+    method: str, task: TaskConfig, profile: ProfileConfig, where: str, overrides: dict[str, dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """Method defaults < the profile's (what decides speed there) < the task's (what it needs) < ``--set``."""
+    merged = {
+        **profile.method_defaults.get(method, {}),
+        **task.method_params.get(method, {}),
+        **(overrides or {}).get(method, {}),
+    }
     return methods.get(method).parse_params(merged, where).model_dump(mode="json")
 
 
@@ -85,6 +91,7 @@ def plan(
     quick: bool = False,
     limit: int | None = None,
     override: bool = False,
+    overrides: dict[str, dict[str, Any]] | None = None,
 ) -> list[Job]:
     load_catalogue()
     prof: ProfileConfig = profile.config
@@ -116,7 +123,7 @@ def plan(
         cfg: TaskConfig = task.config
         wanted = cfg.methods if not method_names else (methods.names() if "all" in method_names else method_names)
         for method in wanted:
-            params = resolve_params(method, cfg, prof, f"{task.path}")
+            params = resolve_params(method, cfg, prof, f"{task.path}", overrides)
             key = fingerprint({"task": task.sha256, "method": method, "params": params, "packages": packages})[:16]
             for spec in specs:
                 runtime_cls = runtimes.get(spec.name)
@@ -156,6 +163,23 @@ def plan(
                 job.job_id = job_id_of(job.fingerprint)
                 jobs.append(job)
     return jobs
+
+
+def parse_overrides(items: list[str] | None) -> dict[str, dict[str, Any]]:
+    """``["ptq-static.activation_type=int8", ...]`` -> ``{"ptq-static": {"activation_type": "int8"}}``.
+
+    Values are read as YAML scalars, so ``true``, ``8`` and ``0.5`` get their types.
+    """
+    import yaml
+
+    out: dict[str, dict[str, Any]] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        method, dot, param = key.partition(".")
+        if not sep or not dot or not method or not param:
+            raise BadInput(f"--set: got {item!r}, expected METHOD.PARAM=VALUE (e.g. ptq-static.activation_type=int8)")
+        out.setdefault(method, {})[param] = yaml.safe_load(value)
+    return out
 
 
 def artifact_format_of(method: str) -> str:
