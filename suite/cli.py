@@ -202,7 +202,8 @@ def show(record: Path = typer.Argument(..., help="a record JSON file")) -> None:
 
 def main() -> None:
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # click returns an Exit's code instead of raising it here
+        sys.exit(code if isinstance(code, int) else 0)
     except BadInput as exc:
         print(f"edgeq: error: {exc}", file=sys.stderr)
         sys.exit(EXIT_BAD_INPUT)

@@ -48,8 +48,9 @@ class Entry:
 class Registry:
     """Name -> plugin map for one kind, with lazy entries and entry-point discovery."""
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, label: str | None = None) -> None:
         self.kind = kind
+        self.label = label or (kind[:-1] if kind.endswith("s") else kind)  # what one entry is called
         self._entries: dict[str, Entry] = {}
         self._entry_points_loaded = False
 
@@ -119,7 +120,7 @@ class Registry:
         known = self.names()
         close = difflib.get_close_matches(name, known, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        return f"unknown {self.kind[:-1] if self.kind.endswith('s') else self.kind} {name!r}{hint} (known: {', '.join(known)})"
+        return f"unknown {self.label} {name!r}{hint} (known: {', '.join(known)})"
 
     def __contains__(self, name: object) -> bool:
         self._load_entry_points()
@@ -131,9 +132,9 @@ class Registry:
 
 methods = Registry("methods")
 runtimes = Registry("runtimes")
-zoo = Registry("zoo")
+zoo = Registry("zoo", label="model source")
 datasets = Registry("datasets")
-power = Registry("power")
+power = Registry("power", label="sensor")
 
 REGISTRIES: dict[str, Registry] = {
     "methods": methods,
