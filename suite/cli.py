@@ -50,9 +50,22 @@ def list_(kind: str = typer.Argument(..., help="methods | tasks | targets | runt
         meta = registry.meta(name)
         if kind == "methods":
             label = "simulated" if meta.get("simulated") else "deployable"
-            print(f"{name:<22} {meta.get('family', ''):<12} {label:<11} {meta.get('summary', '')}")
+            fmt = meta.get("format", "onnx")
+            print(f"{name:<22} {meta.get('family', ''):<12} {label:<11} {fmt:<7} {meta.get('summary', '')}")
+            print(f"{'':<22} params: {_method_params(registry, name)}")
         else:
             print(f"{name:<22} {meta.get('summary', '')}")
+
+
+def _method_params(registry, name: str) -> str:  # type: ignore[no-untyped-def]
+    """``name=default`` for each parameter. Method modules import torch/TF only inside functions, so
+    reading their pydantic Params stays cheap."""
+    try:
+        params_cls = registry.get(name).Params
+    except Exception as exc:  # a broken plugin must not break the listing
+        return f"unavailable ({' '.join(str(exc).split())[:120]})"
+    items = [f"{key}={field.default!r}" for key, field in params_cls.model_fields.items()]
+    return ", ".join(items) or "(none)"
 
 
 # ---------------------------------------------------------------------------------------- validate
@@ -113,33 +126,40 @@ def bench(
 def publish(
     targets: Optional[list[str]] = typer.Option(None, "--target", "-t", help="targets to publish (default: all with records)"),
     snapshot: Optional[str] = typer.Option(None, "--snapshot", help="write a committed snapshot results/published/NAME/"),
-    source: Optional[Path] = typer.Option(None, "--from", help="rebuild from the records under this folder (e.g. a snapshot)"),
+    source: Optional[Path] = typer.Option(None, "--from", help="records from this folder; a snapshot is rebuilt in place"),
+    published_dir: Optional[Path] = typer.Option(None, "--published-dir", help="where snapshots go (default: results/published in the repository)"),
 ) -> None:
-    """Write leaderboard tables (Markdown, CSV) from the records."""
+    """Leaderboards from the records: Markdown, CSV, JSON, one index.html, Pareto plots, cross-target table."""
     from suite import leaderboard
-    from suite.paths import REPO_ROOT, results_root
-    from suite.records import RecordStore
+    from suite.paths import REPO_ROOT
 
-    if source is not None:
-        records = leaderboard.records_from(source)
-        if not records:
-            raise BadInput(f"{source}: no EdgeQ records found under it")
-        names = _split(targets) or sorted({r["target"]["name"] for r in records})
-        out = source if snapshot is None else REPO_ROOT / "results" / "published" / snapshot
-        written = [p for t in names for p in leaderboard.write_leaderboard(records, t, out / t)]
-    elif snapshot:
-        written = leaderboard.snapshot(RecordStore(), _split(targets), REPO_ROOT / "results" / "published" / snapshot)
-    else:
-        written = leaderboard.publish(RecordStore(), _split(targets), results_root() / "leaderboard")
-    if not written:
-        raise BadInput(f"no records under {RecordStore().root}; run `edgeq bench` first")
+    written = leaderboard.run_publish(_split(targets), snapshot, source, published_dir or REPO_ROOT / "results" / "published")
     for path in written:
         print(path)
 
 
+# ----------------------------------------------------------------------------------------- compare
+@app.command()
+def compare(
+    a: str = typer.Argument(..., help="record set A: a folder (results root, snapshot) or a target name, with optional #key=value,... filters"),
+    b: str = typer.Argument(..., help="record set B, given the same way"),
+    format_: str = typer.Option("table", "--format", help="table | csv | json"),
+) -> None:
+    """Per-method deltas of B against A: accuracy, latency (against the run spread), throughput, energy, size."""
+    from suite.compare import compare as compare_sets
+    from suite.compare import load_set, render
+
+    if format_ not in ("table", "csv", "json"):
+        raise BadInput(f"--format: got {format_!r}, expected table, csv or json")
+    print(render(compare_sets(load_set(a), load_set(b)), format_), end="")
+
+
 # -------------------------------------------------------------------------------------------- sync
 @app.command()
-def sync(uri: Optional[str] = typer.Option(None, "--uri", help="tracking URI (default: MLFLOW_TRACKING_URI or the embedded store)")) -> None:
+def sync(
+    uri: Optional[str] = typer.Option(None, "--uri", help="tracking URI (default: MLFLOW_TRACKING_URI or the embedded store)"),
+    source: Optional[Path] = typer.Option(None, "--from", help="records from this folder (a results root, a snapshot) instead of this results root"),
+) -> None:
     """Log every record that MLflow does not have yet (idempotent)."""
     from suite import tracking
     from suite.records import RecordStore
@@ -149,7 +169,12 @@ def sync(uri: Optional[str] = typer.Option(None, "--uri", help="tracking URI (de
     problem = tracking.probe(target_uri)
     if problem:
         raise BadInput(f"MLflow store {problem}")
-    items = [(r, store.path_for(r["target"]["name"], r["task"]["name"], r["job_id"])) for r in store.iter_records()]
+    if source is not None:
+        from suite.leaderboard import record_files
+
+        items = record_files(source)
+    else:
+        items = [(r, store.path_for(r["target"]["name"], r["task"]["name"], r["job_id"])) for r in store.iter_records()]
     logged, present = tracking.sync(items, target_uri)
     print(f"synced {logged} run(s) to {target_uri}; {present} already there")
 
@@ -198,6 +223,30 @@ def show(record: Path = typer.Argument(..., help="a record JSON file")) -> None:
     from suite.records import load_record
 
     print(json.dumps(load_record(record), indent=2))
+
+
+# --------------------------------------------------------------------------------------- reproduce
+@app.command()
+def reproduce(
+    record: Path = typer.Argument(..., help="a record JSON file (from results/records or a published snapshot)"),
+    out: Optional[Path] = typer.Option(None, "--out", help="also write the reproduced record to this JSON file"),
+) -> None:
+    """Rebuild a job from its record alone (empty cache: retrain, requantize) and compare the results."""
+    from suite.reproduce import reproduce as run_reproduce
+
+    raise typer.Exit(run_reproduce(record, out, _console()))
+
+
+# ------------------------------------------------------------------------------------------ doctor
+@app.command()
+def doctor(
+    target: Optional[str] = typer.Option(None, "--target", "-t", help="profile to check (default: the best match for this machine)"),
+) -> None:
+    """What this machine is: matching profiles, runtimes and providers, power sensors, pre-flight fixes."""
+    from suite.doctor import report
+
+    for line in report(target):
+        print(line, flush=True)
 
 
 def main() -> None:

@@ -101,7 +101,23 @@ def environment() -> dict[str, Any]:
         "git": git_state(),
         "temperatures": temperatures(),
         "throttled": None,
+        **board_state(),
     }
+
+
+def board_state() -> dict[str, Any]:
+    """Board identity and state (L4T/JetPack release, device-tree model, GPUs, Jetson power mode and
+    clocks, Raspberry Pi throttle flags), read through ``EDGEQ_SYSROOT`` by ``suite.detect``/``suite.boards``."""
+    from suite import boards
+    from suite.detect import machine
+
+    state: dict[str, Any] = {"board": machine().to_record()}
+    mode = boards.nvpmodel()
+    state["power_mode"] = {"id": mode["id"], "name": mode["name"]} if mode else None
+    state["jetson_clocks"] = boards.jetson_clocks() if mode else None
+    throttled = boards.rpi_get_throttled()
+    state["rpi_throttled"] = {"value": hex(throttled), "flags": boards.throttle_flags(throttled)} if throttled is not None else None
+    return state
 
 
 def _os_release() -> str:

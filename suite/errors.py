@@ -22,3 +22,11 @@ class BadInput(Exception):
 
 class JobFailed(Exception):
     """One job could not complete; the sweep records it as failed and moves on."""
+
+
+class MissingEnv(BadInput):
+    """A task file names an environment variable (``${IMAGENET_VAL_DIR}``) that is not set.
+
+    Its jobs are recorded as ``skipped`` with this one line, which says which variable to set: a task
+    that needs data a machine does not have is not a failure of the sweep.
+    """

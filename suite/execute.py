@@ -7,6 +7,7 @@ process (or another machine) can run it.
 
 from __future__ import annotations
 
+import hashlib
 import time
 import traceback
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 from suite.config import load_profile, load_task
 from suite.config.schemas import ProfileConfig, TaskConfig
 from suite.envinfo import environment
-from suite.errors import BadInput, JobFailed
+from suite.errors import BadInput, JobFailed, MissingEnv
 from suite.records import RecordStore, empty_record
 from suite.sweep import Job
 
@@ -29,44 +30,70 @@ def _scenario(profile: ProfileConfig, name: str, quick: bool):  # type: ignore[n
     return ScenarioSettings(spec.min_duration_s, spec.min_queries, spec.batch_size)
 
 
-def fp32_reference_top1(store: RecordStore, job: Job) -> float | None:
-    """Deployed fp32 top-1 of the same task, target and runtime, from its record (same quick/limit)."""
+def fp32_reference_top1(store: RecordStore, job: Job, n: int | None = None) -> float | None:
+    """Deployed fp32 top-1 of the same task, target and runtime, from its record (same quick/limit,
+    same model and data files: ``inputs.identity``); ``n`` is the eval count of this job."""
+    n = _eval_count(job) if n is None else n
     for record in store.iter_records(job.profile_name):
         if (
             record.get("status") == "ok"
             and record["task"]["name"] == job.task_name
-            and record["method"]["name"] == "fp32"
+            and (record["method"]["name"] == "fp32" or record["method"].get("family") == "baseline")
             and record["runtime"]["name"] == job.runtime["name"]
             and record["task"].get("file_sha256") == job.task_sha256
-            and record["accuracy"]["n"] == _eval_count(job)
+            and record["accuracy"]["n"] == n
+            and (record.get("inputs") or {}).get("identity") == job.inputs.get("identity")
         ):
             return record["accuracy"]["top1"]
     return None
 
 
-def _eval_count(job: Job) -> int:
+def _eval_count(job: Job) -> int | None:
     task = load_task(job.task_path).config
+    if task.dataset.n_eval is None:  # folder datasets: all images not calibrated on; known once loaded
+        return None
     return min(task.dataset.n_eval, job.limit) if job.limit else task.dataset.n_eval
 
 
-def run_job(job: Job, store: RecordStore | None = None) -> dict[str, Any]:
-    from suite import prepare
-    from suite.measure.accuracy import evaluate
-    from suite.measure.loadgen import measure
-    from suite.power.base import choose_sensor, power_block
-    from suite.registry import load_catalogue, runtimes
+def _source(path: str) -> dict[str, Any]:
+    """A config file as it was when the job ran: ``edgeq reproduce`` rebuilds the job from this text."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        return {"path": path, "sha256": None, "text": None, "error": str(exc)}
+    return {"path": path, "sha256": hashlib.sha256(data).hexdigest(), "text": data.decode("utf-8", errors="replace")}
 
-    load_catalogue()
-    store = store or RecordStore()
+
+def job_record(job: Job) -> dict[str, Any]:
+    """A record for ``job`` with what is known before it runs (status ``failed`` until it succeeds)."""
     record = empty_record(job.job_id, job.fingerprint)
     record["task"] = {"name": job.task_name, "file_sha256": job.task_sha256}
     record["method"] = {"name": job.method, "family": job.family, "params": job.params}
     record["target"] = {"name": job.profile_name, "matched": job.target_matched, "override": job.target_override}
     record["runtime"] = {"name": job.runtime["name"]}
     record["inputs"] = job.inputs
+    record["error_kind"] = None
+    record["sources"] = {"task": _source(job.task_path), "profile": _source(job.profile_path)}
+    return record
+
+
+def run_job(job: Job, store: RecordStore | None = None) -> dict[str, Any]:
+    from suite import prepare
+    from suite.measure.accuracy import evaluate
+    from suite.measure.loadgen import measure
+    from suite import jobhw
+    from suite.power.base import WindowError, choose_sensor, power_block, stop_reading
+    from suite.registry import load_catalogue, runtimes
+
+    store = store or RecordStore()
+    record = job_record(job)
     timings: dict[str, float] = {}
     record["timings_s"] = timings
+    if job.skip:  # e.g. the task's data is named by an environment variable this machine does not set
+        record.update(status="skipped", error=job.skip, error_kind="skipped")
+        return record
     try:
+        load_catalogue()
         task_loaded = load_task(job.task_path)
         profile: ProfileConfig = load_profile(job.profile_path).config
         task: TaskConfig = task_loaded.config
@@ -92,7 +119,7 @@ def run_job(job: Job, store: RecordStore | None = None) -> dict[str, Any]:
         if job.limit:
             x_eval, y_eval = x_eval[: job.limit], y_eval[: job.limit]
         accuracy = evaluate(session, x_eval, y_eval, num_classes=task.num_classes)
-        fp32_top1 = accuracy["top1"] if job.method == "fp32" else fp32_reference_top1(store, job)
+        fp32_top1 = accuracy["top1"] if job.family == "baseline" else fp32_reference_top1(store, job, len(x_eval))
         accuracy.update(
             fp32_top1=fp32_top1,
             delta_top1=(accuracy["top1"] - fp32_top1) if fp32_top1 is not None else None,
@@ -100,6 +127,7 @@ def run_job(job: Job, store: RecordStore | None = None) -> dict[str, Any]:
         )
         record["accuracy"] = accuracy
         record["runtime"] = session.info()
+        record["runtime"]["placement"] = jobhw.placement(session, x_eval[:1])
         timings["evaluate"] = round(time.perf_counter() - t0, 3)
 
         t0 = time.perf_counter()
@@ -109,15 +137,19 @@ def run_job(job: Job, store: RecordStore | None = None) -> dict[str, Any]:
 
         def power_start() -> None:
             if sensor is not None and probe.ok:
-                sensor.start()
-                started.append(True)
+                try:
+                    sensor.start()
+                    started.append(True)
+                except WindowError as exc:  # the sensor could not open its window: recorded, job goes on
+                    reading_box.append(exc)
 
         def power_stop() -> None:
             if started:
-                reading_box.append(sensor.stop())  # type: ignore[union-attr]
+                reading_box.append(stop_reading(sensor))  # type: ignore[arg-type]
 
         samples = [x_eval[i : i + 1] for i in range(min(len(x_eval), 1024))]
         m = profile.measurement
+        throttle_before = jobhw.begin(profile, record)
         timing = measure(
             session.run,
             samples,
@@ -135,12 +167,17 @@ def run_job(job: Job, store: RecordStore | None = None) -> dict[str, Any]:
         record["power"] = power_block(sensor, probe, reading_box[0] if reading_box else None, timing.offline_items)
         timings["measure"] = round(time.perf_counter() - t0, 3)
         record["environment"]["temperatures_after"] = environment()["temperatures"]
+        jobhw.end(profile, record, throttle_before, store, job)
         record["status"] = "ok"
+    except MissingEnv as exc:  # an env var the task names went missing between plan and run
+        record.update(status="skipped", error=str(exc), error_kind="skipped")
     except (BadInput, JobFailed) as exc:
         record["error"] = str(exc)
+        record["error_kind"] = "bad_input" if isinstance(exc, BadInput) else "job_failed"
         record["error_tail"] = traceback.format_exc().splitlines()[-12:]
     except Exception as exc:  # a failing job is recorded as failed and the sweep goes on
         line = " ".join(str(exc).split()) or type(exc).__name__
         record["error"] = f"{type(exc).__name__}: {line}"[:500]
+        record["error_kind"] = "exception"
         record["error_tail"] = traceback.format_exc().splitlines()[-20:]
     return record

@@ -42,7 +42,12 @@ def task_state(loaded: Loaded) -> TaskState:
     state = _TASKS.get(loaded.sha256)
     if state is None:
         task: TaskConfig = loaded.config
-        splits = datasets.get(task.dataset.name)(task.dataset)
+        from suite.data.base import load_splits
+
+        splits = load_splits(datasets.get(task.dataset.name), task)
+        from suite.checks import check_splits
+
+        check_splits(task, splits)  # shapes and labels fit the task before any model is trained or loaded
         reference = zoo.get(task.model.source)(task, splits)
         state = TaskState(task=task, splits=splits, reference=reference)
         _TASKS[loaded.sha256] = state
@@ -55,10 +60,22 @@ def fp32_onnx(state: TaskState) -> Path:
 
         key = state.reference.weights_sha256[:16]
         path = cache_dir("onnx", state.task.name) / f"fp32-{key}.onnx"
-        if not path.is_file():
+        if state.reference.onnx_path is not None:  # onnx / tflite / keras sources: the graph file is the reference
+            path = state.reference.onnx_path
+        elif not path.is_file():
             export_onnx(state.reference.module, state.task.input.shape, path)
         state.fp32_path = path
     return state.fp32_path
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def build_artifact(task: Loaded, method: str, params: dict[str, Any], key: str, profile_name: str = "") -> tuple[Artifact, bool]:
@@ -67,9 +84,13 @@ def build_artifact(task: Loaded, method: str, params: dict[str, Any], key: str, 
     folder = cache_dir("artifacts", task.config.name) / f"{method}-{key}"
     meta_path = folder / "artifact.json"
     if meta_path.is_file():
-        meta = json.loads(meta_path.read_text())
-        artifact = Artifact.from_record(meta["artifact"], meta.get("simulated_top1"))
-        if artifact.path.is_file():
+        try:
+            meta = json.loads(meta_path.read_text())
+            artifact = Artifact.from_record(meta["artifact"], meta.get("simulated_top1"))
+        except (OSError, ValueError, KeyError, TypeError):
+            artifact = None  # an unreadable cache entry is rebuilt, never trusted
+        # A cached file whose bytes are not the ones recorded (a bad disk, a hand edit) is rebuilt too.
+        if artifact is not None and artifact.path.is_file() and _sha256(artifact.path) == artifact.sha256:
             return artifact, False
     state = task_state(task)
     method_cls = methods.get(method)
@@ -85,7 +106,12 @@ def build_artifact(task: Loaded, method: str, params: dict[str, Any], key: str, 
         fp32_onnx=lambda: fp32_onnx(state),
         profile_name=profile_name,
     )
-    artifact = method_cls().apply(ctx, parsed)
+    try:
+        artifact = method_cls().apply(ctx, parsed)
+    except (AttributeError, TypeError) as exc:
+        if state.reference.module is None:  # a torch-side method on an ONNX-only model: say so in one line
+            state.reference.torch_module(f"method {method!r}")
+        raise exc
     if not artifact.path.is_file():
         raise BadInput(f"method {method!r} reported {artifact.path} but wrote no such file")
     shutil.rmtree(folder, ignore_errors=True)

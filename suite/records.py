@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
@@ -18,6 +19,7 @@ from suite.errors import BadInput
 from suite.paths import results_root
 
 SCHEMA = "edgeq.record/1"
+TEMP_SUFFIX = ".tmp"
 RECORD_KEYS = (
     "schema", "job_id", "status", "error", "error_tail", "created_at", "task", "method", "target",
     "runtime", "artifact", "accuracy", "latency", "throughput", "power", "environment", "timings_s",
@@ -48,7 +50,8 @@ def atomic_write_json(path: Path, data: Any) -> None:
     """Write JSON so that readers see the old file or the whole new one, never a part."""
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = json.dumps(data, indent=2, sort_keys=False, default=_json_default, allow_nan=False)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # The writer's pid is in the temp name: a later sweep removes the temp files of dead writers only.
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=TEMP_SUFFIX, dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(payload)
@@ -66,6 +69,47 @@ def atomic_write_json(path: Path, data: Any) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def clean_stale_temps(folder: Path) -> list[Path]:
+    """Remove the temp files that killed writers left under ``folder`` (``.<name>.<pid>.<random>.tmp``).
+
+    A temp file is stale when its writer's process is gone; one whose writer still runs (a concurrent
+    sweep) is left alone, unless it is over a day old (a recycled pid). Records themselves never start
+    with a dot, so a temp file is never read as a record either way.
+    """
+    removed: list[Path] = []
+    if not folder.is_dir():
+        return removed
+    for tmp in folder.rglob(f".*{TEMP_SUFFIX}"):
+        parts = tmp.name.rsplit(".", 3)  # ['.<name>', '<pid>', '<random>', 'tmp']
+        try:
+            pid = int(parts[1])
+        except (IndexError, ValueError):
+            pid = 0
+        try:
+            old = time.time() - tmp.stat().st_mtime > 86400
+        except OSError:
+            continue
+        if pid <= 0 or old or not _alive(pid):
+            try:
+                tmp.unlink()
+                removed.append(tmp)
+            except OSError:
+                pass
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
 
 
 def _json_default(value: Any) -> Any:
@@ -100,6 +144,10 @@ class RecordStore:
         path = self.path_for(record["target"]["name"], record["task"]["name"], record["job_id"])
         atomic_write_json(path, clean_nans(record))
         return path
+
+    def clean_stale_temps(self) -> list[Path]:
+        """Temp files of writers that were killed (see :func:`clean_stale_temps`)."""
+        return clean_stale_temps(self.root)
 
     def read(self, target: str, task: str, job_id: str) -> dict[str, Any] | None:
         path = self.path_for(target, task, job_id)

@@ -147,5 +147,30 @@ REGISTRIES: dict[str, Registry] = {
 
 
 def load_catalogue() -> None:
-    """Fill every registry with the built-in lazy entries (cheap: imports no plugin module)."""
+    """Fill every registry with the built-in lazy entries (cheap: imports no plugin module), then
+    import the modules named in ``EDGEQ_PLUGINS``."""
     from suite import catalogue  # noqa: F401  (registers on import)
+
+    load_env_plugins()
+
+
+_ENV_PLUGINS_LOADED: set[str] = set()
+
+
+def load_env_plugins() -> None:
+    """Import the comma-separated modules of ``EDGEQ_PLUGINS``; they register with the decorators.
+
+    For plugins that are not an installed distribution (a module next to your tasks, the test suite's
+    faulty methods). The variable is inherited by the sweep's worker process, so a plugin registered
+    this way exists on both sides. Importing a module runs its code: name only modules you trust.
+    """
+    import os
+
+    for name in (n.strip() for n in os.environ.get("EDGEQ_PLUGINS", "").split(",")):
+        if not name or name in _ENV_PLUGINS_LOADED:
+            continue
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            raise BadInput(f"EDGEQ_PLUGINS: cannot import {name!r} ({exc}); expected an importable module name") from None
+        _ENV_PLUGINS_LOADED.add(name)

@@ -9,7 +9,6 @@ importing torch or training anything, so a rerun knows at once which jobs it can
 
 from __future__ import annotations
 
-import platform
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -43,6 +42,7 @@ class Job:
     fingerprint: str = ""
     job_id: str = ""
     inputs: dict[str, Any] = field(default_factory=dict)
+    skip: str | None = None  # one line: why this job is recorded as skipped (e.g. an unset env var)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -61,14 +61,11 @@ class Job:
 
 
 def detect(profile: ProfileConfig) -> tuple[bool, str]:
-    """Does this machine match the profile's detection rules? (matched, what was found)."""
-    arch, system = platform.machine(), platform.system()
-    problems = []
-    if profile.detect.arch and arch not in profile.detect.arch:
-        problems.append(f"arch {arch} (expected one of {', '.join(profile.detect.arch)})")
-    if profile.detect.os and system not in profile.detect.os:
-        problems.append(f"os {system} (expected one of {', '.join(profile.detect.os)})")
-    return (not problems), "; ".join(problems) or f"{system} {arch}"
+    """Does this machine match the profile's detection rules? (matched, what was expected and found)."""
+    from suite.detect import match
+
+    result = match(profile.detect)
+    return result.matched, "; ".join([*(f"expected {e}" for e in result.expected), f"found {result.found}"])
 
 
 def resolve_params(
@@ -95,12 +92,12 @@ def plan(
 ) -> list[Job]:
     load_catalogue()
     prof: ProfileConfig = profile.config
-    matched, found = detect(prof)
+    from suite.detect import check_target
+
+    result = check_target(profile)
+    matched = result.matched
     if not matched and not override:
-        raise BadInput(
-            f"target {prof.name!r} does not match this machine: found {found}; "
-            f"use --override-target to measure anyway (the record will say so)"
-        )
+        raise BadInput(f"{result.line(profile.alias or prof.name)}; use --override-target to measure anyway (the record will say so)")
     task_list = tasks or prof.tasks
     if not task_list:
         raise BadInput(f"{profile.path}: tasks: the profile lists no default tasks; pass --tasks")
@@ -122,9 +119,12 @@ def plan(
         task = load_task(task_name)
         cfg: TaskConfig = task.config
         wanted = cfg.methods if not method_names else (methods.names() if "all" in method_names else method_names)
+        identity, skip = _task_identity(cfg)
+        if not method_names:
+            wanted = [*wanted, *(m for m in prof.extra_methods if m not in wanted)]
         for method in wanted:
             params = resolve_params(method, cfg, prof, f"{task.path}", overrides)
-            key = fingerprint({"task": task.sha256, "method": method, "params": params, "packages": packages})[:16]
+            key = fingerprint({"task": task.sha256, "method": method, "params": params, "packages": packages, "identity": identity})[:16]
             for spec in specs:
                 runtime_cls = runtimes.get(spec.name)
                 if not runtime_cls().supports(artifact_format_of(method)):
@@ -158,7 +158,9 @@ def plan(
                     "packages": packages,
                     "quick": quick,
                     "limit": limit,
+                    "identity": identity,  # model weights and dataset file hashes (suite.zoo.base.task_identity)
                 }
+                job.skip = skip
                 job.fingerprint = fingerprint(job.inputs)
                 job.job_id = job_id_of(job.fingerprint)
                 jobs.append(job)
@@ -180,6 +182,17 @@ def parse_overrides(items: list[str] | None) -> dict[str, dict[str, Any]]:
             raise BadInput(f"--set: got {item!r}, expected METHOD.PARAM=VALUE (e.g. ptq-static.activation_type=int8)")
         out.setdefault(method, {})[param] = yaml.safe_load(value)
     return out
+
+
+def _task_identity(task: TaskConfig) -> tuple[dict[str, Any], str | None]:
+    """The task's model/dataset identity, or ({missing_env: ...}, skip line) when an env var is unset."""
+    from suite.errors import MissingEnv
+    from suite.zoo.base import task_identity
+
+    try:
+        return task_identity(task), None
+    except MissingEnv as exc:
+        return {"missing_env": str(exc)}, str(exc)
 
 
 def artifact_format_of(method: str) -> str:

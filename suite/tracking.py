@@ -16,6 +16,7 @@ from typing import Any, Iterable
 from urllib.parse import urlparse
 
 from suite.paths import results_root
+from suite.sqlite_guard import retry_locked, store_lock
 
 FINGERPRINT_TAG = "edgeq.fingerprint"
 
@@ -136,6 +137,21 @@ def tags_of(record: dict[str, Any]) -> dict[str, str]:
     }
 
 
+def experiment_tags(task: str) -> dict[str, str]:
+    """Tags of a new ``edgeq/<task>`` experiment: the MLflow UI opens it in its model-training runs view
+    (MLflow 3 otherwise opens experiments in its GenAI traces view), with a note on how to compare."""
+    return {
+        "mlflow.experimentKind": "custom_model_development",
+        "mlflow.note.content": (
+            f"EdgeQ runs of task {task}: one parent run per sweep, named after its target and UTC start time, one child run per job. "
+            "Compare methods: search tags.`edgeq.kind` = 'job', show the columns params method, w_bits, a_bits, "
+            "runtime, provider, target and metrics acc/top1, acc/delta_top1, latency/p50_ms, throughput/items_per_s, "
+            "energy/mj_per_item, model/size_mb; in the chart view add a scatter chart of latency/p50_ms (x) against "
+            "acc/top1 (y). The records under results/records are the source of truth; `edgeq sync` rebuilds these runs."
+        ),
+    }
+
+
 class Tracker:
     """Logs records as MLflow child runs under one parent run per (sweep, task experiment)."""
 
@@ -151,7 +167,9 @@ class Tracker:
 
         self.mlflow = mlflow
         self.uri = uri
-        self.client = MlflowClient(tracking_uri=uri)
+        with store_lock(uri):  # a new sqlite store is created (migrated) by one sweep at a time
+            self.client = MlflowClient(tracking_uri=uri)
+            retry_locked(self.client.search_experiments, max_results=1)
         self.sweep_name = sweep_name
         self._parents: dict[str, str] = {}
         self._experiments: dict[str, str] = {}
@@ -159,23 +177,27 @@ class Tracker:
     def experiment_id(self, task: str) -> str:
         name = f"edgeq/{task}"
         if name not in self._experiments:
-            exp = self.client.get_experiment_by_name(name)
-            if exp is None:
-                try:
-                    self._experiments[name] = self.client.create_experiment(name, artifact_location=artifact_location())
-                except Exception:  # created meanwhile by a concurrent sweep: use theirs
-                    exp = self.client.get_experiment_by_name(name)
-                    if exp is None:
-                        raise
+            with store_lock(self.uri):  # sweeps sharing a sqlite store create each experiment once
+                exp = retry_locked(self.client.get_experiment_by_name, name)
+                if exp is None:
+                    try:
+                        self._experiments[name] = retry_locked(
+                            self.client.create_experiment, name, artifact_location=artifact_location(), tags=experiment_tags(task)
+                        )
+                    except Exception:  # created meanwhile by a concurrent sweep (server): use theirs
+                        exp = self.client.get_experiment_by_name(name)
+                        if exp is None:
+                            raise
+                        self._experiments[name] = exp.experiment_id
+                else:
                     self._experiments[name] = exp.experiment_id
-            else:
-                self._experiments[name] = exp.experiment_id
         return self._experiments[name]
 
     def parent_run(self, task: str, target: str) -> str:
         key = f"{task}\0{target}"
         if key not in self._parents:
-            run = self.client.create_run(
+            run = retry_locked(
+                self.client.create_run,
                 self.experiment_id(task),
                 run_name=self.sweep_name,
                 tags={"edgeq.kind": "sweep", "edgeq.target": target},
@@ -188,8 +210,11 @@ class Tracker:
         found: set[str] = set()
         token = None
         while True:
-            page = self.client.search_runs([exp_id], filter_string="tags.`edgeq.kind` = 'job'", max_results=1000, page_token=token)
-            found.update(r.data.tags.get(FINGERPRINT_TAG, "") for r in page)
+            page = retry_locked(
+                self.client.search_runs, [exp_id], filter_string="tags.`edgeq.kind` = 'job'", max_results=1000, page_token=token
+            )
+            # A run still RUNNING was cut off mid-logging (server went down): it does not count as logged.
+            found.update(r.data.tags.get(FINGERPRINT_TAG, "") for r in page if r.info.status != "RUNNING")
             token = page.token
             if not token:
                 return found
@@ -200,22 +225,23 @@ class Tracker:
         task = record["task"]["name"]
         parent = self.parent_run(task, record["target"]["name"])
         tags = {**tags_of(record), "mlflow.parentRunId": parent, "edgeq.kind": "job"}
-        run = self.client.create_run(self.experiment_id(task), tags=tags, run_name=tags["mlflow.runName"])
+        run = retry_locked(self.client.create_run, self.experiment_id(task), tags=tags, run_name=tags["mlflow.runName"])
         now = int(time.time() * 1000)
-        self.client.log_batch(
+        retry_locked(
+            self.client.log_batch,
             run.info.run_id,
             metrics=[Metric(k, v, now, 0) for k, v in metrics_of(record).items()],
             params=[Param(k, v[:500]) for k, v in params_of(record).items()],
             tags=[RunTag(k, v) for k, v in tags.items() if k != "mlflow.runName"],
         )
         if record_path is not None and record_path.is_file():
-            self.client.log_artifact(run.info.run_id, str(record_path))
-        self.client.set_terminated(run.info.run_id, "FINISHED" if record["status"] != "failed" else "FAILED")
+            retry_locked(self.client.log_artifact, run.info.run_id, str(record_path))
+        retry_locked(self.client.set_terminated, run.info.run_id, "FINISHED" if record["status"] != "failed" else "FAILED")
         return run.info.run_id
 
     def finish(self) -> None:
         for run_id in self._parents.values():
-            self.client.set_terminated(run_id, "FINISHED")
+            retry_locked(self.client.set_terminated, run_id, "FINISHED")
 
 
 def sync(records: Iterable[tuple[dict[str, Any], Path]], uri: str) -> tuple[int, int]:

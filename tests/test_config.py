@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from suite.config import load_profile, load_task
 from suite.errors import BadInput
@@ -51,7 +52,9 @@ def test_broken_profile_gives_one_line(tmp_path: Path) -> None:
     path = write(tmp_path, "p.yaml", GOOD_PROFILE.replace("runs: 3", "runs: 2"))
     with pytest.raises(BadInput, match=r"measurement.runs: got 2, expected .*greater than or equal to 3"):
         load_profile(str(path))
-    path = write(tmp_path, "q.yaml", GOOD_PROFILE.replace("power: [rapl, none]", "power: [rapl, watts9000]"))
+    data = yaml.safe_load(GOOD_PROFILE)
+    data["power"] = ["rapl", "watts9000"]
+    path = write(tmp_path, "q.yaml", yaml.safe_dump(data))
     with pytest.raises(BadInput, match=r"power.1: unknown sensor 'watts9000'"):
         load_profile(str(path))
 

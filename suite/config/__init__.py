@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from suite.config.schemas import ProfileConfig, TaskConfig
+from suite.config.schemas import AliasConfig, ProfileConfig, TaskConfig
 from suite.errors import BadInput
 from suite.paths import HARDWARE_DIR, TASKS_DIR
 
@@ -24,6 +24,8 @@ class Loaded:
     config: Any
     path: Path
     sha256: str
+    alias: str | None = None  # the alias target name this profile was chosen for (hardware/jetson.yaml)
+    alias_of: tuple[str, ...] = ()
 
 
 def _describe(value: Any) -> str:
@@ -88,14 +90,45 @@ def _resolve(name_or_path: str, folder: Path, what: str) -> Path:
 
 def load_task(name_or_path: str) -> Loaded:
     loaded = load_model(_resolve(name_or_path, TASKS_DIR, "task"), TaskConfig)
+    loaded.config._source_dir = loaded.path.parent
     _check_task_plugins(loaded)
     return loaded
 
 
 def load_profile(name_or_path: str) -> Loaded:
-    loaded = load_model(_resolve(name_or_path, HARDWARE_DIR, "target"), ProfileConfig)
+    path = _resolve(name_or_path, HARDWARE_DIR, "target")
+    if "alias_of" in read_yaml(path):
+        return _resolve_alias(path)
+    loaded = load_model(path, ProfileConfig)
     _check_profile_plugins(loaded)
     return loaded
+
+
+def load_alias(path: Path) -> tuple[AliasConfig, list[Loaded]]:
+    """An alias file and the profiles it stands for (each loaded and validated)."""
+    alias: AliasConfig = load_model(path, AliasConfig).config
+    targets = []
+    for i, name in enumerate(alias.alias_of):
+        target_path = _resolve(name, path.parent, "target")
+        if "alias_of" in read_yaml(target_path):
+            raise BadInput(f"{path}: alias_of.{i}: {name!r} is itself an alias; list profiles only")
+        loaded = load_model(target_path, ProfileConfig)
+        _check_profile_plugins(loaded)
+        targets.append(loaded)
+    return alias, targets
+
+
+def _resolve_alias(path: Path) -> Loaded:
+    """The first profile of the alias whose detection matches this machine, else the first one
+    (the sweep then stops with the mismatch line, or measures with ``--override-target``)."""
+    import dataclasses
+
+    from suite.detect import machine, match
+
+    alias, targets = load_alias(path)
+    here = machine()
+    chosen = next((t for t in targets if match(t.config.detect, here).matched), targets[0])
+    return dataclasses.replace(chosen, alias=alias.name, alias_of=tuple(alias.alias_of))
 
 
 def _check_name(registry_kind: str, name: str, path: Path, key: str) -> None:
@@ -111,21 +144,40 @@ def _check_task_plugins(loaded: Loaded) -> None:
     task: TaskConfig = loaded.config
     _check_name("zoo", task.model.source, loaded.path, "model.source")
     _check_name("datasets", task.dataset.name, loaded.path, "dataset.name")
+    _check_plugin_options(loaded)
     for i, method in enumerate(task.methods):
         _check_name("methods", method, loaded.path, f"methods.{i}")
+
+
+def _check_plugin_options(loaded: Loaded) -> None:
+    """The model source's and dataset's own file-free checks (options, preprocessing), named by file."""
+    from suite.registry import datasets, zoo
+    from suite.zoo.base import plugin_check
+
+    task: TaskConfig = loaded.config
+    for registry, name in ((zoo, task.model.source), (datasets, task.dataset.name)):
+        try:
+            plugin_check(registry.get(name), task)
+        except BadInput as exc:
+            raise BadInput(f"{loaded.path}: {exc}") from None
 
 
 def _check_profile_plugins(loaded: Loaded) -> None:
     profile: ProfileConfig = loaded.config
     for i, runtime in enumerate(profile.runtimes):
         _check_name("runtimes", runtime.name, loaded.path, f"runtimes.{i}.name")
-    for i, sensor in enumerate(profile.power):
-        _check_name("sensors", sensor, loaded.path, f"power.{i}")
+    for i, sensor in enumerate(profile.power_specs()):
+        _check_name("sensors", sensor.name, loaded.path, f"power.{i}")
+    for i, method in enumerate(profile.extra_methods):
+        _check_name("methods", method, loaded.path, f"extra_methods.{i}")
 
 
 def validate_file(path: Path) -> str:
     """Validate a task or profile file by its shape; return what it is."""
     data = read_yaml(path)
+    if "alias_of" in data:
+        load_alias(path)
+        return "hardware alias"
     if "runtimes" in data or "measurement" in data:
         load_profile(str(path))
         return "hardware profile"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, create_model, field_validator
 
 
 class Strict(BaseModel):
@@ -34,18 +34,69 @@ class ModelSpec(Strict):
     options: dict[str, Any] = Field(default_factory=dict)
 
 
+class CalibrationSpec(Strict):
+    """Where calibration samples come from. ``split``: a seeded draw disjoint from eval (the default);
+    ``folder``: images from another folder (``path``); ``eval``: drawn from the eval images themselves,
+    allowed only when declared (tiny sets), and the record says so."""
+
+    source: Literal["split", "folder", "eval"] = "split"
+    path: str | None = Field(None, description="calibration image folder (source: folder); ${VAR} expands")
+
+
 class DatasetSpec(Strict):
     name: str = Field(description="dataset adapter name, e.g. sklearn-digits")
     seed: int = 0
-    n_eval: int = Field(ge=1)
+    n_eval: int | None = Field(
+        None, ge=1, description="eval samples; required for array datasets, default for folders: all not calibrated on"
+    )
     n_calibration: int = Field(ge=1)
+    path: str | None = Field(None, description="dataset file or folder; relative to the task file; ${VAR} expands")
+    calibration: CalibrationSpec = Field(default_factory=CalibrationSpec)
+    n_val: int = Field(
+        0, ge=0, description="labelled validation samples held out from training (for accuracy-driven methods)"
+    )
     options: dict[str, Any] = Field(default_factory=dict)
 
 
 class InputSpec(Strict):
     shape: list[int] = Field(description="per-sample shape, without the batch dimension")
     layout: Literal["NCHW", "NHWC", "NC"] = "NCHW"
-    dtype: Literal["float32"] = "float32"
+    dtype: Literal["float32", "uint8"] = "float32"
+
+
+class PreprocessSpec(Strict):
+    """How an image file becomes the model's input (the same for calibration and evaluation).
+
+    Steps in order: convert to ``color``; resize (an int: shorter side to N keeping the aspect ratio,
+    torchvision's rule; [h, w]: exact); center crop; to array; channel order; ``* scale``; ``- mean``;
+    ``/ std``; layout and dtype from ``input``. Defaults: no resize, no crop, pixels scaled to 0..1.
+    """
+
+    color: Literal["RGB", "L"] = "RGB"
+    resize: int | list[int] | None = Field(None, description="shorter side to N, or exact [height, width]")
+    interpolation: Literal["bilinear", "bicubic", "nearest", "lanczos"] = "bilinear"
+    center_crop: int | list[int] | None = Field(None, description="N (square) or [height, width]")
+    channel_order: Literal["RGB", "BGR"] = "RGB"
+    scale: float = Field(1 / 255, gt=0, description="applied to 0..255 pixels before mean/std")
+    mean: list[float] = Field(default_factory=lambda: [0.0], description="one value, or one per channel")
+    std: list[float] = Field(default_factory=lambda: [1.0], description="one value, or one per channel")
+
+    @field_validator("resize", "center_crop")
+    @classmethod
+    def _size(cls, value: int | list[int] | None) -> int | list[int] | None:
+        values = [value] if isinstance(value, int) else (value or [])
+        if isinstance(value, list) and len(value) != 2:
+            raise ValueError("an int or a list [height, width]")
+        if any(v < 1 for v in values):
+            raise ValueError("sizes of at least 1 pixel")
+        return value
+
+    @field_validator("std")
+    @classmethod
+    def _std(cls, value: list[float]) -> list[float]:
+        if any(v == 0 for v in value):
+            raise ValueError("non-zero standard deviations")
+        return value
 
 
 class TaskConfig(Strict):
@@ -54,20 +105,37 @@ class TaskConfig(Strict):
     model: ModelSpec
     dataset: DatasetSpec
     input: InputSpec
+    preprocess: PreprocessSpec | None = Field(None, description="image decoding and normalisation (image datasets)")
     num_classes: int = Field(ge=2)
     metric: Literal["top1"] = "top1"
     methods: list[str] = Field(default_factory=lambda: ["fp32"], description="methods of the default sweep")
     method_params: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="per-method parameter overrides for this task"
     )
+    # The folder of the task file: relative paths in it (model.path, dataset.path) resolve against it.
+    _source_dir: Any = PrivateAttr(None)
 
 
 # ------------------------------------------------------------------------------------------ profile
 class DetectSpec(Strict):
     """How to recognise the machine. Every listed rule must hold."""
 
-    arch: list[str] = Field(default_factory=list, description="platform.machine() values")
+    arch: list[str] = Field(default_factory=list, description="machine architectures (/proc/sys/kernel/arch, else platform.machine())")
     os: list[str] = Field(default_factory=list, description="platform.system() values")
+    device_tree_model: list[str] = Field(
+        default_factory=list, description="substrings of /proc/device-tree/model; one must occur (case-insensitive)"
+    )
+    nv_tegra_release: list[str] = Field(
+        default_factory=list, description="accepted L4T releases from /etc/nv_tegra_release, e.g. R36"
+    )
+    cpu_flags: list[str] = Field(default_factory=list, description="/proc/cpuinfo flags that must all be present")
+    cpu_model: list[str] = Field(default_factory=list, description="substrings of the CPU model name; one must occur")
+    gpu_name: list[str] = Field(
+        default_factory=list, description="substrings of an NVIDIA GPU name (driver /proc files or nvidia-smi)"
+    )
+    usb_ids: list[str] = Field(
+        default_factory=list, description="USB vendor:product ids (e.g. Coral 1a6e:089a); one must be present"
+    )
 
 
 class RuntimeSpec(Strict):
@@ -95,20 +163,86 @@ class MeasurementSpec(Strict):
     job_timeout_s: float = Field(900, gt=0)
 
 
+# The field names of MLPerf Inference's system description JSON (submission rules, "System description").
+MLPERF_SYSTEM_FIELDS = frozenset({
+    "division", "submitter", "status", "system_name", "system_type", "system_type_detail", "number_of_nodes",
+    "host_processor_model_name", "host_processors_per_node", "host_processor_core_count",
+    "host_processor_frequency", "host_processor_caches", "host_processor_interconnect", "host_memory_capacity",
+    "host_memory_configuration", "host_storage_type", "host_storage_capacity", "host_networking",
+    "host_networking_topology", "host_network_card_count", "accelerators_per_node", "accelerator_model_name",
+    "accelerator_frequency", "accelerator_host_interconnect", "accelerator_interconnect",
+    "accelerator_interconnect_topology", "accelerator_memory_capacity", "accelerator_memory_configuration",
+    "accelerator_on-chip_memories", "cooling", "hw_notes", "framework", "operating_system",
+    "other_software_stack", "sw_notes", "power_management", "filesystem", "boot_firmware_version",
+    "management_firmware_version", "disk_drives", "disk_controllers", "nics_enabled_firmware",
+    "nics_enabled_os", "nics_enabled_connected", "power_supply_quantity_and_rating_watts",
+    "power_supply_details",
+})  # fmt: skip
+
+
+# A model with every MLPerf field optional: a misspelt key is an "unknown key" error naming it.
+SystemDescription = create_model(  # type: ignore[call-overload]
+    "SystemDescription",
+    __config__=ConfigDict(extra="forbid", populate_by_name=True),
+    **{name.replace("-", "_"): (Any, Field(None, alias=name)) for name in sorted(MLPERF_SYSTEM_FIELDS)},
+)
+
+
+class PowerSpec(Strict):
+    """A power sensor with its options; a plain name in ``power:`` means no options."""
+
+    name: str
+    boundary: Literal["wall", "board_input", "module_input", "gpu_board", "cpu_package", "partial_rails"] | None = Field(
+        None, description="where the sensor measures, when the sensor cannot know (an external meter)"
+    )
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class PreflightSpec(Strict):
+    """The reproducible state a measurement expects; ``edgeq doctor`` says what would change it."""
+
+    governor: str | None = Field(None, description="CPU frequency governor, e.g. performance")
+    nvpmodel: str | None = Field(None, description="Jetson power mode name from /etc/nvpmodel.conf, e.g. MAXN")
+    jetson_clocks: bool | None = Field(None, description="Jetson clocks pinned at their maximum (sudo jetson_clocks)")
+    max_start_temp_c: float | None = Field(None, gt=0, description="hottest thermal zone allowed at the start")
+    cooldown_wait_s: float = Field(0, ge=0, description="wait up to this long for the start temperature")
+    on_fail: Literal["warn", "stop"] = Field("warn", description="warn and record, or stop before measuring")
+
+
 class ProfileConfig(Strict):
     name: str
     description: str = ""
-    system: dict[str, Any] = Field(default_factory=dict, description="MLPerf system-description fields")
+    system: SystemDescription = Field(default_factory=SystemDescription, description="MLPerf system-description fields")  # type: ignore[valid-type]
     detect: DetectSpec = Field(default_factory=DetectSpec)
     runtimes: list[RuntimeSpec] = Field(min_length=1)
-    power: list[str] = Field(default_factory=lambda: ["none"], description="sensors in order of preference")
+    power: list[str | PowerSpec] = Field(default_factory=lambda: ["none"], description="sensors in order of preference")
     measurement: MeasurementSpec
     tasks: list[str] = Field(default_factory=list, description="tasks of the default sweep")
     method_defaults: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="per-method parameters that decide speed on this target"
     )
+    extra_methods: list[str] = Field(
+        default_factory=list, description="methods added to each task's default list on this target"
+    )
+    preflight: PreflightSpec = Field(default_factory=PreflightSpec)
+    throttle: list[Literal["rpi_get_throttled", "thermal_trip", "cpu_freq_cap", "intel_thermal_throttle"]] = Field(
+        default_factory=list, description="throttle checks before and after each measurement; a hit marks it invalid"
+    )
+    setup: list[str] = Field(default_factory=list, description="install notes `edgeq doctor` prints for this target")
 
     @field_validator("power")
     @classmethod
-    def _at_least_none(cls, value: list[str]) -> list[str]:
+    def _at_least_none(cls, value: list[str | PowerSpec]) -> list[str | PowerSpec]:
         return value or ["none"]
+
+    def power_specs(self) -> list[PowerSpec]:
+        """``power`` with plain names turned into specs without options."""
+        return [PowerSpec(name=p) if isinstance(p, str) else p for p in self.power]
+
+
+class AliasConfig(Strict):
+    """A target name that stands for the first of several profiles whose detection matches this machine."""
+
+    name: str
+    description: str = ""
+    alias_of: list[str] = Field(min_length=1, description="profiles tried in order; the first that matches wins")

@@ -21,17 +21,27 @@ class Splits:
     y_eval: np.ndarray
     x_cal: np.ndarray
     identity: dict[str, Any] = field(default_factory=dict)
+    # Labelled samples held out from training and evaluation (``dataset.n_val``): accuracy-driven
+    # methods (mixed precision) choose on these so that the eval split stays unseen. None if n_val is 0.
+    x_val: np.ndarray | None = None
+    y_val: np.ndarray | None = None
 
 
 def seeded_split(x: np.ndarray, y: np.ndarray, spec: DatasetSpec, identity: dict[str, Any]) -> Splits:
     """Eval = the first ``n_eval`` of a seeded permutation; train = the rest; calibration = a seeded
     subset of train (so it is disjoint from eval and drawn like the data the model was fitted on)."""
     n = len(x)
+    if spec.n_eval is None:
+        raise BadInput(f"dataset.n_eval: missing; {spec.name} needs the number of eval samples (fewer than its {n})")
     if spec.n_eval >= n:
         raise BadInput(f"dataset.n_eval: got {spec.n_eval}, expected fewer than the {n} samples of {spec.name}")
     rng = np.random.default_rng(spec.seed)
     order = rng.permutation(n)
     eval_idx, train_idx = order[: spec.n_eval], order[spec.n_eval :]
+    val_idx = train_idx[: spec.n_val]  # n_val = 0 leaves train exactly as before
+    train_idx = train_idx[spec.n_val :]
+    if spec.n_val and len(train_idx) < 1:
+        raise BadInput(f"dataset.n_val: got {spec.n_val}, expected fewer than the {n - spec.n_eval} non-eval samples")
     if spec.n_calibration > len(train_idx):
         raise BadInput(
             f"dataset.n_calibration: got {spec.n_calibration}, expected at most {len(train_idx)} (the non-eval samples)"
@@ -43,5 +53,20 @@ def seeded_split(x: np.ndarray, y: np.ndarray, spec: DatasetSpec, identity: dict
         x_eval=x[eval_idx],
         y_eval=y[eval_idx],
         x_cal=x[cal_idx],
-        identity={**identity, "seed": spec.seed, "n_eval": spec.n_eval, "n_calibration": spec.n_calibration},
+        identity={**identity, "seed": spec.seed, "n_eval": spec.n_eval, "n_calibration": spec.n_calibration}
+        | ({"n_val": spec.n_val} if spec.n_val else {}),
+        x_val=x[val_idx] if spec.n_val else None,
+        y_val=y[val_idx] if spec.n_val else None,
     )
+
+
+def load_splits(adapter: Any, task: Any) -> Splits:
+    """Call a dataset adapter: ``adapter(spec, task)`` (image datasets need the task's input and
+    preprocessing), or ``adapter(spec)`` for adapters written before the task was passed."""
+    import inspect
+
+    try:
+        takes_task = len(inspect.signature(adapter).parameters) >= 2
+    except (TypeError, ValueError):
+        takes_task = False
+    return adapter(task.dataset, task) if takes_task else adapter(task.dataset)

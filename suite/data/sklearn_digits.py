@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 from importlib import metadata
+from typing import Any
 
 import numpy as np
 
 from suite.config.schemas import DatasetSpec
 from suite.data.base import Splits, seeded_split
 from suite.registry import datasets
+from suite.zoo.base import with_identity
+
+
+def identity(task: Any) -> dict[str, Any]:
+    return {"source": f"scikit-learn {metadata.version('scikit-learn')}"}
 
 
 @datasets.register("sklearn-digits")
-def load(spec: DatasetSpec) -> Splits:
+@with_identity(identity)
+def load(spec: DatasetSpec, task: Any = None) -> Splits:
     from sklearn.datasets import load_digits
 
     digits = load_digits()
     x = (digits.images.astype(np.float32) / 16.0)[:, None, :, :]  # NCHW, 0..1
+    if task is not None and task.input.layout == "NHWC":
+        x = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
     y = digits.target.astype(np.int64)
     identity = {"name": spec.name, "source": f"scikit-learn {metadata.version('scikit-learn')}", "n_total": len(x)}
     return seeded_split(x, y, spec, identity)

@@ -14,6 +14,13 @@ Boundary = Literal["wall", "board_input", "module_input", "gpu_board", "cpu_pack
 Method = Literal["energy_counter", "integrated_samples"]
 
 
+class WindowError(Exception):
+    """A sensor that probed fine measured nothing usable in this window (no samples, a dead meter...).
+
+    The record then says ``unavailable`` with this message as the reason; the job itself goes on.
+    """
+
+
 @dataclass(frozen=True)
 class Probe:
     status: Literal["available", "unavailable", "needs_privilege"]
@@ -46,6 +53,19 @@ class PowerSensor(ABC):
     boundary: str = ""
     method: str = ""
 
+    @classmethod
+    def from_spec(cls, options: dict[str, Any] | None = None, boundary: str | None = None) -> "PowerSensor":
+        """A sensor built from a profile's ``power:`` entry (options are constructor keywords)."""
+        from suite.errors import BadInput
+
+        try:
+            sensor = cls(**(options or {}))
+        except TypeError as exc:
+            raise BadInput(f"power sensor {cls.name!r}: bad options {sorted(options or {})}: {exc}") from None
+        if boundary:
+            sensor.boundary = boundary
+        return sensor
+
     @abstractmethod
     def probe(self) -> Probe:
         """Can this sensor measure on this machine, and if not, why not?"""
@@ -59,10 +79,21 @@ class PowerSensor(ABC):
         """Close the window and return the energy measured inside it."""
 
 
+def stop_reading(sensor: PowerSensor) -> EnergyReading | WindowError:
+    """``sensor.stop()``, with a window that measured nothing returned as its ``WindowError``."""
+    try:
+        return sensor.stop()
+    except WindowError as exc:
+        return exc
+
+
 def power_block(
-    sensor: PowerSensor | None, probe: Probe, reading: EnergyReading | None, items: int | None
+    sensor: PowerSensor | None, probe: Probe, reading: EnergyReading | WindowError | None, items: int | None
 ) -> dict[str, Any]:
     """The record's ``power`` section: measured numbers, or the honest reason there are none."""
+    if isinstance(reading, WindowError):
+        probe = Probe("unavailable", f"{sensor.name if sensor else 'sensor'}: {reading}")
+        reading = None
     block: dict[str, Any] = {
         "status": "measured" if reading is not None else probe.status,
         "reason": probe.reason or None,
@@ -92,9 +123,10 @@ def power_block(
     return block
 
 
-def choose_sensor(names: list[str]) -> tuple[PowerSensor | None, Probe]:
+def choose_sensor(names: list[Any]) -> tuple[PowerSensor | None, Probe]:
     """The first sensor of the profile's list that is available; else the most useful reason why not.
 
+    ``names`` holds sensor names or ``PowerSpec`` entries (name + boundary + options).
     A ``needs_privilege`` answer is kept over plain ``unavailable`` ones, since it comes with a fix.
     """
     from suite.registry import power, load_catalogue
@@ -102,10 +134,15 @@ def choose_sensor(names: list[str]) -> tuple[PowerSensor | None, Probe]:
     load_catalogue()
     reasons: list[str] = []
     privileged: tuple[PowerSensor, Probe] | None = None
-    for name in names:
+    for entry in names:
+        name = entry if isinstance(entry, str) else entry.name
         if name == "none":
             continue
-        sensor = power.get(name)()
+        cls = power.get(name)
+        if isinstance(entry, str):
+            sensor = cls.from_spec() if hasattr(cls, "from_spec") else cls()
+        else:
+            sensor = cls.from_spec(entry.options, entry.boundary)
         probe = sensor.probe()
         if probe.ok:
             return sensor, probe

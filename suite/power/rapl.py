@@ -31,6 +31,7 @@ class _Domain:
         self.max_range = int((path / "max_energy_range_uj").read_text().strip())
         self.last = 0
         self.total_uj = 0
+        self.wraps = 0
 
     def read(self) -> int:
         return int((self.path / "energy_uj").read_text().strip())
@@ -38,12 +39,14 @@ class _Domain:
     def begin(self) -> None:
         self.last = self.read()
         self.total_uj = 0
+        self.wraps = 0
 
     def sample(self) -> None:
         now = self.read()
         delta = now - self.last
         if delta < 0:  # the counter wrapped
             delta += self.max_range
+            self.wraps += 1
         self.total_uj += delta
         self.last = now
 
@@ -61,6 +64,7 @@ class RaplSensor(PowerSensor):
         self._thread: threading.Thread | None = None
         self._t0 = 0.0
         self._samples = 0
+        self._t0_unix = 0.0
 
     def _package_dirs(self) -> list[Path]:
         root = system_path(POWERCAP)
@@ -93,6 +97,7 @@ class RaplSensor(PowerSensor):
         self._samples = 0
         self._stop.clear()
         self._t0 = time.perf_counter()
+        self._t0_unix = time.time()
         self._thread = threading.Thread(target=self._poll, name="rapl-poll", daemon=True)
         self._thread.start()
 
@@ -118,5 +123,10 @@ class RaplSensor(PowerSensor):
             samples=self._samples,
             boundary=self.boundary,
             method=self.method,
-            detail={"domains": [d.name for d in self._domains]},
+            detail={
+                "domains": [d.name for d in self._domains],
+                "wraps": sum(d.wraps for d in self._domains),
+                "t_start_unix": self._t0_unix,
+                "t_end_unix": self._t0_unix + window,
+            },
         )

@@ -14,31 +14,47 @@ from typing import Any
 import numpy as np
 
 from suite.config.schemas import RuntimeSpec
-from suite.errors import JobFailed
+from suite.errors import BadInput, JobFailed
 from suite.registry import runtimes
 from suite.runtimes.base import Runtime, Session
+
+
+def provider_options(spec: RuntimeSpec) -> dict[str, dict[str, Any]]:
+    """``options.provider_options`` of the profile: provider -> its options (``{cache}`` in a string
+    value becomes the results cache folder, e.g. for TensorRT's engine cache)."""
+    raw = spec.options.get("provider_options") or {}
+    if not isinstance(raw, dict):
+        raise BadInput(f"runtime ort: options.provider_options: got {raw!r}, expected a mapping provider -> options")
+    out: dict[str, dict[str, Any]] = {}
+    for provider, opts in raw.items():
+        if not isinstance(opts, dict):
+            raise BadInput(f"runtime ort: options.provider_options.{provider}: got {opts!r}, expected a mapping")
+        resolved = {}
+        for key, value in opts.items():
+            if isinstance(value, str) and "{cache}" in value:
+                from suite.paths import cache_dir
+
+                value = value.replace("{cache}", str(cache_dir("ort")))
+                Path(value).mkdir(parents=True, exist_ok=True)
+            resolved[key] = value
+        out[provider] = resolved
+    return out
 
 
 class OrtSession(Session):
     def __init__(self, path: Path, spec: RuntimeSpec) -> None:
         import onnxruntime as ort
 
-        options = ort.SessionOptions()
-        if spec.threads:
-            options.intra_op_num_threads = spec.threads
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3
+        self.path = path
+        self.spec = spec
         available = ort.get_available_providers()
         requested = list(spec.providers) or ["CPUExecutionProvider"]
         usable = [p for p in requested if p in available]
         if "CPUExecutionProvider" not in usable:
             usable.append("CPUExecutionProvider")
-        try:
-            self.session = ort.InferenceSession(str(path), options, providers=usable)
-        except Exception as exc:  # ORT raises its own Fail/InvalidGraph/... types
-            raise JobFailed(f"{path}: ONNX Runtime cannot load it: {str(exc).splitlines()[0]}") from None
+        self.usable = usable
+        self.provider_options = provider_options(spec)
+        self.session = self._make_session()
         self.requested = requested
         self.missing = [p for p in requested if p not in available]
         self.threads = spec.threads
@@ -50,6 +66,32 @@ class OrtSession(Session):
         outs = self.output_names
         self.run = lambda x: session_run(outs, {feed_name: x})
         self._used: list[str] | None = None
+
+    def _make_session(self, options_hook: Any = None) -> Any:
+        """An InferenceSession with the profile's threads and providers (``options_hook`` may add profiling)."""
+        import onnxruntime as ort
+
+        spec = self.spec
+        options = ort.SessionOptions()
+        if spec.threads:
+            options.intra_op_num_threads = spec.threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        if options_hook is not None:
+            options_hook(options)
+        providers = [(p, self.provider_options[p]) if p in self.provider_options else p for p in self.usable]
+        try:
+            return ort.InferenceSession(str(self.path), options, providers=providers)
+        except Exception as exc:  # ORT raises its own Fail/InvalidGraph/... types
+            raise JobFailed(f"{self.path}: ONNX Runtime cannot load it: {str(exc).splitlines()[0]}") from None
+
+    def placement(self, sample: np.ndarray) -> dict[str, Any]:
+        """Nodes per provider and precision, from a profiled run of a twin session (see ort_placement)."""
+        from suite.runtimes.ort_placement import profile_session
+
+        return profile_session(self._make_session, self.input_name, np.ascontiguousarray(sample))
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         out = self.run(batch)[0]
@@ -70,6 +112,7 @@ class OrtSession(Session):
             "providers_requested": self.requested,
             "providers_session": used,
             "providers_missing": self.missing,
+            "provider_options": self.provider_options or None,
             "fallback": fallback,
             "threads": self.threads,
             "delegate": None,

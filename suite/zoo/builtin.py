@@ -48,6 +48,21 @@ def digits_cnn(num_classes: int) -> Any:
     )
 
 
+@architecture("tabular-mlp")
+def tabular_mlp(num_classes: int) -> Any:
+    """Raw feature vector -> BatchNorm (normalises in-graph) -> 64 -> 32 -> classes; input width inferred."""
+    from torch import nn
+
+    return nn.Sequential(
+        nn.LazyBatchNorm1d(),
+        nn.LazyLinear(64),
+        nn.ReLU(),
+        nn.Linear(64, 32),
+        nn.ReLU(),
+        nn.Linear(32, num_classes),
+    )
+
+
 def checkpoint_key(task: TaskConfig) -> str:
     payload = {
         "model": task.model.model_dump(),
@@ -94,6 +109,11 @@ def load(task: TaskConfig, splits: Splits) -> ReferenceModel:
     spec = task.model
     if spec.name not in ARCHITECTURES:
         raise BadInput(f"model.name: got {spec.name!r}, expected one of the builtin models {sorted(ARCHITECTURES)}")
+    if len(splits.x_train) == 0:  # folder datasets hold eval/calibration images only
+        raise BadInput(
+            f"model.source builtin trains here, but dataset {task.dataset.name!r} has no training split; "
+            f"use a dataset with n_eval (sklearn-digits, mnist5k, npz) or a pretrained model source"
+        )
     recipe = spec.train or TrainRecipe()
     torch.manual_seed(recipe.seed)  # the initial weights are part of the recipe
     module = ARCHITECTURES[spec.name](task.num_classes)
@@ -113,3 +133,6 @@ def load(task: TaskConfig, splits: Splits) -> ReferenceModel:
         weights_sha256=state_sha256(module.state_dict()),
         origin={"source": "builtin", "name": spec.name, "checkpoint": str(path), "trained_now": trained_here},
     )
+
+
+import suite.zoo.builtin_nets  # noqa: E402,F401  (registers mnist-cnn and resnet-mnist)

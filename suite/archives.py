@@ -1,0 +1,102 @@
+"""Extract a tar or zip archive (an artifact bundle, a downloaded dataset) only inside its destination.
+
+An archive from elsewhere can name ``../../.bashrc``, an absolute path, a symlink to ``/etc`` followed
+by a file "inside" it, a device node, or claim terabytes when unpacked. Every member is checked first
+and the archive is refused as a whole, with one line naming the member, before anything is written.
+For tar, Python's own ``tarfile`` ``data`` filter (PEP 706) then extracts, so the standard library's
+rules apply on top of ours; zip members are checked here because ``zipfile`` silently rewrites bad
+names instead of refusing them.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import stat
+import tarfile
+import zipfile
+from pathlib import Path, PurePosixPath
+
+from suite.errors import BadInput
+
+MAX_BYTES = 64 * 2**30  # what an honest bundle of models and a calibration set could need
+MAX_MEMBERS = 200_000
+
+
+def _inside(dest: Path, name: str, archive: Path) -> Path:
+    """``dest / name`` resolved, refusing names that leave ``dest``."""
+    pure = PurePosixPath(name.replace("\\", "/"))
+    if pure.is_absolute() or name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+        raise BadInput(f"{archive}: member {name!r} has an absolute path; refusing to extract the archive")
+    if ".." in pure.parts:
+        raise BadInput(f"{archive}: member {name!r} climbs out of the destination ('..'); refusing to extract the archive")
+    target = (dest / pure).resolve()
+    if target != dest and dest not in target.parents:
+        raise BadInput(f"{archive}: member {name!r} resolves outside {dest}; refusing to extract the archive")
+    return target
+
+
+def _check_tar(tar: tarfile.TarFile, dest: Path, archive: Path, max_bytes: int) -> None:
+    total = 0
+    for i, member in enumerate(tar):
+        if i >= MAX_MEMBERS:
+            raise BadInput(f"{archive}: more than {MAX_MEMBERS} members; refusing to extract the archive")
+        _inside(dest, member.name, archive)
+        if member.isdev() or member.isfifo():
+            raise BadInput(f"{archive}: member {member.name!r} is a device or FIFO; refusing to extract the archive")
+        if member.issym() or member.islnk():
+            link = member.linkname
+            start = PurePosixPath(member.name).parent if member.issym() else PurePosixPath()
+            joined = posixpath.normpath(str(start / link))
+            if PurePosixPath(link).is_absolute() or joined == ".." or joined.startswith("../"):
+                raise BadInput(f"{archive}: member {member.name!r} links outside the destination ({link!r}); refusing to extract the archive")
+        total += max(member.size, 0)
+        if total > max_bytes:
+            raise BadInput(f"{archive}: unpacks to more than {max_bytes / 2**30:.0f} GiB; refusing to extract the archive")
+
+
+def _check_zip(zf: zipfile.ZipFile, dest: Path, archive: Path, max_bytes: int) -> None:
+    total = 0
+    infos = zf.infolist()
+    if len(infos) > MAX_MEMBERS:
+        raise BadInput(f"{archive}: more than {MAX_MEMBERS} members; refusing to extract the archive")
+    for info in infos:
+        _inside(dest, info.filename, archive)
+        mode = info.external_attr >> 16
+        if stat.S_ISLNK(mode):
+            raise BadInput(f"{archive}: member {info.filename!r} is a symlink; refusing to extract the archive")
+        total += info.file_size
+        if total > max_bytes:
+            raise BadInput(f"{archive}: unpacks to more than {max_bytes / 2**30:.0f} GiB; refusing to extract the archive")
+
+
+def safe_extract(archive: Path, dest: Path, max_bytes: int = MAX_BYTES) -> list[Path]:
+    """Extract ``archive`` (tar, tar.gz/bz2/xz or zip) into ``dest``; returns the files written.
+
+    Refuses the whole archive (``BadInput``, nothing written) if any member would land outside
+    ``dest``, is a device, FIFO or a link leaving ``dest``, or if it unpacks to more than ``max_bytes``.
+    """
+    archive = Path(archive)
+    if not archive.is_file():
+        raise BadInput(f"{archive}: no such archive file")
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    dest = dest.resolve()
+    try:
+        if zipfile.is_zipfile(archive):
+            with zipfile.ZipFile(archive) as zf:
+                _check_zip(zf, dest, archive, max_bytes)
+                zf.extractall(dest)
+                names = [info.filename for info in zf.infolist() if not info.is_dir()]
+        elif tarfile.is_tarfile(archive):
+            with tarfile.open(archive) as tar:
+                _check_tar(tar, dest, archive, max_bytes)
+                if hasattr(tarfile, "data_filter"):
+                    tar.extractall(dest, filter="data")
+                else:  # Python < 3.10.12 / 3.11.4: our checks above are the filter
+                    tar.extractall(dest)  # noqa: S202 (members checked above)
+                names = [m.name for m in tar.getmembers() if m.isfile()]
+        else:
+            raise BadInput(f"{archive}: not a tar or zip archive")
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError) as exc:
+        raise BadInput(f"{archive}: corrupt or truncated archive ({exc})") from None
+    return [dest / name for name in names]

@@ -1,0 +1,85 @@
+"""The hardware side of one job, kept out of ``execute.py``: pre-flight state, throttle checks around
+the timed window, where the runtime placed each node, and the diagnosis when a quantized artifact is
+not faster than its fp32 baseline. Each step adds to the record; none of them can fail the job (a
+board file that cannot be read is reported in the record, not raised).
+"""
+
+from __future__ import annotations
+
+import traceback
+from typing import Any
+
+from suite import preflight
+
+
+def begin(profile: Any, record: dict[str, Any]) -> dict[str, Any]:
+    """Before timing: record pre-flight (waiting for the start temperature) and take a throttle snapshot."""
+    env = record.setdefault("environment", {}) or {}
+    try:
+        env["preflight"] = preflight.as_record(preflight.check(profile.preflight))
+    except Exception as exc:  # never fail a job over a board file
+        env["preflight_error"] = f"{type(exc).__name__}: {exc}"
+    try:
+        return preflight.snapshot(list(profile.throttle))
+    except Exception:
+        return {}
+
+
+def placement(session: Any, sample: Any) -> dict[str, Any] | None:
+    """Nodes per provider and precision where the runtime can say (ONNX Runtime's profiler)."""
+    fn = getattr(session, "placement", None)
+    if fn is None:
+        return None
+    try:
+        return fn(sample)
+    except Exception as exc:
+        return {"error": f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"}
+
+
+def end(profile: Any, record: dict[str, Any], before: dict[str, Any], store: Any, job: Any) -> None:
+    """After timing: throttle verdict (a throttled run is invalid) and the not-faster diagnosis."""
+    env = record.setdefault("environment", {}) or {}
+    try:
+        after = preflight.snapshot(list(profile.throttle))
+        reasons = preflight.compare(before, after)
+    except Exception as exc:
+        reasons, after = [], {}
+        env["throttle_error"] = f"{type(exc).__name__}: {exc}"
+    env["throttled"] = {"checks": list(profile.throttle), "throttled": bool(reasons), "reasons": reasons} if profile.throttle else None
+    if reasons:
+        for key in ("latency", "throughput"):
+            block = record.get(key)
+            if block:
+                block["valid"] = False
+                block["invalid_reason"] = "throttled: " + "; ".join(reasons)
+    try:
+        record["diagnosis"] = diagnosis(record, store, job)
+    except Exception:
+        record["diagnosis"] = {"error": traceback.format_exc().splitlines()[-1]}
+
+
+def baseline_record(store: Any, job: Any) -> dict[str, Any] | None:
+    """The newest ok baseline-family record of the same task, target, runtime spec and quick flag."""
+    best = None
+    for rec in store.iter_records(job.profile_name):
+        if (
+            rec.get("status") == "ok"
+            and rec["task"]["name"] == job.task_name
+            and (rec.get("method") or {}).get("family") == "baseline"
+            and (rec.get("inputs") or {}).get("runtime") == job.runtime
+            and (rec.get("inputs") or {}).get("quick") == job.quick
+        ):
+            if best is None or rec.get("created_at", "") > best.get("created_at", ""):
+                best = rec
+    return best
+
+
+def diagnosis(record: dict[str, Any], store: Any, job: Any) -> dict[str, Any] | None:
+    from suite.diagnose import diagnose
+
+    if job.family == "baseline" or (record.get("artifact") or {}).get("simulated"):
+        return None
+    base = baseline_record(store, job)
+    if base is None:
+        return None
+    return diagnose(record, base)

@@ -1,0 +1,116 @@
+"""Write a publication: per-target tables and plots, then the pages that cover every target.
+
+Layout under the output root (``<results>/leaderboard/`` or a snapshot ``results/published/NAME/``)::
+
+    README.md            what was measured where, links, how to rebuild
+    index.html           every target in one sortable, filterable page
+    cross-target.md/.csv each method on every target side by side
+    <target>/README.md   one table per task, columns documented at the end
+    <target>/leaderboard.csv, leaderboard.json
+    <target>/pareto-<task>-latency.png, pareto-<task>-energy.png (energy only where measured)
+    records/...          (snapshots only) the records all of the above were built from
+    snapshot.json        (snapshots only) marks the folder as a snapshot, so a rebuild stays in place
+
+Nothing written depends on when it was written: rebuilding from the same records gives the same files.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+from suite.publish import html, markdown
+from suite.publish.pareto import AXES, plot_task
+from suite.publish.rows import COLUMN_DOCS, COLUMNS, frame, to_json_rows
+
+LEADERBOARD_SCHEMA = "edgeq.leaderboard/1"
+
+
+def _write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    return path
+
+
+def write_target(df, records: list[dict[str, Any]], target: str, out_dir: Path) -> list[Path]:  # type: ignore[no-untyped-def]
+    """README.md, leaderboard.csv, leaderboard.json and the Pareto plots of one target."""
+    sub = df[df["target"] == target]
+    recs = [r for r in records if r["target"]["name"] == target]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for stale in out_dir.glob("pareto-*.png"):
+        stale.unlink()
+    written: list[Path] = []
+    plots: dict[str, list[str]] = {}
+    for task, group in sub.groupby("task", sort=True):
+        for result in plot_task(group, out_dir, target, str(task)):
+            plots.setdefault(str(task), []).append(result.path.name)
+            written.append(result.path)
+    written.insert(0, _write(out_dir / "README.md", markdown.target_readme(sub, recs, target, plots)))
+    csv_path = out_dir / "leaderboard.csv"
+    sub[COLUMNS].to_csv(csv_path, index=False, lineterminator="\n")
+    json_path = _write(
+        out_dir / "leaderboard.json",
+        json.dumps(
+            {
+                "schema": LEADERBOARD_SCHEMA,
+                "target": target,
+                "columns": [{"name": n, "unit": u, "meaning": m} for n, u, m in COLUMN_DOCS],
+                "rows": to_json_rows(sub),
+            },
+            indent=1,
+            allow_nan=False,
+        ),
+    )
+    return written[:1] + [csv_path, json_path] + written[1:]
+
+
+def write_root(df, records: list[dict[str, Any]], out_root: Path, title: str, rebuild_from: str | None) -> list[Path]:  # type: ignore[no-untyped-def]
+    """index.html, cross-target.md/.csv and README.md over every target in ``df``."""
+    cross_md, cross_rows = markdown.cross_target(df)
+    plots: dict[tuple[str, str], list[str]] = {}
+    for (target, task), _ in df.groupby(["target", "task"], sort=True):
+        for axis in AXES:
+            rel = f"{target}/pareto-{task}-{axis}.png"
+            if (out_root / rel).is_file():
+                plots.setdefault((str(target), str(task)), []).append(rel)
+    n_targets = df["target"].nunique()
+    dates = sorted(df["date"].dropna().unique())
+    note = (
+        f"{len(df)} results on {n_targets} target(s), measured {dates[0] if dates else '?'} to {dates[-1] if dates else '?'}. "
+        "Built from the EdgeQ records (schema edgeq.record/1) by edgeq publish."
+    )
+    written = [
+        _write(out_root / "index.html", html.page(df, plots, cross_rows, title, note)),
+        _write(out_root / "cross-target.md", cross_md),
+    ]
+    cross_csv = out_root / "cross-target.csv"
+    fields = list(dict.fromkeys(k for row in cross_rows for k in row))
+    with cross_csv.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(cross_rows)
+    written.append(cross_csv)
+    written.append(_write(out_root / "README.md", markdown.index_readme(df, records, title, rebuild_from)))
+    return written
+
+
+def build(
+    records: list[dict[str, Any]],
+    out_root: Path,
+    targets: list[str] | None = None,
+    title: str = "EdgeQ leaderboards",
+    rebuild_from: str | None = None,
+) -> list[Path]:
+    """Per-target files for ``targets`` (default: all), and the root pages over every record given."""
+    df = frame(records)
+    if df.empty:
+        return []
+    names = targets or sorted(df["target"].unique())
+    written: list[Path] = []
+    for target in names:
+        if target in set(df["target"]):
+            written += write_target(df, records, target, out_root / target)
+    written += write_root(df, records, out_root, title, rebuild_from)
+    return written

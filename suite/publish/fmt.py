@@ -1,0 +1,83 @@
+"""Number formats shared by the Markdown tables and the HTML page, so both read the same.
+
+Missing numbers print as an en dash (an empty cell would read as zero); spreads print as the
+coefficient of variation across runs, only where there was more than one run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+DASH = "–"
+
+
+def missing(value: Any) -> bool:
+    if value is None:
+        return True
+    try:
+        return bool(value != value)  # NaN
+    except (TypeError, ValueError):  # pandas.NA
+        return True
+
+
+def num(value: Any, spec: str) -> str:
+    return DASH if missing(value) else format(float(value), spec)
+
+
+def pct(value: Any, digits: int = 2) -> str:
+    """A fraction as percent: 0.9759 -> '97.59'."""
+    return DASH if missing(value) else f"{float(value) * 100:.{digits}f}"
+
+
+def pts(value: Any) -> str:
+    """A fraction difference as signed percentage points: -0.0037 -> '-0.37'."""
+    return DASH if missing(value) else f"{float(value) * 100:+.2f}"
+
+
+def with_spread(value: Any, cv: Any, runs: Any, spec: str) -> str:
+    """'0.0548 ±0.1%' where there were repeats, else the bare number."""
+    text = num(value, spec)
+    if text == DASH or missing(cv) or missing(runs) or int(runs) < 2:
+        return text
+    return f"{text} ±{float(cv) * 100:.1f}%"
+
+
+def short_reason(reason: Any, limit: int = 60) -> str:
+    """The head of a 'why not measured' reason: up to the first ' (' or ';', at most ``limit`` chars."""
+    text = "" if missing(reason) else " ".join(str(reason).split())
+    for stop in (" (", "; "):
+        if stop in text:
+            text = text.split(stop, 1)[0]
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def power(row: Any, limit: int = 60) -> str:
+    if row["power_status"] == "measured":
+        return f"{num(row['avg_w'], '.2f')} W · {num(row['mj_per_item'], '.3f')} mJ/item"
+    reason = short_reason(row["power_reason"], limit) or (row["power_status"] if not missing(row["power_status"]) else "no sensor")
+    return f"not measured: {reason}"
+
+
+def speedup(row: Any) -> str:
+    if row["simulated"]:
+        return "not claimed"
+    return DASH if missing(row["speedup"]) else f"{float(row['speedup']):.2f}x"
+
+
+def bits(row: Any) -> str:
+    return f"{num(row['w_bits'], '.0f')}/{num(row['a_bits'], '.0f')}"
+
+
+def size_kb(row: Any) -> str:
+    return num(row["size_bytes"] / 1024 if not missing(row["size_bytes"]) else None, ",.1f")
+
+
+def runtime(row: Any) -> str:
+    version = "" if missing(row["runtime_version"]) else f" {row['runtime_version']}"
+    return f"{row['runtime']}{version}"
+
+
+def commit(row: Any) -> str:
+    if missing(row["commit"]):
+        return DASH
+    return f"{row['commit'][:7]}{'+dirty' if row['dirty'] is True else ''}"

@@ -1,0 +1,211 @@
+"""Markdown: the per-target leaderboard README, the cross-target table and the index of a publication.
+
+The table columns follow MLPerf's result tables (system, software and its version, accuracy, the
+scenario's metric), extended with what a quantization comparison needs: bits, the delta against fp32,
+the sim-to-real gap, speed-up on the same runtime, power with its reason when absent, and flags.
+Written with plain string joins: a Markdown table is one line per row, and ``DataFrame.to_markdown``
+would add a ``tabulate`` dependency for no gain in control over the cells.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from suite.publish import fmt
+from suite.publish.rows import COLUMN_DOCS
+
+HEADER = [
+    "#", "method", "family", "W/A bits", "runtime", "provider", "top-1 %", "top-5 %", "Δ vs fp32 (pts)",
+    "sim→real gap (pts)", "p50 ms", "p90 ms", "items/s", "speed-up vs fp32", "power (avg W · mJ/item)",
+    "size KB", "Pareto", "flags", "date", "commit",
+]  # fmt: skip
+
+
+def _cell(text: Any) -> str:
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def row_cells(rank: int, r: Any) -> list[str]:
+    """The table cells of one leaderboard row."""
+    if r["status"] != "ok":
+        reason = f"**{r['status']}**" + (f": {r['error']}" if not fmt.missing(r["error"]) else "")
+        head = [str(rank), r["label"], r["family"], fmt.bits(r), fmt.runtime(r), r["provider"]]
+        return [_cell(c if not fmt.missing(c) else fmt.DASH) for c in head] + [_cell(reason)] + [fmt.DASH] * 11 + [_cell(r["date"]), fmt.commit(r)]
+    return [
+        _cell(c)
+        for c in [
+            rank, r["label"], r["family"], fmt.bits(r), fmt.runtime(r), r["provider"] if not fmt.missing(r["provider"]) else fmt.DASH,
+            fmt.pct(r["top1"]), fmt.pct(r["top5"]), fmt.pts(r["delta_top1"]), fmt.pts(r["sim_to_real_gap"]),
+            fmt.with_spread(r["p50_ms"], r["latency_cv"], r["latency_runs"], ".4f"), fmt.num(r["p90_ms"], ".4f"),
+            fmt.with_spread(r["items_per_s"], r["throughput_cv"], r["throughput_runs"], ",.0f"), fmt.speedup(r),
+            fmt.power(r), fmt.size_kb(r), "★" if r["pareto"] else "", (r["flags"] or "").replace(",", ", "),
+            r["date"] if not fmt.missing(r["date"]) else fmt.DASH, fmt.commit(r),
+        ]
+    ]  # fmt: skip
+
+
+def table(group) -> str:  # type: ignore[no-untyped-def]
+    lines = ["| " + " | ".join(HEADER) + " |", "|" + "".join("---:|" if h in _RIGHT else "---|" for h in HEADER)]
+    for rank, (_, r) in enumerate(group.iterrows(), start=1):
+        lines.append("| " + " | ".join(row_cells(rank, r)) + " |")
+    return "\n".join(lines)
+
+
+_RIGHT = {"#", "top-1 %", "top-5 %", "Δ vs fp32 (pts)", "sim→real gap (pts)", "p50 ms", "p90 ms", "items/s", "speed-up vs fp32", "size KB"}
+
+
+def machine_lines(records: list[dict[str, Any]]) -> list[str]:
+    """One line per distinct machine among the records: CPU model, cores, flags, OS and kernel."""
+    seen: dict[tuple, str] = {}
+    for rec in records:
+        env = rec.get("environment") or {}
+        cpu = env.get("cpu") or {}
+        key = (cpu.get("model"), tuple(cpu.get("flags") or []), env.get("os"), env.get("kernel"))
+        if key in seen:
+            continue
+        flags = ", ".join(cpu.get("flags") or []) or "none read"
+        seen[key] = (
+            f"{cpu.get('model') or 'unknown CPU'} ({cpu.get('arch') or '?'}, {cpu.get('cores') or '?'} cores; "
+            f"CPU flags: {flags}), {env.get('os') or 'unknown OS'}, kernel {env.get('kernel') or '?'}"
+        )
+    return list(seen.values())
+
+
+def _packages(records: list[dict[str, Any]]) -> str:
+    versions: dict[str, set[str]] = {}
+    for rec in records:
+        for name, version in ((rec.get("environment") or {}).get("packages") or {}).items():
+            if version:
+                versions.setdefault(name, set()).add(str(version))
+    return ", ".join(f"{n} {'/'.join(sorted(v))}" for n, v in sorted(versions.items()))
+
+
+def columns_doc() -> list[str]:
+    lines = ["| column | unit | meaning |", "|---|---|---|"]
+    lines += [f"| `{name}` | {unit} | {_cell(meaning)} |" for name, unit, meaning in COLUMN_DOCS]
+    return lines
+
+
+def target_readme(df, records: list[dict[str, Any]], target: str, plots: dict[str, list[str]]) -> str:  # type: ignore[no-untyped-def]
+    """The README.md of one target: one table per task, best primary metric first."""
+    dates = sorted(d for d in df["date"].dropna().unique())
+    commits = sorted({fmt.commit(r) for _, r in df.iterrows()} - {fmt.DASH})
+    lines = [f"# EdgeQ leaderboard: {target}", ""]
+    lines += [f"Measured on: {m}." for m in machine_lines(records)] or ["Measured on: no environment recorded."]
+    lines += [
+        "",
+        f"{len(df)} result(s), {dates[0] if dates else '?'} to {dates[-1] if dates else '?'}, suite commit(s) {', '.join(commits) or 'unknown'}.",
+        f"Packages: {_packages(records) or 'not recorded'}.",
+        "",
+        "Accuracy is deployed accuracy, measured through the runtime that is timed; the sim→real gap is the "
+        "fake-quant accuracy minus it. Latency: LoadGen SingleStream, median of the runs' p50/p90; throughput: "
+        "LoadGen Offline. ± is the run-to-run coefficient of variation. Speed-up is against fp32 on the same "
+        "runtime, version and provider, and is never claimed for simulated methods. ★ marks the Pareto front "
+        "(accuracy vs p50 latency). Files: [leaderboard.csv](leaderboard.csv), [leaderboard.json](leaderboard.json); "
+        "their columns are listed at the end.",
+        "",
+    ]  # fmt: skip
+    for task, group in df.groupby("task", sort=True):
+        first = group.iloc[0]
+        n_eval = next((int(v) for v in group["n_eval"] if not fmt.missing(v)), None)
+        lines += [f"## {task}", "", f"Sorted by deployed {first['metric']}" + (f" on {n_eval} evaluation samples." if n_eval else "."), ""]
+        lines += [table(group), ""]
+        reasons = sorted({" ".join(str(r).split()) for r in group["power_reason"] if not fmt.missing(r)})
+        if reasons:
+            lines += ["Power not measured: " + "; ".join(reasons) + ".", ""]
+        for image in plots.get(task, []):
+            lines += [f"![{task}: {image}]({image})", ""]
+    lines += ["## Columns of leaderboard.csv and leaderboard.json", ""]
+    lines += [
+        "Flat rows, one per record (the newest per configuration), in this order. Fractions are 0–1 "
+        "(top1 0.9759 is 97.59 %); a missing number is empty in the CSV and null in the JSON.",
+        "",
+        *columns_doc(),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _cross_cell(rows) -> str:  # type: ignore[no-untyped-def]
+    """The best deployment of one method on one target: lowest p50 among its non-simulated runtimes."""
+    ok = rows[rows["status"] == "ok"]
+    if ok.empty:
+        r = rows.iloc[0]
+        return f"{r['status']}" + (f": {fmt.short_reason(r['error'], 40)}" if not fmt.missing(r["error"]) else "")
+    timed = ok[~ok["simulated"].astype(bool) & ok["p50_ms"].notna()]
+    if timed.empty:
+        r = ok.iloc[0]
+        return f"{fmt.pct(r['top1'])} % · speed not claimed ({r['runtime']})"
+    r = timed.sort_values("p50_ms").iloc[0]
+    provider = "" if fmt.missing(r["provider"]) else f" {str(r['provider']).replace('ExecutionProvider', '')}"
+    return f"{fmt.pct(r['top1'])} % · {fmt.num(r['p50_ms'], '.4f')} ms · {fmt.speedup(r)} ({r['runtime']}{provider})"
+
+
+def cross_target(df) -> tuple[str, list[dict[str, Any]]]:  # type: ignore[no-untyped-def]
+    """Markdown and flat rows of the same task and method on every target, side by side."""
+    targets = sorted(df["target"].unique())
+    lines = [
+        "# EdgeQ across targets",
+        "",
+        "Each task's methods on every target: deployed top-1 · p50 latency · speed-up vs fp32 on that "
+        "target (runtime and provider). Where a target ran a method on several runtimes, its fastest is shown; "
+        "the per-target leaderboards have every row.",
+        "",
+    ]
+    flat: list[dict[str, Any]] = []
+    for task, group in df.groupby("task", sort=True):
+        lines += [f"## {task}", "", "| method | " + " | ".join(targets) + " |", "|---|" + "---|" * len(targets)]
+        order = group.groupby("label", sort=False)["score"].max().sort_values(ascending=False, na_position="last").index
+        for label in order:
+            rows = group[group["label"] == label]
+            cells = []
+            row: dict[str, Any] = {"task": task, "label": label, "method": rows["method"].iloc[0]}
+            for target in targets:
+                here = rows[rows["target"] == target]
+                cells.append(_cell(_cross_cell(here)) if len(here) else fmt.DASH)
+                best = here[(here["status"] == "ok")].sort_values("p50_ms", na_position="last")
+                b = best.iloc[0] if len(best) else None
+                row[f"{target}:top1"] = None if b is None or fmt.missing(b["top1"]) else float(b["top1"])
+                row[f"{target}:p50_ms"] = None if b is None or b["simulated"] or fmt.missing(b["p50_ms"]) else float(b["p50_ms"])
+                row[f"{target}:speedup"] = None if b is None or fmt.missing(b["speedup"]) else float(b["speedup"])
+                row[f"{target}:runtime"] = None if b is None else b["runtime"]
+            lines.append(f"| {_cell(label)} | " + " | ".join(cells) + " |")
+            flat.append(row)
+        lines.append("")
+    return "\n".join(lines), flat
+
+
+def index_readme(df, records: list[dict[str, Any]], title: str, rebuild_from: str | None) -> str:  # type: ignore[no-untyped-def]
+    """The README at the root of a publication: what was measured where, and links to everything."""
+    lines = [f"# {title}", ""]
+    for target in sorted(df["target"].unique()):
+        recs = [r for r in records if r["target"]["name"] == target]
+        sub = df[df["target"] == target]
+        ok = int((sub["status"] == "ok").sum())
+        lines += [
+            f"## {target}",
+            "",
+            f"- [Leaderboard]({target}/README.md) ([CSV]({target}/leaderboard.csv), [JSON]({target}/leaderboard.json)): "
+            f"{len(sub)} result(s), {ok} ok, tasks: {', '.join(sorted(sub['task'].unique()))}.",
+        ]
+        lines += [f"- Measured on: {m}." for m in machine_lines(recs)]
+        lines += [f"- Packages: {_packages(recs) or 'not recorded'}.", ""]
+    lines += [
+        "## Everything on one page",
+        "",
+        "- [index.html](index.html): every target in one sortable, filterable table (open the file; no server, no network).",
+        "- [cross-target.md](cross-target.md) ([CSV](cross-target.csv)): each method on every target side by side.",
+        "",
+    ]
+    if rebuild_from:
+        lines += [
+            "## Rebuild",
+            "",
+            "The records these tables were built from are under [records/](records/). To rebuild every file here from them:",
+            "",
+            "```bash",
+            f"edgeq publish --from {rebuild_from}",
+            "```",
+            "",
+        ]
+    return "\n".join(lines)

@@ -1,0 +1,157 @@
+"""The accuracy / cost Pareto front, and matplotlib plots of it per task and target.
+
+A point is on the front when no other point has a primary metric at least as high *and* a cost (p50
+latency, or energy per item) at least as low, with one of the two strictly better. Equal points are
+both on the front. The front itself is a few lines of pure Python (no library needed for an O(n^2)
+test over a few dozen methods); the plots use matplotlib's object API (no pyplot global state), so
+they are safe to draw from any thread and never open a window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+#: Which plots exist: file suffix -> (cost column, axis label).
+AXES: dict[str, tuple[str, str]] = {
+    "latency": ("p50_ms", "p50 latency, ms (LoadGen SingleStream, lower is better)"),
+    "energy": ("mj_per_item", "energy per item, mJ (measured, lower is better)"),
+}
+
+
+def front_mask(points: Sequence[tuple[float, float]]) -> list[bool]:
+    """For (score to maximise, cost to minimise) pairs: True where the point is not dominated."""
+    mask = []
+    for i, (s_i, c_i) in enumerate(points):
+        dominated = any(
+            s_j >= s_i and c_j <= c_i and (s_j > s_i or c_j < c_i) for j, (s_j, c_j) in enumerate(points) if j != i
+        )
+        mask.append(not dominated)
+    return mask
+
+
+@dataclass
+class PlotResult:
+    """What a plot shows, so a test (or a caption) can say it without reading pixels."""
+
+    path: Path
+    axis: str
+    front: list[str] = field(default_factory=list)
+    dominated: list[str] = field(default_factory=list)
+    not_shown: list[str] = field(default_factory=list)
+
+
+def _point_labels(group) -> list[str]:  # type: ignore[no-untyped-def]
+    """The method label, plus runtime/provider/version where the group has several of them."""
+    parts = [group["label"].astype(str)]
+    for col in ("runtime", "provider", "runtime_version"):
+        if group[col].nunique(dropna=True) > 1:
+            parts.append(group[col].astype(str))
+    labels = parts[0]
+    for extra in parts[1:]:
+        labels = labels + " · " + extra
+    return labels.tolist()
+
+
+def plot_front(group, axis: str, path: Path, title: str) -> PlotResult | None:  # type: ignore[no-untyped-def]
+    """Draw one task/target's rows as score vs cost; None when no row has both numbers."""
+    from matplotlib.figure import Figure
+
+    cost_col, xlabel = AXES[axis]
+    ok = group[group["status"] == "ok"]
+    shown = ok[~ok["simulated"].astype(bool) & ok["score"].notna() & ok[cost_col].notna()]
+    not_shown = sorted(set(ok[ok["simulated"].astype(bool)]["label"].astype(str)))
+    if shown.empty:
+        return None
+    labels = _point_labels(shown)
+    xs = [float(v) for v in shown[cost_col]]
+    ys = [float(v) * 100 for v in shown["score"]]
+    mask = front_mask(list(zip(ys, xs)))
+    families = sorted(set(shown["family"].fillna("?").astype(str)))
+    colours = {f: f"C{i % 10}" for i, f in enumerate(families)}
+
+    fig = Figure(figsize=(8, 5), dpi=110, layout="constrained")
+    ax = fig.add_subplot()
+    if max(xs) / max(min(xs), 1e-12) > 20:
+        ax.set_xscale("log")
+    fams = shown["family"].fillna("?").astype(str).tolist()
+    for family in families:
+        labelled = False
+        for on_front in (False, True):
+            idx = [i for i, fam in enumerate(fams) if fam == family and mask[i] == on_front]
+            if idx:
+                ax.scatter(
+                    [xs[i] for i in idx], [ys[i] for i in idx], s=70 if on_front else 40, color=colours[family],
+                    alpha=1.0 if on_front else 0.3, edgecolors="black" if on_front else "none", linewidths=0.8,
+                    zorder=3, label=None if labelled else family,
+                )  # fmt: skip
+                labelled = True
+    front = sorted((xs[i], ys[i]) for i in range(len(xs)) if mask[i])
+    fx, fy = [p[0] for p in front], [p[1] for p in front]
+    ax.step(fx + [max(xs) * 1.05], fy + [fy[-1]], where="post", color="black", linewidth=1.2, alpha=0.7, zorder=2, label="Pareto front")
+    _margins(ax, xs, ys)
+    _annotate(fig, ax, xs, ys, labels, mask)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(f"{shown['metric'].iloc[0]} %, deployed (higher is better)")
+    ax.set_title(title, fontsize=11)
+    ax.grid(True, alpha=0.3, which="both")
+    legend = ax.legend(fontsize=8, loc="lower right", framealpha=0.85)
+    for handle in legend.legend_handles:  # families in full colour, whatever their first point was
+        if handle is not None:
+            handle.set_alpha(1.0)
+    notes = ["Black edge: on the front (no method is both more accurate and cheaper). Faded: dominated."]
+    if not_shown:
+        notes.append("Not shown (simulated, speed not claimed): " + ", ".join(not_shown) + ".")
+    fig.text(0.01, 0.005, "  ".join(notes), fontsize=7, alpha=0.8, va="bottom", wrap=True)
+    fig.get_layout_engine().set(rect=(0, 0.04, 1, 0.96))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, metadata={"Software": None})
+    return PlotResult(
+        path=path,
+        axis=axis,
+        front=[labels[i] for i in range(len(labels)) if mask[i]],
+        dominated=[labels[i] for i in range(len(labels)) if not mask[i]],
+        not_shown=not_shown,
+    )
+
+
+def _margins(ax: Any, xs: list[float], ys: list[float]) -> None:
+    lo, hi = min(ys), max(ys)
+    pad = max((hi - lo) * 0.15, 0.5)
+    ax.set_ylim(lo - pad, min(hi + pad, 100.5) if hi <= 100 else hi + pad)
+    if ax.get_xscale() == "log":
+        ax.set_xlim(min(xs) / 1.5, max(xs) * 1.5)
+    else:
+        span = max(max(xs) - min(xs), max(xs) * 0.1, 1e-9)
+        ax.set_xlim(max(min(xs) - span * 0.15, 0), max(xs) + span * 0.35)
+
+
+def _annotate(fig: Any, ax: Any, xs: list[float], ys: list[float], labels: list[str], mask: list[bool]) -> None:
+    """Label every point; a label that would overlap one already placed moves up a line (greedy)."""
+    fig.canvas.draw()  # fixes the transforms
+    placed: list[tuple[float, float]] = []
+    order = sorted(range(len(xs)), key=lambda i: (not mask[i], xs[i]))
+    for i in order:
+        px, py = ax.transData.transform((xs[i], ys[i]))
+        dy = 4.0
+        while any(abs(px - qx) < 80 and abs(py + dy * 1.4 - qy) < 11 for qx, qy in placed) and dy < 120:
+            dy += 9.0
+        placed.append((px, py + dy * 1.4))
+        ax.annotate(
+            labels[i], (xs[i], ys[i]), xytext=(6, dy), textcoords="offset points", fontsize=8,
+            alpha=1.0 if mask[i] else 0.45, zorder=4,
+            arrowprops={"arrowstyle": "-", "alpha": 0.3, "linewidth": 0.6} if dy > 13 else None,
+        )  # fmt: skip
+
+
+def plot_task(group, out_dir: Path, target: str, task: str) -> list[PlotResult]:  # type: ignore[no-untyped-def]
+    """Every plot of one task on one target: latency always, energy where it was measured."""
+    results = []
+    for axis in AXES:
+        name = "top-1 vs p50 latency" if axis == "latency" else "top-1 vs energy per item"
+        result = plot_front(group, axis, out_dir / f"pareto-{task}-{axis}.png", f"{task} on {target}: {name}")
+        if result is not None:
+            results.append(result)
+    return results
+

@@ -1,0 +1,267 @@
+"""Records -> leaderboard rows: one flat row per record, with stable, documented column names.
+
+The column list below is a contract like the record schema: ``leaderboard.csv`` and ``leaderboard.json``
+carry exactly these columns in this order, the README documents them from ``COLUMN_DOCS``, and a column
+is added, never renamed. Derived columns follow three rules:
+
+- speed-up is the fp32 row's p50 over this row's p50 on the same target, task, runtime, runtime version,
+  provider and timing mode (quick or not); never for a simulated artifact (its speed is not the method's)
+  and never across runtimes (a faster runtime is not a better quantization method);
+- the Pareto mark is set on the rows that no other row of the same target and task beats on both the
+  task's primary metric and p50 latency (simulated rows take no part: their latency is not claimed);
+- when one configuration was measured more than once (same target, task, method, params, runtime,
+  version and provider, e.g. after a task file changed), only the newest record is shown.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable
+
+from suite.publish.pareto import front_mask
+
+#: (column, unit or type, meaning). Order is the CSV/JSON column order.
+COLUMN_DOCS: list[tuple[str, str, str]] = [
+    ("target", "str", "hardware profile the record was measured on"),
+    ("task", "str", "task (model + dataset)"),
+    ("method", "str", "quantization method (registry name)"),
+    ("label", "str", "method, plus the parameters that tell apart several variants of it on this task"),
+    ("family", "str", "method family: baseline, ptq, dynamic, qat, mixed, binary, ..."),
+    ("params", "json", "the method's parameters, as recorded"),
+    ("w_bits", "int", "weight bits of the artifact"),
+    ("a_bits", "int", "activation bits of the artifact"),
+    ("runtime", "str", "runtime that ran and timed the artifact (ort, litert, torch, ...)"),
+    ("runtime_version", "str", "version of that runtime's package"),
+    ("provider", "str", "execution provider / delegate actually used, read back after an inference"),
+    ("fallback", "bool", "the runtime fell back from the requested provider (e.g. to CPU)"),
+    ("threads", "int", "intra-op threads"),
+    ("status", "str", "ok | failed | skipped"),
+    ("error", "str", "one-line error of a failed or skipped job"),
+    ("metric", "str", "the task's primary accuracy metric"),
+    ("score", "fraction", "value of the primary metric, deployed (the sort key of the tables)"),
+    ("top1", "fraction", "deployed top-1: measured through the runtime that is timed"),
+    ("top5", "fraction", "deployed top-5 (where the task has it)"),
+    ("n_eval", "int", "number of evaluated samples"),
+    ("fp32_top1", "fraction", "top-1 of the fp32 artifact on the same runtime"),
+    ("delta_top1", "fraction", "top1 - fp32_top1"),
+    ("simulated_top1", "fraction", "fake-quant (simulated) top-1, where the method has one"),
+    ("sim_to_real_gap", "fraction", "simulated_top1 - top1: what deployment lost against the simulation"),
+    ("p50_ms", "ms", "LoadGen SingleStream latency, 50th percentile (median over runs)"),
+    ("p90_ms", "ms", "SingleStream 90th percentile"),
+    ("p99_ms", "ms", "SingleStream 99th percentile"),
+    ("p50_ms_min", "ms", "lowest per-run p50 (spread across runs)"),
+    ("p50_ms_max", "ms", "highest per-run p50"),
+    ("latency_cv", "ratio", "coefficient of variation of the per-run p50s"),
+    ("latency_runs", "int", "SingleStream runs"),
+    ("queries", "int", "SingleStream queries in the median run"),
+    ("items_per_s", "items/s", "LoadGen Offline throughput (median over runs)"),
+    ("items_per_s_min", "items/s", "lowest per-run throughput"),
+    ("items_per_s_max", "items/s", "highest per-run throughput"),
+    ("throughput_cv", "ratio", "coefficient of variation of the per-run throughputs"),
+    ("throughput_runs", "int", "Offline runs"),
+    ("batch_size", "int", "Offline batch size"),
+    ("speedup", "x", "fp32 p50 / p50 on the same target, task, runtime, version, provider and timing mode"),
+    ("power_status", "str", "measured | unavailable | needs_privilege"),
+    ("power_reason", "str", "why power was not measured"),
+    ("power_sensor", "str", "sensor that measured power"),
+    ("power_boundary", "str", "what the sensor sees: wall, board_input, module_input, gpu_board, cpu_package, partial_rails"),
+    ("avg_w", "W", "average power over the timed window"),
+    ("energy_j", "J", "energy over the timed window"),
+    ("mj_per_item", "mJ", "energy per inference"),
+    ("items_per_j", "items/J", "1000 / mj_per_item"),
+    ("size_bytes", "bytes", "artifact file size"),
+    ("compressed_size_bytes", "bytes", "artifact size after zlib -9 (or the method's theoretical size)"),
+    ("precision_map", "json", "nodes per precision, read from the artifact"),
+    ("simulated", "bool", "no integer kernels here: accuracy is real, speed is not claimed"),
+    ("unstable", "bool", "run-to-run CV above the profile's threshold"),
+    ("valid", "bool", "LoadGen judged the runs valid (min duration and queries met)"),
+    ("quick", "bool", "shortened --quick timing"),
+    ("flags", "str", "comma-separated: simulated, unstable, invalid, quick, fallback"),
+    ("pareto", "bool", "on the accuracy / p50 latency front of its target and task"),
+    ("pareto_energy", "bool", "on the accuracy / energy-per-item front (only where energy was measured)"),
+    ("date", "date", "UTC date the record was written"),
+    ("created_at", "datetime", "UTC time the record was written"),
+    ("commit", "str", "git commit of the suite that measured (10 hex digits)"),
+    ("dirty", "bool", "the suite's working tree had uncommitted changes"),
+    ("cpu", "str", "CPU model of the machine that measured"),
+    ("job_id", "str", "record id (file name under records/<target>/<task>/)"),
+]
+COLUMNS: list[str] = [name for name, _, _ in COLUMN_DOCS]
+NUMERIC = {name for name, unit, _ in COLUMN_DOCS if unit not in ("str", "json", "bool", "date", "datetime")}
+INTEGER = {name for name, unit, _ in COLUMN_DOCS if unit in ("int", "bytes")}
+DEDUP_KEY = ["target", "task", "method", "params", "runtime", "runtime_version", "provider"]
+SPEEDUP_KEY = ["target", "task", "runtime", "runtime_version", "provider", "quick"]
+
+
+def _num(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _spread(values: Any) -> tuple[float | None, float | None]:
+    nums = [float(v) for v in values or [] if _num(v) is not None]
+    return (min(nums), max(nums)) if nums else (None, None)
+
+
+def flatten(record: dict[str, Any]) -> dict[str, Any]:
+    """The row of one record (every column except the derived label, speed-up and Pareto marks)."""
+    acc = record.get("accuracy") or {}
+    lat = record.get("latency") or {}
+    thr = record.get("throughput") or {}
+    pw = record.get("power") or {}
+    art = record.get("artifact") or {}
+    rt = record.get("runtime") or {}
+    env = record.get("environment") or {}
+    git = env.get("git") or {}
+    method = record.get("method") or {}
+    metric = acc.get("metric") or "top1"
+    score = _num(acc.get(metric)) if _num(acc.get(metric)) is not None else _num(acc.get("top1"))
+    top1, sim = _num(acc.get("top1")), _num(acc.get("simulated_top1"))
+    p50_min, p50_max = _spread(lat.get("per_run_p50_ms"))
+    ips_min, ips_max = _spread(thr.get("per_run_items_per_s"))
+    mj = _num(pw.get("mj_per_item"))
+    measured = pw.get("status") == "measured"
+    flags = [f for f in ("simulated", "unstable") if (f == "simulated" and art.get("simulated")) or (f == "unstable" and (lat.get("unstable") or thr.get("unstable")))]
+    valid = (bool(lat.get("valid", True)) and bool(thr.get("valid", True))) if (lat or thr) else None
+    if valid is False:
+        flags.append("invalid")
+    if lat.get("quick") or thr.get("quick"):
+        flags.append("quick")
+    if rt.get("fallback"):
+        flags.append("fallback")
+    created = record.get("created_at") or ""
+    return {
+        "target": record["target"]["name"],
+        "task": record["task"]["name"],
+        "method": method.get("name"),
+        "label": method.get("name"),
+        "family": method.get("family"),
+        "params": json.dumps(method.get("params") or {}, sort_keys=True),
+        "w_bits": art.get("weight_bits"),
+        "a_bits": art.get("activation_bits"),
+        "runtime": rt.get("name"),
+        "runtime_version": rt.get("version"),
+        "provider": rt.get("provider") or rt.get("delegate"),
+        "fallback": bool(rt.get("fallback")),
+        "threads": rt.get("threads"),
+        "status": record.get("status"),
+        "error": record.get("error"),
+        "metric": metric,
+        "score": score,
+        "top1": top1,
+        "top5": _num(acc.get("top5")),
+        "n_eval": acc.get("n"),
+        "fp32_top1": _num(acc.get("fp32_top1")),
+        "delta_top1": _num(acc.get("delta_top1")),
+        "simulated_top1": sim,
+        "sim_to_real_gap": (sim - top1) if sim is not None and top1 is not None else None,
+        "p50_ms": _num(lat.get("p50_ms")),
+        "p90_ms": _num(lat.get("p90_ms")),
+        "p99_ms": _num(lat.get("p99_ms")),
+        "p50_ms_min": p50_min,
+        "p50_ms_max": p50_max,
+        "latency_cv": _num(lat.get("cv")),
+        "latency_runs": lat.get("runs"),
+        "queries": lat.get("queries"),
+        "items_per_s": _num(thr.get("items_per_s")),
+        "items_per_s_min": ips_min,
+        "items_per_s_max": ips_max,
+        "throughput_cv": _num(thr.get("cv")),
+        "throughput_runs": thr.get("runs"),
+        "batch_size": thr.get("batch_size"),
+        "speedup": None,
+        "power_status": pw.get("status"),
+        "power_reason": None if measured else (pw.get("reason") or pw.get("hint")),
+        "power_sensor": pw.get("sensor"),
+        "power_boundary": pw.get("boundary"),
+        "avg_w": _num(pw.get("avg_w")) if measured else None,
+        "energy_j": _num(pw.get("energy_j")) if measured else None,
+        "mj_per_item": mj if measured else None,
+        "items_per_j": (1000.0 / mj) if measured and mj else None,
+        "size_bytes": art.get("size_bytes"),
+        "compressed_size_bytes": art.get("compressed_size_bytes"),
+        "precision_map": json.dumps(art.get("precision_map") or {}, sort_keys=True),
+        "simulated": bool(art.get("simulated")),
+        "unstable": bool(lat.get("unstable") or thr.get("unstable")),
+        "valid": valid,
+        "quick": bool(lat.get("quick") or thr.get("quick")),
+        "flags": ",".join(flags),
+        "pareto": False,
+        "pareto_energy": False,
+        "date": created[:10] or None,
+        "created_at": created or None,
+        "commit": (git.get("commit") or "")[:10] or None,
+        "dirty": git.get("dirty"),
+        "cpu": (env.get("cpu") or {}).get("model"),
+        "job_id": record.get("job_id"),
+    }
+
+
+def _labels(df) -> list[str]:  # type: ignore[no-untyped-def]
+    """``method`` alone, or ``method [k=v ...]`` with the params that differ between its variants."""
+    labels = df["method"].astype(str).tolist()
+    for (_task, _method), group in df.groupby(["task", "method"], sort=False):
+        variants = group["params"].unique()
+        if len(variants) < 2:
+            continue
+        parsed = {v: json.loads(v) for v in variants}
+        keys = sorted({k for p in parsed.values() for k in p})
+        differing = [k for k in keys if len({json.dumps(p.get(k), sort_keys=True) for p in parsed.values()}) > 1]
+        for idx in group.index:
+            p = parsed[df.at[idx, "params"]]
+            labels[df.index.get_loc(idx)] = f"{df.at[idx, 'method']} [" + " ".join(f"{k}={p.get(k)}" for k in differing) + "]"
+    return labels
+
+
+def frame(records: Iterable[dict[str, Any]]):  # type: ignore[no-untyped-def]
+    """One row per record (newest per configuration), derived columns filled, sorted for reading."""
+    import pandas as pd
+
+    df = pd.DataFrame([flatten(r) for r in records], columns=COLUMNS)
+    if df.empty:
+        return df
+    df = df.sort_values(["created_at", "job_id"], na_position="first", kind="stable")
+    df = df.drop_duplicates(["target", "task", "job_id"], keep="last")
+    df = df.drop_duplicates(DEDUP_KEY, keep="last").reset_index(drop=True)
+    for col in NUMERIC:  # object columns of None -> numbers with NaN/NA, so sorting and formats behave
+        df[col] = pd.to_numeric(df[col], errors="coerce")
+        if col in INTEGER:
+            df[col] = df[col].round().astype("Int64")
+    df["label"] = _labels(df)
+
+    ok = (df["status"] == "ok") & ~df["simulated"].astype(bool)
+    fp32 = df[ok & ((df["method"] == "fp32") | (df["family"] == "baseline")) & df["p50_ms"].notna()]
+    base = {tuple(r[k] for k in SPEEDUP_KEY): r["p50_ms"] for _, r in fp32.iterrows()}
+    speedups = []
+    for idx, r in df.iterrows():
+        b = base.get(tuple(r[k] for k in SPEEDUP_KEY)) if ok[idx] else None
+        speedups.append(b / r["p50_ms"] if b and r["p50_ms"] > 0 else None)
+    df["speedup"] = pd.to_numeric(pd.Series(speedups, index=df.index), errors="coerce")
+
+    df["pareto"] = False
+    df["pareto_energy"] = False
+    for _, group in df[ok].groupby(["target", "task"], sort=False):
+        for column, x in (("pareto", "p50_ms"), ("pareto_energy", "mj_per_item")):
+            pts = group[group["score"].notna() & group[x].notna()]
+            if len(pts):
+                mask = front_mask(list(zip(pts["score"], pts[x])))
+                df.loc[pts.index[mask], column] = True
+    df["_ok"] = df["status"] == "ok"
+    df = df.sort_values(["target", "task", "_ok", "score", "p50_ms"], ascending=[True, True, False, False, True], na_position="last", kind="stable")
+    return df.drop(columns="_ok").reset_index(drop=True)
+
+
+def to_json_rows(df) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    """Rows as plain dicts with None for missing numbers (strict JSON, no NaN)."""
+    import pandas as pd
+
+    out = []
+    for row in df[COLUMNS].to_dict(orient="records"):
+        clean = {}
+        for key, value in row.items():
+            if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+                value = None
+            elif hasattr(value, "item"):
+                value = value.item()
+            clean[key] = value
+        out.append(clean)
+    return out

@@ -1,0 +1,143 @@
+"""LiteRT (``ai-edge-litert``): runs ``.tflite`` artifacts with the XNNPACK delegate, and says how much
+of the graph XNNPACK really took.
+
+The interpreter applies XNNPACK by default and silently leaves the nodes it cannot run (16x8 kernels,
+dynamic-shape plumbing) on the built-in reference kernels. The record must show that, so after the
+delegate is applied we read the interpreter's node list: the nodes a ``DELEGATE`` node replaced are
+found by walking back from its outputs to its inputs through the original nodes, and their fraction of
+all original nodes is ``delegated_fraction`` (0 when XNNPACK took nothing, e.g. an int16x8 model).
+
+Profile options (``runtimes: [{name: litert, threads: 1, options: {delegate: none}}]``):
+``delegate``: ``xnnpack`` (default) or ``none`` (reference kernels only).
+
+Each batch size gets its own interpreter, sized once: resizing an interpreter between the accuracy
+loop's batches and LoadGen's single samples would re-plan the graph inside the timed calls.
+Run side: imports only numpy and ai_edge_litert.
+"""
+
+from __future__ import annotations
+
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from suite.config.schemas import RuntimeSpec
+from suite.errors import BadInput, JobFailed
+from suite.registry import runtimes
+from suite.runtimes.base import Runtime, Session
+
+
+def delegation(ops: list[dict[str, Any]]) -> dict[str, Any]:
+    """Original nodes, the ones replaced by ``DELEGATE`` nodes, and the partitions, from op details."""
+    original = [op for op in ops if op["op_name"] != "DELEGATE"]
+    delegates = [op for op in ops if op["op_name"] == "DELEGATE"]
+    producer = {int(t): op["index"] for op in original for t in op["outputs"]}
+    by_index = {op["index"]: op for op in original}
+    replaced: set[int] = set()
+    for d in delegates:
+        stop = {int(t) for t in d["inputs"]}
+        stack = [int(t) for t in d["outputs"]]
+        seen: set[int] = set()
+        while stack:
+            tensor = stack.pop()
+            if tensor in stop or tensor in seen or tensor not in producer:
+                continue
+            seen.add(tensor)
+            node = producer[tensor]
+            if node not in replaced:
+                replaced.add(node)
+                stack.extend(int(t) for t in by_index[node]["inputs"] if int(t) >= 0)
+    kept = sorted({by_index[i]["op_name"] for i in by_index if i not in replaced})
+    return {
+        "total_nodes": len(original),
+        "delegated_nodes": len(replaced),
+        "partitions": len(delegates),
+        "delegated_fraction": (len(replaced) / len(original)) if original else 0.0,
+        "not_delegated_ops": kept,
+    }
+
+
+class LiteRtSession(Session):
+    def __init__(self, path: Path, spec: RuntimeSpec) -> None:
+        from ai_edge_litert import interpreter as lrt
+
+        self.path = path
+        self.threads = spec.threads or None
+        self.delegate_name = str(spec.options.get("delegate", "xnnpack")).lower()
+        if self.delegate_name not in ("xnnpack", "none"):
+            raise BadInput(f"runtimes.litert.options.delegate: got {self.delegate_name!r}, expected xnnpack or none")
+        self._resolver = (
+            lrt.OpResolverType.AUTO if self.delegate_name == "xnnpack" else lrt.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+        )
+        self._lrt = lrt
+        self._by_batch: dict[int, Any] = {}
+        first = self._interpreter(1)
+        self.delegation = delegation(first._get_ops_details()) if self.delegate_name == "xnnpack" else None
+        self.run = self._run
+
+    def _interpreter(self, batch: int) -> Any:
+        entry = self._by_batch.get(batch)
+        if entry is not None:
+            return entry[0]
+        try:
+            it = self._lrt.Interpreter(model_path=str(self.path), num_threads=self.threads, experimental_op_resolver_type=self._resolver)
+            inp = it.get_input_details()[0]
+            if list(inp["shape"])[0] != batch:
+                it.resize_tensor_input(inp["index"], [batch, *list(inp["shape"])[1:]])
+            it.allocate_tensors()
+        except (ValueError, RuntimeError) as exc:
+            raise JobFailed(f"{self.path}: LiteRT cannot load it: {str(exc).splitlines()[0]}") from None
+        out_index = it.get_output_details()[0]["index"]
+        entry = (it, inp["index"], out_index, inp["dtype"])
+        self._by_batch[batch] = entry
+        return it
+
+    def _run(self, x: np.ndarray) -> np.ndarray:
+        entry = self._by_batch.get(x.shape[0])
+        if entry is None:
+            self._interpreter(x.shape[0])
+            entry = self._by_batch[x.shape[0]]
+        it, in_index, out_index, _ = entry
+        it.set_tensor(in_index, x)
+        it.invoke()
+        return it.get_tensor(out_index)
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        return np.asarray(self._run(np.ascontiguousarray(batch, dtype=np.float32)))
+
+    def info(self) -> dict[str, Any]:
+        delegated = self.delegation or {}
+        # What really ran the graph: all of it on XNNPACK, part of it, or none (reference kernels).
+        fraction = delegated.get("delegated_fraction", 0.0)
+        provider = "XNNPACK" if fraction >= 1.0 else ("XNNPACK+builtin" if fraction > 0 else "builtin kernels")
+        return {
+            "name": "litert",
+            "version": litert_version(),
+            "provider": provider,
+            "providers_requested": ["XNNPACK" if self.delegate_name == "xnnpack" else "builtin kernels"],
+            "fallback": self.delegate_name == "xnnpack" and fraction < 1.0,
+            "threads": self.threads,
+            "delegate": "XNNPACK" if self.delegate_name == "xnnpack" else None,
+            "delegation": self.delegation,
+        }
+
+
+def litert_version() -> str:
+    try:
+        return metadata.version("ai-edge-litert")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+@runtimes.register("litert", formats=["tflite"])
+class LiteRtRuntime(Runtime):
+    name = "litert"
+    formats = frozenset({"tflite"})
+
+    def version(self) -> str:
+        return litert_version()
+
+    def load(self, path: Path, spec: RuntimeSpec) -> LiteRtSession:
+        return LiteRtSession(path, spec)

@@ -1,0 +1,295 @@
+"""Run jobs in a spawned worker process that is reused across jobs and replaced when it fails.
+
+Why a separate process: a segfaulting execution provider, a model that hangs or an out-of-memory kill
+must cost one job, not the sweep and not the records already measured. Why *spawn* and not fork:
+TensorFlow, OpenMP and ONNX Runtime's thread pools are not fork-safe. Why reused: importing torch and
+TensorFlow costs seconds per process, so one worker runs job after job until one goes wrong.
+
+What the parent sees for each job is always a record (plain data): the worker's own record when it
+answers, else a ``failed`` record made here that says why (signal, timeout, exit code, exception) with
+the tail of the worker's stdout/stderr. The worker's file descriptors 1 and 2 go to a log file, so the
+tail includes what native code printed and, for a crash, ``faulthandler``'s Python stack.
+
+The worker dies with its parent (``PR_SET_PDEATHSIG`` on Linux, a parent-pid watchdog elsewhere): a
+sweep killed with SIGKILL leaves no orphan still measuring and stealing the CPU from the rerun.
+
+Hand-written on ``multiprocessing`` (stdlib): ``concurrent.futures.ProcessPoolExecutor`` marks the whole
+pool broken when one worker dies and has no per-task timeout, and job libraries such as joblib/loky
+restart workers but do not report which signal killed a task nor the output that led to it.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import sys
+import tempfile
+import time
+from multiprocessing.connection import wait
+from pathlib import Path
+from typing import Any
+
+from suite.sweep import Job
+
+STARTUP_TIMEOUT_S = 300.0  # importing numpy + ONNX Runtime on a slow board; not part of a job's budget
+TAIL_LINES = 25
+_KILL_GRACE_S = 2.0
+
+
+# ------------------------------------------------------------------------------------------ worker
+def _die_with_parent(parent_pid: int) -> None:
+    """Make sure this process does not outlive the sweep that started it."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            PR_SET_PDEATHSIG = 1
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        except (OSError, AttributeError):
+            pass
+    import threading
+
+    def watch() -> None:  # also covers the parent dying before prctl took effect, and non-Linux
+        while True:
+            if os.getppid() != parent_pid:
+                os._exit(1)
+            time.sleep(1.0)
+
+    threading.Thread(target=watch, name="edgeq-parent-watch", daemon=True).start()
+
+
+def _redirect_output(log_path: str) -> None:
+    """fd 1 and 2 (Python and native code alike) to the log file, line-buffered."""
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    sys.stdout = open(1, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)
+    sys.stderr = open(2, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)
+
+
+def _worker_main(conn: Any, log_path: str, parent_pid: int, env: dict[str, str]) -> None:
+    """The worker's loop: receive a job dict, send back a record dict, until told to stop."""
+    _redirect_output(log_path)
+    import faulthandler
+
+    faulthandler.enable(file=sys.stderr, all_threads=True)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it stops us
+    _die_with_parent(parent_pid)
+    os.environ.update(env)
+
+    from suite.execute import run_job  # the warm-up: numpy, pydantic, the registry, the config
+
+    conn.send(("ready", os.getpid()))
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return
+        if message is None:
+            return
+        kind, payload = message
+        if kind == "job":
+            print(f"--- edgeq worker {os.getpid()}: job {payload['job_id']} ({payload['task_name']} / {payload['method']})", flush=True)
+            record = run_job(Job.from_dict(payload))
+            conn.send(("record", record))
+
+
+# ------------------------------------------------------------------------------------------ parent
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def describe_exit(exitcode: int | None, peak_rss: int | None = None) -> tuple[str, str]:
+    """(error kind, one line) for a worker that died with this exit code."""
+    if exitcode is None:
+        return "crash", "the worker process vanished without an exit status"
+    if exitcode < 0:
+        name = _signal_name(-exitcode)
+        line = f"the worker process was killed by {name}"
+        if -exitcode == signal.SIGKILL:
+            rss = f"; last seen using {peak_rss / 2**20:.0f} MiB" if peak_rss else ""
+            return "killed", f"{line} (the kernel's out-of-memory killer sends SIGKILL{rss}; see dmesg)"
+        if -exitcode in (signal.SIGSEGV, signal.SIGBUS, signal.SIGILL, signal.SIGFPE, signal.SIGABRT):
+            return "crash", f"{line} (a crash in native code: runtime, execution provider or delegate)"
+        return "crash", line
+    return "crash", f"the worker process exited with code {exitcode} in the middle of the job"
+
+
+def read_tail(path: Path, offset: int = 0, lines: int = TAIL_LINES) -> list[str]:
+    """The last ``lines`` lines written to ``path`` after byte ``offset``."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(offset)
+            data = handle.read()
+    except OSError:
+        return []
+    text = data.decode("utf-8", errors="replace")
+    kept = [line.rstrip()[:300] for line in text.splitlines() if line.strip() and not line.startswith("Extension modules:")]
+    crash = next((i for i, line in enumerate(kept) if line.startswith("Fatal Python error")), None)
+    if crash is not None:  # faulthandler prints the innermost frame first: keep the top of its dump
+        before = kept[max(0, crash - 5) : crash]
+        return before + kept[crash : crash + lines - len(before)]
+    return kept[-lines:]
+
+
+def failed_record(job: Job, kind: str, error: str, tail: list[str], elapsed_s: float) -> dict[str, Any]:
+    """The record of a job whose worker could not answer."""
+    from suite.envinfo import environment
+    from suite.execute import job_record
+
+    record = job_record(job)
+    record.update(status="failed", error=error, error_kind=kind, error_tail=tail)
+    record["timings_s"] = {"elapsed": round(elapsed_s, 3)}
+    try:
+        record["environment"] = environment()
+    except Exception:  # the record of a failure must not fail
+        pass
+    return record
+
+
+class Worker:
+    """One spawned worker at a time; ``run(job)`` always returns a record.
+
+    The worker is started on the first job, reused while jobs succeed, and replaced after a crash, a
+    timeout, an out-of-memory kill or a failed job (its state may be half-built). ``env`` is applied in
+    the worker before anything is imported (``edgeq reproduce`` gives it a fresh cache this way).
+    """
+
+    def __init__(self, env: dict[str, str] | None = None, startup_timeout_s: float = STARTUP_TIMEOUT_S) -> None:
+        self.env = dict(env or {})
+        self.startup_timeout_s = startup_timeout_s
+        self._ctx = multiprocessing.get_context("spawn")
+        self._proc: Any = None
+        self._conn: Any = None
+        self._logdir = Path(tempfile.mkdtemp(prefix="edgeq-worker-"))
+        self._log: Path | None = None
+        self.started = 0  # how many worker processes this Worker has started (tests read it)
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    def _start(self) -> tuple[str, str] | None:
+        """Start a worker and wait until it is ready; (kind, error) if it could not start."""
+        parent_conn, child_conn = self._ctx.Pipe(duplex=True)
+        self._log = self._logdir / f"worker-{self.started}.log"
+        self._log.touch()
+        proc = self._ctx.Process(
+            target=_worker_main,
+            args=(child_conn, str(self._log), os.getpid(), self.env),
+            name="edgeq-worker",
+            daemon=True,
+        )
+        proc.start()
+        child_conn.close()
+        self._proc, self._conn = proc, parent_conn
+        self.started += 1
+        ready = wait([parent_conn, proc.sentinel], timeout=self.startup_timeout_s)
+        if parent_conn in ready:
+            try:
+                kind, _ = parent_conn.recv()
+                if kind == "ready":
+                    return None
+            except (EOFError, OSError):
+                pass
+        if not ready:
+            self._stop(kill=True)
+            return "timeout", f"the worker process did not start within {self.startup_timeout_s:.0f} s"
+        self._proc.join(5)
+        kind, line = describe_exit(self._proc.exitcode)
+        self._stop(kill=True)
+        return kind, f"the worker process failed to start: {line.removeprefix('the worker process ')}"
+
+    def _stop(self, kill: bool) -> None:
+        proc, conn = self._proc, self._conn
+        self._proc = self._conn = None
+        if proc is None:
+            return
+        if not kill and proc.is_alive():
+            try:
+                conn.send(None)
+            except (OSError, ValueError):
+                pass
+            proc.join(_KILL_GRACE_S)
+        if proc.is_alive():
+            proc.terminate()
+            proc.join(_KILL_GRACE_S)
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
+        if conn is not None:
+            conn.close()
+
+    def close(self) -> None:
+        self._stop(kill=False)
+        import shutil
+
+        shutil.rmtree(self._logdir, ignore_errors=True)
+
+    def __enter__(self) -> "Worker":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if exc and exc[0] is not None:  # interrupted: do not wait for the job in flight
+            self._stop(kill=True)
+        self.close()
+
+    # -- jobs --------------------------------------------------------------------------------------
+    def run(self, job: Job, timeout_s: float) -> dict[str, Any]:
+        """Run one job in the worker; a record whatever happens to the worker."""
+        t0 = time.monotonic()
+        if self._proc is None or not self._proc.is_alive():
+            self._stop(kill=True)
+            problem = self._start()
+            if problem is not None:
+                tail = read_tail(self._log) if self._log else []
+                return failed_record(job, problem[0], problem[1], tail, time.monotonic() - t0)
+        assert self._log is not None
+        offset = self._log.stat().st_size
+        t0 = time.monotonic()
+        try:
+            self._conn.send(("job", job.to_dict()))
+        except (OSError, ValueError):
+            pass  # it died between jobs; found out below
+        peak_rss = 0
+        deadline = t0 + timeout_s
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self._stop(kill=True)
+                error = f"timed out after {timeout_s:g} s (measurement.job_timeout_s of the profile); the worker was killed"
+                return failed_record(job, "timeout", error, read_tail(self._log, offset), time.monotonic() - t0)
+            ready = wait([self._conn, self._proc.sentinel], timeout=min(remaining, 1.0))
+            if self._conn in ready:
+                try:
+                    kind, record = self._conn.recv()
+                except (EOFError, OSError):
+                    ready = [self._proc.sentinel]
+                else:
+                    if record.get("status") == "failed":  # its state may be half-built: start afresh
+                        if not record.get("error_kind"):
+                            record["error_kind"] = "exception"
+                        self._stop(kill=False)
+                    return record
+            if self._proc.sentinel in ready:
+                self._proc.join(5)
+                kind, error = describe_exit(self._proc.exitcode, peak_rss)
+                self._stop(kill=True)
+                return failed_record(job, kind, error, read_tail(self._log, offset), time.monotonic() - t0)
+            peak_rss = max(peak_rss, _rss(self._proc.pid))
+
+
+def _rss(pid: int) -> int:
+    try:
+        import psutil
+
+        return int(psutil.Process(pid).memory_info().rss)
+    except Exception:  # gone, or psutil missing on a bare device: only used to explain a kill
+        return 0
