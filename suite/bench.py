@@ -30,10 +30,12 @@ class MlflowSink:
         self.down: str | None = None if enabled else "disabled with --no-mlflow"
         self.waiting = 0
         self.logged = 0
+        self.probed = False
 
     def probe(self) -> None:
         """One probe before the first job (at most 2 s, no retries); the sweep never waits on MLflow again."""
-        if self.down is None and self.tracker is None:
+        if self.down is None and not self.probed:
+            self.probed = True
             self.down = tracking.probe(self.uri)
             if self.down:
                 from rich.markup import escape

@@ -100,8 +100,33 @@ def bench(
     override_target: bool = typer.Option(False, "--override-target", help="measure even if this machine does not match the profile"),
     no_mlflow: bool = typer.Option(False, "--no-mlflow", help="records only; log later with `edgeq sync`"),
     set_: Optional[list[str]] = typer.Option(None, "--set", help="METHOD.PARAM=VALUE, overrides task and profile"),
+    fleet: bool = typer.Option(False, "--fleet", help="prepare here, measure on the lab's `edgeq worker`s (--target A,B: one queue each)"),
+    share: Optional[Path] = typer.Option(None, "--share", help="--fleet: put bundles in this shared folder (default: the MLflow server's artifact store)"),
+    fleet_timeout: Optional[float] = typer.Option(None, "--fleet-timeout", min=1, help="--fleet: stop waiting after this many seconds (default: every job's timeout, one device per queue)"),
 ) -> None:
     """Run the sweep of a target: tasks x methods x runtimes; records, MLflow runs, leaderboard."""
+    if fleet:
+        from suite.fleet.dispatch import run_fleet
+
+        raise typer.Exit(
+            run_fleet(
+                targets=_split([target]) or [],
+                tasks=_split(tasks),
+                methods=_split(methods),
+                runtimes=_split(runtimes),
+                quick=quick,
+                limit=limit,
+                force=force,
+                retry_failed=retry_failed,
+                use_mlflow=not no_mlflow,
+                share=share,
+                timeout_s=fleet_timeout,
+                console=_console(),
+                overrides=set_,
+            )
+        )
+    if share is not None or fleet_timeout is not None:
+        raise BadInput("--share and --fleet-timeout go with --fleet")
     from suite.bench import run_bench
 
     code = run_bench(
@@ -249,6 +274,63 @@ def doctor(
         print(line, flush=True)
 
 
+# ------------------------------------------------------------------------- bundles (suite/bundle.py)
+@app.command()
+def prepare(
+    target: str = typer.Option(..., "--target", "-t", help="the board's hardware profile name or YAML path"),
+    out: Path = typer.Option(..., "--out", "-o", help="the bundle file to write (.tar, .tar.gz or .tar.xz)"),
+    tasks: Optional[list[str]] = typer.Option(None, "--tasks", help="task names or YAML paths (default: the profile's)"),
+    methods: Optional[list[str]] = typer.Option(None, "--methods", "-m", help="method names, or 'all' (default: the task's)"),
+    runtimes: Optional[list[str]] = typer.Option(None, "--runtimes", help="restrict to these runtimes of the profile"),
+    quick: bool = typer.Option(False, "--quick", help="short timing runs on the device (recorded as quick)"),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="carry only the first N eval samples"),
+    set_: Optional[list[str]] = typer.Option(None, "--set", help="METHOD.PARAM=VALUE, overrides task and profile"),
+) -> None:
+    """Build a target's artifacts here and pack them, with eval data and job list, for `edgeq run` on the board."""
+    from suite.bundle import build_bundle
+
+    console = _console()
+    path, entries, failed = build_bundle(target, _split(tasks), _split(methods), _split(runtimes), quick, limit, out, console, set_)
+    console.print(f"bundle: {path} ({len(entries)} job(s), {path.stat().st_size / 1024:.0f} KiB); on the board: edgeq run {path.name}")
+    raise typer.Exit(1 if failed else 0)
+
+
+@app.command("run")
+def run_(
+    bundle: Path = typer.Argument(..., help="a bundle written by `edgeq prepare`"),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="results tarball to write (default: <target>-results.tar here)"),
+    override_target: bool = typer.Option(False, "--override-target", help="measure even if this machine does not match the profile"),
+) -> None:
+    """On the board: measure every job of a bundle (run side only: no torch, TensorFlow, mlflow or pandas)."""
+    from suite.bundle import run_bundle
+
+    raise typer.Exit(run_bundle(bundle, out, override_target, _console()))
+
+
+@app.command("import")
+def import_(
+    results: Path = typer.Argument(..., help="a results tarball written by `edgeq run`"),
+    no_mlflow: bool = typer.Option(False, "--no-mlflow", help="records only; log later with `edgeq sync`"),
+) -> None:
+    """Merge a board's records into this results root (idempotent), log them to MLflow, publish."""
+    from suite.bundle import import_results
+
+    raise typer.Exit(import_results(results, not no_mlflow, _console()))
+
+
+# ---------------------------------------------------------------------------- fleet (suite/fleet/)
+@app.command()
+def worker(
+    target: str = typer.Option(..., "--target", "-t", help="this board's hardware profile: the queue it consumes"),
+    override_target: bool = typer.Option(False, "--override-target", help="serve the queue even if this machine does not match the profile"),
+    loglevel: str = typer.Option("INFO", "--loglevel", help="Celery's log level"),
+) -> None:
+    """Serve the queue named after a profile: one job at a time, records back to the workstation and MLflow."""
+    from suite.fleet.worker import serve
+
+    raise typer.Exit(serve(target, override_target, loglevel))
+
+
 def main() -> None:
     try:
         code = app(standalone_mode=False)  # click returns an Exit's code instead of raising it here
@@ -264,7 +346,8 @@ def main() -> None:
     except Exception as exc:  # click usage errors and the like
         import click
 
-        if isinstance(exc, click.exceptions.Abort):
+        if isinstance(exc, click.exceptions.Abort):  # click's form of Ctrl-C (KeyboardInterrupt)
+            print("edgeq: interrupted; records written so far are complete", file=sys.stderr)
             sys.exit(EXIT_INTERRUPTED)
         if isinstance(exc, click.ClickException):
             exc.show()

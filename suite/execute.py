@@ -8,7 +8,6 @@ process (or another machine) can run it.
 from __future__ import annotations
 
 import hashlib
-import time
 import traceback
 from pathlib import Path
 from typing import Any
@@ -22,12 +21,9 @@ from suite.sweep import Job
 
 
 def _scenario(profile: ProfileConfig, name: str, quick: bool):  # type: ignore[no-untyped-def]
-    from suite.measure.loadgen import ScenarioSettings
+    from suite.run_side import scenario
 
-    spec = getattr(profile.measurement, name)
-    if quick and name in profile.measurement.quick:
-        spec = profile.measurement.quick[name]
-    return ScenarioSettings(spec.min_duration_s, spec.min_queries, spec.batch_size)
+    return scenario(profile, name, quick)
 
 
 def fp32_reference_top1(store: RecordStore, job: Job, n: int | None = None) -> float | None:
@@ -78,12 +74,12 @@ def job_record(job: Job) -> dict[str, Any]:
 
 
 def run_job(job: Job, store: RecordStore | None = None) -> dict[str, Any]:
-    from suite import prepare
-    from suite.measure.accuracy import evaluate
-    from suite.measure.loadgen import measure
-    from suite import jobhw
-    from suite.power.base import WindowError, choose_sensor, power_block, stop_reading
-    from suite.registry import load_catalogue, runtimes
+    """One job, start to record. Its two halves: ``suite.job_inputs`` (the artifact and eval data, built
+    here or read from a carried bundle when ``job.prepared`` is set) and ``suite.run_side`` (evaluate,
+    time, read power), so ``edgeq run`` on a device measures exactly what ``edgeq bench`` does here."""
+    from suite.job_inputs import inputs_for
+    from suite.registry import load_catalogue
+    from suite.run_side import measure_prepared
 
     store = store or RecordStore()
     record = job_record(job)
@@ -99,75 +95,11 @@ def run_job(job: Job, store: RecordStore | None = None) -> dict[str, Any]:
         task: TaskConfig = task_loaded.config
         record["environment"] = environment()
 
-        t0 = time.perf_counter()
-        artifact, built = prepare.build_artifact(task_loaded, job.method, job.params, job.artifact_key, job.profile_name)
-        state = prepare.task_state(task_loaded)
-        splits = state.splits
-        timings["prepare"] = round(time.perf_counter() - t0, 3)
-        record["task"].update(
-            dataset={**splits.identity, "n_eval": len(splits.x_eval[: job.limit] if job.limit else splits.x_eval)},
-            limit=job.limit,
-            weights_sha256=state.reference.weights_sha256,
-            model=state.reference.origin,
-        )
-        record["artifact"] = {**artifact.to_record(), "cached": not built}
-
-        t0 = time.perf_counter()
-        runtime = runtimes.get(job.runtime["name"])()
-        session = runtime.load(Path(artifact.path), job.runtime_spec)
-        x_eval, y_eval = splits.x_eval, splits.y_eval
-        if job.limit:
-            x_eval, y_eval = x_eval[: job.limit], y_eval[: job.limit]
-        accuracy = evaluate(session, x_eval, y_eval, num_classes=task.num_classes)
-        fp32_top1 = accuracy["top1"] if job.family == "baseline" else fp32_reference_top1(store, job, len(x_eval))
-        accuracy.update(
-            fp32_top1=fp32_top1,
-            delta_top1=(accuracy["top1"] - fp32_top1) if fp32_top1 is not None else None,
-            simulated_top1=artifact.simulated_top1,
-        )
-        record["accuracy"] = accuracy
-        record["runtime"] = session.info()
-        record["runtime"]["placement"] = jobhw.placement(session, x_eval[:1])
-        timings["evaluate"] = round(time.perf_counter() - t0, 3)
-
-        t0 = time.perf_counter()
-        sensor, probe = choose_sensor(profile.power)
-        started: list[Any] = []
-        reading_box: list[Any] = []
-
-        def power_start() -> None:
-            if sensor is not None and probe.ok:
-                try:
-                    sensor.start()
-                    started.append(True)
-                except WindowError as exc:  # the sensor could not open its window: recorded, job goes on
-                    reading_box.append(exc)
-
-        def power_stop() -> None:
-            if started:
-                reading_box.append(stop_reading(sensor))  # type: ignore[arg-type]
-
-        samples = [x_eval[i : i + 1] for i in range(min(len(x_eval), 1024))]
-        m = profile.measurement
-        throttle_before = jobhw.begin(profile, record)
-        timing = measure(
-            session.run,
-            samples,
-            single=_scenario(profile, "single_stream", job.quick),
-            offline=_scenario(profile, "offline", job.quick),
-            runs=m.runs,
-            warmup_queries=m.warmup_queries,
-            cv_threshold=m.cv_threshold,
-            quick=job.quick,
-            on_offline_start=power_start,
-            on_offline_stop=power_stop,
-        )
-        record["latency"] = timing.latency
-        record["throughput"] = timing.throughput
-        record["power"] = power_block(sensor, probe, reading_box[0] if reading_box else None, timing.offline_items)
-        timings["measure"] = round(time.perf_counter() - t0, 3)
-        record["environment"]["temperatures_after"] = environment()["temperatures"]
-        jobhw.end(profile, record, throttle_before, store, job)
+        inputs = inputs_for(job)
+        timings["prepare"] = inputs.prepare_s  # type: ignore[assignment]
+        record["task"].update(inputs.task_block)
+        record["artifact"] = inputs.artifact_record
+        measure_prepared(job, record, inputs, task, profile, store, timings)
         record["status"] = "ok"
     except MissingEnv as exc:  # an env var the task names went missing between plan and run
         record.update(status="skipped", error=str(exc), error_kind="skipped")

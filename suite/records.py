@@ -53,6 +53,8 @@ def atomic_write_json(path: Path, data: Any) -> None:
     # The writer's pid is in the temp name: a later sweep removes the temp files of dead writers only.
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=TEMP_SUFFIX, dir=path.parent)
     try:
+        if hasattr(os, "fchmod"):  # mkstemp makes 0600; a record is as readable as any file written here
+            os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(payload)
             handle.flush()
@@ -69,6 +71,18 @@ def atomic_write_json(path: Path, data: Any) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+_UMASK: list[int] = []
+
+
+def _umask() -> int:
+    """The process umask, read once (reading it means setting it, so not on every write)."""
+    if not _UMASK:
+        mask = os.umask(0o022)
+        os.umask(mask)
+        _UMASK.append(mask)
+    return _UMASK[0]
 
 
 def clean_stale_temps(folder: Path) -> list[Path]:

@@ -43,6 +43,9 @@ class Job:
     job_id: str = ""
     inputs: dict[str, Any] = field(default_factory=dict)
     skip: str | None = None  # one line: why this job is recorded as skipped (e.g. an unset env var)
+    # Set on a device running a carried bundle (suite.bundle): its artifact and eval-data files, so the
+    # job is measured without the prepare side. Not part of the fingerprint (job.inputs is).
+    prepared: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

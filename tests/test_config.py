@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from pathlib import Path
 
 import pytest
@@ -37,7 +39,7 @@ def test_shipped_files_validate() -> None:
         ("name: [unclosed\n", r"malformed YAML at line"),
         ("- just\n- a list\n", r"expected a mapping"),
         (GOOD_TASK.replace("source: builtin", "source: nosuchzoo"), r"model.source: unknown model source 'nosuchzoo'"),
-        (GOOD_TASK.replace("methods: [fp32, ptq-static, dynamic]", "methods: [fp32, ptq-statik]"), r"did you mean 'ptq-static'"),
+        (re.sub(r"(?m)^methods: .*$", "methods: [fp32, ptq-statik]", GOOD_TASK), r"did you mean 'ptq-static'"),
     ],
 )
 def test_broken_task_gives_one_line(tmp_path: Path, text: str, expected: str) -> None:

@@ -63,9 +63,9 @@ def unsafe_calls(path: Path) -> list[str]:
                 found.append(f"{where}: np.load(allow_pickle=True)")
         elif _is_true(_kw(node, "shell")):
             found.append(f"{where}: {name}(shell=True)")
-        elif name in ("os.system", "os.popen", "eval", "exec"):
+        elif name in ("os.system", "os.popen") or (isinstance(node.func, ast.Name) and name in ("eval", "exec")):
             found.append(f"{where}: {name}")
-        elif name.endswith(".extractall") or name.endswith(".extract"):
+        elif name.rpartition(".")[2] in ("extractall", "extract") and isinstance(node.func, ast.Attribute):
             if path.name != "archives.py":
                 found.append(f"{where}: {name} outside suite/archives.py (use suite.archives.safe_extract)")
     return found

@@ -209,6 +209,17 @@ class PreflightSpec(Strict):
     on_fail: Literal["warn", "stop"] = Field("warn", description="warn and record, or stop before measuring")
 
 
+class DispatchSpec(Strict):
+    """How a lab fleet hands this target's jobs to its workers (``edgeq worker``, suite/fleet)."""
+
+    visibility_timeout_s: float | None = Field(
+        None,
+        gt=0,
+        description="seconds a job may stay unacknowledged before the broker hands it to another worker; "
+        "must exceed measurement.job_timeout_s (default: job_timeout_s + worker start and bundle fetch allowance)",
+    )
+
+
 class ProfileConfig(Strict):
     name: str
     description: str = ""
@@ -229,6 +240,7 @@ class ProfileConfig(Strict):
         default_factory=list, description="throttle checks before and after each measurement; a hit marks it invalid"
     )
     setup: list[str] = Field(default_factory=list, description="install notes `edgeq doctor` prints for this target")
+    dispatch: DispatchSpec = Field(default_factory=DispatchSpec, description="fleet queue settings (edgeq worker)")
 
     @field_validator("power")
     @classmethod

@@ -122,6 +122,9 @@ def load(task: TaskConfig, splits: Splits) -> ReferenceModel:
     if path.is_file():
         module.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
         module.eval()
+        if any(isinstance(m, torch.nn.modules.lazy.LazyModuleMixin) for m in module.modules()):
+            with torch.no_grad():  # one forward turns loaded lazy layers (tabular-mlp) into plain ones
+                module(torch.zeros(2, *task.input.shape))
     else:
         train(module, splits, recipe)
         tmp = path.with_suffix(".tmp")

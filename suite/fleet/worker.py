@@ -1,0 +1,172 @@
+"""``edgeq worker --target T``: a board serving the queue named after its profile.
+
+A Celery worker with the solo pool (one job at a time in this process; the job itself runs in the
+reusable spawned process of ``suite.worker``, so a crash costs one job and a SIGKILL of this worker
+takes its job process with it). For each message it
+
+1. fetches the bundle the message names (cached by sha256, checked; suite.fleet.transfer),
+2. runs the job from the bundle exactly as ``edgeq run`` would (suite.bundle),
+3. stores the record in this board's results root: a redelivered job whose record is already here is
+   answered from it without measuring again (records are keyed by job id),
+4. logs it to the lab's MLflow server under the sweep's parent run, unless a run with its fingerprint
+   is already there,
+5. returns the record as the task's JSON result; Celery acknowledges the message only now.
+
+What can go wrong before a job runs (the bundle cannot be fetched, the message names a job the bundle
+lacks) comes back as ``{"error", "kind"}`` so the workstation records the job as failed with that line.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from typing import Any
+
+from suite.errors import EXIT_OK, BadInput
+
+log = logging.getLogger("edgeq.fleet")
+
+
+class Runner:
+    """What one worker process keeps between jobs: its profile, job process, record store, MLflow client."""
+
+    def __init__(self, profile: Any, matched: bool, override: bool, visibility_s: float) -> None:
+        from suite.fleet.config import WORKER_STARTUP_TIMEOUT_S
+        from suite.records import RecordStore
+        from suite.worker import Worker
+
+        self.profile = profile
+        self.queue = profile.config.name
+        self.matched = matched
+        self.override = override
+        self.visibility_s = visibility_s
+        self.store = RecordStore()
+        self.worker = Worker(startup_timeout_s=WORKER_STARTUP_TIMEOUT_S)
+        self.trackers: dict[str, Any] = {}
+
+    def handle(self, request: Any, bundle_info: dict[str, Any], job_id: str, sweep: dict[str, Any]) -> dict[str, Any]:
+        from suite.bundle import dispatch_block, open_bundle
+        from suite.fleet.transfer import fetch_bundle
+        from suite.paths import cache_dir
+        from suite.records import clean_nans
+        from suite.sweep import existing
+
+        delivery = getattr(request, "delivery_info", None) or {}
+        redelivered = bool(delivery.get("redelivered"))
+        log.info("edgeq worker: job %s started on queue %s (redelivered: %s)", job_id, self.queue, redelivered)
+        t0 = time.monotonic()
+        try:
+            bundle = open_bundle(fetch_bundle(bundle_info, cache_dir("fleet", "downloads")), cache_dir("fleet", "bundles"))
+            if bundle.target != self.queue:
+                raise BadInput(f"bundle for target {bundle.target!r} reached the queue of {self.queue!r}")
+            job = bundle.job(job_id)
+        except Exception as exc:  # nothing measured: the workstation records the job as failed with this line
+            line = " ".join(str(exc).split())[:500] or type(exc).__name__
+            log.error("edgeq worker: job %s could not start: %s", job_id, line)
+            return {"error": line, "kind": "bad_input" if isinstance(exc, BadInput) else "fetch", "worker": socket.gethostname()}
+        job.target_matched, job.target_override = self.matched, self.override and not self.matched
+        previous = None if sweep.get("force") else existing(self.store, job)
+        if previous is not None and previous.get("status") != "failed":
+            record, how = previous, "stored"  # measured before this delivery (e.g. killed before the ack)
+        else:
+            record = self.worker.run(job, self.profile.config.measurement.job_timeout_s)
+            record["dispatch"] = dispatch_block(
+                bundle, "fleet", queue=self.queue, worker=socket.gethostname(), worker_pid=os.getpid(),
+                redelivered=redelivered, sweep=sweep.get("name"),
+            )  # fmt: skip
+            self.store.write(record)
+            how = "ran"
+        self._log_mlflow(record, sweep)
+        log.info("edgeq worker: job %s %s: %s in %.1f s", job_id, how, record["status"], time.monotonic() - t0)
+        return {"record": clean_nans(record), "how": how}
+
+    def _log_mlflow(self, record: dict[str, Any], sweep: dict[str, Any]) -> None:
+        """Log to the lab's server under the sweep's parent run, once per fingerprint; never fail the job."""
+        uri = os.environ.get("MLFLOW_TRACKING_URI")
+        mlflow_info = sweep.get("mlflow") or {}
+        if not uri or not mlflow_info:
+            return
+        try:
+            from suite import tracking
+
+            if tracking.probe(uri):
+                log.warning("edgeq worker: MLflow %s is down; the workstation logs this record later", uri)
+                return
+            tracker = self.trackers.get(sweep.get("name") or "")
+            if tracker is None:
+                tracker = tracking.Tracker(uri, sweep.get("name") or "fleet")
+                self.trackers = {sweep.get("name") or "": tracker}  # one sweep at a time is kept
+            task, target = record["task"]["name"], record["target"]["name"]
+            parent = (mlflow_info.get("parents") or {}).get(f"{task}/{target}")
+            if parent:  # the workstation made the sweep's parent run: log under it, do not make one per board
+                tracker._parents[f"{task}\0{target}"] = parent
+            if already_logged(tracker, task, record["fingerprint"]):
+                return
+            path = self.store.path_for(target, task, record["job_id"])
+            tracker.log(record, path if path.is_file() else None)
+        except Exception as exc:  # MLflow is a view; the record is stored and returned regardless
+            log.warning("edgeq worker: MLflow logging failed (%s); the workstation logs this record later", " ".join(str(exc).split())[:200])
+
+    def close(self) -> None:
+        self.worker.close()
+
+
+def already_logged(tracker: Any, task: str, fingerprint: str) -> bool:
+    """Is a finished run with this fingerprint in the task's experiment? (a redelivery never logs twice)"""
+    from suite.tracking import FINGERPRINT_TAG
+
+    runs = tracker.client.search_runs(
+        [tracker.experiment_id(task)], filter_string=f"tags.`{FINGERPRINT_TAG}` = '{fingerprint}'", max_results=5
+    )
+    return any(run.info.status != "RUNNING" for run in runs)
+
+
+_RUNNER: Runner | None = None
+
+
+def _task(self: Any, bundle: dict[str, Any], job_id: str, sweep: dict[str, Any]) -> dict[str, Any]:
+    assert _RUNNER is not None, "the task runs only inside `edgeq worker`"
+    return _RUNNER.handle(self.request, bundle, job_id, sweep)
+
+
+def serve(target: str, override_target: bool, loglevel: str = "INFO") -> int:
+    """Start the Celery worker for ``target``'s queue; returns when it is shut down (SIGTERM, Ctrl-C)."""
+    global _RUNNER
+    from suite.bundle import check_board
+    from suite.config import load_profile
+    from suite.fleet.app import TASK_NAME, make_app
+    from suite.fleet.config import broker_url, ping, redact, visibility_timeout_s
+
+    url = broker_url()
+    profile = load_profile(target)
+    if profile.alias:
+        raise BadInput(f"target {profile.alias!r} is an alias: start the worker with the profile of this board ({', '.join(profile.alias_of)})")
+    profile, matched = check_board(profile.path, override_target)
+    visibility = visibility_timeout_s(profile.config)
+    problem = ping(url)
+    if problem and ("password" in problem or "refused" in problem):
+        raise BadInput(problem)
+    queue = profile.config.name
+    app = make_app(url, queue=queue, visibility_s=visibility)
+    app.task(name=TASK_NAME, bind=True)(_task)
+    _RUNNER = Runner(profile, matched, override_target, visibility)
+    print(
+        f"edgeq worker: target {queue} ({profile.path}), queue {queue!r} on {redact(url)}, "
+        f"visibility timeout {visibility:.0f} s, job timeout {profile.config.measurement.job_timeout_s:g} s"
+        + (f"; broker not reachable yet ({problem}), Celery keeps trying" if problem else ""),
+        flush=True,
+    )
+    try:
+        app.worker_main(
+            [
+                "worker", "--queues", queue, "--pool", "solo", "--concurrency", "1", "--prefetch-multiplier", "1",
+                "--hostname", f"edgeq-{queue}-{os.getpid()}@{socket.gethostname()}", "--without-gossip", "--without-mingle",
+                "--without-heartbeat", "--loglevel", loglevel,
+            ]
+        )  # fmt: skip
+    finally:
+        _RUNNER.close()
+        _RUNNER = None
+    return EXIT_OK

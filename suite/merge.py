@@ -1,0 +1,143 @@
+"""Records measured elsewhere (a device's results tarball, a fleet worker) merged into this store.
+
+Records are keyed by job id (``records/<target>/<task>/<job_id>.json``), so merging is idempotent by
+construction: the same record arriving twice, from a re-import or a job that a broker redelivered,
+lands on the same file. Which one stays when two *different* records of one job arrive:
+
+- a record that measured (ok / skipped) replaces a ``failed`` one: a rerun after a crash is the answer;
+- otherwise the record already here stays. A second measurement of the same fingerprint is the same
+  job measured again (a redelivery, a re-import of an older tarball); keeping the first makes the
+  leaderboard independent of arrival order. ``edgeq bench --force`` is the way to re-measure.
+
+The accuracy delta of a quantized job needs the fp32 record of the same task, target and runtime. A
+device fills it when it measured that fp32 job itself; when the baseline ran elsewhere (another worker
+on the same queue) it is filled here, from the merged records, and the record says so.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, Iterable
+
+from suite.errors import BadInput
+from suite.records import SCHEMA, RecordStore
+
+REQUIRED = ("job_id", "fingerprint", "status", "task", "method", "target", "runtime")
+
+
+def check_record(record: Any, where: str) -> dict[str, Any]:
+    """A record from elsewhere, checked before anything is written (BadInput naming ``where``)."""
+    if not isinstance(record, dict) or record.get("schema") != SCHEMA:
+        got = record.get("schema") if isinstance(record, dict) else type(record).__name__
+        raise BadInput(f"{where}: schema: got {got!r}, expected {SCHEMA!r}")
+    missing = [key for key in REQUIRED if record.get(key) in (None, "")]
+    if missing:
+        raise BadInput(f"{where}: not a complete EdgeQ record (missing {', '.join(missing)})")
+    for key in ("task", "target"):
+        name = (record.get(key) or {}).get("name") if isinstance(record.get(key), dict) else None
+        if not isinstance(name, str) or not name or "/" in name or name.startswith("."):
+            raise BadInput(f"{where}: {key}.name: got {name!r}, expected a plain name")
+    job_id = record["job_id"]
+    if not isinstance(job_id, str) or "/" in job_id or job_id.startswith("."):
+        raise BadInput(f"{where}: job_id: got {job_id!r}, expected a plain id")
+    return record
+
+
+def merge_record(store: RecordStore, record: dict[str, Any]) -> str:
+    """Store ``record`` by its job id. Returns ``new``, ``replaced``, ``unchanged`` or ``kept``."""
+    target, task, job_id = record["target"]["name"], record["task"]["name"], record["job_id"]
+    try:
+        current = store.read(target, task, job_id)
+    except BadInput:  # an unreadable file is replaced, never trusted
+        current = None
+    if current is None:
+        store.write(record)
+        return "new"
+    if current.get("created_at") == record.get("created_at") and current.get("status") == record.get("status"):
+        return "unchanged"  # the same measurement (a re-import, a result read twice)
+    if current.get("status") == "failed" and record.get("status") != "failed":
+        store.write(record)
+        return "replaced"
+    return "kept"
+
+
+def fill_delta(store: RecordStore, record: dict[str, Any]) -> bool:
+    """Fill ``accuracy.delta_top1`` from the stored fp32 record when the device could not. True if filled."""
+    from suite.execute import fp32_reference_top1
+
+    acc = record.get("accuracy") or {}
+    if record.get("status") != "ok" or acc.get("delta_top1") is not None or acc.get("top1") is None:
+        return False
+    if (record.get("method") or {}).get("family") == "baseline":
+        return False
+    probe = SimpleNamespace(
+        profile_name=record["target"]["name"],
+        task_name=record["task"]["name"],
+        runtime={"name": record["runtime"]["name"]},
+        task_sha256=record["task"].get("file_sha256"),
+        inputs=record.get("inputs") or {},
+    )
+    fp32 = fp32_reference_top1(store, probe, acc.get("n"))  # type: ignore[arg-type]
+    if fp32 is None:
+        return False
+    acc.update(fp32_top1=fp32, delta_top1=acc["top1"] - fp32, delta_filled_at="merge")
+    store.write(record)
+    return True
+
+
+def fill_deltas(store: RecordStore, records: Iterable[dict[str, Any]]) -> int:
+    """``fill_delta`` for each stored record (re-read, so a kept older record is the one updated)."""
+    filled = 0
+    for record in records:
+        try:
+            stored = store.read(record["target"]["name"], record["task"]["name"], record["job_id"])
+        except BadInput:
+            continue
+        if stored is not None and fill_delta(store, stored):
+            filled += 1
+    return filled
+
+
+def log_to_mlflow(store: RecordStore, records: Iterable[dict[str, Any]], sweep_name: str, console: Any) -> tuple[int, int, str | None]:
+    """Log the stored version of each record that MLflow does not have yet (by fingerprint).
+
+    Returns (logged, already there, why not) — MLflow is a view: when it is down the records are safe
+    and ``edgeq sync`` logs them later.
+    """
+    from suite import tracking
+
+    uri = tracking.tracking_uri()
+    down = tracking.probe(uri)
+    if down:
+        return 0, 0, f"MLflow store {down}"
+    try:
+        tracker = tracking.Tracker(uri, sweep_name)
+        logged = present = 0
+        seen: dict[str, set[str]] = {}
+        for record in records:
+            path = store.path_for(record["target"]["name"], record["task"]["name"], record["job_id"])
+            stored = store.read(record["target"]["name"], record["task"]["name"], record["job_id"]) or record
+            task = stored["task"]["name"]
+            if task not in seen:
+                seen[task] = tracker.existing_fingerprints(task)
+            if stored["fingerprint"] in seen[task]:
+                present += 1
+                continue
+            tracker.log(stored, path)
+            seen[task].add(stored["fingerprint"])
+            logged += 1
+        tracker.finish()
+    except Exception as exc:  # mlflow missing or the store failing mid-way: records are complete
+        return 0, 0, f"MLflow logging failed ({' '.join(str(exc).split())[:200]})"
+    return logged, present, None
+
+
+def sweep_name(target: str, when: float | None = None) -> str:
+    """The parent-run name DESIGN.md gives a sweep: ``<target> <UTC time> UTC``."""
+    return f"{target} {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(when))} UTC"
+
+
+def record_path(store: RecordStore, record: dict[str, Any]) -> Path:
+    return store.path_for(record["target"]["name"], record["task"]["name"], record["job_id"])

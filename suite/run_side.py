@@ -1,0 +1,101 @@
+"""The run half of a job: deployed accuracy, LoadGen timing and power for a prepared artifact.
+
+Everything here needs only numpy, pydantic, LoadGen, the runtime library and the power sensors, so the
+same code measures on the workstation (``edgeq bench``) and on a device that received a bundle
+(``edgeq run``, ``edgeq worker``). It fills the record in place; ``suite.execute.run_job`` owns the
+error handling around it.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from suite.config.schemas import ProfileConfig, TaskConfig
+from suite.job_inputs import PreparedInputs
+
+
+def scenario(profile: ProfileConfig, name: str, quick: bool):  # type: ignore[no-untyped-def]
+    """LoadGen settings of one scenario from the profile (its ``quick`` variant with --quick)."""
+    from suite.measure.loadgen import ScenarioSettings
+
+    spec = getattr(profile.measurement, name)
+    if quick and name in profile.measurement.quick:
+        spec = profile.measurement.quick[name]
+    return ScenarioSettings(spec.min_duration_s, spec.min_queries, spec.batch_size)
+
+
+def measure_prepared(
+    job: Any,
+    record: dict[str, Any],
+    inputs: PreparedInputs,
+    task: TaskConfig,
+    profile: ProfileConfig,
+    store: Any,
+    timings: dict[str, float],
+) -> None:
+    """Evaluate and time ``inputs`` through the job's runtime; fills accuracy, latency, throughput, power."""
+    from pathlib import Path
+
+    from suite import jobhw
+    from suite.envinfo import environment
+    from suite.execute import fp32_reference_top1
+    from suite.measure.accuracy import evaluate
+    from suite.measure.loadgen import measure
+    from suite.power.base import WindowError, choose_sensor, power_block, stop_reading
+    from suite.registry import runtimes
+
+    t0 = time.perf_counter()
+    runtime = runtimes.get(job.runtime["name"])()
+    session = runtime.load(Path(inputs.artifact_path), job.runtime_spec)
+    x_eval, y_eval = inputs.x_eval, inputs.y_eval
+    accuracy = evaluate(session, x_eval, y_eval, num_classes=task.num_classes)
+    fp32_top1 = accuracy["top1"] if job.family == "baseline" else fp32_reference_top1(store, job, len(x_eval))
+    accuracy.update(
+        fp32_top1=fp32_top1,
+        delta_top1=(accuracy["top1"] - fp32_top1) if fp32_top1 is not None else None,
+        simulated_top1=inputs.simulated_top1,
+    )
+    record["accuracy"] = accuracy
+    record["runtime"] = session.info()
+    record["runtime"]["placement"] = jobhw.placement(session, x_eval[:1])
+    timings["evaluate"] = round(time.perf_counter() - t0, 3)
+
+    t0 = time.perf_counter()
+    sensor, probe = choose_sensor(profile.power)
+    started: list[Any] = []
+    reading_box: list[Any] = []
+
+    def power_start() -> None:
+        if sensor is not None and probe.ok:
+            try:
+                sensor.start()
+                started.append(True)
+            except WindowError as exc:  # the sensor could not open its window: recorded, job goes on
+                reading_box.append(exc)
+
+    def power_stop() -> None:
+        if started:
+            reading_box.append(stop_reading(sensor))  # type: ignore[arg-type]
+
+    samples = [x_eval[i : i + 1] for i in range(min(len(x_eval), 1024))]
+    m = profile.measurement
+    throttle_before = jobhw.begin(profile, record)
+    timing = measure(
+        session.run,
+        samples,
+        single=scenario(profile, "single_stream", job.quick),
+        offline=scenario(profile, "offline", job.quick),
+        runs=m.runs,
+        warmup_queries=m.warmup_queries,
+        cv_threshold=m.cv_threshold,
+        quick=job.quick,
+        on_offline_start=power_start,
+        on_offline_stop=power_stop,
+    )
+    record["latency"] = timing.latency
+    record["throughput"] = timing.throughput
+    record["power"] = power_block(sensor, probe, reading_box[0] if reading_box else None, timing.offline_items)
+    timings["measure"] = round(time.perf_counter() - t0, 3)
+    record["environment"]["temperatures_after"] = environment()["temperatures"]
+    jobhw.end(profile, record, throttle_before, store, job)
