@@ -69,6 +69,13 @@ def _check_zip(zf: zipfile.ZipFile, dest: Path, archive: Path, max_bytes: int) -
             raise BadInput(f"{archive}: unpacks to more than {max_bytes / 2**30:.0f} GiB; refusing to extract the archive")
 
 
+def _zip_magic(archive: Path) -> bool:
+    """Does the file start like a zip? ``zipfile.is_zipfile`` alone looks for a zip directory near the
+    end, so a tar whose last members include a zip (an ``.npz`` of eval data) would pass for a zip."""
+    with open(archive, "rb") as handle:
+        return handle.read(4) in (b"PK\x03\x04", b"PK\x05\x06")
+
+
 def safe_extract(archive: Path, dest: Path, max_bytes: int = MAX_BYTES) -> list[Path]:
     """Extract ``archive`` (tar, tar.gz/bz2/xz or zip) into ``dest``; returns the files written.
 
@@ -82,7 +89,7 @@ def safe_extract(archive: Path, dest: Path, max_bytes: int = MAX_BYTES) -> list[
     dest.mkdir(parents=True, exist_ok=True)
     dest = dest.resolve()
     try:
-        if zipfile.is_zipfile(archive):
+        if _zip_magic(archive) and zipfile.is_zipfile(archive):
             with zipfile.ZipFile(archive) as zf:
                 _check_zip(zf, dest, archive, max_bytes)
                 zf.extractall(dest)

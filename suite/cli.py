@@ -255,11 +255,12 @@ def show(record: Path = typer.Argument(..., help="a record JSON file")) -> None:
 def reproduce(
     record: Path = typer.Argument(..., help="a record JSON file (from results/records or a published snapshot)"),
     out: Optional[Path] = typer.Option(None, "--out", help="also write the reproduced record to this JSON file"),
+    keep: Optional[Path] = typer.Option(None, "--keep", help="rebuild in this new folder and keep it (model, artifact)"),
 ) -> None:
     """Rebuild a job from its record alone (empty cache: retrain, requantize) and compare the results."""
     from suite.reproduce import reproduce as run_reproduce
 
-    raise typer.Exit(run_reproduce(record, out, _console()))
+    raise typer.Exit(run_reproduce(record, out, _console(), keep))
 
 
 # ------------------------------------------------------------------------------------------ doctor

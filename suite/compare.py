@@ -149,8 +149,10 @@ def _pair_rows(df_a, df_b, side_a: RecordSet, side_b: RecordSet) -> tuple[list[t
 
 def compare(a: RecordSet, b: RecordSet) -> dict[str, Any]:
     """Per-method deltas of B against A, as plain data (rendered by ``render``; ``--format json`` prints it)."""
+    from suite.leaderboard import require_track_extra
     from suite.publish.rows import frame
 
+    require_track_extra("edgeq compare")
     df_a, df_b = frame(a.records), frame(b.records)
     for df in (df_a, df_b):  # "" rather than None, so rows without a provider still pair
         df["provider"] = df["provider"].fillna("")

@@ -123,6 +123,15 @@ def record_files(folder: Path) -> list[tuple[dict[str, Any], Path]]:
     return list(found.values())
 
 
+def require_track_extra(what: str) -> None:
+    """pandas and matplotlib come with the 'track' extra; a run-side install (a device) has neither."""
+    import importlib.util
+
+    missing = [m for m in ("pandas", "matplotlib") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise BadInput(f"{what} needs {' and '.join(missing)}: pip install 'edgeq[track]' (records are complete; publish where it is installed)")
+
+
 def run_publish(targets: list[str] | None, snapshot_name: str | None, source: Path | None, published_dir: Path) -> list[Path]:
     """What ``edgeq publish`` does with its options (one place, so the CLI stays a thin shell).
 
@@ -131,9 +140,10 @@ def run_publish(targets: list[str] | None, snapshot_name: str | None, source: Pa
     - ``--from SNAPSHOT``: that snapshot rebuilt in place from its own records;
     - ``--from FOLDER`` (a results root, a folder of records): ``FOLDER/leaderboard/``.
     """
-    from suite.publish.build import build
     from suite.paths import results_root
+    from suite.publish.build import build
 
+    require_track_extra("edgeq publish")
     if snapshot_name is not None and (not snapshot_name.strip() or "/" in snapshot_name or "\\" in snapshot_name or snapshot_name.startswith(".")):
         raise BadInput(f"--snapshot: got {snapshot_name!r}, expected a plain folder name such as 2026-06-local-cpu")
     if source is not None:

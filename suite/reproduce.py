@@ -123,15 +123,19 @@ def compare(record: dict[str, Any], again: dict[str, Any], deterministic: bool) 
     return lines, ok
 
 
-def reproduce(record_path: Path, out: Path | None, console: Any) -> int:
+def reproduce(record_path: Path, out: Path | None, console: Any, keep: Path | None = None) -> int:
+    """Rebuild and compare; ``keep`` is a folder to do it in and leave behind (cache, artifact, record)."""
     from suite.registry import methods
     from suite.worker import Worker
 
     record = load_record(record_path)
     if record.get("status") != "ok":
         raise BadInput(f"{record_path}: status: got {record.get('status')!r}, expected 'ok' (only a finished job can be reproduced)")
+    if keep is not None and keep.exists() and any(keep.iterdir()):
+        raise BadInput(f"--keep: {keep} is not empty; give a new or empty folder (the rebuild must start from nothing)")
     with tempfile.TemporaryDirectory(prefix="edgeq-reproduce-") as tmp:
-        workdir = Path(tmp)
+        workdir = Path(tmp) if keep is None else keep.resolve()
+        workdir.mkdir(parents=True, exist_ok=True)
         job = plan_from_record(record, record_path, workdir)
         console.print(f"reproduce  {job.label} from {record_path}", soft_wrap=True)
         if job.fingerprint == record.get("fingerprint"):

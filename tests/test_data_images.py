@@ -262,3 +262,19 @@ def test_validate_checks_options_and_preprocessing_without_files(tmp_path: Path)
         path.write_text(yaml.safe_dump(data))
         with pytest.raises(BadInput, match=message):
             load_task(str(path))
+
+
+def test_matches_torchvision_transforms_where_torchvision_imports() -> None:
+    """Where a torch/torchvision pair imports (not beside this project's pinned CPU torch), compare with
+    torchvision's own Resize/CenterCrop/ToTensor/Normalize on every foolbox sample, padding case included."""
+    try:
+        from torchvision import transforms as T
+    except Exception as exc:  # ImportError, or the RuntimeError of a mismatched pair
+        pytest.skip(f"torchvision does not import here ({type(exc).__name__}); the README names pairs that do")
+    mean, std = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
+    for interp, mode in (("bilinear", T.InterpolationMode.BILINEAR), ("bicubic", T.InterpolationMode.BICUBIC)):
+        for resize, crop in ((256, 224), (20, 32)):
+            theirs = T.Compose([T.Resize(resize, interpolation=mode), T.CenterCrop(crop), T.ToTensor(), T.Normalize(mean, std)])
+            ours = make_preprocessor(PreprocessSpec(resize=resize, interpolation=interp, center_crop=crop, mean=mean, std=std), InputSpec(shape=[3, crop, crop]))
+            for path in sorted(FOOLBOX.iterdir()):
+                np.testing.assert_allclose(ours(path), theirs(Image.open(path).convert("RGB")).numpy(), atol=1e-5)

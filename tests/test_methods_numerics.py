@@ -142,3 +142,37 @@ def test_litert_delegation_walks_partitions() -> None:
     assert facts["total_nodes"] == 4 and facts["delegated_nodes"] == 3 and facts["partitions"] == 2
     assert facts["not_delegated_ops"] == ["CUSTOM_OP"]
     assert math.isclose(facts["delegated_fraction"], 0.75)
+
+
+def test_int4_matmul_goes_to_matmulnbits_and_is_deployable(tmp_path) -> None:
+    """A MatMul-heavy model: ORT's 4-bit MatMul kernel exists, so the int4 artifact is not simulated."""
+    import onnx
+    import onnxruntime as ort
+    from torch import nn
+
+    from suite.methods.base import PrepareContext
+    from suite.methods.fp32 import export_onnx
+    from suite.methods.int4 import Int4, Int4Params
+
+    class Mlp(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.w1 = nn.Parameter(torch.randn(64, 128) * 0.1)
+            self.w2 = nn.Parameter(torch.randn(128, 10) * 0.1)
+
+        def forward(self, x):  # type: ignore[no-untyped-def]
+            return torch.relu(x @ self.w1) @ self.w2
+
+    torch.manual_seed(0)
+    model = Mlp().eval()
+    src = export_onnx(model, [64], tmp_path / "fp32.onnx")
+    assert [n.op_type for n in onnx.load(str(src)).graph.node].count("MatMul") == 2
+    ctx = PrepareContext(task=None, splits=None, reference=None, workdir=tmp_path, fp32_onnx=lambda: src)  # type: ignore[arg-type]
+    artifact = Int4().apply(ctx, Int4Params())
+    assert artifact.precision_map == {"int4-weight-only": 2}
+    assert artifact.details["weight_bits_hist"] == {"4": 64 * 128 + 128 * 10}
+    assert artifact.simulated is False
+    x = np.random.default_rng(0).normal(size=(3, 64)).astype(np.float32)
+    got = ort.InferenceSession(str(artifact.path), providers=["CPUExecutionProvider"]).run(None, {"input": x})[0]
+    want = model(torch.from_numpy(x)).detach().numpy()
+    assert np.linalg.norm(got - want) < 0.2 * np.linalg.norm(want)  # 4-bit blockwise error, not garbage

@@ -77,10 +77,11 @@ def test_two_concurrent_sweeps_both_land(sweeps) -> None:  # type: ignore[no-unt
     parents = set()
     for (results, code, stdout, stderr), (methods, _) in zip(outs, SWEEPS):
         assert code == 0, stdout + stderr
-        assert "wait for `edgeq sync`" not in stdout, stdout
+        said = " ".join(stdout.split())  # rich wraps lines at the console width
+        assert "wait for `edgeq sync`" not in said, stdout
         records = _records(results)
         assert sorted(r["method"]["name"] for r in records) == sorted(methods.split(","))
-        assert f"MLflow: {len(records)} run(s) in {uri}" in " ".join(stdout.split())
+        assert f"MLflow: {len(records)} run(s) in {uri}" in said
         sweep_parents = set()
         for record in records:
             runs = _runs_by_fingerprint(client, record["fingerprint"])

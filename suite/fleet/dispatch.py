@@ -100,7 +100,8 @@ def run_fleet(
     url = broker_url()
     problem = ping(url)
     if problem:
-        raise BadInput(f"{problem}; start the broker first (README: Lab setup)")
+        hint = "; start the broker first (README: Lab setup)" if "not reachable" in problem else ""
+        raise BadInput(f"{problem}{hint}")
     profiles = [load_profile(t) for t in targets]
     for profile in profiles:
         if profile.alias:

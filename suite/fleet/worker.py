@@ -150,7 +150,7 @@ def serve(target: str, override_target: bool, loglevel: str = "INFO") -> int:
         raise BadInput(problem)
     queue = profile.config.name
     app = make_app(url, queue=queue, visibility_s=visibility)
-    app.task(name=TASK_NAME, bind=True)(_task)
+    app.task(name=TASK_NAME, bind=True, resultrepr_maxsize=160)(_task)  # the log line, not the whole record
     _RUNNER = Runner(profile, matched, override_target, visibility)
     print(
         f"edgeq worker: target {queue} ({profile.path}), queue {queue!r} on {redact(url)}, "

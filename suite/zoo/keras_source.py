@@ -24,12 +24,21 @@ def _path(task: Any):  # type: ignore[no-untyped-def]
     return weights_file(task.model.path, task, hint="a .keras model, or the weights file of a keras.applications model")
 
 
+def check(task: Any) -> None:
+    """A path, and channels-last input: Keras applications and saved models take NHWC."""
+    from suite.errors import BadInput
+
+    require_path(task)
+    if task.input.layout != "NHWC":
+        raise BadInput(f"input.layout: got {task.input.layout}, expected NHWC (Keras models take channels-last input, shape [H, W, C])")
+
+
 def identity(task: Any) -> dict[str, Any]:
     return {"file_sha256": file_sha256(_path(task)), "keras": metadata.version("keras")}
 
 
 @zoo.register("keras")
-@with_identity(identity, check=require_path)
+@with_identity(identity, check=check)
 def load(task: Any, splits: Splits) -> ReferenceModel:
     from suite.zoo.convert import run_child
     from suite.zoo.onnx_io import check_against_task

@@ -106,7 +106,6 @@ def _free_reshape_batch(model: Any, batch: int) -> int:
     """Reshape targets that pin the exported batch (``[1, -1]`` from ``x.view(bs, -1)``) get ``0``
     (ONNX: copy that dimension from the input) in place of it. Returns how many were changed; the
     caller checks numerically that the result is unchanged."""
-    import onnx
     from onnx import numpy_helper
 
     inits = {t.name: t for t in model.graph.initializer}
@@ -136,7 +135,6 @@ def _free_reshape_batch(model: Any, batch: int) -> int:
             for a in node.attribute:
                 if a.name == "allowzero" and a.i == 1 and changed:
                     raise BadInput("the model's Reshape uses allowzero=1 with a fixed batch; export it with a dynamic batch axis")
-    del onnx
     return changed
 
 
