@@ -26,6 +26,7 @@ there is (a wheel or an OCI image would add a toolchain for nothing).
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -75,8 +76,6 @@ class _TarWriter:
             info.mtime = int(time.time())
             info.mode = 0o644
             self.tar.addfile(info, io.BytesIO(data))
-            import hashlib
-
             self.files[name] = hashlib.sha256(data).hexdigest()
         return name
 
@@ -94,6 +93,7 @@ class _TarWriter:
     def close(self, ok: bool) -> None:
         self.tar.close()
         if ok:
+            os.chmod(self.tmp, 0o644)  # carried and shared: readable like any file the user writes
             os.replace(self.tmp, self.out)
         else:
             self.tmp.unlink(missing_ok=True)
@@ -125,8 +125,6 @@ def build_bundle(
     recorded here as failed (the workstation is where it failed) and left out of the bundle. ``only``
     restricts the bundle to these job ids.
     """
-    import hashlib
-
     from suite.config import load_profile
     from suite.execute import job_record
     from suite.job_inputs import prepare_inputs
@@ -447,7 +445,7 @@ def import_results(path: Path, use_mlflow: bool, console: Any) -> int:
         console.print(f"{filled} accuracy delta(s) filled from the fp32 records here")
     if use_mlflow:
         when = time.time()
-        logged, present, down = merge.log_to_mlflow(store, records, merge.sweep_name(str(manifest.get("target")), when), console)
+        logged, present, down = merge.log_to_mlflow(store, records, merge.sweep_name(str(manifest.get("target")), when))
         if down:
             console.print(f"MLflow: {down}; {len(records)} run(s) wait for `edgeq sync`", markup=False)
         else:

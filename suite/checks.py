@@ -76,3 +76,33 @@ def check_tflite(path: Any) -> None:
     except ValueError as exc:
         line = " ".join(str(exc).split())[:200]
         raise BadInput(f"{path}: not a valid TFLite model, truncated or corrupt ({line})") from None
+
+
+def check_torch_fits(module: Any, task: Any, what: str) -> None:
+    """Refuse a torch model that cannot take the task's ``input.shape`` or does not give
+    ``num_classes`` scores, before it is trained: one forward pass of zeros through a copy.
+
+    The copy and ``fork_rng`` keep the check from touching the model or the random stream (lazy layers
+    draw their initial weights on their first forward), so the trained weights are the same with it.
+    """
+    import copy
+
+    import torch
+
+    from torch.nn.modules.lazy import LazyModuleMixin
+
+    if any(isinstance(m, LazyModuleMixin) and m.has_uninitialized_params() for m in module.modules()):
+        return  # lazy layers take their sizes from the first batch (and cannot be copied before it)
+    shape = list(task.input.shape)
+    probe = copy.deepcopy(module).eval()
+    with torch.random.fork_rng(devices=[]), torch.no_grad():
+        try:
+            out = probe(torch.zeros(2, *shape))
+        except Exception as exc:  # torch says it as a shape error deep in a layer
+            line = " ".join(str(exc).split())[:240]
+            raise BadInput(
+                f"input.shape: {shape} (input.layout {task.input.layout}) does not fit {what}: {line}"
+            ) from None
+    got = list(getattr(out, "shape", []))
+    if got != [2, int(task.num_classes)]:
+        raise BadInput(f"num_classes: {what} gives outputs of shape {got} for a batch of 2, expected [2, {task.num_classes}]")

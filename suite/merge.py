@@ -17,7 +17,6 @@ on the same queue) it is filled here, from the merged records, and the record sa
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Iterable
 
@@ -100,7 +99,7 @@ def fill_deltas(store: RecordStore, records: Iterable[dict[str, Any]]) -> int:
     return filled
 
 
-def log_to_mlflow(store: RecordStore, records: Iterable[dict[str, Any]], sweep_name: str, console: Any) -> tuple[int, int, str | None]:
+def log_to_mlflow(store: RecordStore, records: Iterable[dict[str, Any]], parent_name: str) -> tuple[int, int, str | None]:
     """Log the stored version of each record that MLflow does not have yet (by fingerprint).
 
     Returns (logged, already there, why not) — MLflow is a view: when it is down the records are safe
@@ -113,7 +112,7 @@ def log_to_mlflow(store: RecordStore, records: Iterable[dict[str, Any]], sweep_n
     if down:
         return 0, 0, f"MLflow store {down}"
     try:
-        tracker = tracking.Tracker(uri, sweep_name)
+        tracker = tracking.Tracker(uri, parent_name)
         logged = present = 0
         seen: dict[str, set[str]] = {}
         for record in records:
@@ -138,6 +137,3 @@ def sweep_name(target: str, when: float | None = None) -> str:
     """The parent-run name DESIGN.md gives a sweep: ``<target> <UTC time> UTC``."""
     return f"{target} {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(when))} UTC"
 
-
-def record_path(store: RecordStore, record: dict[str, Any]) -> Path:
-    return store.path_for(record["target"]["name"], record["task"]["name"], record["job_id"])

@@ -19,7 +19,7 @@ from suite.errors import BadInput
 from suite.records import RecordStore, fingerprint, job_id_of
 from suite.registry import load_catalogue, methods, runtimes
 
-FINGERPRINT_VERSION = 1  # bump when the meaning of a measurement changes
+FINGERPRINT_VERSION = 2  # bump when the meaning of a measurement changes (2: builtin training on one thread)
 
 
 @dataclass

@@ -167,7 +167,8 @@ class Worker:
         self._ctx = multiprocessing.get_context("spawn")
         self._proc: Any = None
         self._conn: Any = None
-        self._logdir = Path(tempfile.mkdtemp(prefix="edgeq-worker-"))
+        _clean_stale_logdirs()
+        self._logdir = Path(tempfile.mkdtemp(prefix=f"edgeq-worker-{os.getpid()}-"))
         self._log: Path | None = None
         self.started = 0  # how many worker processes this Worker has started (tests read it)
 
@@ -284,6 +285,23 @@ class Worker:
                 self._stop(kill=True)
                 return failed_record(job, kind, error, read_tail(self._log, offset), time.monotonic() - t0)
             peak_rss = max(peak_rss, _rss(self._proc.pid))
+
+
+def _clean_stale_logdirs() -> None:
+    """Log folders of sweeps that were killed (``edgeq-worker-<pid>-*`` whose pid is gone)."""
+    import shutil
+
+    for folder in Path(tempfile.gettempdir()).glob("edgeq-worker-*-*"):
+        try:
+            pid = int(folder.name.split("-")[2])
+        except (IndexError, ValueError):
+            continue
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except OSError:  # PermissionError: someone else's live process
+            continue
 
 
 def _rss(pid: int) -> int:

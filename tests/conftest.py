@@ -93,7 +93,7 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-
     finally:
         try:
             os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(5)
+            proc.wait(3)
         except (ProcessLookupError, subprocess.TimeoutExpired):
             pass
         try:  # whatever of the group is left (uvicorn workers, the job runner)

@@ -278,3 +278,19 @@ def test_matches_torchvision_transforms_where_torchvision_imports() -> None:
             ours = make_preprocessor(PreprocessSpec(resize=resize, interpolation=interp, center_crop=crop, mean=mean, std=std), InputSpec(shape=[3, crop, crop]))
             for path in sorted(FOOLBOX.iterdir()):
                 np.testing.assert_allclose(ours(path), theirs(Image.open(path).convert("RGB")).numpy(), atol=1e-5)
+
+
+def test_large_sets_decode_lazily_and_identically(tmp_path: Path, cifar_named: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past EAGER_BYTES (ImageNet's 50 000 images) the splits are ImageArrays that decode on access;
+    they must hold exactly what the in-memory arrays hold."""
+    from suite.data import images
+
+    cfg = task(tmp_path, {"name": "imagefolder", "path": "cifar", "n_calibration": 4})
+    eager = splits_of(cfg)
+    monkeypatch.setattr(images, "EAGER_BYTES", 0)
+    lazy = splits_of(cfg)
+    assert isinstance(lazy.x_eval, images.ImageArray) and lazy.x_eval.shape == eager.x_eval.shape
+    np.testing.assert_array_equal(lazy.x_eval[:5], eager.x_eval[:5])
+    np.testing.assert_array_equal(lazy.x_eval[7], eager.x_eval[7])
+    np.testing.assert_array_equal(lazy.x_eval[np.array([3, 1])], eager.x_eval[[3, 1]])
+    np.testing.assert_array_equal(np.asarray(lazy.x_cal), eager.x_cal)

@@ -116,6 +116,7 @@ class Board:
         self.logs: list[Path] = []
 
     def start(self) -> None:
+        self.base.mkdir(parents=True, exist_ok=True)
         log = self.base / f"worker-{len(self.logs)}.log"
         self.logs.append(log)
         env = {**os.environ, **self.env, "EDGEQ_RESULTS_DIR": str(self.base / "results"), "EDGEQ_CACHE_DIR": str(self.base / "cache")}
@@ -220,6 +221,23 @@ def test_killed_job_is_redelivered_and_every_record_arrives_once(fleet) -> None:
     # each board kept its own records too, the killed job once
     board_a = _records(fleet["boards"]["a"].base / "results")
     assert sorted(r["job_id"] for r in board_a) == sorted(r["job_id"] for r in records if r["target"]["name"] == "fleet-cpu-a")
+
+
+def test_a_second_workstation_collects_the_results_without_measuring_again(fleet, shared_cache: Path) -> None:  # type: ignore[no-untyped-def]
+    """Results wait in the backend under their job ids: a workstation that lost its records (or was
+    interrupted) gets them back from there; nothing is enqueued and no board measures again."""
+    boards = fleet["boards"]
+    starts = {n: len(b.started_jobs(-1)) for n, b in boards.items()}
+    ws2 = fleet["base"] / "workstation-2"
+    profiles = fleet["profiles"]
+    out = edgeq("bench", "--fleet", "--target", f"{profiles['a']},{profiles['b']}", "--tasks", "digits-cnn",
+                "--methods", ",".join(METHODS), "--quick", "--limit", str(LIMIT),
+                env={**fleet["env"], "EDGEQ_RESULTS_DIR": str(ws2), "EDGEQ_CACHE_DIR": str(shared_cache)})  # fmt: skip
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "enqueued" not in out.stdout and "preparing" not in out.stdout, out.stdout
+    first = {(r["job_id"], r["created_at"], r["status"]) for r in _records(fleet["ws"])}
+    assert {(r["job_id"], r["created_at"], r["status"]) for r in _records(ws2)} == first
+    assert {n: len(b.started_jobs(-1)) for n, b in boards.items()} == starts
 
 
 def test_one_mlflow_run_per_job_under_one_parent_per_target(fleet) -> None:  # type: ignore[no-untyped-def]

@@ -7,15 +7,12 @@ import ast
 import io
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tarfile
-import time
 import zipfile
 from pathlib import Path
 
-import psutil
 import pytest
 
 from suite.archives import safe_extract
@@ -159,34 +156,23 @@ def test_safe_extract_refuses_zip_slip_and_truncated_archives(tmp_path: Path) ->
 
 
 # ------------------------------------------------------------------------------------------ UI
-@pytest.mark.slow
-@pytest.mark.server
-@pytest.mark.timeout(300)
-def test_ui_listens_on_loopback_only(results_dir: Path) -> None:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "suite", "ui", "--port", str(port)], cwd=REPO,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-                assert time.monotonic() < deadline, "the UI did not come up"
-                time.sleep(0.5)
-        group = [proc.pid, *(c.pid for c in psutil.Process(proc.pid).children(recursive=True))]
-        listening = [
-            c.laddr for c in psutil.net_connections(kind="inet")
-            if c.status == psutil.CONN_LISTEN and c.laddr.port == port and (c.pid is None or c.pid in group)
-        ]  # fmt: skip
-        assert listening and all(addr.ip == "127.0.0.1" for addr in listening), listening
-    finally:
+def test_ui_binds_to_loopback_unless_asked(results_dir: Path) -> None:
+    """``edgeq ui`` prints the exact command it then execs (mlflow ui): 127.0.0.1 unless --host says
+    otherwise. Stopped (by its process group) as soon as it has said it; starting the UI takes ~20 s."""
+
+    def command(*extra: str) -> str:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "suite", "ui", "--port", str(free_port()), *extra], cwd=REPO,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        )  # fmt: skip
         try:
+            assert proc.stdout is not None
+            return proc.stdout.readline()
+        finally:
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.wait()
+            proc.wait()
+
+    default = command()
+    assert default.startswith("running: ") and " mlflow ui " in default
+    assert " --host 127.0.0.1 " in default
+    assert " --host 0.0.0.0 " in command("--host", "0.0.0.0")

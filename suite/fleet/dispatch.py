@@ -115,6 +115,10 @@ def run_fleet(
             "--fleet: the boards cannot reach the bundles: set MLFLOW_TRACKING_URI to the lab's mlflow server "
             "(http://host:5000) or pass --share DIR (a folder every board mounts at the same path)"
         )
+    if share is None:
+        server_down = tracking.probe(uri)
+        if server_down:
+            raise BadInput(f"--fleet: the boards fetch bundles from the MLflow server, and {server_down}; start it or pass --share DIR")
     app = make_app(url)
     store = RecordStore()
     store.clean_stale_temps()
@@ -183,7 +187,9 @@ def run_fleet(
         sweep = {
             "name": merge.sweep_name(job.profile_name, started),
             "force": force,
-            "mlflow": {"parents": {k: v for k, v in parents.items() if k.endswith(f"/{job.profile_name}")}} if parents else None,
+            # the boards log under these parent runs if their MLFLOW_TRACKING_URI is this store; else the
+            # workstation logs their records when they are back
+            "mlflow": {"uri": uri, "parents": {k: v for k, v in parents.items() if k.endswith(f"/{job.profile_name}")}} if parents else None,
         }
         app.send_task(TASK_NAME, kwargs={"bundle": bundles[job.profile_name], "job_id": job.job_id, "sweep": sweep},
                       queue=job.profile_name, task_id=job.job_id)  # fmt: skip

@@ -86,8 +86,8 @@ class Runner:
         """Log to the lab's server under the sweep's parent run, once per fingerprint; never fail the job."""
         uri = os.environ.get("MLFLOW_TRACKING_URI")
         mlflow_info = sweep.get("mlflow") or {}
-        if not uri or not mlflow_info:
-            return
+        if not uri or not mlflow_info or str(mlflow_info.get("uri", "")).rstrip("/") != uri.rstrip("/"):
+            return  # not the workstation's store: its parent runs are not there; the workstation logs the record
         try:
             from suite import tracking
 

@@ -1,1 +1,1 @@
-"""Model sources: a task's model spec -> a float reference model (torch module today)."""
+"""Model sources: a task's model spec -> a float reference model (a torch module, or an ONNX graph file)."""

@@ -63,8 +63,14 @@ def tabular_mlp(num_classes: int) -> Any:
     )
 
 
+# Bump when train() would produce other weights from the same recipe (2: one torch thread, whose
+# summation order differs from the default pool's). Part of every checkpoint key and job fingerprint.
+TRAINING_VERSION = 2
+
+
 def checkpoint_key(task: TaskConfig) -> str:
     payload = {
+        "training_version": TRAINING_VERSION,
         "model": task.model.model_dump(),
         "dataset": task.dataset.model_dump(),
         "num_classes": task.num_classes,
@@ -128,6 +134,9 @@ def load(task: TaskConfig, splits: Splits) -> ReferenceModel:
     recipe = spec.train or TrainRecipe()
     torch.manual_seed(recipe.seed)  # the initial weights are part of the recipe
     module = ARCHITECTURES[spec.name](task.num_classes)
+    from suite.checks import check_torch_fits
+
+    check_torch_fits(module, task, f"the builtin model {spec.name!r}")  # before training on data it cannot take
     path = cache_dir("models") / f"{spec.name}-{checkpoint_key(task)}.pt"
     trained_here = False
     if path.is_file():
