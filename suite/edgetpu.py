@@ -16,7 +16,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from suite.errors import JobFailed
+from suite.errors import JobFailed, NotAvailableHere
 
 INSTALL_HINT = (
     "edgetpu_compiler is not installed: it runs on x86-64 Linux only (Coral's apt repository: "
@@ -84,7 +84,7 @@ def compile_for_edgetpu(tflite: Path, outdir: Path, timeout_s: float = 600) -> t
     """Run ``edgetpu_compiler`` on a full-int8 model; return the compiled file and the parsed report."""
     compiler = shutil.which("edgetpu_compiler")
     if compiler is None:
-        raise JobFailed(INSTALL_HINT)
+        raise NotAvailableHere(INSTALL_HINT)
     outdir.mkdir(parents=True, exist_ok=True)
     proc = subprocess.run(
         [compiler, "-s", "-o", str(outdir), str(tflite)], capture_output=True, text=True, timeout=timeout_s

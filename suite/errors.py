@@ -30,3 +30,12 @@ class MissingEnv(BadInput):
     Its jobs are recorded as ``skipped`` with this one line, which says which variable to set: a task
     that needs data a machine does not have is not a failure of the sweep.
     """
+
+
+class NotAvailableHere(Exception):
+    """A job this machine cannot run for a stated reason, such as a vendor compiler that is not installed
+    (``edgetpu_compiler``). Recorded as ``skipped`` with the reason and how to get the tool, like a task
+    whose data is missing: not a failure of the sweep."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(" ".join(str(message).split()))

@@ -15,7 +15,7 @@ from typing import Any
 from suite.config import load_profile, load_task
 from suite.config.schemas import ProfileConfig, TaskConfig
 from suite.envinfo import environment
-from suite.errors import BadInput, JobFailed, MissingEnv
+from suite.errors import BadInput, JobFailed, MissingEnv, NotAvailableHere
 from suite.records import RecordStore, empty_record
 from suite.sweep import Job
 
@@ -101,7 +101,7 @@ def run_job(job: Job, store: RecordStore | None = None) -> dict[str, Any]:
         record["artifact"] = inputs.artifact_record
         measure_prepared(job, record, inputs, task, profile, store, timings)
         record["status"] = "ok"
-    except MissingEnv as exc:  # an env var the task names went missing between plan and run
+    except (MissingEnv, NotAvailableHere) as exc:  # missing data or tool: skipped, with the reason
         record.update(status="skipped", error=str(exc), error_kind="skipped")
     except (BadInput, JobFailed) as exc:
         record["error"] = str(exc)

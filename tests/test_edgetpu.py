@@ -1,5 +1,5 @@
 """The Coral compiler step: its report parsed from output in the compiler's own format (captured logs
-under tests/data/edgetpu), and a clear failure where ``edgetpu_compiler`` is not installed."""
+under tests/data/edgetpu), and a skipped job with the install hint where ``edgetpu_compiler`` is not installed."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from suite.edgetpu import INSTALL_HINT, compile_for_edgetpu, parse_compiler_log
-from suite.errors import JobFailed
+from suite.errors import NotAvailableHere
 
 DATA = Path(__file__).parent / "data" / "edgetpu"
 
@@ -33,8 +33,8 @@ def test_fully_mapped_model_prints_no_per_device_counts() -> None:
     assert log_only["ops_on_edgetpu"] == 8 and log_only["mapped_fraction"] == 1.0
 
 
-def test_missing_compiler_is_a_clear_job_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_compiler_skips_the_job_with_the_install_hint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-    with pytest.raises(JobFailed) as info:
+    with pytest.raises(NotAvailableHere) as info:
         compile_for_edgetpu(tmp_path / "model.tflite", tmp_path / "out")
     assert str(info.value) == INSTALL_HINT and "x86-64" in str(info.value)
