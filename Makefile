@@ -5,9 +5,12 @@ BIN := $(VENV)/bin
 TARGET ?= local-cpu
 STAMP := $(VENV)/.edgeq-installed
 
-.PHONY: setup browser redis bench test publish ui fidelity clean
+.PHONY: setup test-deps browser redis bench test publish ui fidelity clean
 
-setup: $(STAMP) browser redis
+setup: $(STAMP)
+
+# What only the tests need beside the venv (a browser for the leaderboard page, a broker for the fleet).
+test-deps: browser redis
 
 # The fleet tests start a real Debian redis-server on 127.0.0.1 (the broker of `edgeq worker`).
 # Installed when missing and we are root; else say how.
@@ -41,7 +44,7 @@ $(STAMP): pyproject.toml
 bench: setup
 	$(BIN)/edgeq bench --target $(TARGET) $(ARGS)
 
-test: setup
+test: setup test-deps
 	$(BIN)/python -m pytest -q $(ARGS)
 
 publish: setup

@@ -24,6 +24,9 @@ class TrainRecipe(Strict):
     lr: float = Field(0.003, gt=0)
     weight_decay: float = Field(0.0, ge=0)
     seed: int = 0
+    threads: int = Field(
+        1, ge=1, description="torch threads while training; part of the recipe: the thread count changes the weights"
+    )
 
 
 class ModelSpec(Strict):
