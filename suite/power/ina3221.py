@@ -19,7 +19,7 @@ from pathlib import Path
 
 from suite.paths import system_path
 from suite.power.base import EnergyReading, PowerSensor, Probe, WindowError
-from suite.power.sampling import PolledSampler, integrate
+from suite.power.sampling import PolledSampler, window_energy
 from suite.registry import power
 
 DRIVER_GLOB = ("/sys/bus/i2c/drivers/ina3221", "*/hwmon/hwmon*")
@@ -141,9 +141,8 @@ class Ina3221Sensor(PowerSensor):
         assert self._sampler is not None, "stop() before start()"
         t1 = self._sampler.stop()
         sampler = self._sampler
-        if len(sampler.samples) < 2:
-            raise WindowError(f"{len(sampler.samples)} readable sample(s) of {', '.join(r.label for r in self._rails)}; errors: {'; '.join(sampler.errors) or 'none'}")
-        energy, used = integrate(sampler.samples, self._t0, t1)
+        rails = ", ".join(r.label for r in self._rails)
+        energy, used = window_energy(sampler.samples, sampler.errors, self._t0, t1, f"readable sample(s) of {rails}")
         interval = None
         try:
             interval = int((self._rails[0].hwmon / "update_interval").read_text().strip())

@@ -13,8 +13,8 @@ import re
 import shutil
 import subprocess
 
-from suite.power.base import EnergyReading, PowerSensor, Probe, WindowError
-from suite.power.sampling import PolledSampler, integrate
+from suite.power.base import EnergyReading, PowerSensor, Probe
+from suite.power.sampling import PolledSampler, window_energy
 from suite.registry import power
 
 _LINE = re.compile(r"^\s*(\S+)_([AV])\s+(?:current|volt)\(\d+\)=([-+\d.eE]+)[AV]\s*$")
@@ -88,9 +88,7 @@ class RpiPmicSensor(PowerSensor):
         assert self._sampler is not None, "stop() before start()"
         t1 = self._sampler.stop()
         sampler = self._sampler
-        if len(sampler.samples) < 2:
-            raise WindowError(f"{len(sampler.samples)} PMIC reading(s) in the window; errors: {'; '.join(sampler.errors) or 'none'}")
-        energy, used = integrate(sampler.samples, self._t0, t1)
+        energy, used = window_energy(sampler.samples, sampler.errors, self._t0, t1, "PMIC reading(s)")
         return EnergyReading(
             energy_j=energy,
             window_s=t1 - self._t0,

@@ -60,6 +60,15 @@ def integrate(samples: Iterable[Sample], t0: float, t1: float) -> tuple[float, i
     return energy, len(inside) + 2
 
 
+def window_energy(samples: list[Sample], errors: list[str], t0: float, t1: float, what: str) -> tuple[float, int]:
+    """Energy of a window from its samples; fewer than two readable samples is an empty window."""
+    if len(samples) < 2:
+        from suite.power.base import WindowError
+
+        raise WindowError(f"{len(samples)} {what} in the window; errors: {'; '.join(errors) or 'none'}")
+    return integrate(samples, t0, t1)
+
+
 @dataclass
 class PolledSampler:
     """Call ``read()`` (-> watts) every ``period_s`` in a thread; unreadable samples are counted, not kept."""

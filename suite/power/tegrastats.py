@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 import shutil
 
-from suite.power.base import EnergyReading, PowerSensor, Probe, WindowError
+from suite.power.base import EnergyReading, PowerSensor, Probe
 from suite.power.ina3221 import INPUT_RAILS
-from suite.power.sampling import LineSampler, integrate
+from suite.power.sampling import LineSampler, window_energy
 from suite.registry import power
 
 _RAIL = re.compile(r"\b([A-Z][A-Z0-9_]*) (\d+)(?:mW)?/(\d+)(?:mW)?(?=\s|$)")
@@ -72,9 +72,7 @@ class TegrastatsSensor(PowerSensor):
         assert self._sampler is not None, "stop() before start()"
         t1 = self._sampler.stop(last_sample_timeout=max(1.0, 3 * self.interval_ms / 1000))
         sampler = self._sampler
-        if len(sampler.samples) < 2:
-            raise WindowError(f"{len(sampler.samples)} tegrastats reading(s) in the window; errors: {'; '.join(sampler.errors) or 'none'}")
-        energy, used = integrate(sampler.samples, self._t0, t1)
+        energy, used = window_energy(sampler.samples, sampler.errors, self._t0, t1, "tegrastats reading(s)")
         used_rails = self._rails_used or []
         boundary = "module_input" if len(used_rails) == 1 and used_rails[0] in INPUT_RAILS else "partial_rails"
         return EnergyReading(
