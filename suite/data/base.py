@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
+from pydantic import BaseModel, ValidationError
 
 from suite.config.schemas import DatasetSpec
 from suite.errors import BadInput
+
+M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass
@@ -70,3 +73,15 @@ def load_splits(adapter: Any, task: Any) -> Splits:
     except (TypeError, ValueError):
         takes_task = False
     return adapter(task.dataset, task) if takes_task else adapter(task.dataset)
+
+
+def parse_dataset_options(model: type[M], spec: DatasetSpec, adapter: str) -> M:
+    """A dataset adapter's ``dataset.options``, validated by its own schema; one-line errors."""
+    try:
+        return model.model_validate(spec.options)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = "dataset.options." + ".".join(str(p) for p in err["loc"])
+        if err["type"] == "extra_forbidden":
+            raise BadInput(f"{key}: unknown option ({adapter} knows {', '.join(model.model_fields)})") from None
+        raise BadInput(f"{key}: got {err.get('input')!r}, expected {err['msg'].lower()}") from None

@@ -18,10 +18,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import ValidationError
 
 from suite.config.schemas import DatasetSpec, Strict
-from suite.data.base import Splits
+from suite.data.base import Splits, parse_dataset_options
 from suite.data.images import IMAGE_EXTENSIONS, calibration_folder_files, folder_identity, folder_images, image_splits
 from suite.data.locate import resolve
 from suite.errors import BadInput
@@ -37,14 +36,7 @@ class Options(Strict):
 
 
 def parse_options(spec: DatasetSpec) -> Options:
-    try:
-        return Options.model_validate(spec.options)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        key = "dataset.options." + ".".join(str(p) for p in err["loc"])
-        if err["type"] == "extra_forbidden":
-            raise BadInput(f"{key}: unknown option (imagefolder knows {', '.join(Options.model_fields)})") from None
-        raise BadInput(f"{key}: got {err.get('input')!r}, expected {err['msg'].lower()}") from None
+    return parse_dataset_options(Options, spec, "imagefolder")
 
 
 def read_mapping(path: Path) -> dict[str, int]:

@@ -12,10 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import ValidationError
 
 from suite.config.schemas import DatasetSpec, Strict
-from suite.data.base import Splits, seeded_split
+from suite.data.base import Splits, parse_dataset_options, seeded_split
 from suite.data.hashing import file_sha256
 from suite.data.images import check_labels
 from suite.data.locate import resolve
@@ -30,12 +29,7 @@ class Options(Strict):
 
 
 def parse_options(spec: DatasetSpec) -> Options:
-    try:
-        return Options.model_validate(spec.options)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        key = "dataset.options." + ".".join(str(p) for p in err["loc"])
-        raise BadInput(f"{key}: {'unknown option (npz knows x_key, y_key)' if err['type'] == 'extra_forbidden' else err['msg'].lower()}") from None
+    return parse_dataset_options(Options, spec, "npz")
 
 
 def _file(task: Any) -> Path:

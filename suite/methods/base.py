@@ -54,6 +54,44 @@ class Artifact:
     def from_record(cls, data: dict[str, Any], simulated_top1: float | None = None) -> "Artifact":
         return cls(**{**data, "path": Path(data["path"]), "simulated_top1": simulated_top1})
 
+    @classmethod
+    def for_file(
+        cls,
+        format: str,
+        path: Path,
+        *,
+        simulated: bool,
+        weight_bits: int | None,
+        activation_bits: int | None,
+        precision_map: dict[str, int],
+        details: dict[str, Any] | None = None,
+        simulated_top1: float | None = None,
+        compressed_size_bytes: int | None = None,
+    ) -> "Artifact":
+        """Describe a written model file: its hash, size and compressed size are read from the file.
+
+        ``compressed_size_bytes`` overrides the zlib size for methods whose deployable form is a codebook
+        (k-means, product quantization); the zlib size is then kept in details as ``zlib_size_bytes``.
+        """
+        sha, size, compressed = file_facts(path)
+        details = dict(details or {})
+        if compressed_size_bytes is not None:
+            details["zlib_size_bytes"] = compressed
+            compressed = compressed_size_bytes
+        return cls(
+            format=format,
+            path=path,
+            sha256=sha,
+            size_bytes=size,
+            simulated=simulated,
+            weight_bits=weight_bits,
+            activation_bits=activation_bits,
+            precision_map=precision_map,
+            compressed_size_bytes=compressed,
+            simulated_top1=simulated_top1,
+            details=details,
+        )
+
 
 def file_facts(path: Path) -> tuple[str, int, int]:
     """sha256, size and zlib-9 compressed size of a file (the compressed size is what a download or a

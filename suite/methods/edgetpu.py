@@ -8,7 +8,7 @@ that was mapped is recorded in ``artifact.details.edgetpu.mapped_fraction`` (see
 from __future__ import annotations
 
 from suite.edgetpu import compile_for_edgetpu
-from suite.methods.base import Artifact, Method, PrepareContext, file_facts
+from suite.methods.base import Artifact, Method, PrepareContext
 from suite.methods.tflite_int8 import TfliteInt8, TfliteInt8Params
 from suite.registry import methods
 
@@ -25,16 +25,12 @@ class EdgeTpuInt8(Method):
     def apply(self, ctx: PrepareContext, params: TfliteInt8Params) -> Artifact:  # type: ignore[override]
         base = TfliteInt8().apply(ctx, params)
         compiled, report = compile_for_edgetpu(base.path, ctx.workdir / "edgetpu")
-        sha, size, compressed = file_facts(compiled)
-        return Artifact(
-            format="tflite",
-            path=compiled,
-            sha256=sha,
-            size_bytes=size,
+        return Artifact.for_file(
+            "tflite",
+            compiled,
             simulated=False,
             weight_bits=base.weight_bits,
             activation_bits=base.activation_bits,
             precision_map=base.precision_map,
-            compressed_size_bytes=compressed,
             details={**base.details, "edgetpu": report, "cpu_model_sha256": base.sha256},
         )

@@ -159,23 +159,17 @@ def onnx_artifact(
 
     ``compressed_size_bytes`` overrides the zlib size for methods whose deployable form is a codebook
     (k-means, product quantization); the zlib size is then kept in details as ``zlib_size_bytes``."""
-    from suite.methods.base import Artifact, file_facts
+    from suite.methods.base import Artifact
 
-    sha, size, compressed = file_facts(path)
-    if compressed_size_bytes is not None:
-        details = {**(details or {}), "zlib_size_bytes": compressed}
-        compressed = compressed_size_bytes
     facts = analyse(path)
-    return Artifact(
-        format="onnx",
-        path=path,
-        sha256=sha,
-        size_bytes=size,
+    return Artifact.for_file(
+        "onnx",
+        path,
         simulated=simulated,
         weight_bits=weight_bits,
         activation_bits=activation_bits,
         precision_map=facts.pop("precision_map"),
-        compressed_size_bytes=compressed,
-        simulated_top1=simulated_top1,
         details={**facts, **(details or {})},
+        simulated_top1=simulated_top1,
+        compressed_size_bytes=compressed_size_bytes,
     )

@@ -24,7 +24,7 @@ from typing import Any, Callable
 import numpy as np
 
 from suite.errors import BadInput
-from suite.methods.base import Artifact, PrepareContext, file_facts
+from suite.methods.base import Artifact, PrepareContext
 
 TWIN_TOLERANCE = 1e-3  # max |logit difference| between the torch model and its Keras twin
 
@@ -221,17 +221,13 @@ def tflite_artifact(
     model, origin = keras_model(ctx)
     out = ctx.workdir / "model.tflite"
     out.write_bytes(convert(model, configure))
-    sha, size, compressed = file_facts(out)
     facts = analyse_tflite(out)
-    return Artifact(
-        format="tflite",
-        path=out,
-        sha256=sha,
-        size_bytes=size,
+    return Artifact.for_file(
+        "tflite",
+        out,
         simulated=simulated,
         weight_bits=weight_bits,
         activation_bits=activation_bits,
         precision_map=facts.pop("precision_map"),
-        compressed_size_bytes=compressed,
         details={**origin, **facts, **(details or {})},
     )

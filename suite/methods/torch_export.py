@@ -13,7 +13,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from suite.methods.base import Artifact, Method, Params, PrepareContext, file_facts
+from suite.methods.base import Artifact, Method, Params, PrepareContext
 from suite.registry import methods
 
 COMPUTE_TARGETS = ("conv", "linear", "addmm", "mm.default", "bmm", "matmul", "lstm", "gru")
@@ -51,16 +51,12 @@ class Fp32Torch(Method):
     def apply(self, ctx: PrepareContext, params: Params) -> Artifact:
         out = ctx.workdir / "model.pt2"
         precision = export_program(ctx.reference.module, ctx.task.input.shape, out)
-        sha, size, compressed = file_facts(out)
-        return Artifact(
-            format="torch",
-            path=out,
-            sha256=sha,
-            size_bytes=size,
+        return Artifact.for_file(
+            "torch",
+            out,
             simulated=False,
             weight_bits=32,
             activation_bits=32,
             precision_map=precision,
-            compressed_size_bytes=compressed,
             details={"exporter": "torch.export", "dynamic_batch": True},
         )
