@@ -1,5 +1,5 @@
 """``python -m suite`` is ``edgeq`` (for source checkouts without the console script)."""
 
-from suite.cli import main
+from suite.cli.app import main
 
 main()

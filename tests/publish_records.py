@@ -1,6 +1,6 @@
 """Records with known numbers, for the publishing tests (leaderboards, Pareto fronts, HTML, compare).
 
-They follow the record schema ``edgeq.record/1`` field by field, as ``suite.execute`` writes it, so the
+They follow the record schema ``edgeq.record/1`` field by field, as ``suite.job.run`` writes it, so the
 tables are built from exactly what a sweep would leave on disk; only the numbers are chosen.
 """
 
@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from suite.records import SCHEMA, RecordStore
+from suite.records.store import SCHEMA, RecordStore
 
 
 def make_record(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from suite.records import RECORD_KEYS, SCHEMA
+from suite.records.store import RECORD_KEYS, SCHEMA
 from tests.conftest import edgeq
 
 pytestmark = pytest.mark.slow
@@ -103,7 +103,7 @@ def test_planning_needs_no_torch(first_sweep) -> None:
     code = (
         "import sys\n"
         "from suite.config import load_profile\n"
-        "from suite.sweep import plan\n"
+        "from suite.job.plan import plan\n"
         "jobs = plan(load_profile('local-cpu'), quick=True)\n"
         "print(len(jobs), [m for m in ('torch', 'onnxruntime', 'tensorflow') if m in sys.modules])\n"
     )

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from suite.records import SCHEMA
+from suite.records.store import SCHEMA
 from tests.conftest import REPO, edgeq
 
 pytestmark = pytest.mark.slow

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from suite.edgetpu import INSTALL_HINT, compile_for_edgetpu, parse_compiler_log
+from suite.methods.edgetpu_compiler import INSTALL_HINT, compile_for_edgetpu, parse_compiler_log
 from suite.errors import NotAvailableHere
 
 DATA = Path(__file__).parent / "data" / "edgetpu"

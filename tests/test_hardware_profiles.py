@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from suite import boards as board_state
-from suite import preflight
+from suite.machine import boards as board_state
+from suite.machine import preflight
 from suite.config import load_profile, validate_file
 from suite.config.schemas import PreflightSpec
 from suite.errors import BadInput
@@ -61,7 +61,7 @@ def test_bad_system_field_and_bad_sensor_name(tmp_path: Path) -> None:
 
 # ------------------------------------------------------------------------------------- detection
 def test_detection_reads_the_emulated_orin_nano(sysroot: Path) -> None:
-    from suite.detect import machine, match
+    from suite.machine.detect import machine, match
 
     boards.orin_nano(sysroot)
     m = machine()
@@ -85,7 +85,7 @@ def test_jetson_alias_resolves_to_the_module_present(sysroot: Path) -> None:
 
 
 def test_rpi5_and_gpu_detection(sysroot: Path) -> None:
-    from suite.detect import match, machine
+    from suite.machine.detect import match, machine
 
     boards.rpi5(sysroot)
     assert match(load_profile("rpi5").config.detect).matched
@@ -108,7 +108,7 @@ def test_mismatch_stops_with_one_line_and_exit_2() -> None:
 
 
 def test_override_is_recorded(sysroot: Path) -> None:
-    from suite.sweep import plan
+    from suite.job.plan import plan
 
     jobs = plan(load_profile("rpi5" if _registered("litert") else "jetson-orin-nano"), method_names=["fp32"], override=True, quick=True)
     assert jobs and all(j.target_override and not j.target_matched for j in jobs)
@@ -155,7 +155,7 @@ def test_thermal_trip_and_frequency_cap(sysroot: Path) -> None:
 
 
 def test_environment_fingerprint_has_l4t_and_power_mode(sysroot: Path) -> None:
-    from suite.envinfo import board_state as env_board
+    from suite.machine.envinfo import board_state as env_board
 
     boards.orin_nano(sysroot)
     env = env_board()
@@ -191,7 +191,7 @@ def test_preflight_stop_refuses_before_any_job(sysroot: Path, tmp_path: Path) ->
     """``on_fail: stop``: a board in the wrong state stops the sweep with the fix in the one line."""
     from rich.console import Console
 
-    from suite.doctor import bench_preamble, runtime_label
+    from suite.machine.doctor import bench_preamble, runtime_label
 
     boards.orin_nano(sysroot)
     text = (HARDWARE_DIR / "jetson-orin-nano.yaml").read_text().replace("  cooldown_wait_s: 120\n", "  cooldown_wait_s: 120\n  on_fail: stop\n")

@@ -27,10 +27,10 @@ def one_thread():
 
 
 def build(method: str, params: dict | None = None, task: str = "digits-cnn"):
-    from suite import prepare
+    from suite.job import build as prepare
     from suite.config import load_task
     from suite.registry import load_catalogue, methods
-    from suite.sweep import resolve_params  # noqa: F401  (the sweep's own resolution is tested elsewhere)
+    from suite.job.plan import resolve_params  # noqa: F401  (the sweep's own resolution is tested elsewhere)
 
     load_catalogue()
     loaded = load_task(task)

@@ -161,7 +161,7 @@ def test_sync_is_idempotent_into_any_uri(sweeps, tmp_path: Path) -> None:  # typ
     env = {"EDGEQ_RESULTS_DIR": str(results)}
 
     # Into the server that already has these runs (logged by the sweep itself): nothing is logged twice.
-    from suite import tracking
+    from suite.tracking import mlflow as tracking
 
     before = _count_runs(uri)
     assert tracking.sync([(r, None) for r in records], uri) == (0, len(records))

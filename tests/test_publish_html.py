@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from suite import leaderboard
+from suite.publish import leaderboard
 from tests.browser import chromium, require_browser
 from tests.publish_records import make_record, write_records
 

@@ -8,7 +8,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from suite import leaderboard
+from suite.publish import leaderboard
 from suite.publish.rows import COLUMNS
 from tests.conftest import REPO, edgeq
 from tests.publish_records import make_record, write_records

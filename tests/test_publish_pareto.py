@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from suite import leaderboard
+from suite.publish import leaderboard
 from suite.publish.pareto import front_mask, plot_task
 from suite.publish.rows import frame
 from tests.publish_records import make_record, write_records

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from suite.records import load_record
+from suite.records.store import load_record
 from tests.conftest import REPO, edgeq, free_port
 
 
@@ -52,8 +52,8 @@ def test_closed_port_sweep_finishes_then_sync_fills_a_real_server(results_dir: P
 WRITER = textwrap.dedent(
     """
     import sys
-    from suite import tracking
-    from suite.records import empty_record
+    from suite.tracking import mlflow as tracking
+    from suite.records.store import empty_record
 
     uri, who, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
     tracker = tracking.Tracker(uri, f"sweep {who}")

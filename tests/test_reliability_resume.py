@@ -18,8 +18,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from suite import records
-from suite.records import RecordStore, atomic_write_json, load_record
+from suite.records import store as records
+from suite.records.store import RecordStore, atomic_write_json, load_record
 from tests.conftest import REPO, edgeq
 
 FAULTY = {"EDGEQ_PLUGINS": "tests.faulty_plugins", "COLUMNS": "250"}
@@ -50,7 +50,7 @@ def _killed_writer(folder: Path) -> Path:
     code = (
         "import os, sys, time\n"
         "from pathlib import Path\n"
-        "from suite import records\n"
+        "from suite.records import store as records\n"
         "os.fsync = lambda fd: time.sleep(600)  # stall between write and rename\n"
         f"records.atomic_write_json(Path({str(target)!r}), {{'schema': 'edgeq.record/1', 'half': 'x' * 100000}})\n"
     )

@@ -16,7 +16,7 @@ import psutil
 import pytest
 import yaml
 
-from suite.records import load_record
+from suite.records.store import load_record
 from tests.conftest import REPO, edgeq
 
 FAULTY = {"EDGEQ_PLUGINS": "tests.faulty_plugins", "COLUMNS": "250"}

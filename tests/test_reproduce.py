@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from suite.records import load_record
+from suite.records.store import load_record
 from tests.conftest import REPO, edgeq
 
 WIDE = {"COLUMNS": "250"}

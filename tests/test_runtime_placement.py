@@ -13,14 +13,14 @@ import pytest
 
 from suite.config import load_profile
 from suite.config.schemas import RuntimeSpec
-from suite.diagnose import causes, diagnose
+from suite.job.diagnose import causes, diagnose
 from suite.runtimes.ort_placement import node_precision, parse_profile
 
 
 def _artifact(method: str, runtime: str = "ort", overrides: dict | None = None) -> tuple[Path, object]:  # type: ignore[type-arg]
-    from suite import prepare
+    from suite.job import build as prepare
     from suite.config import load_task
-    from suite.sweep import plan
+    from suite.job.plan import plan
 
     profile = load_profile("local-cpu") if runtime == "ort" else load_profile(str(Path(__file__).parent / "data" / "torch-cpu.yaml"))
     job = plan(profile, method_names=[method], runtime_names=[runtime], quick=True, overrides=overrides)[0]
@@ -131,7 +131,7 @@ def test_provider_options_reach_onnx_runtime(tmp_path: Path) -> None:
 def test_torch_runtime_on_cpu_matches_onnx_runtime() -> None:
     from suite.runtimes.torch_rt import TorchRuntime
 
-    from suite import prepare
+    from suite.job import build as prepare
     from suite.config import load_task
 
     path, job = _artifact("fp32-torch", runtime="torch")

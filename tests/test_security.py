@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from suite.archives import safe_extract
+from suite.bundle.archives import safe_extract
 from suite.errors import BadInput
 from tests.conftest import REPO, free_port
 
@@ -64,7 +64,7 @@ def unsafe_calls(path: Path) -> list[str]:
             found.append(f"{where}: {name}")
         elif name.rpartition(".")[2] in ("extractall", "extract") and isinstance(node.func, ast.Attribute):
             if path.name != "archives.py":
-                found.append(f"{where}: {name} outside suite/archives.py (use suite.archives.safe_extract)")
+                found.append(f"{where}: {name} outside suite/bundle/archives.py (use suite.bundle.archives.safe_extract)")
     return found
 
 

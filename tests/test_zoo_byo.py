@@ -137,7 +137,7 @@ def test_mistakes_are_one_line_before_any_job(byo: Path, name: str, edit, messag
     """Each mistake is caught while planning, before any job runs (checked in-process: fast)."""
     from suite.config import load_profile
     from suite.errors import BadInput
-    from suite.sweep import plan
+    from suite.job.plan import plan
 
     path = _variant(byo, name, edit)
     with pytest.raises(BadInput) as caught:
@@ -157,7 +157,7 @@ def test_the_cli_says_it_in_one_line_with_exit_2(byo: Path) -> None:
 def test_labels_outside_the_models_classes(byo: Path) -> None:
     from suite.config import load_profile
     from suite.errors import BadInput
-    from suite.sweep import plan
+    from suite.job.plan import plan
 
     extra = byo / "photos_bad"
     shutil.copytree(byo / "photos", extra)
@@ -168,7 +168,7 @@ def test_labels_outside_the_models_classes(byo: Path) -> None:
 
 
 def test_torch_side_methods_say_they_need_a_torch_model(byo: Path) -> None:
-    from suite import prepare
+    from suite.job import build as prepare
     from suite.config import load_task
     from suite.errors import BadInput
 

@@ -154,7 +154,7 @@ def test_fingerprints_follow_the_model_and_data_files(tmp_path: Path) -> None:
     import yaml
 
     from suite.config import load_profile
-    from suite.sweep import plan
+    from suite.job.plan import plan
 
     foolbox = Path(list(importlib.util.find_spec("foolbox").submodule_search_locations)[0]) / "data"
     (tmp_path / "photos" / "3").mkdir(parents=True)

@@ -123,7 +123,7 @@ def _resolve_alias(path: Path) -> Loaded:
     (the sweep then stops with the mismatch line, or measures with ``--override-target``)."""
     import dataclasses
 
-    from suite.detect import machine, match
+    from suite.machine.detect import machine, match
 
     alias, targets = load_alias(path)
     here = machine()

@@ -6,7 +6,7 @@
 - ``worker``   ``edgeq worker --target T``: consume queue T, run each job of a bundle, send the record back
 - ``dispatch`` ``edgeq bench --fleet``: prepare bundles, enqueue, collect records, publish
 
-A fleet job *is* a bundle job (suite/bundle.py) delivered by Celery instead of carried by hand, so the
+A fleet job *is* a bundle job (suite/bundle/carry.py) delivered by Celery instead of carried by hand, so the
 two paths measure the same way. Nothing here is a scheduler of our own: Celery delivers, acknowledges
 late and redelivers; Redis keeps the queues; MLflow keeps the runs and serves the bundles.
 """

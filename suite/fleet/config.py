@@ -24,7 +24,7 @@ from suite.errors import BadInput
 
 BROKER_ENV = "EDGEQ_BROKER_URL"
 PASSWORD_ENV = "EDGEQ_BROKER_PASSWORD"
-WORKER_STARTUP_TIMEOUT_S = 120.0  # the fleet worker's bound on starting its job process (suite.worker)
+WORKER_STARTUP_TIMEOUT_S = 120.0  # the fleet worker's bound on starting its job process (suite.job.isolate)
 FETCH_ALLOWANCE_S = 180.0  # downloading and checking a bundle once per sweep
 
 

@@ -3,11 +3,11 @@
 1. Plan each target's sweep; a job with a record here (same fingerprint) is reused, and a job whose
    result already waits in the result backend (an earlier workstation run was interrupted) is taken
    from there. Nothing is measured twice for lack of bookkeeping.
-2. Build one bundle per target with the remaining jobs (suite.bundle) and put it where the boards can
+2. Build one bundle per target with the remaining jobs (suite.bundle.carry) and put it where the boards can
    read it (suite.fleet.transfer: the MLflow artifact store, or ``--share``).
 3. Make the sweep's MLflow parent runs (one per task and target) and enqueue one message per job on
    the queue named after its target, with the Celery task id set to the job id.
-4. Show progress as records come back, store each by job id (suite.merge: idempotent), and stop when
+4. Show progress as records come back, store each by job id (suite.records.merge: idempotent), and stop when
    all are back or the timeout passes; a job that did not come back is recorded as failed with why.
 5. Fill accuracy deltas whose fp32 ran on another board, log what MLflow lacks, publish one leaderboard
    over every target, print the summary.
@@ -26,8 +26,8 @@ POLL_S = 0.5
 
 def _record_from(result: Any, job: Any, elapsed_s: float) -> dict[str, Any]:
     """The record a finished Celery task stands for (the worker's own, or a failed one made here)."""
-    from suite.merge import check_record
-    from suite.worker import failed_record
+    from suite.records.merge import check_record
+    from suite.job.isolate import failed_record
 
     if result.state == "SUCCESS":
         payload = result.result
@@ -81,18 +81,20 @@ def run_fleet(
 ) -> int:
     from rich.markup import escape
 
-    from suite import merge, tracking
-    from suite.bench import summarise
-    from suite.bundle import build_bundle
+    from suite.records import merge
+
+    from suite.tracking import mlflow as tracking
+    from suite.sweep.local import summarise
+    from suite.bundle.carry import build_bundle
     from suite.config import load_profile
-    from suite.execute import job_record
+    from suite.job.run import job_record
     from suite.fleet.app import TASK_NAME, make_app
     from suite.fleet.config import broker_url, ping, redact, visibility_timeout_s
     from suite.fleet.transfer import publish_bundle
     from suite.fleet.worker import already_logged
     from suite.paths import results_root
-    from suite.records import RecordStore
-    from suite.sweep import Job, existing, parse_overrides, plan
+    from suite.records.store import RecordStore
+    from suite.job.plan import Job, existing, parse_overrides, plan
 
     targets = list(dict.fromkeys(targets))
     if not targets:
@@ -207,7 +209,7 @@ def run_fleet(
     arrived = _collect(app, jobs_by_id, store, timeout_s, console, results)
     pending = [job for job_id, job in jobs_by_id.items() if job_id not in arrived]
     if pending:
-        from suite.worker import failed_record
+        from suite.job.isolate import failed_record
 
         for job in pending:
             line = f"no record came back within {timeout_s:.0f} s (--fleet-timeout): is `edgeq worker --target {job.profile_name}` running on a board?"
@@ -240,7 +242,7 @@ def run_fleet(
         except Exception:
             pass
     try:
-        from suite import leaderboard
+        from suite.publish import leaderboard
 
         written = leaderboard.publish(store, names, results_root() / "leaderboard")
     except ModuleNotFoundError as exc:
@@ -265,7 +267,7 @@ def _collect(app: Any, jobs: dict[str, Any], store: Any, timeout_s: float, conso
     from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from suite.merge import merge_record
+    from suite.records.merge import merge_record
 
     arrived: set[str] = set()
     if not jobs:

@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from suite.errors import BadInput
-from suite.job_inputs import file_sha256
+from suite.job.inputs import file_sha256
 
 EXPERIMENT = "edgeq/fleet"
 
@@ -50,7 +50,7 @@ def publish_bundle(path: Path, share: Path | None, tracking_uri: str | None, run
         )
     from mlflow.tracking import MlflowClient
 
-    from suite.tracking import _quiet_client_env
+    from suite.tracking.mlflow import _quiet_client_env
 
     _quiet_client_env()
     client = MlflowClient(tracking_uri=tracking_uri)
@@ -82,7 +82,7 @@ def fetch_bundle(info: dict[str, Any], cache: Path) -> Path:
         elif uri.startswith(("runs:/", "mlflow-artifacts:/", "http://", "https://")):
             import mlflow.artifacts
 
-            from suite.tracking import _quiet_client_env
+            from suite.tracking.mlflow import _quiet_client_env
 
             _quiet_client_env()
             got = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=tmp))

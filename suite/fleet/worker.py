@@ -1,11 +1,11 @@
 """``edgeq worker --target T``: a board serving the queue named after its profile.
 
 A Celery worker with the solo pool (one job at a time in this process; the job itself runs in the
-reusable spawned process of ``suite.worker``, so a crash costs one job and a SIGKILL of this worker
+reusable spawned process of ``suite.job.isolate``, so a crash costs one job and a SIGKILL of this worker
 takes its job process with it). For each message it
 
 1. fetches the bundle the message names (cached by sha256, checked; suite.fleet.transfer),
-2. runs the job from the bundle exactly as ``edgeq run`` would (suite.bundle),
+2. runs the job from the bundle exactly as ``edgeq run`` would (suite.bundle.carry),
 3. stores the record in this board's results root: a redelivered job whose record is already here is
    answered from it without measuring again (records are keyed by job id),
 4. logs it to the lab's MLflow server under the sweep's parent run, unless a run with its fingerprint
@@ -34,8 +34,8 @@ class Runner:
 
     def __init__(self, profile: Any, matched: bool, override: bool, visibility_s: float) -> None:
         from suite.fleet.config import WORKER_STARTUP_TIMEOUT_S
-        from suite.records import RecordStore
-        from suite.worker import Worker
+        from suite.records.store import RecordStore
+        from suite.job.isolate import Worker
 
         self.profile = profile
         self.queue = profile.config.name
@@ -47,11 +47,11 @@ class Runner:
         self.trackers: dict[str, Any] = {}
 
     def handle(self, request: Any, bundle_info: dict[str, Any], job_id: str, sweep: dict[str, Any]) -> dict[str, Any]:
-        from suite.bundle import dispatch_block, open_bundle
+        from suite.bundle.carry import dispatch_block, open_bundle
         from suite.fleet.transfer import fetch_bundle
         from suite.paths import cache_dir
-        from suite.records import clean_nans
-        from suite.sweep import existing
+        from suite.records.store import clean_nans
+        from suite.job.plan import existing
 
         delivery = getattr(request, "delivery_info", None) or {}
         redelivered = bool(delivery.get("redelivered"))
@@ -89,7 +89,7 @@ class Runner:
         if not uri or not mlflow_info or str(mlflow_info.get("uri", "")).rstrip("/") != uri.rstrip("/"):
             return  # not the workstation's store: its parent runs are not there; the workstation logs the record
         try:
-            from suite import tracking
+            from suite.tracking import mlflow as tracking
 
             if tracking.probe(uri):
                 log.warning("edgeq worker: MLflow %s is down; the workstation logs this record later", uri)
@@ -115,7 +115,7 @@ class Runner:
 
 def already_logged(tracker: Any, task: str, fingerprint: str) -> bool:
     """Is a finished run with this fingerprint in the task's experiment? (a redelivery never logs twice)"""
-    from suite.tracking import FINGERPRINT_TAG
+    from suite.tracking.mlflow import FINGERPRINT_TAG
 
     runs = tracker.client.search_runs(
         [tracker.experiment_id(task)], filter_string=f"tags.`{FINGERPRINT_TAG}` = '{fingerprint}'", max_results=5
@@ -134,7 +134,7 @@ def _task(self: Any, bundle: dict[str, Any], job_id: str, sweep: dict[str, Any])
 def serve(target: str, override_target: bool, loglevel: str = "INFO") -> int:
     """Start the Celery worker for ``target``'s queue; returns when it is shut down (SIGTERM, Ctrl-C)."""
     global _RUNNER
-    from suite.bundle import check_board
+    from suite.bundle.carry import check_board
     from suite.config import load_profile
     from suite.fleet.app import TASK_NAME, make_app
     from suite.fleet.config import broker_url, ping, redact, visibility_timeout_s

@@ -2,12 +2,12 @@
 
 The compile step needs ``edgetpu_compiler`` (x86-64 Linux): prepare on such a host, then carry the
 artifact to the board (``edgeq run``). Ops the compiler could not map stay on the host CPU; the fraction
-that was mapped is recorded in ``artifact.details.edgetpu.mapped_fraction`` (see ``suite.edgetpu``).
+that was mapped is recorded in ``artifact.details.edgetpu.mapped_fraction`` (see ``suite.methods.edgetpu_compiler``).
 """
 
 from __future__ import annotations
 
-from suite.edgetpu import compile_for_edgetpu
+from suite.methods.edgetpu_compiler import compile_for_edgetpu
 from suite.methods.base import Artifact, Method, PrepareContext
 from suite.methods.tflite_int8 import TfliteInt8, TfliteInt8Params
 from suite.registry import methods

@@ -139,7 +139,7 @@ def load(task: TaskConfig, splits: Splits) -> ReferenceModel:
     recipe = spec.train or TrainRecipe()
     torch.manual_seed(recipe.seed)  # the initial weights are part of the recipe
     module = ARCHITECTURES[spec.name](task.num_classes)
-    from suite.checks import check_torch_fits
+    from suite.zoo.checks import check_torch_fits
 
     check_torch_fits(module, task, f"the builtin model {spec.name!r}")  # before training on data it cannot take
     path = cache_dir("models") / f"{spec.name}-{checkpoint_key(task)}.pt"

@@ -32,7 +32,7 @@ def _dims(value_info: Any) -> list[int | str]:
 
 def describe(model_or_path: Any) -> dict[str, Any]:
     """{input: {name, dims, dtype}, output: {name, dims}, opset} of an ONNX model (weights not loaded)."""
-    from suite.checks import load_onnx  # a truncated or corrupt file: one line naming it
+    from suite.zoo.checks import load_onnx  # a truncated or corrupt file: one line naming it
 
     model = load_onnx(model_or_path, load_external_data=False) if isinstance(model_or_path, (str, Path)) else model_or_path
     inits = {t.name for t in model.graph.initializer}

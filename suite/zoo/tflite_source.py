@@ -27,7 +27,7 @@ def _version(dist: str) -> str:
 
 
 def identity(task: Any) -> dict[str, Any]:
-    from suite.checks import check_tflite
+    from suite.zoo.checks import check_tflite
 
     path = weights_file(task.model.path, task, hint="the .tflite model file")
     check_tflite(path)  # a truncated or corrupt file stops the plan with one line, before any job

@@ -20,7 +20,7 @@ from suite.data.base import Splits
 from suite.errors import BadInput
 from suite.methods.base import Artifact, PrepareContext
 from suite.paths import cache_dir
-from suite.records import atomic_write_json
+from suite.records.store import atomic_write_json
 from suite.registry import datasets, load_catalogue, methods, zoo
 from suite.zoo.base import ReferenceModel
 
@@ -45,7 +45,7 @@ def task_state(loaded: Loaded) -> TaskState:
         from suite.data.base import load_splits
 
         splits = load_splits(datasets.get(task.dataset.name), task)
-        from suite.checks import check_splits
+        from suite.zoo.checks import check_splits
 
         check_splits(task, splits)  # shapes and labels fit the task before any model is trained or loaded
         reference = zoo.get(task.model.source)(task, splits)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import traceback
 from typing import Any
 
-from suite import preflight
+from suite.machine import preflight
 
 
 def begin(profile: Any, record: dict[str, Any]) -> dict[str, Any]:
@@ -75,7 +75,7 @@ def baseline_record(store: Any, job: Any) -> dict[str, Any] | None:
 
 
 def diagnosis(record: dict[str, Any], store: Any, job: Any) -> dict[str, Any] | None:
-    from suite.diagnose import diagnose
+    from suite.job.diagnose import diagnose
 
     if job.family == "baseline" or (record.get("artifact") or {}).get("simulated"):
         return None

@@ -14,14 +14,14 @@ from typing import Any
 
 from suite.config import load_profile, load_task
 from suite.config.schemas import ProfileConfig, TaskConfig
-from suite.envinfo import environment
+from suite.machine.envinfo import environment
 from suite.errors import BadInput, JobFailed, MissingEnv, NotAvailableHere
-from suite.records import RecordStore, empty_record
-from suite.sweep import Job
+from suite.records.store import RecordStore, empty_record
+from suite.job.plan import Job
 
 
 def _scenario(profile: ProfileConfig, name: str, quick: bool):  # type: ignore[no-untyped-def]
-    from suite.run_side import scenario
+    from suite.job.measure import scenario
 
     return scenario(profile, name, quick)
 
@@ -74,12 +74,12 @@ def job_record(job: Job) -> dict[str, Any]:
 
 
 def run_job(job: Job, store: RecordStore | None = None) -> dict[str, Any]:
-    """One job, start to record. Its two halves: ``suite.job_inputs`` (the artifact and eval data, built
-    here or read from a carried bundle when ``job.prepared`` is set) and ``suite.run_side`` (evaluate,
+    """One job, start to record. Its two halves: ``suite.job.inputs`` (the artifact and eval data, built
+    here or read from a carried bundle when ``job.prepared`` is set) and ``suite.job.measure`` (evaluate,
     time, read power), so ``edgeq run`` on a device measures exactly what ``edgeq bench`` does here."""
-    from suite.job_inputs import inputs_for
+    from suite.job.inputs import inputs_for
     from suite.registry import load_catalogue
-    from suite.run_side import measure_prepared
+    from suite.job.measure import measure_prepared
 
     store = store or RecordStore()
     record = job_record(job)

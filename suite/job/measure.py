@@ -2,7 +2,7 @@
 
 Everything here needs only numpy, pydantic, LoadGen, the runtime library and the power sensors, so the
 same code measures on the workstation (``edgeq bench``) and on a device that received a bundle
-(``edgeq run``, ``edgeq worker``). It fills the record in place; ``suite.execute.run_job`` owns the
+(``edgeq run``, ``edgeq worker``). It fills the record in place; ``suite.job.run.run_job`` owns the
 error handling around it.
 """
 
@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from suite.config.schemas import ProfileConfig, TaskConfig
-from suite.job_inputs import PreparedInputs
+from suite.job.inputs import PreparedInputs
 
 
 def scenario(profile: ProfileConfig, name: str, quick: bool):  # type: ignore[no-untyped-def]
@@ -37,9 +37,9 @@ def measure_prepared(
     """Evaluate and time ``inputs`` through the job's runtime; fills accuracy, latency, throughput, power."""
     from pathlib import Path
 
-    from suite import jobhw
-    from suite.envinfo import environment
-    from suite.execute import fp32_reference_top1
+    from suite.job import hardware as jobhw
+    from suite.machine.envinfo import environment
+    from suite.job.run import fp32_reference_top1
     from suite.measure.accuracy import evaluate
     from suite.measure.loadgen import measure
     from suite.power.base import WindowError, choose_sensor, power_block, stop_reading

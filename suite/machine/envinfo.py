@@ -107,9 +107,9 @@ def environment() -> dict[str, Any]:
 
 def board_state() -> dict[str, Any]:
     """Board identity and state (L4T/JetPack release, device-tree model, GPUs, Jetson power mode and
-    clocks, Raspberry Pi throttle flags), read through ``EDGEQ_SYSROOT`` by ``suite.detect``/``suite.boards``."""
-    from suite import boards
-    from suite.detect import machine
+    clocks, Raspberry Pi throttle flags), read through ``EDGEQ_SYSROOT`` by ``suite.machine.detect``/``suite.machine.boards``."""
+    from suite.machine import boards
+    from suite.machine.detect import machine
 
     state: dict[str, Any] = {"board": machine().to_record()}
     mode = boards.nvpmodel()

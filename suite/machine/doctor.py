@@ -142,7 +142,7 @@ def profile_paths() -> list[str]:
 def matching_profiles(here: Any = None) -> list[tuple[str, Any]]:
     """Profiles (not aliases) whose detection matches this machine, most specific first."""
     from suite.config import read_yaml
-    from suite.detect import machine, match
+    from suite.machine.detect import machine, match
 
     here = here or machine()
     found = []
@@ -162,14 +162,14 @@ def matching_profiles(here: Any = None) -> list[tuple[str, Any]]:
 
 def report(target: str | None = None) -> Iterator[str]:
     """The lines ``edgeq doctor`` prints."""
-    from suite import preflight
-    from suite.detect import check_target, machine, target_line
+    from suite.machine import preflight
+    from suite.machine.detect import check_target, machine, target_line
 
     here = machine()
     root = str(sysroot())
     yield f"machine: {here.summary()}" + (f" (EDGEQ_SYSROOT={root})" if root != "/" else "")
     if here.l4t:
-        from suite.detect import JETPACK
+        from suite.machine.detect import JETPACK
 
         jp = JETPACK.get(here.l4t["version"])
         yield f"  L4T {here.l4t['version']}" + (f" (JetPack {jp})" if jp else "")
@@ -213,7 +213,7 @@ def bench_preamble(profile: Loaded, console: Any) -> None:
 
     Pre-flight with ``on_fail: stop`` stops the sweep here (exit 2) when a check fails.
     """
-    from suite import preflight
+    from suite.machine import preflight
 
     prof = profile.config
     if profile.alias:

@@ -35,11 +35,11 @@ def bare_p50_ms(run, samples: list[np.ndarray], seconds: float) -> float:  # typ
 
 
 def run_fidelity(target: str, tasks: list[str] | None, methods: list[str] | None, seconds: float, repeats: int = 3) -> Iterator[str]:
-    from suite import prepare
+    from suite.job import build as prepare
     from suite.config import load_profile, load_task
     from suite.measure.loadgen import ScenarioSettings, calibrate_latency_ns, single_stream_run
     from suite.registry import runtimes
-    from suite.sweep import plan
+    from suite.job.plan import plan
 
     profile = load_profile(target)
     for job in plan(profile, tasks, methods, override=True):

@@ -21,7 +21,7 @@ from types import SimpleNamespace
 from typing import Any, Iterable
 
 from suite.errors import BadInput
-from suite.records import SCHEMA, RecordStore
+from suite.records.store import SCHEMA, RecordStore
 
 REQUIRED = ("job_id", "fingerprint", "status", "task", "method", "target", "runtime")
 
@@ -64,7 +64,7 @@ def merge_record(store: RecordStore, record: dict[str, Any]) -> str:
 
 def fill_delta(store: RecordStore, record: dict[str, Any]) -> bool:
     """Fill ``accuracy.delta_top1`` from the stored fp32 record when the device could not. True if filled."""
-    from suite.execute import fp32_reference_top1
+    from suite.job.run import fp32_reference_top1
 
     acc = record.get("accuracy") or {}
     if record.get("status") != "ok" or acc.get("delta_top1") is not None or acc.get("top1") is None:
@@ -105,7 +105,7 @@ def log_to_mlflow(store: RecordStore, records: Iterable[dict[str, Any]], parent_
     Returns (logged, already there, why not) — MLflow is a view: when it is down the records are safe
     and ``edgeq sync`` logs them later.
     """
-    from suite import tracking
+    from suite.tracking import mlflow as tracking
 
     uri = tracking.tracking_uri()
     down = tracking.probe(uri)

@@ -9,13 +9,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from suite import tracking
+from suite.tracking import mlflow as tracking
 from suite.config import load_profile
 from suite.errors import EXIT_JOBS_FAILED, EXIT_OK, BadInput
 from suite.paths import results_root
-from suite.records import RecordStore
-from suite.worker import Worker
-from suite.sweep import Job, existing, parse_overrides, plan
+from suite.records.store import RecordStore
+from suite.job.isolate import Worker
+from suite.job.plan import Job, existing, parse_overrides, plan
 
 
 class MlflowSink:
@@ -99,7 +99,7 @@ def run_bench(
     sink = MlflowSink(use_mlflow, sweep_name, console)
     results: list[tuple[Job, dict[str, Any], str]] = []
     console.print(f"edgeq bench: target [bold]{profile.config.name}[/] ({profile.path}), {len(jobs)} job(s), results in {results_root()}")
-    from suite.doctor import bench_notes, bench_preamble
+    from suite.machine.doctor import bench_notes, bench_preamble
 
     bench_preamble(profile, console)  # the resolved target, runtime fallbacks, pre-flight (may stop: exit 2)
     timeout_s = profile.config.measurement.job_timeout_s
@@ -124,7 +124,7 @@ def run_bench(
     sink.finish()
 
     try:
-        from suite import leaderboard
+        from suite.publish import leaderboard
 
         written = leaderboard.publish(store, [profile.config.name], results_root() / "leaderboard")
     except ModuleNotFoundError as exc:  # a device with the run side only (no pandas/matplotlib)
@@ -192,7 +192,7 @@ def check_power_required(profile: Any) -> None:
 def summarise(console: Any, results: list[tuple[Job, dict[str, Any], str]]) -> None:
     from rich.table import Table
 
-    from suite.doctor import runtime_label
+    from suite.machine.doctor import runtime_label
 
     table = Table(title="EdgeQ sweep", show_lines=False)
     for col in ("task", "method", "runtime", "status", "top-1 %", "Δ pts", "p50 ms", "items/s", "power", "size KB", ""):

@@ -1,6 +1,6 @@
 """Pre-flight (is the board in the state the profile asks for?) and throttle checks (did it stay there?).
 
-Pre-flight compares the profile's ``preflight:`` block with the board (``suite.boards``) and, for each
+Pre-flight compares the profile's ``preflight:`` block with the board (``suite.machine.boards``) and, for each
 difference, gives the command that would fix it. EdgeQ does not change the machine itself (that needs
 root and outlives the run): ``edgeq doctor`` prints the fixes, ``edgeq bench`` warns and records them
 (or stops, with ``on_fail: stop``). The start-temperature check can wait for the board to cool.
@@ -15,7 +15,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from suite import boards
+from suite.machine import boards
 
 
 @dataclass

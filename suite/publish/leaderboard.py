@@ -15,7 +15,7 @@ from typing import Any, Iterable
 
 from suite.errors import BadInput
 from suite.publish.rows import COLUMN_DOCS, COLUMNS, flatten  # noqa: F401  (re-exported: the column contract)
-from suite.records import SCHEMA, RecordStore, atomic_write_json, load_record
+from suite.records.store import SCHEMA, RecordStore, atomic_write_json, load_record
 
 SNAPSHOT_MARKER = "snapshot.json"
 SNAPSHOT_SCHEMA = "edgeq.snapshot/1"

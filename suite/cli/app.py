@@ -127,7 +127,7 @@ def bench(
         )
     if share is not None or fleet_timeout is not None:
         raise BadInput("--share and --fleet-timeout go with --fleet")
-    from suite.bench import run_bench
+    from suite.sweep.local import run_bench
 
     code = run_bench(
         target=target,
@@ -155,7 +155,7 @@ def publish(
     published_dir: Optional[Path] = typer.Option(None, "--published-dir", help="where snapshots go (default: results/published in the repository)"),
 ) -> None:
     """Leaderboards from the records: Markdown, CSV, JSON, one index.html, Pareto plots, cross-target table."""
-    from suite import leaderboard
+    from suite.publish import leaderboard
     from suite.paths import REPO_ROOT
 
     written = leaderboard.run_publish(_split(targets), snapshot, source, published_dir or REPO_ROOT / "results" / "published")
@@ -171,8 +171,8 @@ def compare(
     format_: str = typer.Option("table", "--format", help="table | csv | json"),
 ) -> None:
     """Per-method deltas of B against A: accuracy, latency (against the run spread), throughput, energy, size."""
-    from suite.compare import compare as compare_sets
-    from suite.compare import load_set, render
+    from suite.publish.compare import compare as compare_sets
+    from suite.publish.compare import load_set, render
 
     if format_ not in ("table", "csv", "json"):
         raise BadInput(f"--format: got {format_!r}, expected table, csv or json")
@@ -186,8 +186,8 @@ def sync(
     source: Optional[Path] = typer.Option(None, "--from", help="records from this folder (a results root, a snapshot) instead of this results root"),
 ) -> None:
     """Log every record that MLflow does not have yet (idempotent)."""
-    from suite import tracking
-    from suite.records import RecordStore
+    from suite.tracking import mlflow as tracking
+    from suite.records.store import RecordStore
 
     store = RecordStore()
     target_uri = uri or tracking.tracking_uri()
@@ -195,7 +195,7 @@ def sync(
     if problem:
         raise BadInput(f"MLflow store {problem}")
     if source is not None:
-        from suite.leaderboard import record_files
+        from suite.publish.leaderboard import record_files
 
         items = record_files(source)
     else:
@@ -213,7 +213,7 @@ def ui(
     """Open the MLflow UI on the store in use."""
     import os
 
-    from suite import tracking
+    from suite.tracking import mlflow as tracking
 
     uri = tracking.tracking_uri()
     if uri.startswith(("http://", "https://")):
@@ -233,7 +233,7 @@ def fidelity(
     seconds: float = typer.Option(1.0, "--seconds", help="duration of each bare and each suite run"),
 ) -> None:
     """The suite's SingleStream p50 against a bare runtime loop, per artifact, in one process."""
-    from suite.fidelity import run_fidelity
+    from suite.sweep.fidelity import run_fidelity
 
     for line in run_fidelity(target, _split(tasks), _split(methods), seconds):
         print(line, flush=True)
@@ -245,7 +245,7 @@ def show(record: Path = typer.Argument(..., help="a record JSON file")) -> None:
     """Print one record, pretty."""
     import json
 
-    from suite.records import load_record
+    from suite.records.store import load_record
 
     print(json.dumps(load_record(record), indent=2))
 
@@ -258,7 +258,7 @@ def reproduce(
     keep: Optional[Path] = typer.Option(None, "--keep", help="rebuild in this new folder and keep it (model, artifact)"),
 ) -> None:
     """Rebuild a job from its record alone (empty cache: retrain, requantize) and compare the results."""
-    from suite.reproduce import reproduce as run_reproduce
+    from suite.job.reproduce import reproduce as run_reproduce
 
     raise typer.Exit(run_reproduce(record, out, _console(), keep))
 
@@ -269,13 +269,13 @@ def doctor(
     target: Optional[str] = typer.Option(None, "--target", "-t", help="profile to check (default: the best match for this machine)"),
 ) -> None:
     """What this machine is: matching profiles, runtimes and providers, power sensors, pre-flight fixes."""
-    from suite.doctor import report
+    from suite.machine.doctor import report
 
     for line in report(target):
         print(line, flush=True)
 
 
-# ------------------------------------------------------------------------- bundles (suite/bundle.py)
+# ------------------------------------------------------------------------- bundles (suite/bundle/carry.py)
 @app.command()
 def prepare(
     target: str = typer.Option(..., "--target", "-t", help="the board's hardware profile name or YAML path"),
@@ -288,7 +288,7 @@ def prepare(
     set_: Optional[list[str]] = typer.Option(None, "--set", help="METHOD.PARAM=VALUE, overrides task and profile"),
 ) -> None:
     """Build a target's artifacts here and pack them, with eval data and job list, for `edgeq run` on the board."""
-    from suite.bundle import build_bundle
+    from suite.bundle.carry import build_bundle
 
     console = _console()
     path, entries, failed = build_bundle(target, _split(tasks), _split(methods), _split(runtimes), quick, limit, out, console, set_)
@@ -303,7 +303,7 @@ def run_(
     override_target: bool = typer.Option(False, "--override-target", help="measure even if this machine does not match the profile"),
 ) -> None:
     """On the board: measure every job of a bundle (run side only: no torch, TensorFlow, mlflow or pandas)."""
-    from suite.bundle import run_bundle
+    from suite.bundle.carry import run_bundle
 
     raise typer.Exit(run_bundle(bundle, out, override_target, _console()))
 
@@ -314,7 +314,7 @@ def import_(
     no_mlflow: bool = typer.Option(False, "--no-mlflow", help="records only; log later with `edgeq sync`"),
 ) -> None:
     """Merge a board's records into this results root (idempotent), log them to MLflow, publish."""
-    from suite.bundle import import_results
+    from suite.bundle.carry import import_results
 
     raise typer.Exit(import_results(results, not no_mlflow, _console()))
 

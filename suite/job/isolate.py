@@ -30,7 +30,7 @@ from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any
 
-from suite.sweep import Job
+from suite.job.plan import Job
 
 STARTUP_TIMEOUT_S = 300.0  # importing numpy + ONNX Runtime on a slow board; not part of a job's budget
 TAIL_LINES = 25
@@ -80,7 +80,7 @@ def _worker_main(conn: Any, log_path: str, parent_pid: int, env: dict[str, str])
     _die_with_parent(parent_pid)
     os.environ.update(env)
 
-    from suite.execute import run_job  # the warm-up: numpy, pydantic, the registry, the config
+    from suite.job.run import run_job  # the warm-up: numpy, pydantic, the registry, the config
 
     conn.send(("ready", os.getpid()))
     while True:
@@ -140,8 +140,8 @@ def read_tail(path: Path, offset: int = 0, lines: int = TAIL_LINES) -> list[str]
 
 def failed_record(job: Job, kind: str, error: str, tail: list[str], elapsed_s: float) -> dict[str, Any]:
     """The record of a job whose worker could not answer."""
-    from suite.envinfo import environment
-    from suite.execute import job_record
+    from suite.machine.envinfo import environment
+    from suite.job.run import job_record
 
     record = job_record(job)
     record.update(status="failed", error=error, error_kind=kind, error_tail=tail)

@@ -8,7 +8,7 @@ split (torch, TensorFlow, ONNX tooling: a workstation); the *run* half evaluates
 - ``load_prepared(job)`` reads it back from a carried bundle (``job.prepared``: an artifact file and an
   ``.npz`` of the eval split written by ``edgeq prepare``), importing nothing of the prepare side.
 
-The run half (``suite.run_side``) cannot tell which of the two it was given, so a device measures the
+The run half (``suite.job.measure``) cannot tell which of the two it was given, so a device measures the
 very same thing a local ``edgeq bench`` does.
 """
 
@@ -42,7 +42,7 @@ class PreparedInputs:
 
 def prepare_inputs(job: Any) -> PreparedInputs:
     """The prepare half on this machine: the artifact (cached by its key) and the task's eval split."""
-    from suite import prepare
+    from suite.job import build as prepare
     from suite.config import load_task
 
     t0 = time.perf_counter()

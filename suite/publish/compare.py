@@ -75,8 +75,8 @@ def _matches(record: dict[str, Any], filters: dict[str, str]) -> bool:
 
 def load_set(spec: str) -> RecordSet:
     """Resolve ``PATH[#filters]`` or ``TARGET[#filters]`` to its records (a one-line error otherwise)."""
-    from suite.leaderboard import records_from
-    from suite.records import RecordStore
+    from suite.publish.leaderboard import records_from
+    from suite.records.store import RecordStore
 
     base, _, filter_text = spec.partition("#")
     filters = _parse_filters(filter_text, spec)
@@ -149,7 +149,7 @@ def _pair_rows(df_a, df_b, side_a: RecordSet, side_b: RecordSet) -> tuple[list[t
 
 def compare(a: RecordSet, b: RecordSet) -> dict[str, Any]:
     """Per-method deltas of B against A, as plain data (rendered by ``render``; ``--format json`` prints it)."""
-    from suite.leaderboard import require_track_extra
+    from suite.publish.leaderboard import require_track_extra
     from suite.publish.rows import frame
 
     require_track_extra("edgeq compare")

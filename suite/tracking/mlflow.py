@@ -16,7 +16,7 @@ from typing import Any, Iterable
 from urllib.parse import urlparse
 
 from suite.paths import results_root
-from suite.sqlite_guard import retry_locked, store_lock
+from suite.tracking.sqlite_lock import retry_locked, store_lock
 
 FINGERPRINT_TAG = "edgeq.fingerprint"
 

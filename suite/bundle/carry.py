@@ -13,10 +13,10 @@ Calibration data is not carried: every method here quantizes on the workstation,
 the artifact and the samples it is scored on, nothing else.
 
 ``edgeq run bundle.tar`` on the device needs only the run side (``pip install 'edgeq[device]'``): it
-extracts the bundle safely (``suite.archives``), checks every file's sha256, checks the board against
-the profile, runs each job in the reusable worker process (``suite.worker``, so a crash costs one job),
+extracts the bundle safely (``suite.bundle.archives``), checks every file's sha256, checks the board against
+the profile, runs each job in the reusable worker process (``suite.job.isolate``, so a crash costs one job),
 keeps records in the device's own results root (a rerun resumes), and writes a results tarball.
-``edgeq import results.tar`` merges those records here (``suite.merge``: idempotent) and logs them to
+``edgeq import results.tar`` merges those records here (``suite.records.merge``: idempotent) and logs them to
 MLflow.
 
 Why a tar file with a JSON manifest and no packaging library: the standard library's ``tarfile`` is the
@@ -40,8 +40,8 @@ from pathlib import Path
 from typing import Any
 
 from suite.errors import EXIT_JOBS_FAILED, EXIT_OK, BadInput
-from suite.job_inputs import file_sha256
-from suite.records import RecordStore, utc_now
+from suite.job.inputs import file_sha256
+from suite.records.store import RecordStore, utc_now
 
 BUNDLE_SCHEMA = "edgeq.bundle/1"
 RESULTS_SCHEMA = "edgeq.results/1"
@@ -126,9 +126,9 @@ def build_bundle(
     restricts the bundle to these job ids.
     """
     from suite.config import load_profile
-    from suite.execute import job_record
-    from suite.job_inputs import prepare_inputs
-    from suite.sweep import parse_overrides, plan
+    from suite.job.run import job_record
+    from suite.job.inputs import prepare_inputs
+    from suite.job.plan import parse_overrides, plan
 
     profile = load_profile(target)
     if profile.alias:
@@ -191,7 +191,7 @@ def build_bundle(
             )
         if not entries:
             raise BadInput(f"target {profile.config.name!r}: no job could be prepared; nothing to bundle")
-        from suite.envinfo import package_versions
+        from suite.machine.envinfo import package_versions
 
         manifest = {
             "schema": BUNDLE_SCHEMA,
@@ -228,7 +228,7 @@ class Bundle:
 
     def jobs(self) -> list[Any]:
         """The bundle's jobs with their files pointing into this extraction (fingerprints unchanged)."""
-        from suite.sweep import Job
+        from suite.job.plan import Job
 
         jobs = []
         for entry in self.manifest["jobs"]:
@@ -280,7 +280,7 @@ def _verify(root: Path, manifest: dict[str, Any], where: Path) -> None:
 
 def open_bundle(path: Path, workdir: Path | None = None) -> Bundle:
     """Extract (once per bundle content) and verify ``path``; BadInput with one line if anything is off."""
-    from suite.archives import safe_extract
+    from suite.bundle.archives import safe_extract
     from suite.paths import cache_dir
 
     path = Path(path)
@@ -311,7 +311,7 @@ def open_bundle(path: Path, workdir: Path | None = None) -> Bundle:
 def check_board(profile_path: Path, override: bool) -> tuple[Any, bool]:
     """The bundle's profile against this machine: (loaded profile, matched). BadInput if it does not match."""
     from suite.config import load_profile
-    from suite.detect import check_target
+    from suite.machine.detect import check_target
 
     profile = load_profile(str(profile_path))
     result = check_target(profile)
@@ -334,9 +334,9 @@ def dispatch_block(bundle: Bundle, via: str, **extra: Any) -> dict[str, Any]:
 
 def run_bundle(bundle_path: Path, out: Path | None, override_target: bool, console: Any, timeout_s: float | None = None) -> int:
     """``edgeq run``: every job of the bundle on this board, records here, then the results tarball."""
-    from suite.bench import summarise
-    from suite.sweep import existing
-    from suite.worker import Worker
+    from suite.sweep.local import summarise
+    from suite.job.plan import existing
+    from suite.job.isolate import Worker
 
     bundle = open_bundle(bundle_path)
     profile, matched = check_board(bundle.profile_path, override_target)
@@ -368,7 +368,7 @@ def run_bundle(bundle_path: Path, out: Path | None, override_target: bool, conso
 
 def write_results(out: Path, bundle: Bundle, records: list[dict[str, Any]]) -> Path:
     """The results tarball: a small manifest and one JSON file per record."""
-    from suite.records import _json_default, clean_nans
+    from suite.records.store import _json_default, clean_nans
 
     writer = _TarWriter(out)
     ok = False
@@ -396,8 +396,8 @@ def write_results(out: Path, bundle: Bundle, records: list[dict[str, Any]]) -> P
 # ----------------------------------------------------------------------------------------- importing
 def read_results(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The manifest and records of a results tarball, all checked before any is merged."""
-    from suite.archives import safe_extract
-    from suite.merge import check_record
+    from suite.bundle.archives import safe_extract
+    from suite.records.merge import check_record
 
     path = Path(path)
     with tempfile.TemporaryDirectory(prefix="edgeq-import-") as tmp:
@@ -429,7 +429,7 @@ def read_results(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
 
 def import_results(path: Path, use_mlflow: bool, console: Any) -> int:
     """``edgeq import``: merge a device's records here (idempotent), log them to MLflow, publish."""
-    from suite import merge
+    from suite.records import merge
     from suite.paths import results_root
 
     manifest, records = read_results(path)
@@ -452,7 +452,7 @@ def import_results(path: Path, use_mlflow: bool, console: Any) -> int:
             console.print(f"MLflow: {logged} run(s) logged, {present} already there")
     targets = sorted({r["target"]["name"] for r in records})
     try:
-        from suite import leaderboard
+        from suite.publish import leaderboard
 
         written = leaderboard.publish(store, targets, results_root() / "leaderboard")
     except ModuleNotFoundError as exc:

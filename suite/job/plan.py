@@ -14,9 +14,9 @@ from typing import Any
 
 from suite.config import Loaded, load_task
 from suite.config.schemas import ProfileConfig, RuntimeSpec, TaskConfig
-from suite.envinfo import NUMERIC_PACKAGES, package_versions
+from suite.machine.envinfo import NUMERIC_PACKAGES, package_versions
 from suite.errors import BadInput
-from suite.records import RecordStore, fingerprint, job_id_of
+from suite.records.store import RecordStore, fingerprint, job_id_of
 from suite.registry import load_catalogue, methods, runtimes
 
 FINGERPRINT_VERSION = 2  # bump when the meaning of a measurement changes (2: builtin training on one thread)
@@ -43,7 +43,7 @@ class Job:
     job_id: str = ""
     inputs: dict[str, Any] = field(default_factory=dict)
     skip: str | None = None  # one line: why this job is recorded as skipped (e.g. an unset env var)
-    # Set on a device running a carried bundle (suite.bundle): its artifact and eval-data files, so the
+    # Set on a device running a carried bundle (suite.bundle.carry): its artifact and eval-data files, so the
     # job is measured without the prepare side. Not part of the fingerprint (job.inputs is).
     prepared: dict[str, Any] | None = None
 
@@ -65,7 +65,7 @@ class Job:
 
 def detect(profile: ProfileConfig) -> tuple[bool, str]:
     """Does this machine match the profile's detection rules? (matched, what was expected and found)."""
-    from suite.detect import match
+    from suite.machine.detect import match
 
     result = match(profile.detect)
     return result.matched, "; ".join([*(f"expected {e}" for e in result.expected), f"found {result.found}"])
@@ -95,7 +95,7 @@ def plan(
 ) -> list[Job]:
     load_catalogue()
     prof: ProfileConfig = profile.config
-    from suite.detect import check_target
+    from suite.machine.detect import check_target
 
     result = check_target(profile)
     matched = result.matched

@@ -1,5 +1,5 @@
 """Board state that changes a measurement: Jetson power mode and clocks, CPU governors and frequency caps,
-thermal trip points, Raspberry Pi throttling. Read-only; ``suite.preflight`` decides what it means.
+thermal trip points, Raspberry Pi throttling. Read-only; ``suite.machine.preflight`` decides what it means.
 
 Formats (FORMATS.md and the tools' own sources): ``/var/lib/nvpmodel/status`` holds ``pmode:0002``
 (what ``nvpmodel`` itself writes) and ``/etc/nvpmodel.conf`` lines ``< POWER_MODEL ID=2 NAME=MAXN_SUPER >``
@@ -16,7 +16,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from suite.detect import read_text
+from suite.machine.detect import read_text
 from suite.paths import system_path
 
 _POWER_MODEL = re.compile(r"<\s*POWER_MODEL\s+ID=(\d+)\s+NAME=([^\s>]+)\s*>")

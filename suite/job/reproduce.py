@@ -22,7 +22,7 @@ from typing import Any
 
 from suite.config import load_profile
 from suite.errors import EXIT_JOBS_FAILED, EXIT_OK, BadInput
-from suite.records import atomic_write_json, load_record
+from suite.records.store import atomic_write_json, load_record
 
 
 def _materialise(source: dict[str, Any] | None, want_sha: str | None, fallback: str | None, dest: Path, what: str, record_path: Path) -> Path:
@@ -57,7 +57,7 @@ def _diff(a: Any, b: Any, prefix: str = "") -> list[str]:
 
 def plan_from_record(record: dict[str, Any], record_path: Path, workdir: Path) -> Any:
     """The Job that produced ``record``, planned again from the record's own sources and parameters."""
-    from suite.sweep import plan
+    from suite.job.plan import plan
 
     sources = record.get("sources") or {}
     inputs = record.get("inputs") or {}
@@ -126,7 +126,7 @@ def compare(record: dict[str, Any], again: dict[str, Any], deterministic: bool) 
 def reproduce(record_path: Path, out: Path | None, console: Any, keep: Path | None = None) -> int:
     """Rebuild and compare; ``keep`` is a folder to do it in and leave behind (cache, artifact, record)."""
     from suite.registry import methods
-    from suite.worker import Worker
+    from suite.job.isolate import Worker
 
     record = load_record(record_path)
     if record.get("status") != "ok":

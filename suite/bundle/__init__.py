@@ -1,0 +1,1 @@
+"""Carry-on bundles: prepare here, measure on a board, import the records back."""

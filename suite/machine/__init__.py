@@ -1,0 +1,1 @@
+"""This machine: detection, board state, pre-flight, environment fingerprint, doctor."""
