@@ -44,7 +44,9 @@ $(STAMP): pyproject.toml
 bench: setup
 	$(BIN)/edgeq bench --target $(TARGET) $(ARGS)
 
+# lint-imports: the layers and the run side's import rules of pyproject.toml ([tool.importlinter]).
 test: setup test-deps
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q $(ARGS)
 
 publish: setup

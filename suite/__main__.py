@@ -1,5 +1,5 @@
 """``python -m suite`` is ``edgeq`` (for source checkouts without the console script)."""
 
-from suite.cli.app import main
+from suite.cli.main import main
 
 main()

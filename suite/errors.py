@@ -1,4 +1,4 @@
-"""Error types that the CLI turns into exit codes (see DESIGN.md, "Files and exit codes").
+"""Error types that the CLI turns into exit codes (docs/design.md, "Exit codes").
 
 ``BadInput`` is anything the user can fix by changing a file or a flag: the CLI prints its one-line
 message on stderr and exits 2, never with a traceback. ``JobFailed`` is a failure inside one job: the

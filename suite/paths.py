@@ -26,7 +26,7 @@ def cache_dir(*parts: str) -> Path:
 def sysroot() -> Path:
     """Root for every read of /sys, /proc, /etc and the device tree (``EDGEQ_SYSROOT``, default ``/``).
 
-    Tests point it at a fixture tree that reproduces a board's files (see FORMATS.md).
+    Tests point it at a fixture tree that reproduces a board's files (docs/formats.md).
     """
     return Path(os.environ.get("EDGEQ_SYSROOT") or "/")
 

@@ -1,10 +1,18 @@
 """One registry class for every plugin kind (methods, runtimes, zoo sources, datasets, power sensors).
 
-Modelled on timm's model registry and lm-evaluation-harness's ``@register_model``: plugins register
-with a decorator, and the catalogue can also hold *lazy* entries, ``"module:attr"`` strings with a little
-metadata, so that listing plugins never imports torch or TensorFlow. A lazy entry is resolved (imported)
-the first time it is fetched with :meth:`Registry.get`. Third-party packages add plugins through the
-entry-point group ``edgeq.<kind>`` (``[project.entry-points."edgeq.methods"]``), loaded lazily too.
+Modelled on lm-evaluation-harness's registry: the built-in plugins of a kind are listed in the
+``PLUGINS`` table of their own package (``suite/methods/__init__.py``: name -> ``"module:attr"`` and
+metadata), read the first time the registry is used, without importing any plugin module; an entry is
+imported the first time it is fetched with :meth:`Registry.get`. So ``edgeq list`` never imports torch
+or TensorFlow, and the run side (runtimes, power) never even reads the method or model tables.
+
+Third-party plugins come in two ways, and their metadata is written once too, on the plugin object:
+
+- installed packages, through the entry-point group ``edgeq.<kind>``
+  (``[project.entry-points."edgeq.methods"] my-method = "pkg.module:MyMethod"``); the object's
+  ``plugin_meta`` dict is its metadata (family, format, summary... as in the built-in tables);
+- modules named in ``EDGEQ_PLUGINS``, which register with the decorator
+  (``@methods.register("my-method", family="ptq", format="onnx", summary="...")``).
 """
 
 from __future__ import annotations
@@ -32,27 +40,35 @@ class Entry:
         if self.obj is None:
             assert self.target is not None
             module_name, _, attr = self.target.partition(":")
+            # Built-ins come from an edgeq extra; an entry point from the distribution that declares it.
+            fix = "install the extra that provides it" if self.origin == "builtin" else f"check the installation of {self.origin}"
             try:
                 module = importlib.import_module(module_name)
             except ImportError as exc:
                 raise BadInput(
-                    f"{kind} {self.name!r} needs {exc.name or module_name!r}, which is not installed "
-                    f"({exc}); install the extra that provides it"
+                    f"{kind} {self.name!r} needs {exc.name or module_name!r}, which is not installed ({exc}); {fix}"
                 ) from exc
             # Importing the module may already have filled obj through the decorator.
             if self.obj is None:
-                self.obj = getattr(module, attr)
+                obj: Any = module
+                try:
+                    for part in attr.split(".") if attr else ():  # entry points may name "mod:Outer.Inner"
+                        obj = getattr(obj, part)
+                except AttributeError:
+                    raise BadInput(f"{kind} {self.name!r}: {self.target!r} names no object in {module_name!r} ({self.origin}); {fix}") from None
+                self.obj = obj
         return self.obj
 
 
 class Registry:
     """Name -> plugin map for one kind, with lazy entries and entry-point discovery."""
 
-    def __init__(self, kind: str, label: str | None = None) -> None:
+    def __init__(self, kind: str, label: str | None = None, package: str | None = None) -> None:
         self.kind = kind
         self.label = label or (kind[:-1] if kind.endswith("s") else kind)  # what one entry is called
+        self.package = package  # the package whose PLUGINS table lists the built-ins of this kind
         self._entries: dict[str, Entry] = {}
-        self._entry_points_loaded = False
+        self._loaded = False
 
     # -- registration ---------------------------------------------------------------------------
     def register(self, name: str, **meta: Any) -> Callable[[Any], Any]:
@@ -88,33 +104,45 @@ class Registry:
         self._entries[name] = Entry(name=name, target=target, meta=dict(meta))
 
     # -- lookup ---------------------------------------------------------------------------------
-    def _load_entry_points(self) -> None:
-        if self._entry_points_loaded:
+    def _load(self) -> None:
+        """Built-ins from the package table, then ``EDGEQ_PLUGINS`` modules, then entry points (once)."""
+        if self._loaded:
             return
-        self._entry_points_loaded = True
+        self._loaded = True
+        if self.package:
+            table = importlib.import_module(self.package).PLUGINS
+            for name, (target, meta) in table.items():
+                if name not in self._entries:
+                    self._entries[name] = Entry(name=name, target=f"{self.package}.{target}", meta=dict(meta))
+        load_env_plugins()
         for ep in importlib_metadata.entry_points(group=f"edgeq.{self.kind}"):
             if ep.name not in self._entries:
                 dist = getattr(ep, "dist", None)
-                self._entries[ep.name] = Entry(
-                    name=ep.name, target=ep.value, origin=getattr(dist, "name", "entry point")
+                self._entries[ep.name] = Entry(  # module:attr without the legacy "[extras]" suffix
+                    name=ep.name, target=f"{ep.module}:{ep.attr or ''}", origin=getattr(dist, "name", "entry point")
                 )
 
     def names(self) -> list[str]:
-        self._load_entry_points()
+        self._load()
         return sorted(self._entries)
 
     def entry(self, name: str) -> Entry:
-        self._load_entry_points()
+        self._load()
         try:
             return self._entries[name]
         except KeyError:
             raise BadInput(self.unknown_message(name)) from None
 
     def get(self, name: str) -> Any:
-        return self.entry(name).resolve(self.kind)
+        return self.entry(name).resolve(self.label)
 
     def meta(self, name: str) -> dict[str, Any]:
-        return self.entry(name).meta
+        """The plugin's metadata: its table row, its decorator's keywords, or (an entry point) the
+        ``plugin_meta`` of the object it names, which is imported for it."""
+        entry = self.entry(name)
+        if not entry.meta and entry.origin != "builtin":
+            entry.meta = dict(getattr(entry.resolve(self.label), "plugin_meta", None) or {})
+        return entry.meta
 
     def unknown_message(self, name: str) -> str:
         known = self.names()
@@ -123,18 +151,18 @@ class Registry:
         return f"unknown {self.label} {name!r}{hint} (known: {', '.join(known)})"
 
     def __contains__(self, name: object) -> bool:
-        self._load_entry_points()
+        self._load()
         return name in self._entries
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())
 
 
-methods = Registry("methods")
-runtimes = Registry("runtimes")
-zoo = Registry("zoo", label="model source")
-datasets = Registry("datasets")
-power = Registry("power", label="sensor")
+methods = Registry("methods", package="suite.methods")
+runtimes = Registry("runtimes", package="suite.runtimes")
+zoo = Registry("zoo", label="model source", package="suite.zoo")
+datasets = Registry("datasets", package="suite.data")
+power = Registry("power", label="sensor", package="suite.power")
 
 REGISTRIES: dict[str, Registry] = {
     "methods": methods,
@@ -144,14 +172,6 @@ REGISTRIES: dict[str, Registry] = {
     "sensors": power,
     "power": power,
 }
-
-
-def load_catalogue() -> None:
-    """Fill every registry with the built-in lazy entries (cheap: imports no plugin module), then
-    import the modules named in ``EDGEQ_PLUGINS``."""
-    from suite import catalogue  # noqa: F401  (registers on import)
-
-    load_env_plugins()
 
 
 _ENV_PLUGINS_LOADED: set[str] = set()

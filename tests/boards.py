@@ -1,4 +1,4 @@
-"""Emulated boards for the hardware tests: fixture trees in the real file formats (FORMATS.md) and
+"""Emulated boards for the hardware tests: fixture trees in the real file formats (docs/formats.md) and
 helper threads that drive their power files at known watts.
 
 A tree is a folder used as ``EDGEQ_SYSROOT``: ``/proc/device-tree/model`` (NUL-terminated, as the kernel

@@ -190,7 +190,7 @@ def _unprivileged() -> list[str]:
 def test_power_sensor_that_needs_root(tmp_path: Path) -> None:
     """A profile that requires energy (no 'none' in power:) on a machine whose RAPL counter is root-only.
 
-    The RAPL tree is a fixture in the real powercap layout (FORMATS.md) under EDGEQ_SYSROOT whose
+    The RAPL tree is a fixture in the real powercap layout (docs/formats.md) under EDGEQ_SYSROOT whose
     ``energy_uj`` cannot be read by the user running the sweep, as since CVE-2020-8694.
     """
     domain = tmp_path / "sys" / "sys" / "class" / "powercap" / "intel-rapl:0"

@@ -102,9 +102,9 @@ def test_planning_needs_no_torch(first_sweep) -> None:
     results, env, _ = first_sweep
     code = (
         "import sys\n"
-        "from suite.config import load_profile\n"
+        "from suite.machine.target import load_target\n"
         "from suite.job.plan import plan\n"
-        "jobs = plan(load_profile('local-cpu'), quick=True)\n"
+        "jobs = plan(load_target('local-cpu'), quick=True)\n"
         "print(len(jobs), [m for m in ('torch', 'onnxruntime', 'tensorflow') if m in sys.modules])\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**__import__("os").environ, **env})

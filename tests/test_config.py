@@ -9,7 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from suite.config import load_profile, load_task
+from suite.config import load_task
+from suite.job.checks import load_checked_task
+
+from suite.machine.target import load_target
 from suite.errors import BadInput
 from suite.paths import HARDWARE_DIR, TASKS_DIR
 from tests.conftest import edgeq
@@ -26,7 +29,7 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
 
 def test_shipped_files_validate() -> None:
     assert load_task("digits-cnn").config.num_classes == 10
-    assert load_profile("local-cpu").config.runtimes[0].name == "ort"
+    assert load_target("local-cpu").config.runtimes[0].name == "ort"
 
 
 @pytest.mark.parametrize(
@@ -45,7 +48,7 @@ def test_shipped_files_validate() -> None:
 def test_broken_task_gives_one_line(tmp_path: Path, text: str, expected: str) -> None:
     path = write(tmp_path, "task.yaml", text)
     with pytest.raises(BadInput, match=expected) as info:
-        load_task(str(path))
+        load_checked_task(str(path))
     assert "\n" not in str(info.value)
     assert str(path) in str(info.value)
 
@@ -53,12 +56,12 @@ def test_broken_task_gives_one_line(tmp_path: Path, text: str, expected: str) ->
 def test_broken_profile_gives_one_line(tmp_path: Path) -> None:
     path = write(tmp_path, "p.yaml", GOOD_PROFILE.replace("runs: 3", "runs: 2"))
     with pytest.raises(BadInput, match=r"measurement.runs: got 2, expected .*greater than or equal to 3"):
-        load_profile(str(path))
+        load_target(str(path))
     data = yaml.safe_load(GOOD_PROFILE)
     data["power"] = ["rapl", "watts9000"]
     path = write(tmp_path, "q.yaml", yaml.safe_dump(data))
     with pytest.raises(BadInput, match=r"power.1: unknown sensor 'watts9000'"):
-        load_profile(str(path))
+        load_target(str(path))
 
 
 def test_validate_cli_exit_codes(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from suite.config.schemas import InputSpec, PreprocessSpec, TaskConfig
 from suite.data.base import load_splits
 from suite.data.preprocess import center_crop_box, make_preprocessor, resized_size
 from suite.errors import BadInput, MissingEnv
-from suite.registry import datasets, load_catalogue
+from suite.registry import datasets
 
 FOOLBOX = Path(list(importlib.util.find_spec("foolbox").submodule_search_locations)[0]) / "data"
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
@@ -46,7 +46,6 @@ def task(tmp_path: Path, dataset: dict, **extra) -> TaskConfig:
 
 
 def splits_of(cfg: TaskConfig):
-    load_catalogue()
     return load_splits(datasets.get(cfg.dataset.name), cfg)
 
 
@@ -240,7 +239,7 @@ def test_npz_and_mnist5k(tmp_path: Path) -> None:
 def test_validate_checks_options_and_preprocessing_without_files(tmp_path: Path) -> None:
     import yaml
 
-    from suite.config import load_task
+    from suite.job.checks import load_checked_task as load_task
 
     base = {
         "name": "v", "model": {"source": "onnx", "name": "m", "path": "${EDGEQ_UNSET_MODEL}"},

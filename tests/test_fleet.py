@@ -321,15 +321,15 @@ def test_the_broker_needs_its_password(redis_server, tmp_path: Path) -> None:  #
 
 
 def test_visibility_timeout_fits_the_profile(tmp_path: Path) -> None:
-    from suite.config import load_profile
+    from suite.machine.target import load_target
     from suite.errors import BadInput
     from suite.fleet.app import transport_options
     from suite.fleet.config import FETCH_ALLOWANCE_S, WORKER_STARTUP_TIMEOUT_S, visibility_timeout_s
 
-    local = load_profile("local-cpu").config
+    local = load_target("local-cpu").config
     expected = local.measurement.job_timeout_s + WORKER_STARTUP_TIMEOUT_S + FETCH_ALLOWANCE_S
     assert visibility_timeout_s(local) == expected and expected != 3600
-    assert visibility_timeout_s(load_profile(str(_profile(tmp_path, "fleet-cpu-d"))).config) == VISIBILITY_S
+    assert visibility_timeout_s(load_target(str(_profile(tmp_path, "fleet-cpu-d"))).config) == VISIBILITY_S
     too_short = local.model_copy(update={"dispatch": local.dispatch.model_copy(update={"visibility_timeout_s": 60})})
     with pytest.raises(BadInput, match="more than measurement.job_timeout_s"):
         visibility_timeout_s(too_short)

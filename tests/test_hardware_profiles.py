@@ -12,7 +12,8 @@ import pytest
 
 from suite.machine import boards as board_state
 from suite.machine import preflight
-from suite.config import load_profile, validate_file
+from suite.job.checks import validate_file
+from suite.machine.target import load_target
 from suite.config.schemas import PreflightSpec
 from suite.errors import BadInput
 from suite.paths import HARDWARE_DIR
@@ -29,9 +30,8 @@ def sysroot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _registered(name: str) -> bool:
-    from suite.registry import load_catalogue, runtimes
+    from suite.registry import runtimes
 
-    load_catalogue()
     return name in runtimes
 
 
@@ -68,7 +68,7 @@ def test_detection_reads_the_emulated_orin_nano(sysroot: Path) -> None:
     assert m.arch == "aarch64" and m.device_tree_model == boards.ORIN_NANO_MODEL  # NUL stripped
     assert m.l4t == {"release": "R36", "revision": "4.3", "version": "36.4.3", "board": "generic", "eabi": "aarch64"}
     assert "asimddp" in m.cpu_flags
-    nano, agx = load_profile("jetson-orin-nano"), load_profile("jetson-agx-orin")
+    nano, agx = load_target("jetson-orin-nano"), load_target("jetson-agx-orin")
     assert match(nano.config.detect, m).matched
     result = match(agx.config.detect, m)
     assert not result.matched and "AGX Orin" in result.expected[0]
@@ -76,20 +76,20 @@ def test_detection_reads_the_emulated_orin_nano(sysroot: Path) -> None:
 
 def test_jetson_alias_resolves_to_the_module_present(sysroot: Path) -> None:
     boards.orin_nano(sysroot)
-    loaded = load_profile("jetson")
+    loaded = load_target("jetson")
     assert loaded.config.name == "jetson-orin-nano" and loaded.alias == "jetson"
     for f in sysroot.rglob("*"):
         if f.is_file() and f.name == "model":
             f.write_text(boards.AGX_ORIN_MODEL + "\x00")
-    assert load_profile("jetson").config.name == "jetson-agx-orin"
+    assert load_target("jetson").config.name == "jetson-agx-orin"
 
 
 def test_rpi5_and_gpu_detection(sysroot: Path) -> None:
     from suite.machine.detect import match, machine
 
     boards.rpi5(sysroot)
-    assert match(load_profile("rpi5").config.detect).matched
-    assert not match(load_profile("rpi4").config.detect).matched
+    assert match(load_target("rpi5").config.detect).matched
+    assert not match(load_target("rpi4").config.detect).matched
     info = sysroot / "proc/driver/nvidia/gpus/0000:01:00.0/information"
     info.parent.mkdir(parents=True)
     info.write_text("Model: \t\t NVIDIA H100 80GB HBM3\nIRQ:   \t\t 123\nGPU UUID: \t GPU-0000\n")
@@ -110,7 +110,7 @@ def test_mismatch_stops_with_one_line_and_exit_2() -> None:
 def test_override_is_recorded(sysroot: Path) -> None:
     from suite.job.plan import plan
 
-    jobs = plan(load_profile("rpi5" if _registered("litert") else "jetson-orin-nano"), method_names=["fp32"], override=True, quick=True)
+    jobs = plan(load_target("rpi5" if _registered("litert") else "jetson-orin-nano"), method_names=["fp32"], override=True, quick=True)
     assert jobs and all(j.target_override and not j.target_matched for j in jobs)
 
 
@@ -191,15 +191,16 @@ def test_preflight_stop_refuses_before_any_job(sysroot: Path, tmp_path: Path) ->
     """``on_fail: stop``: a board in the wrong state stops the sweep with the fix in the one line."""
     from rich.console import Console
 
-    from suite.machine.doctor import bench_preamble, runtime_label
+    from suite.machine.doctor import bench_preamble
+    from suite.runtimes.base import label_of as runtime_label
 
     boards.orin_nano(sysroot)
     text = (HARDWARE_DIR / "jetson-orin-nano.yaml").read_text().replace("  cooldown_wait_s: 120\n", "  cooldown_wait_s: 120\n  on_fail: stop\n")
     strict = tmp_path / "strict-nano.yaml"
     strict.write_text(text)
-    loaded = load_profile(str(strict))
+    loaded = load_target(str(strict))
     with pytest.raises(BadInput, match=r"preflight: jetson_clocks: expected pinned, found not pinned .*fix: sudo jetson_clocks"):
         bench_preamble(loaded, Console(file=io.StringIO()))
-    labels = [runtime_label(r.model_dump()) for r in load_profile("nvidia-gpu").config.runtimes]
+    labels = [runtime_label(r.model_dump()) for r in load_target("nvidia-gpu").config.runtimes]
     assert labels == ["torch float32", "torch float16", "torch bfloat16", "ort"]
-    assert [runtime_label(r.model_dump()) for r in load_profile("jetson-agx-orin").config.runtimes] == ["ort", "ort DLA0"]
+    assert [runtime_label(r.model_dump()) for r in load_target("jetson-agx-orin").config.runtimes] == ["ort", "ort DLA0"]

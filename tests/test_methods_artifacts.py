@@ -29,10 +29,9 @@ def one_thread():
 def build(method: str, params: dict | None = None, task: str = "digits-cnn"):
     from suite.job import build as prepare
     from suite.config import load_task
-    from suite.registry import load_catalogue, methods
+    from suite.registry import methods
     from suite.job.plan import resolve_params  # noqa: F401  (the sweep's own resolution is tested elsewhere)
 
-    load_catalogue()
     loaded = load_task(task)
     resolved = methods.get(method).parse_params(params or {}).model_dump(mode="json")
     key = "test-" + "-".join(f"{k}{v}" for k, v in sorted((params or {}).items()))

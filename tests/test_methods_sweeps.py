@@ -4,7 +4,6 @@ precision meeting a budget that full int8 misses (tasks/cancer-mlp.yaml)."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest

@@ -81,7 +81,7 @@ def test_two_concurrent_sweeps_both_land(sweeps) -> None:  # type: ignore[no-unt
         assert "wait for `edgeq sync`" not in said, stdout
         records = _records(results)
         assert sorted(r["method"]["name"] for r in records) == sorted(methods.split(","))
-        assert f"MLflow: {len(records)} run(s) in {uri}" in said
+        assert f"MLflow: {len(records)} run(s) logged in {uri}" in said
         sweep_parents = set()
         for record in records:
             runs = _runs_by_fingerprint(client, record["fingerprint"])
@@ -161,10 +161,10 @@ def test_sync_is_idempotent_into_any_uri(sweeps, tmp_path: Path) -> None:  # typ
     env = {"EDGEQ_RESULTS_DIR": str(results)}
 
     # Into the server that already has these runs (logged by the sweep itself): nothing is logged twice.
-    from suite.tracking import mlflow as tracking
+    from suite.tracking.sink import sync
 
     before = _count_runs(uri)
-    assert tracking.sync([(r, None) for r in records], uri) == (0, len(records))
+    assert sync([(r, None) for r in records], uri) == (0, len(records))
     assert _count_runs(uri) == before
 
     # Into a fresh store (any URI): everything once, then nothing; same number of runs after both.

@@ -1,4 +1,4 @@
-"""Power sensors on fixture trees and captured output in the real formats (FORMATS.md): INA3221 hwmon,
+"""Power sensors on fixture trees and captured output in the real formats (docs/formats.md): INA3221 hwmon,
 tegrastats, Raspberry Pi 5 PMIC, external meter CSV/command, RAPL wrap-around, NVML without a GPU.
 
 Each sensor is exercised through probe/start/stop against files or tools that a helper rewrites at

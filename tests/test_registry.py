@@ -55,7 +55,7 @@ def test_missing_module_of_lazy_entry_is_one_line() -> None:
 def test_edgeq_list_does_not_import_torch_or_tensorflow() -> None:
     code = (
         "import sys\n"
-        "from suite.cli.app import app\n"
+        "from suite.cli.main import app\n"
         "for kind in ['methods', 'tasks', 'targets', 'runtimes', 'sensors']:\n"
         "    try:\n"
         "        app(['list', kind], standalone_mode=False)\n"

@@ -168,7 +168,7 @@ def test_full_disk_during_a_sweep_is_one_line_and_exit_2(
     results_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The sweep's own process (the worker is spawned and unaffected) cannot write the record."""
-    from suite import cli
+    from suite.cli import main as cli
 
     def no_space(fd: int) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))

@@ -1,4 +1,4 @@
-"""Worker isolation: a segfault, a hang, an OOM kill and an exception each cost one job, not the sweep.
+"""Job-process isolation: a segfault, a hang, an OOM kill and an exception each cost one job, not the sweep.
 
 The faults come from test-only methods (``tests/faulty_plugins.py``) loaded into the sweep and its
 spawned worker through ``EDGEQ_PLUGINS``; the jobs before and after them are real jobs that must
@@ -90,7 +90,7 @@ def test_segfault_hang_oom_and_exception_become_failed_records(tmp_path: Path, r
         assert f"failed digits-cnn / {method}: {rec['error']}" in (r.stdout + h.stdout)  # the summary lists each
 
     # Every worker that ran a job is gone (the log lines name their pids), none left behind.
-    pids = {int(m) for rec in recs.values() for line in rec.get("error_tail") or [] for m in re.findall(r"edgeq worker (\d+):", line)}
+    pids = {int(m) for rec in recs.values() for line in rec.get("error_tail") or [] for m in re.findall(r"edgeq job process (\d+):", line)}
     assert len(pids) >= 3
     deadline = time.monotonic() + 10
     while not all(_gone(p) for p in pids) and time.monotonic() < deadline:

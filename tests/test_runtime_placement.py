@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from suite.config import load_profile
+from suite.machine.target import load_target
 from suite.config.schemas import RuntimeSpec
 from suite.job.diagnose import causes, diagnose
 from suite.runtimes.ort_placement import node_precision, parse_profile
@@ -22,9 +22,9 @@ def _artifact(method: str, runtime: str = "ort", overrides: dict | None = None) 
     from suite.config import load_task
     from suite.job.plan import plan
 
-    profile = load_profile("local-cpu") if runtime == "ort" else load_profile(str(Path(__file__).parent / "data" / "torch-cpu.yaml"))
+    profile = load_target("local-cpu") if runtime == "ort" else load_target(str(Path(__file__).parent / "data" / "torch-cpu.yaml"))
     job = plan(profile, method_names=[method], runtime_names=[runtime], quick=True, overrides=overrides)[0]
-    artifact, _ = prepare.build_artifact(load_task(job.task_path), job.method, job.params, job.artifact_key, job.profile_name)
+    artifact, _ = prepare.build_artifact(load_task(job.task_path), job.method, job.params, job.artifact_key, job.target_name)
     return Path(artifact.path), job
 
 
@@ -116,7 +116,7 @@ def test_provider_options_reach_onnx_runtime(tmp_path: Path) -> None:
     build without TensorRT the session still runs, on the CPU, flagged as a fallback."""
     from suite.runtimes.ort import OrtRuntime, provider_options
 
-    spec = load_profile("jetson-orin-nano").config.runtimes[0]
+    spec = load_target("jetson-orin-nano").config.runtimes[0]
     opts = provider_options(spec)["TensorrtExecutionProvider"]
     assert opts["trt_int8_enable"] is True and Path(opts["trt_engine_cache_path"]).is_dir()
     session = OrtRuntime().load(_artifact("fp32")[0], spec)

@@ -107,14 +107,14 @@ def test_optional_sources_say_what_is_missing(tmp_path: Path, monkeypatch: pytes
          "input": {"shape": [3, 224, 224]}, "num_classes": 1000}
     )  # fmt: skip
     with pytest.raises(BadInput, match=r"no weights for torchvision resnet18: .*torch-home/hub/checkpoints/resnet18-\*\.pth does not exist"):
-        torchvision_source.identity(cfg)
+        torchvision_source.load.identity(cfg)
     with pytest.raises(BadInput, match=r"no weights for timm resnet18: .*hf-home/hub/models--timm--resnet18"):
-        timm_source.identity(cfg)
+        timm_source.load.identity(cfg)
     checkpoints = tmp_path / "torch-home" / "hub" / "checkpoints"
     checkpoints.mkdir(parents=True)
     (checkpoints / "resnet18-f37072fd.pth").write_bytes(b"not really weights")
     assert torchvision_source.find_weights(cfg).name == "resnet18-f37072fd.pth"
-    assert len(torchvision_source.identity(cfg)["weights_sha256"]) == 64
+    assert len(torchvision_source.load.identity(cfg)["weights_sha256"]) == 64
     try:
         import torchvision  # noqa: F401
     except Exception:  # the pinned CPU torch: torchvision does not import, and the source says so in one line
@@ -153,7 +153,7 @@ def test_fingerprints_follow_the_model_and_data_files(tmp_path: Path) -> None:
 
     import yaml
 
-    from suite.config import load_profile
+    from suite.machine.target import load_target
     from suite.job.plan import plan
 
     foolbox = Path(list(importlib.util.find_spec("foolbox").submodule_search_locations)[0]) / "data"
@@ -167,7 +167,7 @@ def test_fingerprints_follow_the_model_and_data_files(tmp_path: Path) -> None:
         "input": {"shape": [3, 32, 32]}, "num_classes": 10, "methods": ["fp32"],
     }  # fmt: skip
     (tmp_path / "t.yaml").write_text(yaml.safe_dump(task))
-    profile = load_profile("local-cpu")
+    profile = load_target("local-cpu")
 
     def ids() -> list[str]:
         return [j.job_id for j in plan(profile, [str(tmp_path / "t.yaml")], override=True)]

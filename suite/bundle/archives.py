@@ -1,4 +1,5 @@
-"""Extract a tar or zip archive (an artifact bundle, a downloaded dataset) only inside its destination.
+"""Tar and zip archives: extract one only inside its destination (``safe_extract``), and write the tar
+files bundles and results travel in (``TarWriter``).
 
 An archive from elsewhere can name ``../../.bashrc``, an absolute path, a symlink to ``/etc`` followed
 by a file "inside" it, a device node, or claim terabytes when unpacked. Every member is checked first
@@ -10,13 +11,21 @@ names instead of refusing them.
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
+import os
 import posixpath
 import stat
 import tarfile
+import tempfile
+import time
 import zipfile
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from suite.errors import BadInput
+from suite.files import file_sha256
 
 MAX_BYTES = 64 * 2**30  # what an honest bundle of models and a calibration set could need
 MAX_MEMBERS = 200_000
@@ -107,3 +116,71 @@ def safe_extract(archive: Path, dest: Path, max_bytes: int = MAX_BYTES) -> list[
     except (tarfile.TarError, zipfile.BadZipFile, EOFError) as exc:
         raise BadInput(f"{archive}: corrupt or truncated archive ({exc})") from None
     return [dest / name for name in names]
+
+
+# ------------------------------------------------------------------------------------------ writing
+def _tar_mode(path: Path, write: bool) -> str:
+    name = path.name.lower()
+    kind = "gz" if name.endswith((".tar.gz", ".tgz")) else "xz" if name.endswith((".tar.xz", ".txz")) else ""
+    return ("w" if write else "r") + (f":{kind}" if kind else "")
+
+
+class TarWriter:
+    """A tar file written to a temp name and renamed into place when complete; members are added once by
+    name (jobs share artifacts and data) and the sha256 of each is kept for a manifest."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+        os.close(fd)
+        self.tmp = Path(tmp)
+        self.tar = tarfile.open(self.tmp, _tar_mode(out, write=True))
+        self.files: dict[str, str] = {}
+
+    def add_bytes(self, name: str, data: bytes) -> str:
+        if name not in self.files:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mtime = int(time.time())
+            info.mode = 0o644
+            self.tar.addfile(info, io.BytesIO(data))
+            self.files[name] = hashlib.sha256(data).hexdigest()
+        return name
+
+    def add_file(self, name: str, path: Path) -> str:
+        if name not in self.files:
+            info = self.tar.gettarinfo(str(path), arcname=name)
+            info.mode = 0o644
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            with open(path, "rb") as handle:
+                self.tar.addfile(info, handle)
+            self.files[name] = file_sha256(path)
+        return name
+
+    def close(self, ok: bool) -> None:
+        self.tar.close()
+        if ok:
+            os.chmod(self.tmp, 0o644)  # carried and shared: readable like any file the user writes
+            os.replace(self.tmp, self.out)
+        else:
+            self.tmp.unlink(missing_ok=True)
+
+
+def read_manifest(path: Path, schema: str, where: Path, what: str, made_by: str, keys: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The JSON manifest at ``path`` inside an extracted archive (an EdgeQ ``what``), with its schema and
+    ``keys`` checked; BadInput naming the archive ``where`` and what is wrong (``made_by``: its command)."""
+    if not path.is_file():
+        raise BadInput(f"{where}: not an EdgeQ {what} (no {path.name}; made by `{made_by}`?)")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise BadInput(f"{where}: {path.name} is not readable JSON ({exc})") from None
+    if not isinstance(manifest, dict) or manifest.get("schema") != schema:
+        got = manifest.get("schema") if isinstance(manifest, dict) else type(manifest).__name__
+        raise BadInput(f"{where}: {path.name}: schema: got {got!r}, expected {schema!r}")
+    for key in keys:
+        if key not in manifest:
+            raise BadInput(f"{where}: {path.name}: missing key {key!r}")
+    return manifest

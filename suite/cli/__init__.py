@@ -1,5 +1,2 @@
-"""The ``edgeq`` command line: one module per command group; ``main`` is the console script."""
-
-from suite.cli.app import main
-
-__all__ = ["main"]
+"""The ``edgeq`` command line: ``main.py`` is the console script; one module per command group registers
+its commands on the typer app of ``app.py``; ``options.py`` declares the sweep options once."""

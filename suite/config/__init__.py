@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from suite.config.schemas import AliasConfig, ProfileConfig, TaskConfig
+from suite.config.schemas import AliasConfig, TargetConfig, TaskConfig
 from suite.errors import BadInput
 from suite.paths import HARDWARE_DIR, TASKS_DIR
 
@@ -89,17 +89,25 @@ def _resolve(name_or_path: str, folder: Path, what: str) -> Path:
 
 
 def load_task(name_or_path: str) -> Loaded:
+    """A task file, validated against the schema (its plugins are checked by ``suite.job.checks``)."""
     loaded = load_model(_resolve(name_or_path, TASKS_DIR, "task"), TaskConfig)
     loaded.config._source_dir = loaded.path.parent
-    _check_task_plugins(loaded)
     return loaded
 
 
-def load_profile(name_or_path: str) -> Loaded:
-    path = _resolve(name_or_path, HARDWARE_DIR, "target")
-    if "alias_of" in read_yaml(path):
-        return _resolve_alias(path)
-    loaded = load_model(path, ProfileConfig)
+def target_file(name_or_path: str) -> Path:
+    """The profile file of a target name (``hardware/<name>.yaml``) or the path given."""
+    return _resolve(name_or_path, HARDWARE_DIR, "target")
+
+
+def is_alias(path: Path) -> bool:
+    return "alias_of" in read_yaml(path)
+
+
+def load_profile_file(path: Path) -> Loaded:
+    """One target's profile file (not an alias: ``suite.machine.target`` resolves those), validated,
+    with its runtime and sensor names checked against the registries."""
+    loaded = load_model(path, TargetConfig)
     _check_profile_plugins(loaded)
     return loaded
 
@@ -109,77 +117,25 @@ def load_alias(path: Path) -> tuple[AliasConfig, list[Loaded]]:
     alias: AliasConfig = load_model(path, AliasConfig).config
     targets = []
     for i, name in enumerate(alias.alias_of):
-        target_path = _resolve(name, path.parent, "target")
-        if "alias_of" in read_yaml(target_path):
+        path_i = _resolve(name, path.parent, "target")
+        if is_alias(path_i):
             raise BadInput(f"{path}: alias_of.{i}: {name!r} is itself an alias; list profiles only")
-        loaded = load_model(target_path, ProfileConfig)
-        _check_profile_plugins(loaded)
-        targets.append(loaded)
+        targets.append(load_profile_file(path_i))
     return alias, targets
 
 
-def _resolve_alias(path: Path) -> Loaded:
-    """The first profile of the alias whose detection matches this machine, else the first one
-    (the sweep then stops with the mismatch line, or measures with ``--override-target``)."""
-    import dataclasses
+def check_name(registry_kind: str, name: str, path: Path, key: str) -> None:
+    """``name`` is a known plugin of that kind, else one line naming the file and key."""
+    from suite.registry import REGISTRIES
 
-    from suite.machine.detect import machine, match
-
-    alias, targets = load_alias(path)
-    here = machine()
-    chosen = next((t for t in targets if match(t.config.detect, here).matched), targets[0])
-    return dataclasses.replace(chosen, alias=alias.name, alias_of=tuple(alias.alias_of))
-
-
-def _check_name(registry_kind: str, name: str, path: Path, key: str) -> None:
-    from suite.registry import REGISTRIES, load_catalogue
-
-    load_catalogue()
     registry = REGISTRIES[registry_kind]
     if name not in registry:
         raise BadInput(f"{path}: {key}: {registry.unknown_message(name)}")
 
 
-def _check_task_plugins(loaded: Loaded) -> None:
-    task: TaskConfig = loaded.config
-    _check_name("zoo", task.model.source, loaded.path, "model.source")
-    _check_name("datasets", task.dataset.name, loaded.path, "dataset.name")
-    _check_plugin_options(loaded)
-    for i, method in enumerate(task.methods):
-        _check_name("methods", method, loaded.path, f"methods.{i}")
-
-
-def _check_plugin_options(loaded: Loaded) -> None:
-    """The model source's and dataset's own file-free checks (options, preprocessing), named by file."""
-    from suite.registry import datasets, zoo
-    from suite.zoo.base import plugin_check
-
-    task: TaskConfig = loaded.config
-    for registry, name in ((zoo, task.model.source), (datasets, task.dataset.name)):
-        try:
-            plugin_check(registry.get(name), task)
-        except BadInput as exc:
-            raise BadInput(f"{loaded.path}: {exc}") from None
-
-
 def _check_profile_plugins(loaded: Loaded) -> None:
-    profile: ProfileConfig = loaded.config
+    profile: TargetConfig = loaded.config
     for i, runtime in enumerate(profile.runtimes):
-        _check_name("runtimes", runtime.name, loaded.path, f"runtimes.{i}.name")
+        check_name("runtimes", runtime.name, loaded.path, f"runtimes.{i}.name")
     for i, sensor in enumerate(profile.power_specs()):
-        _check_name("sensors", sensor.name, loaded.path, f"power.{i}")
-    for i, method in enumerate(profile.extra_methods):
-        _check_name("methods", method, loaded.path, f"extra_methods.{i}")
-
-
-def validate_file(path: Path) -> str:
-    """Validate a task or profile file by its shape; return what it is."""
-    data = read_yaml(path)
-    if "alias_of" in data:
-        load_alias(path)
-        return "hardware alias"
-    if "runtimes" in data or "measurement" in data:
-        load_profile(str(path))
-        return "hardware profile"
-    load_task(str(path))
-    return "task"
+        check_name("sensors", sensor.name, loaded.path, f"power.{i}")

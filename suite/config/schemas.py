@@ -223,7 +223,7 @@ class DispatchSpec(Strict):
     )
 
 
-class ProfileConfig(Strict):
+class TargetConfig(Strict):
     name: str
     description: str = ""
     system: SystemDescription = Field(default_factory=SystemDescription, description="MLPerf system-description fields")  # type: ignore[valid-type]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Callable, TypeVar
 
 import numpy as np
 from pydantic import BaseModel, ValidationError
@@ -85,3 +85,32 @@ def parse_dataset_options(model: type[M], spec: DatasetSpec, adapter: str) -> M:
         if err["type"] == "extra_forbidden":
             raise BadInput(f"{key}: unknown option ({adapter} knows {', '.join(model.model_fields)})") from None
         raise BadInput(f"{key}: got {err.get('input')!r}, expected {err['msg'].lower()}") from None
+
+
+# -- what a dataset adapter or a model source can declare about itself ---------------------------
+def with_identity(
+    identity: Callable[[Any], dict[str, Any]], check: Callable[[Any], None] | None = None
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Attach ``identity(task) -> dict`` (and optionally ``check(task)``, the file-free checks that
+    ``edgeq validate`` runs: options, required keys) to a source or dataset function."""
+
+    def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+        fn.identity = identity  # type: ignore[attr-defined]
+        if check is not None:
+            fn.check = check  # type: ignore[attr-defined]
+        return fn
+
+    return decorator
+
+
+def plugin_check(plugin: Any, task: Any) -> None:
+    """Run a plugin's file-free checks of a task, if it has any (BadInput on a problem)."""
+    check = getattr(plugin, "check", None)
+    if check is not None:
+        check(task)
+
+
+def plugin_identity(plugin: Any, task: Any) -> dict[str, Any]:
+    """The plugin's identity for this task, or {} if it declares none (its spec in the task decides it)."""
+    identity = getattr(plugin, "identity", None)
+    return identity(task) if identity is not None else {}

@@ -16,6 +16,7 @@ import threading
 from pathlib import Path
 from typing import Iterable
 
+from suite.files import file_sha256 as read_sha256
 from suite.paths import cache_dir
 
 _LOCK = threading.Lock()
@@ -59,11 +60,7 @@ def files_sha256(paths: Iterable[Path]) -> list[str]:
             key = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}"
             digest = table.get(key)
             if digest is None:
-                h = hashlib.sha256()
-                with open(path, "rb") as handle:
-                    for chunk in iter(lambda: handle.read(1 << 20), b""):
-                        h.update(chunk)
-                digest = table[key] = h.hexdigest()
+                digest = table[key] = read_sha256(path)
                 dirty = True
             out.append(digest)
         if dirty:

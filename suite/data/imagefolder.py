@@ -20,12 +20,10 @@ from typing import Any, Literal
 import numpy as np
 
 from suite.config.schemas import DatasetSpec, Strict
-from suite.data.base import Splits, parse_dataset_options
+from suite.data.base import Splits, parse_dataset_options, with_identity
 from suite.data.images import IMAGE_EXTENSIONS, calibration_folder_files, folder_identity, folder_images, image_splits
 from suite.data.locate import resolve
 from suite.errors import BadInput
-from suite.registry import datasets
-from suite.zoo.base import with_identity
 
 
 class Options(Strict):
@@ -134,7 +132,6 @@ def check(task: Any) -> None:
     static_checks(task)
 
 
-@datasets.register("imagefolder")
 @with_identity(identity, check=check)
 def load(spec: DatasetSpec, task: Any) -> Splits:
     root, files, labels = scan(task)

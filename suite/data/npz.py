@@ -14,13 +14,11 @@ from typing import Any
 import numpy as np
 
 from suite.config.schemas import DatasetSpec, Strict
-from suite.data.base import Splits, parse_dataset_options, seeded_split
+from suite.data.base import Splits, parse_dataset_options, seeded_split, with_identity
 from suite.data.hashing import file_sha256
 from suite.data.images import check_labels
 from suite.data.locate import resolve
 from suite.errors import BadInput
-from suite.registry import datasets
-from suite.zoo.base import with_identity
 
 
 class Options(Strict):
@@ -63,7 +61,6 @@ def check(task: Any) -> None:
     parse_options(task.dataset)
 
 
-@datasets.register("npz")
 @with_identity(identity, check=check)
 def load(spec: DatasetSpec, task: Any) -> Splits:
     opts = parse_options(spec)

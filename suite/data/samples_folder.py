@@ -17,12 +17,10 @@ from typing import Any
 import numpy as np
 
 from suite.config.schemas import DatasetSpec, Strict
-from suite.data.base import Splits, parse_dataset_options
+from suite.data.base import Splits, parse_dataset_options, with_identity
 from suite.data.images import IMAGE_EXTENSIONS, calibration_folder_files, folder_identity, image_splits
 from suite.data.locate import resolve
 from suite.errors import BadInput
-from suite.registry import datasets
-from suite.zoo.base import with_identity
 
 PATTERN = re.compile(r"^(?P<name>.+)_(?P<index>\d+)_(?P<label>\d+)$")
 
@@ -88,7 +86,6 @@ def check(task: Any) -> None:
     static_checks(task)
 
 
-@datasets.register("samples-folder")
 @with_identity(identity, check=check)
 def load(spec: DatasetSpec, task: Any) -> Splits:
     root, files, labels = scan(task)

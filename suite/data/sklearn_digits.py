@@ -8,16 +8,13 @@ from typing import Any
 import numpy as np
 
 from suite.config.schemas import DatasetSpec
-from suite.data.base import Splits, seeded_split
-from suite.registry import datasets
-from suite.zoo.base import with_identity
+from suite.data.base import Splits, seeded_split, with_identity
 
 
 def identity(task: Any) -> dict[str, Any]:
     return {"source": f"scikit-learn {metadata.version('scikit-learn')}"}
 
 
-@datasets.register("sklearn-digits")
 @with_identity(identity)
 def load(spec: DatasetSpec, task: Any = None) -> Splits:
     from sklearn.datasets import load_digits

@@ -15,10 +15,8 @@ import numpy as np
 
 from suite.config.schemas import DatasetSpec
 from suite.data.base import Splits, seeded_split
-from suite.registry import datasets
 
 
-@datasets.register("sklearn-breast-cancer")
 def load(spec: DatasetSpec) -> Splits:
     from sklearn.datasets import load_breast_cancer
 

@@ -3,7 +3,7 @@
 1. Plan each target's sweep; a job with a record here (same fingerprint) is reused, and a job whose
    result already waits in the result backend (an earlier workstation run was interrupted) is taken
    from there. Nothing is measured twice for lack of bookkeeping.
-2. Build one bundle per target with the remaining jobs (suite.bundle.carry) and put it where the boards can
+2. Build one bundle per target with the remaining jobs (suite.bundle.write) and put it where the boards can
    read it (suite.fleet.transfer: the MLflow artifact store, or ``--share``).
 3. Make the sweep's MLflow parent runs (one per task and target) and enqueue one message per job on
    the queue named after its target, with the Celery task id set to the job id.
@@ -11,15 +11,19 @@
    all are back or the timeout passes; a job that did not come back is recorded as failed with why.
 5. Fill accuracy deltas whose fp32 ran on another board, log what MLflow lacks, publish one leaderboard
    over every target, print the summary.
+
+Steps 1 and 4 are the sweep loop every command shares (``suite.sweep.loop``); ``FleetExecutor`` is what
+is particular to a fleet: bundles, messages, the result backend.
 """
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
-from suite.errors import EXIT_JOBS_FAILED, EXIT_OK, BadInput
+from suite.errors import BadInput
+from suite.job.spec import Job
 
 POLL_S = 0.5
 
@@ -64,6 +68,82 @@ def _waiting_result(app: Any, job: Any) -> dict[str, Any] | None:
     return None
 
 
+class FleetExecutor:
+    """Jobs measured by the lab's boards: one bundle per target, one message per job, records collected
+    from the result backend as they arrive (the sweep loop stores and logs them)."""
+
+    def __init__(self, app: Any, profiles: list[Any], plan_args: dict[str, Any], share: Path | None, uri: str,
+                 sink: Any, timeout_s: float | None, console: Any, force: bool) -> None:  # fmt: skip
+        self.app, self.profiles, self.plan_args = app, profiles, plan_args
+        self.share, self.uri, self.sink, self.timeout_s, self.console, self.force = share, uri, sink, timeout_s, console, force
+        self.started = time.time()
+        self.collected: list[tuple[Job, dict[str, Any]]] = []
+        self.to_run: dict[str, list[Job]] = {}
+
+    def submit(self, job: Job) -> None:
+        waiting = None if self.force else _waiting_result(self.app, job)
+        if waiting is not None:  # measured for an earlier, interrupted workstation run
+            self.collected.append((job, waiting))
+        else:
+            self.to_run.setdefault(job.target_name, []).append(job)
+
+    def results(self) -> Iterator[tuple[Job, dict[str, Any], str]]:
+        from suite.bundle.write import build_bundle
+        from suite.fleet.app import TASK_NAME
+        from suite.fleet.config import visibility_timeout_s
+        from suite.fleet.transfer import publish_bundle
+        from suite.job.isolate import failed_record
+        from suite.paths import results_root
+        from suite.tracking.sink import sweep_name
+
+        for job, record in self.collected:
+            yield job, record, "collected"
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(self.started))
+        bundles: dict[str, dict[str, Any]] = {}
+        jobs: dict[str, Job] = {}
+        for profile in self.profiles:  # 2. one bundle per target, where the boards can read it
+            name = profile.config.name
+            if not self.to_run.get(name):
+                continue
+            wanted = {job.job_id: job for job in self.to_run[name]}
+            out = results_root() / "fleet" / f"{name}-{stamp}.tar"
+            path, entries, failed = build_bundle(str(profile.path), console=self.console, out=out, only=set(wanted), **self.plan_args)
+            for record in failed:
+                yield wanted[record["job_id"]], record, "ran"
+            bundles[name] = publish_bundle(path, self.share, self.uri, run_name=f"bundle {name} {stamp}")
+            self.console.print(f"bundle for {name}: {len(entries)} job(s), {path.stat().st_size / 1024:.0f} KiB -> {bundles[name]['uri']}", markup=False)
+            for entry in entries:
+                jobs[entry["job"]["job_id"]] = wanted[entry["job"]["job_id"]]
+        # 3. the sweep's parent runs (the boards log under them when they reach this store), then the messages
+        parents = self.sink.parent_runs((j.task_name, j.target_name) for j in jobs.values()) if self.sink else {}
+        for job in jobs.values():
+            if self.force:
+                self.app.AsyncResult(job.job_id).forget()
+            mine = {k: v for k, v in parents.items() if k.endswith(f"/{job.target_name}")}
+            sweep = {"name": sweep_name(job.target_name, self.started), "force": self.force,
+                     "mlflow": {"uri": self.uri, "parents": mine} if mine else None}  # fmt: skip
+            self.app.send_task(TASK_NAME, kwargs={"bundle": bundles[job.target_name], "job_id": job.job_id, "sweep": sweep},
+                               queue=job.target_name, task_id=job.job_id)  # fmt: skip
+        if jobs:
+            per_target = {name: sum(1 for j in jobs.values() if j.target_name == name) for name in bundles}
+            self.console.print("enqueued " + ", ".join(f"{n} job(s) on queue {name!r}" for name, n in per_target.items())
+                               + "; boards serve them with: edgeq worker --target <queue>")  # fmt: skip
+        timeout_s = self.timeout_s
+        if timeout_s is None:  # one board per queue runs its jobs one after the other; queues run side by side
+            timeout_s = max(
+                [(sum(1 for j in jobs.values() if j.target_name == p.config.name) + 1) * visibility_timeout_s(p.config)
+                 for p in self.profiles if p.config.name in bundles] or [0.0]
+            )  # fmt: skip
+        arrived: set[str] = set()
+        for job, record in _collect(self.app, jobs, timeout_s, self.console):  # 4. as they arrive
+            arrived.add(job.job_id)
+            yield job, record, "ran"
+        for job_id, job in jobs.items():
+            if job_id not in arrived:
+                line = f"no record came back within {timeout_s:.0f} s (--fleet-timeout): is `edgeq worker --target {job.target_name}` running on a board?"
+                yield job, failed_record(job, "timeout", line, [], time.time() - self.started), "timed out"
+
+
 def run_fleet(
     targets: list[str],
     tasks: list[str] | None,
@@ -79,22 +159,18 @@ def run_fleet(
     console: Any,
     overrides: list[str] | None = None,
 ) -> int:
-    from rich.markup import escape
-
-    from suite.records import merge
-
-    from suite.tracking import mlflow as tracking
-    from suite.sweep.local import summarise
-    from suite.bundle.carry import build_bundle
-    from suite.config import load_profile
-    from suite.job.run import job_record
-    from suite.fleet.app import TASK_NAME, make_app
-    from suite.fleet.config import broker_url, ping, redact, visibility_timeout_s
-    from suite.fleet.transfer import publish_bundle
-    from suite.fleet.worker import already_logged
+    from suite.fleet.app import make_app
+    from suite.fleet.config import broker_url, ping, redact
+    from suite.job.plan import parse_overrides, plan
+    from suite.machine.target import load_target
     from suite.paths import results_root
+    from suite.records.merge import fill_deltas
     from suite.records.store import RecordStore
-    from suite.job.plan import Job, existing, parse_overrides, plan
+    from suite.sweep.loop import run_sweep
+    from suite.publish.leaderboard import publish_working
+    from suite.sweep.summary import finish
+    from suite.tracking import mlflow as tracking
+    from suite.tracking.sink import MlflowSink
 
     targets = list(dict.fromkeys(targets))
     if not targets:
@@ -104,7 +180,7 @@ def run_fleet(
     if problem:
         hint = "; start the broker first (README: Lab setup)" if "not reachable" in problem else ""
         raise BadInput(f"{problem}{hint}")
-    profiles = [load_profile(t) for t in targets]
+    profiles = [load_target(t) for t in targets]
     for profile in profiles:
         if profile.alias:
             raise BadInput(f"--fleet: target {profile.alias!r} is an alias; name the profiles whose queues the boards serve ({', '.join(profile.alias_of)})")
@@ -124,161 +200,40 @@ def run_fleet(
     app = make_app(url)
     store = RecordStore()
     store.clean_stale_temps()
-    started = time.time()
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(started))
     console.print(f"edgeq bench --fleet: {', '.join(names)} on {redact(url)}, results in {results_root()}")
-
-    # 1. plan; reuse records here and results waiting in the backend
-    results: list[tuple[Any, dict[str, Any], str]] = []
-    to_run: dict[str, list[Any]] = {}
-    for profile in profiles:
-        jobs = plan(profile, tasks, methods, runtimes, quick=quick, limit=limit, override=True, overrides=parse_overrides(overrides))
-        name = profile.config.name
-        for job in jobs:
-            waiting = None if force else _waiting_result(app, job)
-            if waiting is not None:
-                merge.merge_record(store, waiting)
-                results.append((job, store.read(name, job.task_name, job.job_id) or waiting, "collected"))
-                continue
-            previous = None if force else existing(store, job)
-            if previous is not None and (previous["status"] != "failed" or not retry_failed):
-                results.append((job, previous, "reused"))
-                continue
-            if job.skip:  # e.g. the task's data is named by an environment variable not set here
-                record = job_record(job)
-                record.update(status="skipped", error=job.skip, error_kind="skipped")
-                merge.merge_record(store, record)
-                results.append((job, record, "skipped"))
-                continue
-            to_run.setdefault(name, []).append(job)
-
-    # 2. one bundle per target, where the boards can read it
-    bundles: dict[str, dict[str, Any]] = {}
-    jobs_by_id: dict[str, Any] = {}
-    for profile in profiles:
-        name = profile.config.name
-        if not to_run.get(name):
-            continue
-        out = results_root() / "fleet" / f"{name}-{stamp}.tar"
-        wanted = {job.job_id for job in to_run[name]}
-        path, entries, failed = build_bundle(str(profile.path), tasks, methods, runtimes, quick, limit, out, console, overrides, only=wanted)
-        for record in failed:
-            job = next(j for j in to_run[name] if j.job_id == record["job_id"])
-            results.append((job, record, "ran"))
-        bundles[name] = publish_bundle(path, share, uri, run_name=f"bundle {name} {stamp}")
-        console.print(f"bundle for {name}: {len(entries)} job(s), {path.stat().st_size / 1024:.0f} KiB -> {bundles[name]['uri']}", markup=False)
-        for entry in entries:
-            job = Job.from_dict(entry["job"])
-            jobs_by_id[job.job_id] = job
-
-    # 3. MLflow parent runs, then the messages
-    trackers: dict[str, Any] = {}
-    parents: dict[str, str] = {}
-    down = "disabled with --no-mlflow" if not use_mlflow else tracking.probe(uri)
-    if down is None:
-        try:
-            for name in {j.profile_name for j in jobs_by_id.values()}:
-                trackers[name] = tracking.Tracker(uri, merge.sweep_name(name, started))
-                for task in sorted({j.task_name for j in jobs_by_id.values() if j.profile_name == name}):
-                    parents[f"{task}/{name}"] = trackers[name].parent_run(task, name)
-        except Exception as exc:  # MLflow is a view: the sweep goes on with records only
-            down, trackers, parents = f"MLflow client failed ({' '.join(str(exc).split())[:200]})", {}, {}
-    for job in jobs_by_id.values():
-        if force:
-            app.AsyncResult(job.job_id).forget()
-        sweep = {
-            "name": merge.sweep_name(job.profile_name, started),
-            "force": force,
-            # the boards log under these parent runs if their MLFLOW_TRACKING_URI is this store; else the
-            # workstation logs their records when they are back
-            "mlflow": {"uri": uri, "parents": {k: v for k, v in parents.items() if k.endswith(f"/{job.profile_name}")}} if parents else None,
-        }
-        app.send_task(TASK_NAME, kwargs={"bundle": bundles[job.profile_name], "job_id": job.job_id, "sweep": sweep},
-                      queue=job.profile_name, task_id=job.job_id)  # fmt: skip
-    if jobs_by_id:
-        per_target = {name: sum(1 for j in jobs_by_id.values() if j.profile_name == name) for name in bundles}
-        console.print("enqueued " + ", ".join(f"{n} job(s) on queue {name!r}" for name, n in per_target.items())
-                      + "; boards serve them with: edgeq worker --target <queue>")  # fmt: skip
-
-    # 4. collect
-    if timeout_s is None:  # one board per queue runs its jobs one after the other; queues run side by side
-        timeout_s = max(
-            [(sum(1 for j in jobs_by_id.values() if j.profile_name == p.config.name) + 1) * visibility_timeout_s(p.config)
-             for p in profiles if p.config.name in bundles] or [0.0]
-        )  # fmt: skip
-    arrived = _collect(app, jobs_by_id, store, timeout_s, console, results)
-    pending = [job for job_id, job in jobs_by_id.items() if job_id not in arrived]
-    if pending:
-        from suite.job.isolate import failed_record
-
-        for job in pending:
-            line = f"no record came back within {timeout_s:.0f} s (--fleet-timeout): is `edgeq worker --target {job.profile_name}` running on a board?"
-            record = failed_record(job, "timeout", line, [], time.time() - started)
-            merge.merge_record(store, record)
-            results.append((job, store.read(job.profile_name, job.task_name, job.job_id) or record, "timed out"))
-
-    # 5. deltas, MLflow, leaderboard, summary
-    merge.fill_deltas(store, [r for _, r, _ in results])
-    results = [(job, store.read(job.profile_name, job.task_name, job.job_id) or r, how) for job, r, how in results]
-    logged = waiting = 0
-    for job, record, how in results:
-        tracker = trackers.get(job.profile_name)
-        if how == "reused":
-            continue
-        if tracker is None:
-            waiting += 1
-            continue
-        try:
-            if not already_logged(tracker, job.task_name, record["fingerprint"]):
-                tracker.log(record, store.path_for(job.profile_name, job.task_name, job.job_id))
-                logged += 1
-        except Exception as exc:
-            down = f"logging failed ({' '.join(str(exc).split())[:200]})"
-            trackers.clear()
-            waiting += 1
-    for tracker in trackers.values():
-        try:
-            tracker.finish()
-        except Exception:
-            pass
-    try:
-        from suite.publish import leaderboard
-
-        written = leaderboard.publish(store, names, results_root() / "leaderboard")
-    except ModuleNotFoundError as exc:
-        written = []
-        console.print(f"leaderboard skipped: {exc.name} is not installed (the 'track' extra)")
-    summarise(console, results)
-    for path in written:
-        if path.suffix in (".md", ".html") and path.name != "cross-target.md":
-            console.print(f"leaderboard: {path}")
-    if trackers or logged:
-        console.print(f"MLflow: runs of {len(results) - waiting} job(s) in {uri} ({logged} logged from here, the rest by the boards)")
-    if waiting:
-        console.print(f"MLflow: {waiting} run(s) wait for `edgeq sync` ({escape(str(down))})")
-    failed = [r for _, r, _ in results if r["status"] == "failed"]
-    if failed:
-        console.print(f"{len(failed)} job(s) failed; `edgeq bench --fleet --retry-failed` sends them again")
-    return EXIT_JOBS_FAILED if failed else EXIT_OK
+    plan_args = dict(tasks=tasks, methods=methods, runtimes=runtimes, quick=quick, limit=limit, overrides=overrides)
+    jobs = [job for profile in profiles for job in plan(
+        profile, tasks, methods, runtimes, quick=quick, limit=limit, override=True, overrides=parse_overrides(overrides)
+    )]  # fmt: skip
+    # The boards log what they measure when they reach this store; what they did not is logged from here.
+    sink = MlflowSink(uri=uri, enabled=use_mlflow, only_missing=True, say=lambda line: console.print(line, markup=False))
+    executor = FleetExecutor(app, profiles, plan_args, share, uri, sink, timeout_s, console, force)
+    outcomes = run_sweep(jobs, executor, store, None, force=force, retry_failed=retry_failed, merge=True)
+    fill_deltas(store, [o.record for o in outcomes])  # a quantized job whose fp32 ran on another board
+    for o in outcomes:
+        o.record = store.read(o.job.target_name, o.job.task_name, o.job.job_id) or o.record
+        if o.how != "reused":
+            sink.log(o.record, store.path_for(o.job.target_name, o.job.task_name, o.job.job_id))
+    sink.finish()
+    written = publish_working(store, names, console)
+    return finish(console, outcomes, sink, written, retry_hint="`edgeq bench --fleet --retry-failed`")
 
 
-def _collect(app: Any, jobs: dict[str, Any], store: Any, timeout_s: float, console: Any, results: list) -> set[str]:
-    """Poll the result backend until every job is back or ``timeout_s`` passes; store each as it arrives."""
+def _collect(app: Any, jobs: dict[str, Job], timeout_s: float, console: Any) -> Iterator[tuple[Job, dict[str, Any]]]:
+    """Poll the result backend until every job is back or ``timeout_s`` passes; yield each as it arrives."""
     from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from suite.records.merge import merge_record
-
     arrived: set[str] = set()
     if not jobs:
-        return arrived
+        return
     t0 = time.monotonic()
     deadline = t0 + timeout_s
     running: dict[str, str] = {}
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True) as progress:  # fmt: skip
-        bars = {name: progress.add_task(f"queue {name}", total=sum(1 for j in jobs.values() if j.profile_name == name))
-                for name in sorted({j.profile_name for j in jobs.values()})}  # fmt: skip
+        bars = {name: progress.add_task(f"queue {name}", total=sum(1 for j in jobs.values() if j.target_name == name))
+                for name in sorted({j.target_name for j in jobs.values()})}  # fmt: skip
         while len(arrived) < len(jobs) and time.monotonic() < deadline:
             for job_id, job in jobs.items():
                 if job_id in arrived:
@@ -290,20 +245,15 @@ def _collect(app: Any, jobs: dict[str, Any], store: Any, timeout_s: float, conso
                     where = str(info.get("hostname") or "a board")
                     if running.get(job_id) != where:
                         running[job_id] = where
-                        progress.update(bars[job.profile_name], description=f"queue {job.profile_name}: {job.method} on {where}")
+                        progress.update(bars[job.target_name], description=f"queue {job.target_name}: {job.method} on {where}")
                     continue
                 if state not in ("SUCCESS", "FAILURE", "REVOKED"):
                     continue
                 record = _record_from(result, job, time.monotonic() - t0)
-                how = merge_record(store, record)
-                stored = store.read(job.profile_name, job.task_name, job_id) or record
                 arrived.add(job_id)
-                results.append((job, stored, "ran"))
-                progress.advance(bars[job.profile_name])
-                board = (stored.get("dispatch") or {}).get("worker") or "?"
-                again = " (redelivered)" if (stored.get("dispatch") or {}).get("redelivered") else ""
-                console.print(
-                    escape(f"[{len(arrived)}/{len(jobs)}] {job.profile_name}: {job.label}: {stored['status']} from {board}{again}; stored {how}"),
-                )
+                progress.advance(bars[job.target_name])
+                board = (record.get("dispatch") or {}).get("worker") or "?"
+                again = " (redelivered)" if (record.get("dispatch") or {}).get("redelivered") else ""
+                console.print(escape(f"[{len(arrived)}/{len(jobs)}] {job.target_name}: {job.label}: {record['status']} from {board}{again}"))
+                yield job, record
             time.sleep(POLL_S)
-    return arrived

@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from suite.errors import BadInput
-from suite.job.inputs import file_sha256
+from suite.files import file_sha256
 
 EXPERIMENT = "edgeq/fleet"
 

@@ -5,7 +5,7 @@ reusable spawned process of ``suite.job.isolate``, so a crash costs one job and 
 takes its job process with it). For each message it
 
 1. fetches the bundle the message names (cached by sha256, checked; suite.fleet.transfer),
-2. runs the job from the bundle exactly as ``edgeq run`` would (suite.bundle.carry),
+2. runs the job from the bundle exactly as ``edgeq run`` would (``suite.job.run.run_carried``),
 3. stores the record in this board's results root: a redelivered job whose record is already here is
    answered from it without measuring again (records are keyed by job id),
 4. logs it to the lab's MLflow server under the sweep's parent run, unless a run with its fingerprint
@@ -34,8 +34,9 @@ class Runner:
 
     def __init__(self, profile: Any, matched: bool, override: bool, visibility_s: float) -> None:
         from suite.fleet.config import WORKER_STARTUP_TIMEOUT_S
+        from suite.job.isolate import JobProcess
+        from suite.job.run import run_carried
         from suite.records.store import RecordStore
-        from suite.job.isolate import Worker
 
         self.profile = profile
         self.queue = profile.config.name
@@ -43,15 +44,15 @@ class Runner:
         self.override = override
         self.visibility_s = visibility_s
         self.store = RecordStore()
-        self.worker = Worker(startup_timeout_s=WORKER_STARTUP_TIMEOUT_S)
-        self.trackers: dict[str, Any] = {}
+        self.process = JobProcess(run_carried, startup_timeout_s=WORKER_STARTUP_TIMEOUT_S)
+        self.sinks: dict[str, Any] = {}
 
     def handle(self, request: Any, bundle_info: dict[str, Any], job_id: str, sweep: dict[str, Any]) -> dict[str, Any]:
-        from suite.bundle.carry import dispatch_block, open_bundle
+        from suite.bundle.read import dispatch_block, open_bundle
         from suite.fleet.transfer import fetch_bundle
         from suite.paths import cache_dir
         from suite.records.store import clean_nans
-        from suite.job.plan import existing
+        from suite.sweep.loop import reusable
 
         delivery = getattr(request, "delivery_info", None) or {}
         redelivered = bool(delivery.get("redelivered"))
@@ -67,11 +68,11 @@ class Runner:
             log.error("edgeq worker: job %s could not start: %s", job_id, line)
             return {"error": line, "kind": "bad_input" if isinstance(exc, BadInput) else "fetch", "worker": socket.gethostname()}
         job.target_matched, job.target_override = self.matched, self.override and not self.matched
-        previous = None if sweep.get("force") else existing(self.store, job)
-        if previous is not None and previous.get("status") != "failed":
+        previous = None if sweep.get("force") else reusable(self.store, job, retry_failed=True)
+        if previous is not None:
             record, how = previous, "stored"  # measured before this delivery (e.g. killed before the ack)
         else:
-            record = self.worker.run(job, self.profile.config.measurement.job_timeout_s)
+            record = self.process.run(job, self.profile.config.measurement.job_timeout_s)
             record["dispatch"] = dispatch_block(
                 bundle, "fleet", queue=self.queue, worker=socket.gethostname(), worker_pid=os.getpid(),
                 redelivered=redelivered, sweep=sweep.get("name"),
@@ -83,44 +84,25 @@ class Runner:
         return {"record": clean_nans(record), "how": how}
 
     def _log_mlflow(self, record: dict[str, Any], sweep: dict[str, Any]) -> None:
-        """Log to the lab's server under the sweep's parent run, once per fingerprint; never fail the job."""
+        """Log to the lab's server under the sweep's parent run, once per fingerprint; never fails the job."""
+        from suite.tracking.sink import MlflowSink
+
         uri = os.environ.get("MLFLOW_TRACKING_URI")
         mlflow_info = sweep.get("mlflow") or {}
         if not uri or not mlflow_info or str(mlflow_info.get("uri", "")).rstrip("/") != uri.rstrip("/"):
             return  # not the workstation's store: its parent runs are not there; the workstation logs the record
-        try:
-            from suite.tracking import mlflow as tracking
-
-            if tracking.probe(uri):
-                log.warning("edgeq worker: MLflow %s is down; the workstation logs this record later", uri)
-                return
-            tracker = self.trackers.get(sweep.get("name") or "")
-            if tracker is None:
-                tracker = tracking.Tracker(uri, sweep.get("name") or "fleet")
-                self.trackers = {sweep.get("name") or "": tracker}  # one sweep at a time is kept
-            task, target = record["task"]["name"], record["target"]["name"]
-            parent = (mlflow_info.get("parents") or {}).get(f"{task}/{target}")
-            if parent:  # the workstation made the sweep's parent run: log under it, do not make one per board
-                tracker._parents[f"{task}\0{target}"] = parent
-            if already_logged(tracker, task, record["fingerprint"]):
-                return
-            path = self.store.path_for(target, task, record["job_id"])
-            tracker.log(record, path if path.is_file() else None)
-        except Exception as exc:  # MLflow is a view; the record is stored and returned regardless
-            log.warning("edgeq worker: MLflow logging failed (%s); the workstation logs this record later", " ".join(str(exc).split())[:200])
+        name = sweep.get("name") or "fleet"
+        sink = self.sinks.get(name)
+        if sink is None:  # one sweep at a time is kept
+            sink = MlflowSink(name, uri, only_missing=True)
+            sink.adopt_parents(mlflow_info.get("parents") or {})  # log under the workstation's parent runs
+            self.sinks = {name: sink}
+        path = self.store.path_for(record["target"]["name"], record["task"]["name"], record["job_id"])
+        if sink.log(record, path) == "waiting":
+            log.warning("edgeq worker: MLflow %s; the workstation logs this record later", sink.down)
 
     def close(self) -> None:
-        self.worker.close()
-
-
-def already_logged(tracker: Any, task: str, fingerprint: str) -> bool:
-    """Is a finished run with this fingerprint in the task's experiment? (a redelivery never logs twice)"""
-    from suite.tracking.mlflow import FINGERPRINT_TAG
-
-    runs = tracker.client.search_runs(
-        [tracker.experiment_id(task)], filter_string=f"tags.`{FINGERPRINT_TAG}` = '{fingerprint}'", max_results=5
-    )
-    return any(run.info.status != "RUNNING" for run in runs)
+        self.process.close()
 
 
 _RUNNER: Runner | None = None
@@ -134,13 +116,13 @@ def _task(self: Any, bundle: dict[str, Any], job_id: str, sweep: dict[str, Any])
 def serve(target: str, override_target: bool, loglevel: str = "INFO") -> int:
     """Start the Celery worker for ``target``'s queue; returns when it is shut down (SIGTERM, Ctrl-C)."""
     global _RUNNER
-    from suite.bundle.carry import check_board
-    from suite.config import load_profile
+    from suite.bundle.read import check_board
+    from suite.machine.target import load_target
     from suite.fleet.app import TASK_NAME, make_app
     from suite.fleet.config import broker_url, ping, redact, visibility_timeout_s
 
     url = broker_url()
-    profile = load_profile(target)
+    profile = load_target(target)
     if profile.alias:
         raise BadInput(f"target {profile.alias!r} is an alias: start the worker with the profile of this board ({', '.join(profile.alias_of)})")
     profile, matched = check_board(profile.path, override_target)

@@ -1,4 +1,5 @@
-"""The prepare side of a job: task data, reference model and artifacts, each cached by its inputs.
+"""The build half of a job (the prepare side): task data, reference model and artifact, each cached by
+its inputs, handed to the run half as ``PreparedInputs``.
 
 Within a process, a task's splits, reference model and fp32 ONNX export are built once and shared by
 every method. On disk, artifacts are cached under ``<results>/cache/artifacts/<task>/<method>-<key>/``
@@ -10,18 +11,23 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from suite.config import Loaded
+from suite.config import Loaded, load_task
 from suite.config.schemas import TaskConfig
 from suite.data.base import Splits
 from suite.errors import BadInput
 from suite.methods.base import Artifact, PrepareContext
+from suite.files import file_sha256
+from suite.job.inputs import PreparedInputs, load_carried
+from suite.job.run import run
+from suite.job.spec import Job
 from suite.paths import cache_dir
 from suite.records.store import atomic_write_json
-from suite.registry import datasets, load_catalogue, methods, zoo
+from suite.registry import datasets, methods, zoo
 from suite.zoo.base import ReferenceModel
 
 
@@ -38,7 +44,6 @@ _TASKS: dict[str, TaskState] = {}
 
 def task_state(loaded: Loaded) -> TaskState:
     """Splits + reference model for a task, built once per process (keyed by the task file's hash)."""
-    load_catalogue()
     state = _TASKS.get(loaded.sha256)
     if state is None:
         task: TaskConfig = loaded.config
@@ -68,19 +73,8 @@ def fp32_onnx(state: TaskState) -> Path:
     return state.fp32_path
 
 
-def _sha256(path: Path) -> str:
-    import hashlib
-
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def build_artifact(task: Loaded, method: str, params: dict[str, Any], key: str, profile_name: str = "") -> tuple[Artifact, bool]:
+def build_artifact(task: Loaded, method: str, params: dict[str, Any], key: str, target_name: str = "") -> tuple[Artifact, bool]:
     """The artifact for (task, method, params): from the cache, or built now. Returns (artifact, built)."""
-    load_catalogue()
     folder = cache_dir("artifacts", task.config.name) / f"{method}-{key}"
     meta_path = folder / "artifact.json"
     if meta_path.is_file():
@@ -90,11 +84,11 @@ def build_artifact(task: Loaded, method: str, params: dict[str, Any], key: str, 
         except (OSError, ValueError, KeyError, TypeError):
             artifact = None  # an unreadable cache entry is rebuilt, never trusted
         # A cached file whose bytes are not the ones recorded (a bad disk, a hand edit) is rebuilt too.
-        if artifact is not None and artifact.path.is_file() and _sha256(artifact.path) == artifact.sha256:
+        if artifact is not None and artifact.path.is_file() and file_sha256(artifact.path) == artifact.sha256:
             return artifact, False
     state = task_state(task)
     method_cls = methods.get(method)
-    parsed = method_cls.parse_params(params)
+    parsed = method_cls.parse_params(params, name=method)
     tmp = folder.with_name(folder.name + ".building")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -104,7 +98,7 @@ def build_artifact(task: Loaded, method: str, params: dict[str, Any], key: str, 
         reference=state.reference,
         workdir=tmp,
         fp32_onnx=lambda: fp32_onnx(state),
-        profile_name=profile_name,
+        target_name=target_name,
     )
     try:
         artifact = method_cls().apply(ctx, parsed)
@@ -119,3 +113,40 @@ def build_artifact(task: Loaded, method: str, params: dict[str, Any], key: str, 
     artifact.path = folder / artifact.path.relative_to(tmp)
     atomic_write_json(meta_path, {"artifact": artifact.to_record(), "simulated_top1": artifact.simulated_top1})
     return artifact, True
+
+
+def build_inputs(job: Job) -> PreparedInputs:
+    """The build half on this machine: the artifact (cached by its key) and the task's eval split."""
+    t0 = time.perf_counter()
+    task_loaded = load_task(job.task_path)
+    artifact, built = build_artifact(task_loaded, job.method, job.params, job.artifact_key, job.target_name)
+    state = task_state(task_loaded)
+    splits = state.splits
+    x_eval, y_eval = splits.x_eval, splits.y_eval
+    if job.limit:
+        x_eval, y_eval = x_eval[: job.limit], y_eval[: job.limit]
+    return PreparedInputs(
+        artifact_path=Path(artifact.path),
+        artifact_record={**artifact.to_record(), "cached": not built},
+        simulated_top1=artifact.simulated_top1,
+        x_eval=x_eval,
+        y_eval=y_eval,
+        task_block={
+            "dataset": {**splits.identity, "n_eval": len(x_eval)},
+            "limit": job.limit,
+            "weights_sha256": state.reference.weights_sha256,
+            "model": state.reference.origin,
+        },
+        prepare_s=round(time.perf_counter() - t0, 3),
+    )
+
+
+def inputs_for(job: Job) -> PreparedInputs:
+    """From the bundle when the job carries one, else built here."""
+    return load_carried(job) if job.prepared else build_inputs(job)
+
+
+def run_job(job: Job) -> dict[str, Any]:
+    """One job on a workstation: build (or read the carried) inputs, then measure. What the job
+    process of ``edgeq bench`` runs (``suite.job.isolate``)."""
+    return run(job, inputs_for)

@@ -1,4 +1,4 @@
-"""The hardware side of one job, kept out of ``execute.py``: pre-flight state, throttle checks around
+"""The hardware side of one job, kept out of ``measure.py``: pre-flight state, throttle checks around
 the timed window, where the runtime placed each node, and the diagnosis when a quantized artifact is
 not faster than its fp32 baseline. Each step adds to the record; none of them can fail the job (a
 board file that cannot be read is reported in the record, not raised).
@@ -36,7 +36,7 @@ def placement(session: Any, sample: Any) -> dict[str, Any] | None:
         return {"error": f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"}
 
 
-def end(profile: Any, record: dict[str, Any], before: dict[str, Any], store: Any, job: Any) -> None:
+def end(profile: Any, record: dict[str, Any], before: dict[str, Any], baseline: dict[str, Any] | None) -> None:
     """After timing: throttle verdict (a throttled run is invalid) and the not-faster diagnosis."""
     env = record.setdefault("environment", {}) or {}
     try:
@@ -53,33 +53,15 @@ def end(profile: Any, record: dict[str, Any], before: dict[str, Any], store: Any
                 block["valid"] = False
                 block["invalid_reason"] = "throttled: " + "; ".join(reasons)
     try:
-        record["diagnosis"] = diagnosis(record, store, job)
+        record["diagnosis"] = diagnosis(record, baseline)
     except Exception:
         record["diagnosis"] = {"error": traceback.format_exc().splitlines()[-1]}
 
 
-def baseline_record(store: Any, job: Any) -> dict[str, Any] | None:
-    """The newest ok baseline-family record of the same task, target, runtime spec and quick flag."""
-    best = None
-    for rec in store.iter_records(job.profile_name):
-        if (
-            rec.get("status") == "ok"
-            and rec["task"]["name"] == job.task_name
-            and (rec.get("method") or {}).get("family") == "baseline"
-            and (rec.get("inputs") or {}).get("runtime") == job.runtime
-            and (rec.get("inputs") or {}).get("quick") == job.quick
-        ):
-            if best is None or rec.get("created_at", "") > best.get("created_at", ""):
-                best = rec
-    return best
-
-
-def diagnosis(record: dict[str, Any], store: Any, job: Any) -> dict[str, Any] | None:
+def diagnosis(record: dict[str, Any], baseline: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Why a quantized, deployable artifact is not faster than its baseline (``suite.job.diagnose``)."""
     from suite.job.diagnose import diagnose
 
-    if job.family == "baseline" or (record.get("artifact") or {}).get("simulated"):
+    if baseline is None or (record.get("method") or {}).get("family") == "baseline" or (record.get("artifact") or {}).get("simulated"):
         return None
-    base = baseline_record(store, job)
-    if base is None:
-        return None
-    return diagnose(record, base)
+    return diagnose(record, baseline)

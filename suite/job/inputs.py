@@ -1,20 +1,19 @@
-"""What the run half of a job needs, and the two places it comes from.
+"""What the run half of a job needs (``PreparedInputs``), and reading it from a carried bundle.
 
-A job splits in two (DESIGN.md, "two sides"): the *prepare* half builds the artifact and loads the eval
-split (torch, TensorFlow, ONNX tooling: a workstation); the *run* half evaluates and times that artifact
-(numpy, pydantic, LoadGen and the runtime: any device). ``PreparedInputs`` is the hand-over between them:
+A job splits in two (docs/design.md, "two sides"): the *build* half makes the artifact and loads the
+eval split (torch, TensorFlow, ONNX tooling: a workstation); the *run* half evaluates and times that
+artifact (numpy, pydantic, LoadGen and the runtime: any board). ``PreparedInputs`` is the hand-over:
 
-- ``prepare_inputs(job)`` makes it on the workstation, from the task's dataset and the artifact cache;
-- ``load_prepared(job)`` reads it back from a carried bundle (``job.prepared``: an artifact file and an
+- ``suite.job.build.build_inputs(job)`` makes it on the workstation, from the task and the artifact cache;
+- ``load_carried(job)`` reads it back from a carried bundle (``job.prepared``: an artifact file and an
   ``.npz`` of the eval split written by ``edgeq prepare``), importing nothing of the prepare side.
 
-The run half (``suite.job.measure``) cannot tell which of the two it was given, so a device measures the
+The run half (``suite.job.measure``) cannot tell which of the two it was given, so a board measures the
 very same thing a local ``edgeq bench`` does.
 """
 
 from __future__ import annotations
 
-import hashlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,8 @@ from typing import Any
 import numpy as np
 
 from suite.errors import BadInput
+from suite.files import file_sha256
+from suite.job.spec import Job
 
 DATA_KEYS = ("x_eval", "y_eval")
 
@@ -40,44 +41,7 @@ class PreparedInputs:
     prepare_s: float | None = None
 
 
-def prepare_inputs(job: Any) -> PreparedInputs:
-    """The prepare half on this machine: the artifact (cached by its key) and the task's eval split."""
-    from suite.job import build as prepare
-    from suite.config import load_task
-
-    t0 = time.perf_counter()
-    task_loaded = load_task(job.task_path)
-    artifact, built = prepare.build_artifact(task_loaded, job.method, job.params, job.artifact_key, job.profile_name)
-    state = prepare.task_state(task_loaded)
-    splits = state.splits
-    x_eval, y_eval = splits.x_eval, splits.y_eval
-    if job.limit:
-        x_eval, y_eval = x_eval[: job.limit], y_eval[: job.limit]
-    return PreparedInputs(
-        artifact_path=Path(artifact.path),
-        artifact_record={**artifact.to_record(), "cached": not built},
-        simulated_top1=artifact.simulated_top1,
-        x_eval=x_eval,
-        y_eval=y_eval,
-        task_block={
-            "dataset": {**splits.identity, "n_eval": len(x_eval)},
-            "limit": job.limit,
-            "weights_sha256": state.reference.weights_sha256,
-            "model": state.reference.origin,
-        },
-        prepare_s=round(time.perf_counter() - t0, 3),
-    )
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def load_prepared(job: Any) -> PreparedInputs:
+def load_carried(job: Job) -> PreparedInputs:
     """The prepare half from a bundle: ``job.prepared`` names the artifact and eval-data files.
 
     Both files are checked against the sha256 the workstation wrote, so a damaged copy fails its job
@@ -110,8 +74,3 @@ def load_prepared(job: Any) -> PreparedInputs:
         task_block=dict(prepared.get("task_block") or {}),
         prepare_s=round(time.perf_counter() - t0, 3),
     )
-
-
-def inputs_for(job: Any) -> PreparedInputs:
-    """From the bundle when the job carries one, else prepared here."""
-    return load_prepared(job) if getattr(job, "prepared", None) else prepare_inputs(job)

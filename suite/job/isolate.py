@@ -1,16 +1,19 @@
-"""Run jobs in a spawned worker process that is reused across jobs and replaced when it fails.
+"""Run jobs in a spawned *job process* that is reused across jobs and replaced when it fails.
+
+(The job process is this module's; ``edgeq worker`` is a fleet board serving a queue, ``suite.fleet``,
+and it runs its jobs in a job process too.)
 
 Why a separate process: a segfaulting execution provider, a model that hangs or an out-of-memory kill
 must cost one job, not the sweep and not the records already measured. Why *spawn* and not fork:
 TensorFlow, OpenMP and ONNX Runtime's thread pools are not fork-safe. Why reused: importing torch and
-TensorFlow costs seconds per process, so one worker runs job after job until one goes wrong.
+TensorFlow costs seconds per process, so one job process runs job after job until one goes wrong.
 
-What the parent sees for each job is always a record (plain data): the worker's own record when it
+What the parent sees for each job is always a record (plain data): the job process's own record when it
 answers, else a ``failed`` record made here that says why (signal, timeout, exit code, exception) with
-the tail of the worker's stdout/stderr. The worker's file descriptors 1 and 2 go to a log file, so the
+the tail of the job process's stdout/stderr. Its file descriptors 1 and 2 go to a log file, so the
 tail includes what native code printed and, for a crash, ``faulthandler``'s Python stack.
 
-The worker dies with its parent (``PR_SET_PDEATHSIG`` on Linux, a parent-pid watchdog elsewhere): a
+The job process dies with its parent (``PR_SET_PDEATHSIG`` on Linux, a parent-pid watchdog elsewhere): a
 sweep killed with SIGKILL leaves no orphan still measuring and stealing the CPU from the rerun.
 
 Hand-written on ``multiprocessing`` (stdlib): ``concurrent.futures.ProcessPoolExecutor`` marks the whole
@@ -28,16 +31,17 @@ import tempfile
 import time
 from multiprocessing.connection import wait
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-from suite.job.plan import Job
+from suite.job.spec import Job
 
+Runner = Callable[[Job], dict[str, Any]]  # a module-level function: the spawned process imports it by name
 STARTUP_TIMEOUT_S = 300.0  # importing numpy + ONNX Runtime on a slow board; not part of a job's budget
 TAIL_LINES = 25
 _KILL_GRACE_S = 2.0
 
 
-# ------------------------------------------------------------------------------------------ worker
+# ------------------------------------------------------------------------------------------ job process
 def _die_with_parent(parent_pid: int) -> None:
     """Make sure this process does not outlive the sweep that started it."""
     if sys.platform.startswith("linux"):
@@ -70,8 +74,8 @@ def _redirect_output(log_path: str) -> None:
     sys.stderr = open(2, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)
 
 
-def _worker_main(conn: Any, log_path: str, parent_pid: int, env: dict[str, str]) -> None:
-    """The worker's loop: receive a job dict, send back a record dict, until told to stop."""
+def _process_main(conn: Any, log_path: str, parent_pid: int, env: dict[str, str], runner: Runner) -> None:
+    """The job process's loop: receive a job dict, send back ``runner(job)``'s record, until told to stop."""
     _redirect_output(log_path)
     import faulthandler
 
@@ -80,7 +84,7 @@ def _worker_main(conn: Any, log_path: str, parent_pid: int, env: dict[str, str])
     _die_with_parent(parent_pid)
     os.environ.update(env)
 
-    from suite.job.run import run_job  # the warm-up: numpy, pydantic, the registry, the config
+    import suite.job.run  # noqa: F401  (the warm-up: numpy, pydantic, the registry, the config)
 
     conn.send(("ready", os.getpid()))
     while True:
@@ -92,8 +96,8 @@ def _worker_main(conn: Any, log_path: str, parent_pid: int, env: dict[str, str])
             return
         kind, payload = message
         if kind == "job":
-            print(f"--- edgeq worker {os.getpid()}: job {payload['job_id']} ({payload['task_name']} / {payload['method']})", flush=True)
-            record = run_job(Job.from_dict(payload))
+            print(f"--- edgeq job process {os.getpid()}: job {payload['job_id']} ({payload['task_name']} / {payload['method']})", flush=True)
+            record = runner(Job.from_dict(payload))
             conn.send(("record", record))
 
 
@@ -106,19 +110,19 @@ def _signal_name(number: int) -> str:
 
 
 def describe_exit(exitcode: int | None, peak_rss: int | None = None) -> tuple[str, str]:
-    """(error kind, one line) for a worker that died with this exit code."""
+    """(error kind, one line) for a job process that died with this exit code."""
     if exitcode is None:
-        return "crash", "the worker process vanished without an exit status"
+        return "crash", "the job process vanished without an exit status"
     if exitcode < 0:
         name = _signal_name(-exitcode)
-        line = f"the worker process was killed by {name}"
+        line = f"the job process was killed by {name}"
         if -exitcode == signal.SIGKILL:
             rss = f"; last seen using {peak_rss / 2**20:.0f} MiB" if peak_rss else ""
             return "killed", f"{line} (the kernel's out-of-memory killer sends SIGKILL{rss}; see dmesg)"
         if -exitcode in (signal.SIGSEGV, signal.SIGBUS, signal.SIGILL, signal.SIGFPE, signal.SIGABRT):
             return "crash", f"{line} (a crash in native code: runtime, execution provider or delegate)"
         return "crash", line
-    return "crash", f"the worker process exited with code {exitcode} in the middle of the job"
+    return "crash", f"the job process exited with code {exitcode} in the middle of the job"
 
 
 def read_tail(path: Path, offset: int = 0, lines: int = TAIL_LINES) -> list[str]:
@@ -139,7 +143,7 @@ def read_tail(path: Path, offset: int = 0, lines: int = TAIL_LINES) -> list[str]
 
 
 def failed_record(job: Job, kind: str, error: str, tail: list[str], elapsed_s: float) -> dict[str, Any]:
-    """The record of a job whose worker could not answer."""
+    """The record of a job whose job process could not answer."""
     from suite.machine.envinfo import environment
     from suite.job.run import job_record
 
@@ -153,24 +157,27 @@ def failed_record(job: Job, kind: str, error: str, tail: list[str], elapsed_s: f
     return record
 
 
-class Worker:
-    """One spawned worker at a time; ``run(job)`` always returns a record.
+class JobProcess:
+    """One spawned job process at a time; ``run(job)`` always returns a record.
 
-    The worker is started on the first job, reused while jobs succeed, and replaced after a crash, a
-    timeout, an out-of-memory kill or a failed job (its state may be half-built). ``env`` is applied in
-    the worker before anything is imported (``edgeq reproduce`` gives it a fresh cache this way).
+    ``runner`` is what the process does with a job: ``suite.job.build.run_job`` (build, then measure) on
+    a workstation, ``suite.job.run.run_carried`` (measure a carried artifact) on a board. The process is
+    started on the first job, reused while jobs succeed, and replaced after a crash, a timeout, an
+    out-of-memory kill or a failed job (its state may be half-built). ``env`` is applied in the process
+    before anything is imported (``edgeq reproduce`` gives it a fresh cache this way).
     """
 
-    def __init__(self, env: dict[str, str] | None = None, startup_timeout_s: float = STARTUP_TIMEOUT_S) -> None:
+    def __init__(self, runner: Runner, env: dict[str, str] | None = None, startup_timeout_s: float = STARTUP_TIMEOUT_S) -> None:
+        self.runner = runner
         self.env = dict(env or {})
         self.startup_timeout_s = startup_timeout_s
         self._ctx = multiprocessing.get_context("spawn")
         self._proc: Any = None
         self._conn: Any = None
         _clean_stale_logdirs()
-        self._logdir = Path(tempfile.mkdtemp(prefix=f"edgeq-worker-{os.getpid()}-"))
+        self._logdir = Path(tempfile.mkdtemp(prefix=f"edgeq-jobs-{os.getpid()}-"))
         self._log: Path | None = None
-        self.started = 0  # how many worker processes this Worker has started (tests read it)
+        self.started = 0  # how many job processes this Worker has started (tests read it)
 
     # -- lifecycle -------------------------------------------------------------------------------
     @property
@@ -178,14 +185,14 @@ class Worker:
         return self._proc.pid if self._proc is not None else None
 
     def _start(self) -> tuple[str, str] | None:
-        """Start a worker and wait until it is ready; (kind, error) if it could not start."""
+        """Start a job process and wait until it is ready; (kind, error) if it could not start."""
         parent_conn, child_conn = self._ctx.Pipe(duplex=True)
-        self._log = self._logdir / f"worker-{self.started}.log"
+        self._log = self._logdir / f"job-process-{self.started}.log"
         self._log.touch()
         proc = self._ctx.Process(
-            target=_worker_main,
-            args=(child_conn, str(self._log), os.getpid(), self.env),
-            name="edgeq-worker",
+            target=_process_main,
+            args=(child_conn, str(self._log), os.getpid(), self.env, self.runner),
+            name="edgeq-job-process",
             daemon=True,
         )
         proc.start()
@@ -202,11 +209,11 @@ class Worker:
                 pass
         if not ready:
             self._stop(kill=True)
-            return "timeout", f"the worker process did not start within {self.startup_timeout_s:.0f} s"
+            return "timeout", f"the job process did not start within {self.startup_timeout_s:.0f} s"
         self._proc.join(5)
         kind, line = describe_exit(self._proc.exitcode)
         self._stop(kill=True)
-        return kind, f"the worker process failed to start: {line.removeprefix('the worker process ')}"
+        return kind, f"the job process failed to start: {line.removeprefix('the job process ')}"
 
     def _stop(self, kill: bool) -> None:
         proc, conn = self._proc, self._conn
@@ -234,7 +241,7 @@ class Worker:
 
         shutil.rmtree(self._logdir, ignore_errors=True)
 
-    def __enter__(self) -> "Worker":
+    def __enter__(self) -> "JobProcess":
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -244,7 +251,7 @@ class Worker:
 
     # -- jobs --------------------------------------------------------------------------------------
     def run(self, job: Job, timeout_s: float) -> dict[str, Any]:
-        """Run one job in the worker; a record whatever happens to the worker."""
+        """Run one job in the job process; a record whatever happens to it."""
         t0 = time.monotonic()
         if self._proc is None or not self._proc.is_alive():
             self._stop(kill=True)
@@ -265,7 +272,7 @@ class Worker:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 self._stop(kill=True)
-                error = f"timed out after {timeout_s:g} s (measurement.job_timeout_s of the profile); the worker was killed"
+                error = f"timed out after {timeout_s:g} s (measurement.job_timeout_s of the profile); the job process was killed"
                 return failed_record(job, "timeout", error, read_tail(self._log, offset), time.monotonic() - t0)
             ready = wait([self._conn, self._proc.sentinel], timeout=min(remaining, 1.0))
             if self._conn in ready:
@@ -288,10 +295,10 @@ class Worker:
 
 
 def _clean_stale_logdirs() -> None:
-    """Log folders of sweeps that were killed (``edgeq-worker-<pid>-*`` whose pid is gone)."""
+    """Log folders of sweeps that were killed (``edgeq-jobs-<pid>-*`` whose pid is gone)."""
     import shutil
 
-    for folder in Path(tempfile.gettempdir()).glob("edgeq-worker-*-*"):
+    for folder in Path(tempfile.gettempdir()).glob("edgeq-jobs-*-*"):
         try:
             pid = int(folder.name.split("-")[2])
         except (IndexError, ValueError):

@@ -11,11 +11,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from suite.config.schemas import ProfileConfig, TaskConfig
+from suite.config.schemas import TargetConfig, TaskConfig
 from suite.job.inputs import PreparedInputs
+from suite.job.spec import Job
+from suite.records.store import RecordStore
 
 
-def scenario(profile: ProfileConfig, name: str, quick: bool):  # type: ignore[no-untyped-def]
+def scenario(profile: TargetConfig, name: str, quick: bool):  # type: ignore[no-untyped-def]
     """LoadGen settings of one scenario from the profile (its ``quick`` variant with --quick)."""
     from suite.measure.loadgen import ScenarioSettings
 
@@ -25,13 +27,13 @@ def scenario(profile: ProfileConfig, name: str, quick: bool):  # type: ignore[no
     return ScenarioSettings(spec.min_duration_s, spec.min_queries, spec.batch_size)
 
 
-def measure_prepared(
-    job: Any,
+def measure(
+    job: Job,
     record: dict[str, Any],
     inputs: PreparedInputs,
     task: TaskConfig,
-    profile: ProfileConfig,
-    store: Any,
+    profile: TargetConfig,
+    store: RecordStore,
     timings: dict[str, float],
 ) -> None:
     """Evaluate and time ``inputs`` through the job's runtime; fills accuracy, latency, throughput, power."""
@@ -39,9 +41,9 @@ def measure_prepared(
 
     from suite.job import hardware as jobhw
     from suite.machine.envinfo import environment
-    from suite.job.run import fp32_reference_top1
     from suite.measure.accuracy import evaluate
-    from suite.measure.loadgen import measure
+    from suite.measure.loadgen import measure as time_scenarios
+    from suite.records.baseline import baseline_of
     from suite.power.base import WindowError, choose_sensor, power_block, stop_reading
     from suite.registry import runtimes
 
@@ -50,7 +52,8 @@ def measure_prepared(
     session = runtime.load(Path(inputs.artifact_path), job.runtime_spec)
     x_eval, y_eval = inputs.x_eval, inputs.y_eval
     accuracy = evaluate(session, x_eval, y_eval, num_classes=task.num_classes)
-    fp32_top1 = accuracy["top1"] if job.family == "baseline" else fp32_reference_top1(store, job, len(x_eval))
+    baseline = None if job.is_baseline else baseline_of(store, job.target_name, job.task_name, job.inputs)
+    fp32_top1 = accuracy["top1"] if job.is_baseline else (baseline or {}).get("accuracy", {}).get("top1")
     accuracy.update(
         fp32_top1=fp32_top1,
         delta_top1=(accuracy["top1"] - fp32_top1) if fp32_top1 is not None else None,
@@ -81,7 +84,7 @@ def measure_prepared(
     samples = [x_eval[i : i + 1] for i in range(min(len(x_eval), 1024))]
     m = profile.measurement
     throttle_before = jobhw.begin(profile, record)
-    timing = measure(
+    timing = time_scenarios(
         session.run,
         samples,
         single=scenario(profile, "single_stream", job.quick),
@@ -98,4 +101,4 @@ def measure_prepared(
     record["power"] = power_block(sensor, probe, reading_box[0] if reading_box else None, timing.offline_items)
     timings["measure"] = round(time.perf_counter() - t0, 3)
     record["environment"]["temperatures_after"] = environment()["temperatures"]
-    jobhw.end(profile, record, throttle_before, store, job)
+    jobhw.end(profile, record, throttle_before, baseline)

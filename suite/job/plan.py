@@ -1,78 +1,29 @@
-"""Expand tasks x methods x runtimes into Jobs, fingerprint them, skip what is already measured.
+"""Expand tasks x methods x runtimes into Jobs and fingerprint them (the prepare side's first step).
 
-A Job is plain data (JSON-serialisable) so it can be handed to a worker process or another machine.
-Its fingerprint hashes everything that changes its result (DESIGN.md): the task file, the dataset and
-model identity, the method and its resolved parameters, the profile file, runtime and providers, the
-versions of the packages that change numerics, and the quick/limit flags. It is computed without
-importing torch or training anything, so a rerun knows at once which jobs it can reuse.
+A job's fingerprint hashes everything that changes its result (docs/design.md): the task file, the
+dataset and model identity, the method and its resolved parameters, the target's profile file, runtime
+and providers, the versions of the packages that change numerics, and the quick/limit flags. It is
+computed without importing torch or training anything, so a rerun knows at once which jobs it can reuse.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from suite.config import Loaded, load_task
-from suite.config.schemas import ProfileConfig, RuntimeSpec, TaskConfig
+from suite.config import Loaded
+from suite.job.checks import check_target_methods, load_checked_task
+from suite.config.schemas import RuntimeSpec, TargetConfig, TaskConfig
+from suite.job.spec import Job
 from suite.machine.envinfo import NUMERIC_PACKAGES, package_versions
 from suite.errors import BadInput
-from suite.records.store import RecordStore, fingerprint, job_id_of
-from suite.registry import load_catalogue, methods, runtimes
+from suite.records.store import fingerprint, job_id_of
+from suite.registry import methods, runtimes
 
 FINGERPRINT_VERSION = 2  # bump when the meaning of a measurement changes (2: builtin training on one thread)
 
 
-@dataclass
-class Job:
-    task_name: str
-    task_path: str
-    task_sha256: str
-    profile_name: str
-    profile_path: str
-    profile_sha256: str
-    method: str
-    family: str
-    params: dict[str, Any]
-    runtime: dict[str, Any]
-    quick: bool
-    limit: int | None
-    target_matched: bool
-    target_override: bool
-    artifact_key: str
-    fingerprint: str = ""
-    job_id: str = ""
-    inputs: dict[str, Any] = field(default_factory=dict)
-    skip: str | None = None  # one line: why this job is recorded as skipped (e.g. an unset env var)
-    # Set on a device running a carried bundle (suite.bundle.carry): its artifact and eval-data files, so the
-    # job is measured without the prepare side. Not part of the fingerprint (job.inputs is).
-    prepared: dict[str, Any] | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Job":
-        return cls(**data)
-
-    @property
-    def runtime_spec(self) -> RuntimeSpec:
-        return RuntimeSpec.model_validate(self.runtime)
-
-    @property
-    def label(self) -> str:
-        return f"{self.task_name} / {self.method} / {self.runtime['name']}"
-
-
-def detect(profile: ProfileConfig) -> tuple[bool, str]:
-    """Does this machine match the profile's detection rules? (matched, what was expected and found)."""
-    from suite.machine.detect import match
-
-    result = match(profile.detect)
-    return result.matched, "; ".join([*(f"expected {e}" for e in result.expected), f"found {result.found}"])
-
-
 def resolve_params(
-    method: str, task: TaskConfig, profile: ProfileConfig, where: str, overrides: dict[str, dict[str, Any]] | None = None
+    method: str, task: TaskConfig, profile: TargetConfig, where: str, overrides: dict[str, dict[str, Any]] | None = None
 ) -> dict[str, Any]:
     """Method defaults < the profile's (what decides speed there) < the task's (what it needs) < ``--set``."""
     merged = {
@@ -80,7 +31,7 @@ def resolve_params(
         **task.method_params.get(method, {}),
         **(overrides or {}).get(method, {}),
     }
-    return methods.get(method).parse_params(merged, where).model_dump(mode="json")
+    return methods.get(method).parse_params(merged, where, method).model_dump(mode="json")
 
 
 def plan(
@@ -93,9 +44,8 @@ def plan(
     override: bool = False,
     overrides: dict[str, dict[str, Any]] | None = None,
 ) -> list[Job]:
-    load_catalogue()
-    prof: ProfileConfig = profile.config
-    from suite.machine.detect import check_target
+    prof: TargetConfig = check_target_methods(profile).config
+    from suite.machine.target import check_target
 
     result = check_target(profile)
     matched = result.matched
@@ -119,7 +69,7 @@ def plan(
     packages = package_versions(NUMERIC_PACKAGES)
     jobs: list[Job] = []
     for task_name in task_list:
-        task = load_task(task_name)
+        task = load_checked_task(task_name)
         cfg: TaskConfig = task.config
         wanted = cfg.methods if not method_names else (methods.names() if "all" in method_names else method_names)
         identity, skip = _task_identity(cfg)
@@ -127,20 +77,21 @@ def plan(
             wanted = [*wanted, *(m for m in prof.extra_methods if m not in wanted)]
         for method in wanted:
             params = resolve_params(method, cfg, prof, f"{task.path}", overrides)
-            key = fingerprint({"task": task.sha256, "method": method, "params": params, "packages": packages, "identity": identity})[:16]
+            plugin = _plugin_version(method)  # a plugin method's own version decides its artifact
+            decides = {"task": task.sha256, "method": method, "params": params, "packages": packages, "identity": identity}
+            key = fingerprint({**decides, "plugin": plugin} if plugin else decides)[:16]
             for spec in specs:
-                runtime_cls = runtimes.get(spec.name)
-                if not runtime_cls().supports(artifact_format_of(method)):
+                if artifact_format_of(method) not in runtimes.meta(spec.name).get("formats", ()):
                     continue
                 job = Job(
                     task_name=cfg.name,
                     task_path=str(task.path),
                     task_sha256=task.sha256,
-                    profile_name=prof.name,
-                    profile_path=str(profile.path),
-                    profile_sha256=profile.sha256,
+                    target_name=prof.name,
+                    target_path=str(profile.path),
+                    target_sha256=profile.sha256,
                     method=method,
-                    family=methods.meta(method).get("family") or methods.get(method).family,
+                    family=str(methods.meta(method).get("family") or ""),
                     params=params,
                     runtime=spec.model_dump(mode="json"),
                     quick=quick,
@@ -161,8 +112,10 @@ def plan(
                     "packages": packages,
                     "quick": quick,
                     "limit": limit,
-                    "identity": identity,  # model weights and dataset file hashes (suite.zoo.base.task_identity)
+                    "identity": identity,  # model weights and dataset file hashes (task_identity below)
                 }
+                if plugin:  # built-ins have none: their version is the suite's, and their ids stay as they were
+                    job.inputs["plugin"] = plugin
                 job.skip = skip
                 job.fingerprint = fingerprint(job.inputs)
                 job.job_id = job_id_of(job.fingerprint)
@@ -190,7 +143,6 @@ def parse_overrides(items: list[str] | None) -> dict[str, dict[str, Any]]:
 def _task_identity(task: TaskConfig) -> tuple[dict[str, Any], str | None]:
     """The task's model/dataset identity, or ({missing_env: ...}, skip line) when an env var is unset."""
     from suite.errors import MissingEnv
-    from suite.zoo.base import task_identity
 
     try:
         return task_identity(task), None
@@ -198,18 +150,51 @@ def _task_identity(task: TaskConfig) -> tuple[dict[str, Any], str | None]:
         return {"missing_env": str(exc)}, str(exc)
 
 
+def _plugin_version(method: str) -> dict[str, str] | None:
+    """``{distribution: version}`` of an entry-point method, None for built-in and EDGEQ_PLUGINS ones."""
+    from importlib import metadata
+
+    origin = methods.entry(method).origin
+    if origin in ("builtin", "entry point"):
+        return None
+    try:
+        return {origin: metadata.version(origin)}
+    except metadata.PackageNotFoundError:
+        return {origin: "unknown"}
+
+
 def artifact_format_of(method: str) -> str:
     """The artifact format a method produces (from its registry metadata; ONNX unless it says)."""
-    return methods.meta(method).get("format") or getattr(methods.get(method), "artifact_format", "onnx")
+    return str(methods.meta(method).get("format") or "onnx")
 
 
-def existing(store: RecordStore, job: Job) -> dict[str, Any] | None:
-    """The stored record of this exact job, if any (same fingerprint)."""
-    try:
-        record = store.read(job.profile_name, job.task_name, job.job_id)
-    except BadInput:
-        return None  # an unreadable record is redone, never trusted
-    if record is not None and record.get("fingerprint") == job.fingerprint:
-        return record
-    return None
+def task_identity(task: Any) -> dict[str, Any]:
+    """{model: ..., dataset: ...}: what decides the task's weights and data, for job fingerprints.
 
+    Cheap and torch-free: file hashes (cached by stat), package versions. Raises
+    :class:`suite.errors.MissingEnv` when the task names an environment variable that is unset.
+    """
+    from suite.data.base import plugin_identity
+    from suite.registry import datasets, zoo
+
+    missing_env(task)
+    return {
+        "model": plugin_identity(zoo.get(task.model.source), task),
+        "dataset": plugin_identity(datasets.get(task.dataset.name), task),
+    }
+
+
+def missing_env(task: Any) -> None:
+    """Raise :class:`MissingEnv` naming every unset variable the task's paths use (all at once)."""
+    import os
+
+    from suite.data.locate import env_vars
+    from suite.errors import MissingEnv
+
+    places = {"model.path": task.model.path, "dataset.path": task.dataset.path, "dataset.calibration.path": task.dataset.calibration.path}
+    places.update({f"model.options.{k}": v for k, v in task.model.options.items()})
+    places.update({f"dataset.options.{k}": v for k, v in task.dataset.options.items()})
+    unset = [(name, key) for key, value in places.items() if isinstance(value, str) for name in env_vars(value) if not os.environ.get(name)]
+    if unset:
+        wanted = " and ".join(f"{name} ({key})" for name, key in unset)
+        raise MissingEnv(f"task {task.name} needs the environment variable(s) {wanted}: set them to run it; skipped")

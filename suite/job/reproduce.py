@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from suite.config import load_profile
+from suite.machine.target import load_target
 from suite.errors import EXIT_JOBS_FAILED, EXIT_OK, BadInput
 from suite.records.store import atomic_write_json, load_record
 
@@ -63,10 +63,10 @@ def plan_from_record(record: dict[str, Any], record_path: Path, workdir: Path) -
     inputs = record.get("inputs") or {}
     task_src, profile_src = sources.get("task") or {}, sources.get("profile") or {}
     task_path = _materialise(task_src, record["task"].get("file_sha256"), task_src.get("path"), workdir / "task.yaml", "task", record_path)
-    profile_path = _materialise(
+    target_path = _materialise(
         profile_src, inputs.get("profile_sha256"), profile_src.get("path"), workdir / "profile.yaml", "profile", record_path
     )
-    profile = load_profile(str(profile_path))
+    profile = load_target(str(target_path))
     method = record["method"]["name"]
     jobs = plan(
         profile,
@@ -125,8 +125,9 @@ def compare(record: dict[str, Any], again: dict[str, Any], deterministic: bool) 
 
 def reproduce(record_path: Path, out: Path | None, console: Any, keep: Path | None = None) -> int:
     """Rebuild and compare; ``keep`` is a folder to do it in and leave behind (cache, artifact, record)."""
+    from suite.job.build import run_job
+    from suite.job.isolate import JobProcess
     from suite.registry import methods
-    from suite.job.isolate import Worker
 
     record = load_record(record_path)
     if record.get("status") != "ok":
@@ -145,9 +146,9 @@ def reproduce(record_path: Path, out: Path | None, console: Any, keep: Path | No
             console.print(f"inputs     fingerprint differs: {'; '.join(changed) or 'fingerprint scheme changed'} (numbers may move)")
         console.print("rebuilding with an empty cache: training, quantizing, evaluating, timing ...")
         env = {"EDGEQ_CACHE_DIR": str(workdir / "cache"), "EDGEQ_RESULTS_DIR": str(workdir / "results")}
-        profile = load_profile(job.profile_path).config
-        with Worker(env=env) as worker:
-            again = worker.run(job, profile.measurement.job_timeout_s)
+        profile = load_target(job.target_path).config
+        with JobProcess(run_job, env=env) as process:
+            again = process.run(job, profile.measurement.job_timeout_s)
         if again["status"] != "ok":
             console.print(f"[red]the job failed when rebuilt:[/] {again['error']}")
             for line in again.get("error_tail") or []:

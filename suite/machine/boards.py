@@ -1,7 +1,7 @@
 """Board state that changes a measurement: Jetson power mode and clocks, CPU governors and frequency caps,
 thermal trip points, Raspberry Pi throttling. Read-only; ``suite.machine.preflight`` decides what it means.
 
-Formats (FORMATS.md and the tools' own sources): ``/var/lib/nvpmodel/status`` holds ``pmode:0002``
+Formats (docs/formats.md and the tools' own sources): ``/var/lib/nvpmodel/status`` holds ``pmode:0002``
 (what ``nvpmodel`` itself writes) and ``/etc/nvpmodel.conf`` lines ``< POWER_MODEL ID=2 NAME=MAXN_SUPER >``
 and ``< PM_CONFIG DEFAULT=2 >``; ``jetson_clocks`` pins every clock at its maximum, which shows in sysfs
 as ``scaling_min_freq == scaling_max_freq`` (CPU) and ``min_freq == max_freq`` (GPU devfreq);

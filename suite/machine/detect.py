@@ -1,6 +1,6 @@
 """Recognise the machine: read its identity once (through ``EDGEQ_SYSROOT``) and match profiles against it.
 
-Every fact comes from a file a board really has (FORMATS.md, jetson-stats ``jetson_variables.py``):
+Every fact comes from a file a board really has (docs/formats.md, jetson-stats ``jetson_variables.py``):
 ``/proc/device-tree/model`` (NUL-terminated on Jetson and Raspberry Pi), ``/etc/nv_tegra_release``
 (``# R36 (release), REVISION: 3.0, ...``), ``/proc/cpuinfo``, ``/proc/sys/kernel/arch``, the NVIDIA
 driver's ``/proc/driver/nvidia/gpus/*/information`` and ``/sys/bus/usb/devices/*/id{Vendor,Product}``.
@@ -216,26 +216,3 @@ def match(detect: Any, m: Machine | None = None) -> Match:
         if not set(i.lower() for i in detect.usb_ids) & set(m.usb_ids):
             failed.append(f"USB device {' or '.join(detect.usb_ids)}")
     return Match(matched=not failed, rules=rules, expected=failed, found=m.summary())
-
-
-def check_target(loaded: Any, m: Machine | None = None) -> Match:
-    """Match a loaded profile; for an alias (``jetson``) the line names every profile it could have been."""
-    m = m or machine()
-    result = match(loaded.config.detect, m)
-    if result.matched or not getattr(loaded, "alias", None):
-        return result
-    from suite.config import load_profile
-
-    expected = []
-    for name in loaded.alias_of:
-        candidate = load_profile(name)
-        expected.append(f"{name} ({'; '.join(match(candidate.config.detect, m).expected)})")
-    return Match(False, result.rules, [" or ".join(expected)], result.found)
-
-
-def target_line(loaded: Any, result: Match) -> str:
-    name = loaded.alias or loaded.config.name
-    line = result.line(name)
-    if loaded.alias and result.matched:
-        line = f"target {name!r} is {loaded.config.name!r} on this machine ({result.found})"
-    return line

@@ -96,6 +96,18 @@ def calibrate_items_per_s(run: RunFn, batches: Sequence[np.ndarray], seconds: fl
     return items / (time.perf_counter() - t0)
 
 
+def _test_settings(scenario: Any, settings: ScenarioSettings) -> Any:
+    """LoadGen's TestSettings for a performance run of ``scenario`` with the profile's minimums."""
+    import mlperf_loadgen as lg
+
+    test = lg.TestSettings()
+    test.scenario = scenario
+    test.mode = lg.TestMode.PerformanceOnly
+    test.min_duration_ms = int(settings.min_duration_s * 1000)
+    test.min_query_count = int(settings.min_queries)
+    return test
+
+
 def single_stream_run(
     run: RunFn, samples: Sequence[np.ndarray], settings: ScenarioSettings, expected_ns: int, outdir: Path
 ) -> dict[str, Any]:
@@ -110,12 +122,8 @@ def single_stream_run(
             run(samples[q.index])
         respond([response(q.id, 0, 0) for q in queries])
 
-    test = lg.TestSettings()
-    test.scenario = lg.TestScenario.SingleStream
-    test.mode = lg.TestMode.PerformanceOnly
+    test = _test_settings(lg.TestScenario.SingleStream, settings)
     test.single_stream_expected_latency_ns = int(expected_ns)
-    test.min_duration_ms = int(settings.min_duration_s * 1000)
-    test.min_query_count = int(settings.min_queries)
     log = _start("SingleStream", issue, len(samples), test, outdir)
     return {
         "p50_ns": log.get("result_50.00_percentile_latency_ns"),
@@ -149,16 +157,14 @@ def offline_run(
             run(flat[[q.index for q in chunk]])
             respond([response(q.id, 0, 0) for q in chunk])
 
-    test = lg.TestSettings()
-    test.scenario = lg.TestScenario.Offline
-    test.mode = lg.TestMode.PerformanceOnly
+    test = _test_settings(lg.TestScenario.Offline, settings)
     test.offline_expected_qps = float(expected_qps)
-    test.min_duration_ms = int(settings.min_duration_s * 1000)
-    test.min_query_count = int(settings.min_queries)
     log = _start("Offline", issue, len(flat), test, outdir)
     return {
         "items_per_s": log.get("result_samples_per_second"),
-        "samples": log.get("result_query_count") or log.get("generated_samples_per_query"),
+        # Offline issues one query of many samples: the items measured are samples per query x queries
+        # (result_query_count alone counts queries, 1 per run, and once made mJ/item that much too large).
+        "samples": (log.get("generated_samples_per_query") or 0) * (log.get("result_query_count") or 1) or None,
         "valid": log.get("result_validity") == "VALID",
     }
 

@@ -109,20 +109,18 @@ class PrepareContext:
     reference: ReferenceModel
     workdir: Path
     fp32_onnx: Callable[[], Path]
-    profile_name: str = ""
+    target_name: str = ""
 
 
 class Method(ABC):
-    """A quantization recipe. Subclasses set name/family/simulated and a ``Params`` model."""
+    """A quantization recipe with a ``Params`` model. Its name, family, format and summary are written
+    once, in the ``PLUGINS`` table of ``suite/methods/__init__.py`` (or a plugin's ``plugin_meta``)."""
 
-    name: ClassVar[str] = ""
-    family: ClassVar[str] = ""
-    simulated: ClassVar[bool] = False
-    summary: ClassVar[str] = ""
     Params: ClassVar[type[Params]] = Params
 
     @classmethod
-    def parse_params(cls, values: dict[str, Any], where: str = "") -> Params:
+    def parse_params(cls, values: dict[str, Any], where: str = "", name: str = "") -> Params:
+        """Validated parameters, or one line naming ``where``, the method ``name`` and the bad key."""
         try:
             return cls.Params.model_validate(values)
         except ValidationError as exc:
@@ -131,9 +129,9 @@ class Method(ABC):
             prefix = f"{where}: " if where else ""
             if err["type"] == "extra_forbidden":
                 known = ", ".join(cls.Params.model_fields)
-                raise BadInput(f"{prefix}method {cls.name!r} has no parameter {key!r} (known: {known})") from None
+                raise BadInput(f"{prefix}method {name!r} has no parameter {key!r} (known: {known})") from None
             raise BadInput(
-                f"{prefix}method {cls.name!r} parameter {key}: got {err.get('input')!r}, expected {err['msg'].lower()}"
+                f"{prefix}method {name!r} parameter {key}: got {err.get('input')!r}, expected {err['msg'].lower()}"
             ) from None
 
     @abstractmethod

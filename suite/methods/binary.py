@@ -16,7 +16,6 @@ from pydantic import Field
 
 from suite.methods.base import Method, Params, PrepareContext
 from suite.methods.lowbit import lowbit_artifact, replace
-from suite.registry import methods
 
 
 def binarize(w: Any) -> Any:
@@ -59,12 +58,7 @@ class BinaryParams(Params):
     seed: int = 0
 
 
-@methods.register("binary", family="binary", simulated=True)
 class Binary(Method):
-    name = "binary"
-    family = "binary"
-    simulated = True
-    summary = "BNN/XNOR-Net: sign weights (per-channel scale) and sign activations, STE fine-tuning"
     Params = BinaryParams
 
     def apply(self, ctx: PrepareContext, params: BinaryParams):  # type: ignore[override, no-untyped-def]

@@ -18,7 +18,6 @@ from suite.methods.base import Method, Params, PrepareContext
 from suite.methods.onnx_graph import onnx_artifact
 from suite.methods.ort_common import ArrayReader, input_name, preprocess
 from suite.methods.ort_qdq import compute_nodes, ort_kernels, pow2_ceil, qdq_quantize
-from suite.registry import methods
 
 
 class FixedPointParams(Params):
@@ -48,11 +47,7 @@ def calibrated_ranges(path, x_cal):  # type: ignore[no-untyped-def]
     return {name: (float(np.min(v.range_value[0])), float(np.max(v.range_value[1]))) for name, v in data.data.items()}
 
 
-@methods.register("fixed-point", family="fixed-point", simulated=False)
 class FixedPoint(Method):
-    name = "fixed-point"
-    family = "fixed-point"
-    summary = "Qm.n int8: power-of-two scales per tensor for weights and activations (ORT QDQ)"
     Params = FixedPointParams
 
     def apply(self, ctx: PrepareContext, params: FixedPointParams):  # type: ignore[override, no-untyped-def]

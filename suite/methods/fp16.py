@@ -12,18 +12,13 @@ from __future__ import annotations
 from suite.methods.base import Method, Params, PrepareContext
 from suite.methods.onnx_graph import onnx_artifact
 from suite.methods.ort_qdq import ort_kernels
-from suite.registry import methods
 
 
 class Fp16Params(Params):
     keep_io_types: bool = True
 
 
-@methods.register("fp16", family="fp16", simulated=False)
 class Fp16(Method):
-    name = "fp16"
-    family = "fp16"
-    summary = "ONNX float16 conversion (ORT CPU on x86 casts back to fp32: recorded)"
     Params = Fp16Params
 
     def apply(self, ctx: PrepareContext, params: Fp16Params):  # type: ignore[override, no-untyped-def]

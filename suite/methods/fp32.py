@@ -11,7 +11,6 @@ from pathlib import Path
 
 from suite.methods.base import Method, Params, PrepareContext
 from suite.methods.onnx_graph import onnx_artifact
-from suite.registry import methods
 
 OPSET = 17
 
@@ -41,11 +40,7 @@ def export_onnx(module, sample_shape: list[int], path: Path, opset: int = OPSET)
     return path
 
 
-@methods.register("fp32", family="baseline", simulated=False)
 class Fp32(Method):
-    name = "fp32"
-    family = "baseline"
-    summary = "float32 reference exported to ONNX"
 
     class Params(Params):
         pass

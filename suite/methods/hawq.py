@@ -29,7 +29,6 @@ from suite.methods.onnx_graph import analyse, onnx_artifact
 from suite.methods.ort_common import preprocess
 from suite.methods.ort_qdq import compute_nodes, ort_kernels, ort_predict, qdq_quantize
 from suite.methods.weight_only import quantize_symmetric
-from suite.registry import methods
 
 
 class HawqParams(Params):
@@ -77,12 +76,7 @@ def allocate(omega: np.ndarray, sizes: np.ndarray, target_avg_bits: float) -> np
     return np.round(result.x).astype(int)
 
 
-@methods.register("mixed-hawq", family="mixed", simulated=True)
 class MixedHawq(Method):
-    name = "mixed-hawq"
-    family = "mixed"
-    simulated = True
-    summary = "Hessian-trace (HAWQ) 4/8-bit weight allocation by ILP; int4 layers simulated on CPU"
     Params = HawqParams
 
     def apply(self, ctx: PrepareContext, params: HawqParams):  # type: ignore[override, no-untyped-def]

@@ -13,18 +13,13 @@ from suite.methods.base import Method, Params, PrepareContext
 from suite.methods.onnx_graph import onnx_artifact
 from suite.methods.ort_qdq import ort_kernels
 from suite.methods.weight_only import insert_weight_dequantize
-from suite.registry import methods
 
 
 class HybridParams(Params):
     per_channel: bool = True
 
 
-@methods.register("hybrid", family="hybrid", simulated=False)
 class Hybrid(Method):
-    name = "hybrid"
-    family = "hybrid"
-    summary = "int8 weights (DequantizeLinear), float activations and compute; ORT weight-only"
     Params = HybridParams
 
     def apply(self, ctx: PrepareContext, params: HybridParams):  # type: ignore[override, no-untyped-def]

@@ -22,7 +22,6 @@ from suite.methods.onnx_graph import analyse, onnx_artifact
 from suite.methods.ort_common import preprocess
 from suite.methods.ort_qdq import compute_nodes, ort_kernels, qdq_quantize
 from suite.methods.weight_only import insert_weight_dequantize
-from suite.registry import methods
 
 
 class Int4Params(Params):
@@ -32,12 +31,7 @@ class Int4Params(Params):
     calibration: Literal["minmax", "entropy", "percentile"] = "minmax"  # w4a8 only
 
 
-@methods.register("int4", family="weight-only", simulated=True)
 class Int4(Method):
-    name = "int4"
-    family = "weight-only"
-    simulated = True
-    summary = "4-bit weights: INT4 QDQ for Conv/Gemm (no ORT CPU kernel: simulated), MatMulNBits for MatMul"
     Params = Int4Params
 
     def apply(self, ctx: PrepareContext, params: Int4Params):  # type: ignore[override, no-untyped-def]

@@ -17,7 +17,6 @@ from pydantic import Field
 from suite.methods.base import Method, Params, PrepareContext
 from suite.methods.codebook import kmeans_1d, rewrite_weights
 from suite.methods.onnx_graph import onnx_artifact
-from suite.registry import methods
 
 
 class KmeansParams(Params):
@@ -25,11 +24,7 @@ class KmeansParams(Params):
     seed: int = 0
 
 
-@methods.register("kmeans", family="vector", simulated=False)
 class Kmeans(Method):
-    name = "kmeans"
-    family = "vector"
-    summary = "weight clustering: k centroids per layer (scikit-learn k-means), size benefit only"
     Params = KmeansParams
 
     def apply(self, ctx: PrepareContext, params: KmeansParams):  # type: ignore[override, no-untyped-def]

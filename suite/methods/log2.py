@@ -13,7 +13,6 @@ from pydantic import Field
 
 from suite.methods.base import Method, Params, PrepareContext
 from suite.methods.lowbit import lowbit_artifact
-from suite.registry import methods
 
 
 def log2_quantize(w: Any, bits: int = 4) -> Any:
@@ -38,12 +37,7 @@ class Log2Params(Params):
     seed: int = 0
 
 
-@methods.register("log2", family="log", simulated=True)
 class Log2(Method):
-    name = "log2"
-    family = "log"
-    simulated = True
-    summary = "power-of-two weights (multiplies become shifts), STE fine-tuning"
     Params = Log2Params
 
     def apply(self, ctx: PrepareContext, params: Log2Params):  # type: ignore[override, no-untyped-def]

@@ -26,7 +26,6 @@ from suite.methods.onnx_graph import onnx_artifact
 from suite.methods.ort_common import preprocess
 from suite.methods.ort_ptq import PtqParams
 from suite.methods.ort_qdq import ort_kernels, ort_predict, qdq_quantize, quantizable_nodes
-from suite.registry import methods
 
 SENSITIVITY_OPS = {"Conv", "ConvTranspose", "Gemm", "MatMul", "BatchNormalization", "InstanceNormalization", "LayerNormalization", "AveragePool"}
 
@@ -50,11 +49,7 @@ def selection_data(ctx: PrepareContext, params: MixedParams, fp32_path) -> tuple
     return x, ort_predict(fp32_path, x).argmax(1), f"calibration split ({len(x)} samples), agreement with fp32 predictions"
 
 
-@methods.register("mixed-precision", family="mixed", simulated=False)
 class MixedPrecision(Method):
-    name = "mixed-precision"
-    family = "mixed"
-    summary = "int8 QDQ with float fallback for the layers that break an accuracy budget (sensitivity + greedy)"
     Params = MixedParams
 
     def apply(self, ctx: PrepareContext, params: MixedParams):  # type: ignore[override, no-untyped-def]

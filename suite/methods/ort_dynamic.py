@@ -11,7 +11,6 @@ from typing import Literal
 from suite.methods.base import Method, Params, PrepareContext
 from suite.methods.onnx_graph import onnx_artifact
 from suite.methods.ort_common import preprocess
-from suite.registry import methods
 
 
 class DynamicParams(Params):
@@ -20,11 +19,7 @@ class DynamicParams(Params):
     op_types: list[str] | None = None  # None = all ops ORT can quantize dynamically
 
 
-@methods.register("dynamic", family="dynamic", simulated=False)
 class Dynamic(Method):
-    name = "dynamic"
-    family = "dynamic"
-    summary = "ONNX Runtime quantize_dynamic: int8 weights, activations quantized per batch at run time"
     Params = DynamicParams
 
     def apply(self, ctx: PrepareContext, params: DynamicParams):  # type: ignore[override, no-untyped-def]

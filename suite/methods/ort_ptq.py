@@ -14,7 +14,6 @@ from pydantic import Field
 from suite.methods.base import Method, Params, PrepareContext
 from suite.methods.onnx_graph import onnx_artifact
 from suite.methods.ort_common import ArrayReader, input_name, preprocess
-from suite.registry import methods
 
 
 class PtqParams(Params):
@@ -27,11 +26,7 @@ class PtqParams(Params):
     calibration_samples: int | None = Field(None, ge=1, description="first N of the calibration split; None = all")
 
 
-@methods.register("ptq-static", family="ptq", simulated=False)
 class PtqStatic(Method):
-    name = "ptq-static"
-    family = "ptq"
-    summary = "ONNX Runtime quantize_static, QDQ int8 (minmax / entropy / percentile calibration)"
     Params = PtqParams
 
     def apply(self, ctx: PrepareContext, params: PtqParams):  # type: ignore[override, no-untyped-def]

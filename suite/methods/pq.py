@@ -22,7 +22,6 @@ from pydantic import Field
 from suite.methods.base import Method, Params, PrepareContext
 from suite.methods.codebook import rewrite_weights
 from suite.methods.onnx_graph import onnx_artifact
-from suite.registry import methods
 
 
 class PqParams(Params):
@@ -48,12 +47,7 @@ def product_quantize(w: np.ndarray, d: int, k: int, seed: int, codebook_dtype: s
     return recon.reshape(w.shape), k, max(1, math.ceil(math.log2(k)))
 
 
-@methods.register("product-quantization", family="product", simulated=True)
 class ProductQuantization(Method):
-    name = "product-quantization"
-    family = "product"
-    simulated = True
-    summary = "product quantization of weight rows (k-means codebook of sub-vectors per layer)"
     Params = PqParams
 
     def apply(self, ctx: PrepareContext, params: PqParams):  # type: ignore[override, no-untyped-def]

@@ -27,7 +27,6 @@ from suite.methods.base import Method, Params, PrepareContext
 from suite.methods.onnx_graph import onnx_artifact
 from suite.methods.ort_qdq import ort_kernels
 from suite.methods.torch_common import clone_sequential, export, finetune, torch_top1
-from suite.registry import methods
 
 
 class QatParams(Params):
@@ -259,11 +258,7 @@ def train_qat(ctx: PrepareContext, params: QatParams) -> Any:
     return wrapped
 
 
-@methods.register("qat", family="qat", simulated=False)
 class Qat(Method):
-    name = "qat"
-    family = "qat"
-    summary = "torch.ao eager QAT (FakeQuantize, fine-tuned from fp32) exported to ONNX QDQ int8"
     Params = QatParams
 
     def apply(self, ctx: PrepareContext, params: QatParams):  # type: ignore[override, no-untyped-def]

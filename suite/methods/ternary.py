@@ -13,7 +13,6 @@ from pydantic import Field
 
 from suite.methods.base import Method, Params, PrepareContext
 from suite.methods.lowbit import lowbit_artifact
-from suite.registry import methods
 
 
 def ternarize(w: Any, per_channel: bool = False, ratio: float = 0.7) -> Any:
@@ -35,12 +34,7 @@ class TernaryParams(Params):
     seed: int = 0
 
 
-@methods.register("ternary", family="ternary", simulated=True)
 class Ternary(Method):
-    name = "ternary"
-    family = "ternary"
-    simulated = True
-    summary = "TWN ternary weights {-a, 0, +a} (threshold 0.7 mean|W|), STE fine-tuning"
     Params = TernaryParams
 
     def apply(self, ctx: PrepareContext, params: TernaryParams):  # type: ignore[override, no-untyped-def]

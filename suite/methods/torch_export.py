@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from suite.methods.base import Artifact, Method, Params, PrepareContext
-from suite.registry import methods
 
 COMPUTE_TARGETS = ("conv", "linear", "addmm", "mm.default", "bmm", "matmul", "lstm", "gru")
 
@@ -38,12 +37,7 @@ def export_program(module: Any, sample_shape: list[int], path: Path) -> dict[str
     return dict(layers)
 
 
-@methods.register("fp32-torch", family="baseline", simulated=False, format="torch")
 class Fp32Torch(Method):
-    name = "fp32-torch"
-    family = "baseline"
-    summary = "float32 reference as a torch.export program (torch runtime)"
-    artifact_format = "torch"
 
     class Params(Params):
         pass

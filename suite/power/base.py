@@ -129,9 +129,8 @@ def choose_sensor(names: list[Any]) -> tuple[PowerSensor | None, Probe]:
     ``names`` holds sensor names or ``PowerSpec`` entries (name + boundary + options).
     A ``needs_privilege`` answer is kept over plain ``unavailable`` ones, since it comes with a fix.
     """
-    from suite.registry import power, load_catalogue
+    from suite.registry import power
 
-    load_catalogue()
     reasons: list[str] = []
     privileged: tuple[PowerSensor, Probe] | None = None
     for entry in names:

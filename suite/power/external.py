@@ -30,7 +30,6 @@ from pathlib import Path
 from suite.errors import BadInput
 from suite.power.base import EnergyReading, PowerSensor, Probe, WindowError
 from suite.power.sampling import LineSampler, Sample, integrate
-from suite.registry import power
 
 TIME_COLUMNS = ("timestamp", "time", "unix_time", "time_s", "t")
 WATTS_COLUMNS = ("watts", "power_w", "power", "w", "p")
@@ -100,7 +99,6 @@ def parse_command_line(line: str, clock_offset_s: float = 0.0) -> float | tuple[
     return parse_time(parts[0]) + clock_offset_s, float(parts[1])
 
 
-@power.register("external", boundary="board_input", method="integrated_samples")
 class ExternalMeterSensor(PowerSensor):
     name = "external"
     boundary = "board_input"

@@ -1,4 +1,4 @@
-"""Jetson INA3221 power monitors through hwmon sysfs (FORMATS.md, "Jetson (Orin) — INA3221 through hwmon").
+"""Jetson INA3221 power monitors through hwmon sysfs (docs/formats.md, "Jetson: INA3221 through hwmon").
 
 Each channel N of an INA3221 exposes ``inN_label`` (the rail, e.g. ``VDD_IN``), ``inN_input`` (bus
 voltage, mV) and ``currN_input`` (current, mA); a rail's power is mV x mA / 1e6 W. The hwmon number
@@ -20,7 +20,6 @@ from pathlib import Path
 from suite.paths import system_path
 from suite.power.base import EnergyReading, PowerSensor, Probe, WindowError
 from suite.power.sampling import PolledSampler, window_energy
-from suite.registry import power
 
 DRIVER_GLOB = ("/sys/bus/i2c/drivers/ina3221", "*/hwmon/hwmon*")
 CLASS_DIR = "/sys/class/hwmon"
@@ -80,7 +79,6 @@ def discover_rails() -> dict[str, Rail]:
     return rails
 
 
-@power.register("ina3221", boundary="module_input", method="integrated_samples")
 class Ina3221Sensor(PowerSensor):
     name = "ina3221"
     boundary = "module_input"

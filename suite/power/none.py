@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from suite.power.base import EnergyReading, PowerSensor, Probe
-from suite.registry import power
 
 
-@power.register("none")
 class NoSensor(PowerSensor):
     name = "none"
 

@@ -1,4 +1,4 @@
-"""NVIDIA GPU energy through NVML (``nvidia-ml-py``, ``import pynvml``; FORMATS.md, "NVIDIA GPUs — NVML").
+"""NVIDIA GPU energy through NVML (``nvidia-ml-py``, ``import pynvml``; docs/formats.md, "NVIDIA GPUs: NVML").
 
 Preferred: ``nvmlDeviceGetTotalEnergyConsumption`` (mJ since the driver loaded; Volta and newer),
 differenced over the window: method ``energy_counter``. The counter updates every ~20-100 ms, so a
@@ -17,7 +17,6 @@ from typing import Any
 
 from suite.power.base import EnergyReading, PowerSensor, Probe, WindowError
 from suite.power.sampling import PolledSampler, integrate
-from suite.registry import power
 
 INSTALL_HINT = "pip install nvidia-ml-py (the 'gpu' extra: pip install -e '.[gpu]')"
 
@@ -28,7 +27,6 @@ def _default_index() -> int:
     return int(first) if first.isdigit() else 0
 
 
-@power.register("nvml", boundary="gpu_board", method="energy_counter")
 class NvmlSensor(PowerSensor):
     name = "nvml"
     boundary = "gpu_board"

@@ -1,4 +1,4 @@
-"""Intel/AMD RAPL energy counters through Linux powercap (FORMATS.md, "RAPL through powercap").
+"""Intel/AMD RAPL energy counters through Linux powercap (docs/formats.md, "Intel and AMD CPUs: RAPL through powercap").
 
 Reads ``energy_uj`` of each top-level package domain (``intel-rapl:<P>``, name ``package-*``); the
 sub-domains (core, uncore, dram) sit inside the package and are not added, to avoid double counting.
@@ -17,7 +17,6 @@ from pathlib import Path
 
 from suite.paths import system_path
 from suite.power.base import EnergyReading, PowerSensor, Probe
-from suite.registry import power
 
 POWERCAP = "/sys/class/powercap"
 _PACKAGE_DIR = re.compile(r"^intel-rapl:\d+$")
@@ -51,7 +50,6 @@ class _Domain:
         self.last = now
 
 
-@power.register("rapl", boundary="cpu_package", method="energy_counter")
 class RaplSensor(PowerSensor):
     name = "rapl"
     boundary = "cpu_package"

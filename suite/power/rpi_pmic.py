@@ -1,10 +1,10 @@
-"""Raspberry Pi 5 PMIC rails through ``vcgencmd pmic_read_adc`` (FORMATS.md, "Raspberry Pi 5 — PMIC").
+"""Raspberry Pi 5 PMIC rails through ``vcgencmd pmic_read_adc`` (docs/formats.md, "Raspberry Pi 5: PMIC rails").
 
 The command prints one line per ADC channel, ``NAME_A current(N)=0.7436A`` or ``NAME_V volt(N)=0.72V``;
 a rail's power is its ``_A`` current times its ``_V`` voltage. ``EXT5V`` has a voltage only, so the
 board's input power is NOT measured: the sum of the PMIC rails leaves out the USB, Ethernet and
 fan loads and the PMIC's own losses. The boundary is therefore ``partial_rails`` and the record says so.
-Each sample is a process launch; the rate is capped at 10 Hz (FORMATS.md).
+Each sample is a process launch; the rate is capped at 10 Hz (docs/formats.md).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import subprocess
 
 from suite.power.base import EnergyReading, PowerSensor, Probe
 from suite.power.sampling import PolledSampler, window_energy
-from suite.registry import power
 
 _LINE = re.compile(r"^\s*(\S+)_([AV])\s+(?:current|volt)\(\d+\)=([-+\d.eE]+)[AV]\s*$")
 MIN_PERIOD_S = 0.1
@@ -37,7 +36,6 @@ def parse_pmic(text: str) -> tuple[dict[str, float], list[str]]:
     return rails, voltage_only
 
 
-@power.register("rpi5-pmic", boundary="partial_rails", method="integrated_samples")
 class RpiPmicSensor(PowerSensor):
     name = "rpi5-pmic"
     boundary = "partial_rails"

@@ -1,6 +1,6 @@
 """Jetson ``tegrastats`` as a power sensor: the fallback when the INA3221 files are not readable.
 
-Format (jetson-stats ``jtop/core/tegra_parse.py``; FORMATS.md): one line per ``--interval`` ms, each rail
+Format (jetson-stats ``jtop/core/tegra_parse.py``; docs/formats.md): one line per ``--interval`` ms, each rail
 as ``NAME current_mW/average_mW`` (JetPack 5/6), or ``NAME current/average`` in mW without the unit
 (JetPack 4: ``POM_5V_IN 2007/2007``). The average is tegrastats' own running mean since it started,
 not the window's mean, so only the current values are used, timestamped on arrival and integrated.
@@ -14,7 +14,6 @@ import shutil
 from suite.power.base import EnergyReading, PowerSensor, Probe
 from suite.power.ina3221 import INPUT_RAILS
 from suite.power.sampling import LineSampler, window_energy
-from suite.registry import power
 
 _RAIL = re.compile(r"\b([A-Z][A-Z0-9_]*) (\d+)(?:mW)?/(\d+)(?:mW)?(?=\s|$)")
 
@@ -24,7 +23,6 @@ def parse_line(line: str) -> dict[str, tuple[int, int]]:
     return {name: (int(cur), int(avg)) for name, cur, avg in _RAIL.findall(line)}
 
 
-@power.register("tegrastats", boundary="module_input", method="integrated_samples")
 class TegrastatsSensor(PowerSensor):
     name = "tegrastats"
     boundary = "module_input"

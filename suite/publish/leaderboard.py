@@ -172,3 +172,19 @@ def run_publish(targets: list[str] | None, snapshot_name: str | None, source: Pa
             raise BadInput(f"--from {source}: a single record; give its folder, or use --snapshot NAME")
         return build(records, source / "leaderboard", targets)
     return build(records, results_root() / "leaderboard", targets)
+
+
+def publish_working(store: RecordStore, targets: list[str], console: Any) -> list[Path]:
+    """The working leaderboard of ``targets``; skipped, with why, where pandas/matplotlib are missing
+    (a board with the run side only: the records are complete, ``edgeq publish`` builds it elsewhere)."""
+    from suite.paths import results_root
+
+    try:
+        written = publish(store, targets, results_root() / "leaderboard")
+    except ModuleNotFoundError as exc:
+        console.print(
+            f"leaderboard skipped: {exc.name} is not installed (the 'track' extra); the records are complete, "
+            f"`edgeq publish` builds it where it is"
+        )
+        return []
+    return written

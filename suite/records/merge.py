@@ -9,18 +9,17 @@ lands on the same file. Which one stays when two *different* records of one job 
   job measured again (a redelivery, a re-import of an older tarball); keeping the first makes the
   leaderboard independent of arrival order. ``edgeq bench --force`` is the way to re-measure.
 
-The accuracy delta of a quantized job needs the fp32 record of the same task, target and runtime. A
-device fills it when it measured that fp32 job itself; when the baseline ran elsewhere (another worker
-on the same queue) it is filled here, from the merged records, and the record says so.
+The accuracy delta of a quantized job needs its baseline record (``suite.records.baseline``). A board
+fills it when it measured that fp32 job itself; when the baseline ran elsewhere (another board on the
+same queue) it is filled here, from the merged records, and the record says so.
 """
 
 from __future__ import annotations
 
-import time
-from types import SimpleNamespace
 from typing import Any, Iterable
 
 from suite.errors import BadInput
+from suite.records.baseline import baseline_of
 from suite.records.store import SCHEMA, RecordStore
 
 REQUIRED = ("job_id", "fingerprint", "status", "task", "method", "target", "runtime")
@@ -63,22 +62,15 @@ def merge_record(store: RecordStore, record: dict[str, Any]) -> str:
 
 
 def fill_delta(store: RecordStore, record: dict[str, Any]) -> bool:
-    """Fill ``accuracy.delta_top1`` from the stored fp32 record when the device could not. True if filled."""
-    from suite.job.run import fp32_reference_top1
-
+    """Fill ``accuracy.delta_top1`` from the stored baseline (``suite.records.baseline``) when the board
+    could not. True if filled."""
     acc = record.get("accuracy") or {}
     if record.get("status") != "ok" or acc.get("delta_top1") is not None or acc.get("top1") is None:
         return False
     if (record.get("method") or {}).get("family") == "baseline":
         return False
-    probe = SimpleNamespace(
-        profile_name=record["target"]["name"],
-        task_name=record["task"]["name"],
-        runtime={"name": record["runtime"]["name"]},
-        task_sha256=record["task"].get("file_sha256"),
-        inputs=record.get("inputs") or {},
-    )
-    fp32 = fp32_reference_top1(store, probe, acc.get("n"))  # type: ignore[arg-type]
+    base = baseline_of(store, record["target"]["name"], record["task"]["name"], record.get("inputs") or {})
+    fp32 = ((base or {}).get("accuracy") or {}).get("top1")
     if fp32 is None:
         return False
     acc.update(fp32_top1=fp32, delta_top1=acc["top1"] - fp32, delta_filled_at="merge")
@@ -97,43 +89,3 @@ def fill_deltas(store: RecordStore, records: Iterable[dict[str, Any]]) -> int:
         if stored is not None and fill_delta(store, stored):
             filled += 1
     return filled
-
-
-def log_to_mlflow(store: RecordStore, records: Iterable[dict[str, Any]], parent_name: str) -> tuple[int, int, str | None]:
-    """Log the stored version of each record that MLflow does not have yet (by fingerprint).
-
-    Returns (logged, already there, why not) — MLflow is a view: when it is down the records are safe
-    and ``edgeq sync`` logs them later.
-    """
-    from suite.tracking import mlflow as tracking
-
-    uri = tracking.tracking_uri()
-    down = tracking.probe(uri)
-    if down:
-        return 0, 0, f"MLflow store {down}"
-    try:
-        tracker = tracking.Tracker(uri, parent_name)
-        logged = present = 0
-        seen: dict[str, set[str]] = {}
-        for record in records:
-            path = store.path_for(record["target"]["name"], record["task"]["name"], record["job_id"])
-            stored = store.read(record["target"]["name"], record["task"]["name"], record["job_id"]) or record
-            task = stored["task"]["name"]
-            if task not in seen:
-                seen[task] = tracker.existing_fingerprints(task)
-            if stored["fingerprint"] in seen[task]:
-                present += 1
-                continue
-            tracker.log(stored, path)
-            seen[task].add(stored["fingerprint"])
-            logged += 1
-        tracker.finish()
-    except Exception as exc:  # mlflow missing or the store failing mid-way: records are complete
-        return 0, 0, f"MLflow logging failed ({' '.join(str(exc).split())[:200]})"
-    return logged, present, None
-
-
-def sweep_name(target: str, when: float | None = None) -> str:
-    """The parent-run name DESIGN.md gives a sweep: ``<target> <UTC time> UTC``."""
-    return f"{target} {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(when))} UTC"
-

@@ -167,8 +167,11 @@ class RecordStore:
         path = self.path_for(target, task, job_id)
         return load_record(path) if path.is_file() else None
 
-    def iter_records(self, target: str | None = None) -> Iterator[dict[str, Any]]:
+    def iter_records(self, target: str | None = None, task: str | None = None) -> Iterator[dict[str, Any]]:
+        """Every record (of ``target``, and of its ``task`` when given), in path order."""
         base = self.root / target if target else self.root
+        if target and task:
+            base = base / task
         if not base.is_dir():
             return
         for path in sorted(base.rglob("*.json")):

@@ -1,1 +1,12 @@
-"""Runtimes load an Artifact on this machine and run batches. Run side: numpy + the runtime library."""
+"""Runtimes load an Artifact on this machine and run batches. Run side: numpy + the runtime library.
+
+``PLUGINS`` is the one place a built-in runtime's metadata is written (the artifact formats it loads
+and the line ``edgeq list runtimes`` prints); what a runtime can say about this machine (does it load,
+what would fall back, how its profile entries are labelled) is asked of the runtime class itself.
+"""
+
+PLUGINS: dict[str, tuple[str, dict[str, object]]] = {
+    "ort": ("ort:OrtRuntime", dict(formats=["onnx"], summary="ONNX Runtime (execution providers from the profile, the one used read back)")),
+    "litert": ("litert:LiteRtRuntime", dict(formats=["tflite"], summary="LiteRT (ai-edge-litert) with the XNNPACK delegate")),
+    "torch": ("torch_rt:TorchRuntime", dict(formats=["torch"], summary="PyTorch eager, CPU or CUDA (fp32/fp16/bf16, CUDA graphs)")),
+}  # fmt: skip

@@ -1,8 +1,14 @@
-"""The Runtime interface: load an artifact file, run numpy batches, say what really ran it."""
+"""The Runtime interface: load an artifact file, run numpy batches, say what really ran it.
+
+A runtime also answers for itself what ``edgeq doctor`` and the sweep's summary say about it
+(:meth:`Runtime.status`, :meth:`Runtime.label`), so a runtime from a third-party package shows as much
+as a built-in one.
+"""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -25,15 +31,62 @@ class Session(ABC):
         """The record's ``runtime`` block: name, version, provider actually used, threads, ..."""
 
 
-class Runtime(ABC):
-    name: str = ""
-    formats: frozenset[str] = frozenset()
+@dataclass
+class RuntimeStatus:
+    """Does a profile's runtime entry load on this machine, and what will really run its jobs?"""
 
-    def supports(self, artifact_format: str) -> bool:
-        return artifact_format in self.formats
+    name: str
+    ok: bool
+    summary: str
+    fallback: str | None = None  # what will run instead of what the profile asked for
+    notes: list[str] = field(default_factory=list)
+
+
+def threads_label(threads: int | None) -> str | None:
+    """``4t`` / ``all cores`` for a thread count other than the default single thread."""
+    if threads is None or threads == 1:
+        return None
+    return "all cores" if threads == 0 else f"{threads}t"
+
+
+class Runtime(ABC):
+    """Loads artifacts of the formats its registry entry lists (``suite/runtimes/__init__.py``)."""
 
     @abstractmethod
     def version(self) -> str: ...
 
     @abstractmethod
     def load(self, path: Path, spec: RuntimeSpec) -> Session: ...
+
+    def status(self, spec: RuntimeSpec) -> RuntimeStatus:
+        """Whether ``spec`` can run here (import the library, check providers or delegates). The default
+        says the plugin loads and names its version; runtimes with more to check override it."""
+        return RuntimeStatus(spec.name, True, f"{spec.name} {self.version()}")
+
+    def label(self, spec: dict[str, Any]) -> str:
+        """A profile entry (``RuntimeSpec`` as a dict) as a short label that tells a profile's entries
+        apart in tables: the name and, where a runtime has them, the options that change what runs."""
+        return " ".join(p for p in (spec["name"], threads_label(spec.get("threads"))) if p)
+
+
+def status_of(spec: RuntimeSpec) -> RuntimeStatus:
+    """``Runtime.status`` of a profile entry, from whichever plugin provides it; never raises."""
+    from suite.errors import BadInput
+    from suite.registry import runtimes
+
+    try:
+        return runtimes.get(spec.name)().status(spec)
+    except BadInput as exc:
+        return RuntimeStatus(spec.name, False, str(exc))
+    except Exception as exc:  # a broken plugin is reported, not raised
+        return RuntimeStatus(spec.name, False, f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}")
+
+
+def label_of(spec: dict[str, Any]) -> str:
+    """``Runtime.label`` of a profile entry (a RuntimeSpec dict); its name if the plugin cannot say."""
+    from suite.registry import runtimes
+
+    try:
+        return runtimes.get(spec["name"])().label(spec)
+    except Exception:
+        return str(spec.get("name"))

@@ -25,8 +25,7 @@ import numpy as np
 
 from suite.config.schemas import RuntimeSpec
 from suite.errors import BadInput, JobFailed
-from suite.registry import runtimes
-from suite.runtimes.base import Runtime, Session
+from suite.runtimes.base import Runtime, RuntimeStatus, Session, threads_label
 
 
 def delegation(ops: list[dict[str, Any]]) -> dict[str, Any]:
@@ -131,13 +130,28 @@ def litert_version() -> str:
         return "unknown"
 
 
-@runtimes.register("litert", formats=["tflite"])
 class LiteRtRuntime(Runtime):
-    name = "litert"
-    formats = frozenset({"tflite"})
-
     def version(self) -> str:
         return litert_version()
+
+    def status(self, spec: RuntimeSpec) -> RuntimeStatus:
+        """Is ai-edge-litert installed, and for the Edge TPU delegate, is libedgetpu there?"""
+        import ctypes.util
+
+        version = litert_version()
+        if version == "unknown":
+            return RuntimeStatus("litert", False, "ai-edge-litert is not installed (pip install ai-edge-litert)")
+        summary = f"ai-edge-litert {version}"
+        if (spec.options or {}).get("delegate") == "edgetpu":
+            lib = ctypes.util.find_library("edgetpu")
+            if lib is None:
+                return RuntimeStatus("litert", False, f"{summary}; the Edge TPU delegate needs libedgetpu (apt-get install libedgetpu1-std), not found")
+            summary += f"; Edge TPU delegate {lib}"
+        return RuntimeStatus("litert", True, summary)
+
+    def label(self, spec: dict[str, Any]) -> str:
+        delegate = (spec.get("options") or {}).get("delegate")
+        return " ".join(str(p) for p in ("litert", delegate, threads_label(spec.get("threads"))) if p)
 
     def load(self, path: Path, spec: RuntimeSpec) -> LiteRtSession:
         return LiteRtSession(path, spec)

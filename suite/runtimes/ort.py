@@ -15,8 +15,15 @@ import numpy as np
 
 from suite.config.schemas import RuntimeSpec
 from suite.errors import BadInput, JobFailed
-from suite.registry import runtimes
-from suite.runtimes.base import Runtime, Session
+from suite.runtimes.base import Runtime, RuntimeStatus, Session, threads_label
+
+
+def _installed(metadata: Any, dist: str) -> bool:
+    try:
+        metadata.version(dist)
+        return True
+    except metadata.PackageNotFoundError:
+        return False
 
 
 def provider_options(spec: RuntimeSpec) -> dict[str, dict[str, Any]]:
@@ -119,15 +126,38 @@ class OrtSession(Session):
         }
 
 
-@runtimes.register("ort", formats=["onnx"])
 class OrtRuntime(Runtime):
-    name = "ort"
-    formats = frozenset({"onnx"})
-
     def version(self) -> str:
         import onnxruntime as ort
 
         return ort.__version__
+
+    def status(self, spec: RuntimeSpec) -> RuntimeStatus:
+        """Which of the profile's providers this onnxruntime build has; the first usable one runs."""
+        from importlib import metadata
+
+        try:
+            import onnxruntime as ort
+        except ImportError as exc:
+            return RuntimeStatus("ort", False, f"onnxruntime does not import ({exc})")
+        available = ort.get_available_providers()
+        requested = list(spec.providers) or ["CPUExecutionProvider"]
+        missing = [p for p in requested if p not in available]
+        usable = [p for p in requested if p in available] or ["CPUExecutionProvider"]
+        dists = [d for d in ("onnxruntime-gpu", "onnxruntime") if _installed(metadata, d)]
+        summary = f"onnxruntime {ort.__version__} ({dists[0] if dists else 'onnxruntime'}); providers in this build: {', '.join(available)}"
+        fallback = None
+        if missing:
+            fallback = (
+                f"{', '.join(missing)} not in this onnxruntime build: {usable[0]} will run these jobs "
+                f"(recorded as a fallback)" if usable[0] != requested[0] else f"{', '.join(missing)} not in this build"
+            )
+        return RuntimeStatus("ort", True, summary, fallback)
+
+    def label(self, spec: dict[str, Any]) -> str:
+        trt = ((spec.get("options") or {}).get("provider_options") or {}).get("TensorrtExecutionProvider") or {}
+        dla = f"DLA{trt.get('trt_dla_core', 0)}" if trt.get("trt_dla_enable") else None
+        return " ".join(p for p in ("ort", dla, threads_label(spec.get("threads"))) if p)
 
     def load(self, path: Path, spec: RuntimeSpec) -> OrtSession:
         return OrtSession(path, spec)

@@ -27,8 +27,7 @@ import numpy as np
 
 from suite.config.schemas import RuntimeSpec
 from suite.errors import BadInput, JobFailed
-from suite.registry import runtimes
-from suite.runtimes.base import Runtime, Session
+from suite.runtimes.base import Runtime, RuntimeStatus, Session
 
 DTYPES = ("float32", "float16", "bfloat16")
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune")
@@ -163,15 +162,34 @@ class TorchSession(Session):
         }
 
 
-@runtimes.register("torch", formats=["torch"])
 class TorchRuntime(Runtime):
-    name = "torch"
-    formats = frozenset({"torch"})
-
     def version(self) -> str:
         import torch
 
         return torch.__version__
+
+    def status(self, spec: RuntimeSpec) -> RuntimeStatus:
+        """Is torch installed, and for a CUDA entry, is there a GPU (and native bf16 where asked)?"""
+        import importlib.util
+
+        if importlib.util.find_spec("torch") is None:
+            return RuntimeStatus("torch", False, "torch is not installed")
+        opts = parse_options(spec.options)
+        import torch
+
+        summary = f"torch {torch.__version__}, {opts['device']} {opts['dtype']}" + (" with CUDA graphs" if opts["cuda_graphs"] else "")
+        if opts["device"].startswith("cuda"):
+            if not torch.cuda.is_available():
+                build = f"CUDA {torch.version.cuda} build, no usable GPU/driver" if torch.version.cuda else "a CPU-only build"
+                return RuntimeStatus("torch", False, f"{summary}: CUDA is not available (torch is {build}); these jobs will fail")
+            summary += f" on {torch.cuda.get_device_name(0)} (CUDA {torch.version.cuda})"
+            if opts["dtype"] == "bfloat16" and not torch.cuda.is_bf16_supported():
+                return RuntimeStatus("torch", True, summary, notes=["this GPU has no native bfloat16: bf16 is emulated and slow"])
+        return RuntimeStatus("torch", True, summary)
+
+    def label(self, spec: dict[str, Any]) -> str:
+        dtype = (spec.get("options") or {}).get("dtype")
+        return f"torch {dtype}" if dtype else "torch"
 
     def load(self, path: Path, spec: RuntimeSpec) -> TorchSession:
         return TorchSession(path, spec)

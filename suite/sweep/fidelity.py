@@ -36,15 +36,16 @@ def bare_p50_ms(run, samples: list[np.ndarray], seconds: float) -> float:  # typ
 
 def run_fidelity(target: str, tasks: list[str] | None, methods: list[str] | None, seconds: float, repeats: int = 3) -> Iterator[str]:
     from suite.job import build as prepare
-    from suite.config import load_profile, load_task
+    from suite.config import load_task
+    from suite.machine.target import load_target
     from suite.measure.loadgen import ScenarioSettings, calibrate_latency_ns, single_stream_run
     from suite.registry import runtimes
     from suite.job.plan import plan
 
-    profile = load_profile(target)
+    profile = load_target(target)
     for job in plan(profile, tasks, methods, override=True):
         task = load_task(job.task_path)
-        artifact, _ = prepare.build_artifact(task, job.method, job.params, job.artifact_key, job.profile_name)
+        artifact, _ = prepare.build_artifact(task, job.method, job.params, job.artifact_key, job.target_name)
         session = runtimes.get(job.runtime["name"])().load(Path(artifact.path), job.runtime_spec)
         x = prepare.task_state(task).splits.x_eval
         samples = [np.ascontiguousarray(x[i : i + 1]) for i in range(min(len(x), 1024))]

@@ -1,4 +1,6 @@
-"""MLflow logging: experiment per task, parent run per sweep, child run per job (DESIGN.md, MLflow layout).
+"""MLflow: experiment per task, parent run per sweep, child run per job (docs/design.md, "MLflow layout").
+
+The only module that creates MLflow runs; everything else logs through ``suite.tracking.sink``.
 
 MLflow is a view of the records, never the source of truth. The store is probed once per sweep (at most
 2 s, retries off: MLflow's HTTP client otherwise retries for minutes); when it is down the sweep goes on
@@ -12,7 +14,7 @@ import os
 import socket
 import time
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 from urllib.parse import urlparse
 
 from suite.paths import results_root
@@ -155,7 +157,9 @@ def experiment_tags(task: str) -> dict[str, str]:
 class Tracker:
     """Logs records as MLflow child runs under one parent run per (sweep, task experiment)."""
 
-    def __init__(self, uri: str, sweep_name: str) -> None:
+    def __init__(self, uri: str, name: str | None = None, started: float | None = None) -> None:
+        """``name``: the parent runs' name; None names each after its target and ``started`` (UTC), as a
+        sweep's are (``local-cpu 2026-11-26 10:00:00 UTC``)."""
         _quiet_client_env()
         import logging
 
@@ -170,7 +174,8 @@ class Tracker:
         with store_lock(uri):  # a new sqlite store is created (migrated) by one sweep at a time
             self.client = MlflowClient(tracking_uri=uri)
             retry_locked(self.client.search_experiments, max_results=1)
-        self.sweep_name = sweep_name
+        self.name = name
+        self.started = time.time() if started is None else started
         self._parents: dict[str, str] = {}
         self._experiments: dict[str, str] = {}
 
@@ -199,11 +204,25 @@ class Tracker:
             run = retry_locked(
                 self.client.create_run,
                 self.experiment_id(task),
-                run_name=self.sweep_name,
+                run_name=self.name or f"{target} {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(self.started))} UTC",
                 tags={"edgeq.kind": "sweep", "edgeq.target": target},
             )
             self._parents[key] = run.info.run_id
         return self._parents[key]
+
+    def adopt_parent(self, task: str, target: str, run_id: str) -> None:
+        """Log ``task``/``target`` children under a parent run made elsewhere (the fleet's workstation)."""
+        self._parents[f"{task}\0{target}"] = run_id
+
+    def has_run(self, task: str, fingerprint: str) -> bool:
+        """Is a finished run with this fingerprint in the task's experiment? (a redelivery never logs twice)"""
+        runs = retry_locked(
+            self.client.search_runs,
+            [self.experiment_id(task)],
+            filter_string=f"tags.`{FINGERPRINT_TAG}` = '{fingerprint}'",
+            max_results=5,
+        )
+        return any(run.info.status != "RUNNING" for run in runs)
 
     def existing_fingerprints(self, task: str) -> set[str]:
         exp_id = self.experiment_id(task)
@@ -242,23 +261,3 @@ class Tracker:
     def finish(self) -> None:
         for run_id in self._parents.values():
             retry_locked(self.client.set_terminated, run_id, "FINISHED")
-
-
-def sync(records: Iterable[tuple[dict[str, Any], Path]], uri: str) -> tuple[int, int]:
-    """Log every record whose fingerprint is not yet in the store. Returns (logged, already there)."""
-    tracker = Tracker(uri, sweep_name=f"sync {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())} UTC")
-    seen: dict[str, set[str]] = {}
-    logged = skipped = 0
-    for record, path in records:
-        task = record["task"]["name"]
-        if task not in seen:
-            seen[task] = tracker.existing_fingerprints(task)
-        fp = record.get("fingerprint") or record["job_id"]
-        if fp in seen[task]:
-            skipped += 1
-            continue
-        tracker.log(record, path)
-        seen[task].add(fp)
-        logged += 1
-    tracker.finish()
-    return logged, skipped

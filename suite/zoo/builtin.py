@@ -10,58 +10,15 @@ from __future__ import annotations
 import hashlib
 import json
 from importlib import metadata
-from typing import Any, Callable
+from typing import Any
 
 from suite.config.schemas import TaskConfig, TrainRecipe
 from suite.data.base import Splits
 from suite.errors import BadInput
 from suite.paths import cache_dir
-from suite.registry import zoo
 from suite.zoo.base import ReferenceModel
-
-ARCHITECTURES: dict[str, Callable[[int], Any]] = {}
-
-
-def architecture(name: str) -> Callable[[Callable[[int], Any]], Callable[[int], Any]]:
-    def decorator(fn: Callable[[int], Any]) -> Callable[[int], Any]:
-        ARCHITECTURES[name] = fn
-        return fn
-
-    return decorator
-
-
-@architecture("digits-cnn")
-def digits_cnn(num_classes: int) -> Any:
-    """Two 3x3 convolutions, a pool and two dense layers for 1x8x8 inputs (~45k parameters)."""
-    from torch import nn
-
-    return nn.Sequential(
-        nn.Conv2d(1, 16, 3, padding=1),
-        nn.ReLU(),
-        nn.Conv2d(16, 32, 3, padding=1),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Flatten(),
-        nn.Linear(32 * 4 * 4, 64),
-        nn.ReLU(),
-        nn.Linear(64, num_classes),
-    )
-
-
-@architecture("tabular-mlp")
-def tabular_mlp(num_classes: int) -> Any:
-    """Raw feature vector -> BatchNorm (normalises in-graph) -> 64 -> 32 -> classes; input width inferred."""
-    from torch import nn
-
-    return nn.Sequential(
-        nn.LazyBatchNorm1d(),
-        nn.LazyLinear(64),
-        nn.ReLU(),
-        nn.Linear(64, 32),
-        nn.ReLU(),
-        nn.Linear(32, num_classes),
-    )
-
+from suite.zoo.builtin_nets import ARCHITECTURES
+from suite.zoo.torch_common import state_sha256
 
 # Bump when train() would produce other weights from the same recipe (2: one torch thread, whose
 # summation order differs from the default pool's). Part of every checkpoint key and job fingerprint.
@@ -116,15 +73,6 @@ def _train(module: Any, splits: Splits, recipe: TrainRecipe) -> None:
     module.eval()
 
 
-def state_sha256(state: dict[str, Any]) -> str:
-    digest = hashlib.sha256()
-    for key in sorted(state):
-        digest.update(key.encode())
-        digest.update(state[key].detach().cpu().contiguous().numpy().tobytes())
-    return digest.hexdigest()
-
-
-@zoo.register("builtin")
 def load(task: TaskConfig, splits: Splits) -> ReferenceModel:
     import torch
 
@@ -162,5 +110,3 @@ def load(task: TaskConfig, splits: Splits) -> ReferenceModel:
         origin={"source": "builtin", "name": spec.name, "checkpoint": str(path), "trained_now": trained_here},
     )
 
-
-import suite.zoo.builtin_nets  # noqa: E402,F401  (registers mnist-cnn and resnet-mnist)

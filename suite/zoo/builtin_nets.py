@@ -1,4 +1,5 @@
-"""Built-in architectures for 28x28 greyscale digits (mnist5k), registered with ``@architecture``.
+"""The built-in architectures, by ``model.name``: ``digits-cnn`` (8x8 digits), ``tabular-mlp`` (raw
+feature vectors) and, for 28x28 greyscale digits (mnist5k), ``mnist-cnn`` and ``resnet-mnist``.
 
 ``mnist-cnn`` is the classic two-conv MNIST network. ``resnet-mnist`` is a small ResNet (stem + three
 stages of one basic block each, 48/96/192 channels, batch norm, identity and 1x1 projection shortcuts):
@@ -11,9 +12,50 @@ epoch on 4000 digits stays under a minute here (8 epochs: 94.5 % top-1 on 1000 h
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
-from suite.zoo.builtin import architecture
+ARCHITECTURES: dict[str, Callable[[int], Any]] = {}
+
+
+def architecture(name: str) -> Callable[[Callable[[int], Any]], Callable[[int], Any]]:
+    def decorator(fn: Callable[[int], Any]) -> Callable[[int], Any]:
+        ARCHITECTURES[name] = fn
+        return fn
+
+    return decorator
+
+
+@architecture("digits-cnn")
+def digits_cnn(num_classes: int) -> Any:
+    """Two 3x3 convolutions, a pool and two dense layers for 1x8x8 inputs (~45k parameters)."""
+    from torch import nn
+
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(16, 32, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(32 * 4 * 4, 64),
+        nn.ReLU(),
+        nn.Linear(64, num_classes),
+    )
+
+
+@architecture("tabular-mlp")
+def tabular_mlp(num_classes: int) -> Any:
+    """Raw feature vector -> BatchNorm (normalises in-graph) -> 64 -> 32 -> classes; input width inferred."""
+    from torch import nn
+
+    return nn.Sequential(
+        nn.LazyBatchNorm1d(),
+        nn.LazyLinear(64),
+        nn.ReLU(),
+        nn.Linear(64, 32),
+        nn.ReLU(),
+        nn.Linear(32, num_classes),
+    )
 
 
 @architecture("mnist-cnn")

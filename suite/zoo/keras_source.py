@@ -13,11 +13,10 @@ import hashlib
 from importlib import metadata
 from typing import Any
 
-from suite.data.base import Splits
+from suite.data.base import Splits, with_identity
 from suite.data.hashing import file_sha256
 from suite.paths import cache_dir
-from suite.registry import zoo
-from suite.zoo.base import ReferenceModel, require_path, weights_file, with_identity
+from suite.zoo.base import ReferenceModel, require_path, weights_file
 
 
 def _path(task: Any):  # type: ignore[no-untyped-def]
@@ -37,7 +36,6 @@ def identity(task: Any) -> dict[str, Any]:
     return {"file_sha256": file_sha256(_path(task)), "keras": metadata.version("keras")}
 
 
-@zoo.register("keras")
 @with_identity(identity, check=check)
 def load(task: Any, splits: Splits) -> ReferenceModel:
     from suite.zoo.convert import run_child

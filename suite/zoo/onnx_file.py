@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from suite.data.base import Splits
+from suite.data.base import Splits, with_identity
 from suite.data.hashing import file_sha256
 from suite.paths import cache_dir
-from suite.registry import zoo
-from suite.zoo.base import ReferenceModel, require_path, weights_file, with_identity
+from suite.zoo.base import ReferenceModel, require_path, weights_file
 
 
 def identity(task: Any) -> dict[str, Any]:
@@ -27,7 +26,6 @@ def identity(task: Any) -> dict[str, Any]:
     return {"file_sha256": file_sha256(path)}
 
 
-@zoo.register("onnx")
 @with_identity(identity, check=require_path)
 def load(task: Any, splits: Splits) -> ReferenceModel:
     from suite.zoo.onnx_io import benchable_copy, check_against_task

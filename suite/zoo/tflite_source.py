@@ -12,11 +12,10 @@ import hashlib
 from importlib import metadata
 from typing import Any
 
-from suite.data.base import Splits
+from suite.data.base import Splits, with_identity
 from suite.data.hashing import file_sha256
 from suite.paths import cache_dir
-from suite.registry import zoo
-from suite.zoo.base import ReferenceModel, require_path, weights_file, with_identity
+from suite.zoo.base import ReferenceModel, require_path, weights_file
 
 
 def _version(dist: str) -> str:
@@ -34,7 +33,6 @@ def identity(task: Any) -> dict[str, Any]:
     return {"file_sha256": file_sha256(path), "tf2onnx": _version("tf2onnx")}
 
 
-@zoo.register("tflite")
 @with_identity(identity, check=require_path)
 def load(task: Any, splits: Splits) -> ReferenceModel:
     from suite.errors import BadInput

@@ -16,11 +16,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from suite.data.base import Splits
-from suite.data.hashing import file_sha256
+from suite.data.base import Splits, with_identity
 from suite.errors import BadInput
-from suite.registry import zoo
-from suite.zoo.base import ReferenceModel, weights_file, with_identity
+from suite.zoo.base import ReferenceModel, weights_file
+from suite.zoo.torch_common import weights_identity, with_weights
 from suite.zoo.torchvision_source import INSTALL_HINT
 
 
@@ -42,33 +41,17 @@ def find_weights(task: Any) -> Path:
     )
 
 
-def identity(task: Any) -> dict[str, Any]:
-    return {"weights_sha256": file_sha256(find_weights(task))}
-
-
-@zoo.register("timm")
-@with_identity(identity)
+@with_identity(weights_identity(find_weights))
 def load(task: Any, splits: Splits) -> ReferenceModel:
-    from suite.zoo.torch_common import apply_state_dict, check_module, load_state_dict
-
-    path = find_weights(task)
     try:
         import timm
     except Exception as exc:
         raise BadInput(f"model.source timm needs timm and torchvision: {INSTALL_HINT}, then pip install timm ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})") from None
+    path = find_weights(task)
     try:
         module = timm.create_model(task.model.name, pretrained=False, num_classes=task.num_classes, **task.model.options)
     except RuntimeError as exc:
         raise BadInput(f"model.name: timm has no model {task.model.name!r} ({str(exc).splitlines()[0][:160]})") from None
-    apply_state_dict(module, load_state_dict(path), path, f"timm {task.model.name}")
-    module.eval()
-    check_module(module, task, f"timm {task.model.name}")
-    sha = file_sha256(path)
     cfg = getattr(module, "pretrained_cfg", {}) or {}
     expected = {k: cfg.get(k) for k in ("input_size", "interpolation", "crop_pct", "crop_mode", "mean", "std") if k in cfg}
-    return ReferenceModel(
-        module=module,
-        weights_sha256=sha,
-        origin={"source": "timm", "name": task.model.name, "weights": str(path), "weights_sha256": sha,
-                "timm": timm.__version__, "pretrained_cfg": expected},
-    )
+    return with_weights(module, path, task, "timm", timm=timm.__version__, pretrained_cfg=expected)

@@ -61,3 +61,31 @@ def state_sha256(state: dict[str, Any]) -> str:
         digest.update(key.encode())
         digest.update(state[key].detach().cpu().contiguous().numpy().tobytes())
     return digest.hexdigest()
+
+
+def weights_identity(find_weights: Any) -> Any:
+    """``identity(task)`` for a source whose weights are one file: that file's sha256."""
+    from suite.data.hashing import file_sha256
+
+    def identity(task: Any) -> dict[str, Any]:
+        return {"weights_sha256": file_sha256(find_weights(task))}
+
+    return identity
+
+
+def with_weights(module: Any, path: Path, task: Any, source: str, **origin: Any) -> Any:
+    """A ``ReferenceModel`` of ``module`` with the weights file at ``path`` loaded (strict), in eval mode,
+    checked against the task's input shape and class count, its sha256 recorded."""
+    from suite.data.hashing import file_sha256
+    from suite.zoo.base import ReferenceModel
+
+    what = f"{source} {task.model.name}"
+    apply_state_dict(module, load_state_dict(path), path, what)
+    module.eval()
+    check_module(module, task, what)
+    sha = file_sha256(path)
+    return ReferenceModel(
+        module=module,
+        weights_sha256=sha,
+        origin={"source": source, "name": task.model.name, "weights": str(path), "weights_sha256": sha, **origin},
+    )

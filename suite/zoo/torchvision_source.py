@@ -18,11 +18,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from suite.data.base import Splits
-from suite.data.hashing import file_sha256
+from suite.data.base import Splits, with_identity
 from suite.errors import BadInput
-from suite.registry import zoo
-from suite.zoo.base import ReferenceModel, weights_file, with_identity
+from suite.zoo.base import ReferenceModel, weights_file
+from suite.zoo.torch_common import weights_identity, with_weights
 
 INSTALL_HINT = (
     "torchvision does not import beside this torch build; install a matching pair in its own environment "
@@ -51,15 +50,8 @@ def find_weights(task: Any, source: str = "torchvision") -> Path:
     )
 
 
-def identity(task: Any) -> dict[str, Any]:
-    return {"weights_sha256": file_sha256(find_weights(task))}
-
-
-@zoo.register("torchvision")
-@with_identity(identity)
+@with_identity(weights_identity(find_weights))
 def load(task: Any, splits: Splits) -> ReferenceModel:
-    from suite.zoo.torch_common import apply_state_dict, check_module, load_state_dict
-
     path = find_weights(task)
     try:
         import torchvision
@@ -69,13 +61,4 @@ def load(task: Any, splits: Splits) -> ReferenceModel:
         module = torchvision.models.get_model(task.model.name, weights=None, num_classes=task.num_classes, **task.model.options)
     except (ValueError, KeyError, TypeError) as exc:
         raise BadInput(f"model.name: torchvision has no classification model {task.model.name!r} taking these options ({exc})") from None
-    apply_state_dict(module, load_state_dict(path), path, f"torchvision {task.model.name}")
-    module.eval()
-    check_module(module, task, f"torchvision {task.model.name}")
-    sha = file_sha256(path)
-    return ReferenceModel(
-        module=module,
-        weights_sha256=sha,
-        origin={"source": "torchvision", "name": task.model.name, "weights": str(path), "weights_sha256": sha,
-                "torchvision": torchvision.__version__},
-    )
+    return with_weights(module, path, task, "torchvision", torchvision=torchvision.__version__)

@@ -1,0 +1,18 @@
+"""The options a sweep is chosen with, declared once: ``edgeq bench``, ``edgeq prepare`` and
+``edgeq fidelity`` take the same ``--target``, ``--tasks``, ``--methods``... with the same help."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+Target = Annotated[str, typer.Option("--target", "-t", help="the target: a profile name in hardware/ or a profile YAML path")]
+Tasks = Annotated[Optional[list[str]], typer.Option("--tasks", help="task names or YAML paths (default: the target's)")]
+Methods = Annotated[Optional[list[str]], typer.Option("--methods", "-m", help="method names, or 'all' (default: the task's)")]
+Runtimes = Annotated[Optional[list[str]], typer.Option("--runtimes", help="restrict to these runtimes of the target")]
+Quick = Annotated[bool, typer.Option("--quick", help="short timing runs (recorded as quick)")]
+Limit = Annotated[Optional[int], typer.Option("--limit", min=1, help="evaluate only the first N eval samples")]
+Overrides = Annotated[Optional[list[str]], typer.Option("--set", help="METHOD.PARAM=VALUE, overrides task and target")]
+OverrideTarget = Annotated[bool, typer.Option("--override-target", help="measure even if this machine does not match the target")]
+NoMlflow = Annotated[bool, typer.Option("--no-mlflow", help="records only; log later with `edgeq sync`")]

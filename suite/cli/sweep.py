@@ -1,0 +1,85 @@
+"""``edgeq bench`` (a target's sweep, here or on the fleet) and ``edgeq fidelity`` (the harness against a bare loop)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+import suite.cli.options as o
+from suite.cli.app import app, console, split
+from suite.errors import BadInput
+
+
+@app.command()
+def bench(
+    target: o.Target = "local-cpu",
+    tasks: o.Tasks = None,
+    methods: o.Methods = None,
+    runtimes: o.Runtimes = None,
+    quick: o.Quick = False,
+    limit: o.Limit = None,
+    force: bool = typer.Option(False, "--force", help="redo jobs that already have a record"),
+    retry_failed: bool = typer.Option(False, "--retry-failed", help="redo jobs whose record says failed"),
+    override_target: o.OverrideTarget = False,
+    no_mlflow: o.NoMlflow = False,
+    set_: o.Overrides = None,
+    fleet: bool = typer.Option(False, "--fleet", help="prepare here, measure on the lab's `edgeq worker`s (--target A,B: one queue each)"),
+    share: Optional[Path] = typer.Option(None, "--share", help="--fleet: put bundles in this shared folder (default: the MLflow server's artifact store)"),
+    fleet_timeout: Optional[float] = typer.Option(None, "--fleet-timeout", min=1, help="--fleet: stop waiting after this many seconds (default: every job's timeout, one device per queue)"),
+) -> None:
+    """Run the sweep of a target: tasks x methods x runtimes; records, MLflow runs, leaderboard."""
+    if fleet:
+        from suite.fleet.dispatch import run_fleet
+
+        raise typer.Exit(
+            run_fleet(
+                targets=split([target]) or [],
+                tasks=split(tasks),
+                methods=split(methods),
+                runtimes=split(runtimes),
+                quick=quick,
+                limit=limit,
+                force=force,
+                retry_failed=retry_failed,
+                use_mlflow=not no_mlflow,
+                share=share,
+                timeout_s=fleet_timeout,
+                console=console(),
+                overrides=set_,
+            )
+        )
+    if share is not None or fleet_timeout is not None:
+        raise BadInput("--share and --fleet-timeout go with --fleet")
+    from suite.sweep.local import run_bench
+
+    code = run_bench(
+        target=target,
+        tasks=split(tasks),
+        methods=split(methods),
+        runtimes=split(runtimes),
+        quick=quick,
+        limit=limit,
+        force=force,
+        retry_failed=retry_failed,
+        override_target=override_target,
+        use_mlflow=not no_mlflow,
+        console=console(),
+        overrides=set_,
+    )
+    raise typer.Exit(code)
+
+
+@app.command()
+def fidelity(
+    target: o.Target = "local-cpu",
+    tasks: o.Tasks = None,
+    methods: o.Methods = None,
+    seconds: float = typer.Option(1.0, "--seconds", help="duration of each bare and each suite run"),
+) -> None:
+    """The suite's SingleStream p50 against a bare runtime loop, per artifact, in one process."""
+    from suite.sweep.fidelity import run_fidelity
+
+    for line in run_fidelity(target, split(tasks), split(methods), seconds):
+        print(line, flush=True)
