@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from suite.config.safe_yaml import parse_yaml, read_text_capped
 from suite.config.schemas import AliasConfig, TargetConfig, TaskConfig
 from suite.errors import BadInput
 from suite.paths import HARDWARE_DIR, TASKS_DIR
@@ -48,10 +49,13 @@ def format_validation_error(path: Path, exc: ValidationError) -> str:
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
+    """The one way a YAML file is read: size-capped, alias-bounded (``safe_yaml``), a mapping at the top."""
     if not path.is_file():
         raise BadInput(f"{path}: no such file")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = parse_yaml(read_text_capped(path), str(path))
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot read it ({exc.strerror or exc})") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

