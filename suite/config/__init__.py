@@ -51,7 +51,7 @@ def format_validation_error(path: Path, exc: ValidationError) -> str:
 def read_yaml(path: Path) -> dict[str, Any]:
     """The one way a YAML file is read: size-capped, alias-bounded (``safe_yaml``), a mapping at the top."""
     if not path.is_file():
-        raise BadInput(f"{path}: no such file")
+        raise BadInput(f"{path}: {'not a regular file' if path.exists() else 'no such file'}")
     try:
         data = parse_yaml(read_text_capped(path), str(path))
     except OSError as exc:
