@@ -336,7 +336,8 @@ def test_other_hostile_files(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     (tmp_path / "python.yaml").write_text("name: !!python/object/apply:os.system ['touch pwned']\n")
     (tmp_path / "list.yaml").write_text("- a\n- b\n")
     (tmp_path / "empty.yaml").write_text("")
-    for name in ("fifo", "dir", "binary", "python", "list", "empty"):
+    (tmp_path / "zero.yaml").symlink_to("/dev/zero")
+    for name in ("fifo", "dir", "binary", "python", "list", "empty", "zero"):
         line = one_error(capsys, "validate", str(tmp_path / f"{name}.yaml"))
         assert f"{name}.yaml" in line, line
     assert not (REPO / "pwned").exists() and not Path("pwned").exists()
@@ -344,3 +345,45 @@ def test_other_hostile_files(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert "not a readable EdgeQ record" in one_error(capsys, "show", str(tmp_path / "deep.json"))
     (tmp_path / "inf.json").write_text(json.dumps(make_record("fp32", 0.98, 2.0)).replace('"p50_ms": 2.0', '"p50_ms": Infinity'))
     assert "not strict JSON" in one_error(capsys, "show", str(tmp_path / "inf.json"))
+
+
+def _manifest_tar(path: Path, name: str, manifest: object) -> Path:
+    with tarfile.open(path, "w") as tar:
+        raw = json.dumps(manifest).encode()
+        info = tarfile.TarInfo(name)
+        info.size = len(raw)
+        tar.addfile(info, io.BytesIO(raw))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("command", "member", "manifest", "expected"),
+    [
+        ("import", "edgeq-results.json", {"schema": "edgeq.results/1", "target": "x", "records": 5}, "records: got 5, expected a valid list"),
+        ("import", "edgeq-results.json", {"schema": "edgeq.results/1", "target": "x", "records": [{"a": 1}]}, "records.0: got {'a': 1}"),
+        ("import", "edgeq-results.json", [1, 2], "schema: got 'list'"),
+        ("run", "edgeq-bundle.json", {"schema": "edgeq.bundle/1", "target": "local-cpu", "profile_file": "p.yaml", "jobs": 5, "files": {}},
+         "jobs: got 5, expected a valid list"),
+        ("run", "edgeq-bundle.json", {"schema": "edgeq.bundle/1", "target": 5, "profile_file": ["x"], "jobs": [], "files": {}},
+         "target: got 5"),
+        ("run", "edgeq-bundle.json", {"schema": "edgeq.bundle/1", "target": "local-cpu", "profile_file": "p.yaml", "jobs": [], "files": "x"},
+         "files: got 'x'"),
+    ],
+)  # fmt: skip
+def test_archives_whose_manifest_has_the_wrong_shape(tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str, member: str,
+                                                     manifest: object, expected: str) -> None:  # fmt: skip
+    archive = _manifest_tar(tmp_path / "a.tar", member, manifest)
+    line = one_error(capsys, command, str(archive), *(["--no-mlflow"] if command == "import" else []))
+    assert f"{archive}: {member}: " in line and expected in line, line
+
+
+def test_a_results_dir_that_is_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "file").write_text("x")
+    monkeypatch.setenv("EDGEQ_RESULTS_DIR", str(tmp_path / "file"))
+    assert str(tmp_path / "file") in one_error(capsys, "publish")
+
+
+def test_a_model_path_that_loops(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "loop.onnx").symlink_to("loop.onnx")
+    path = task_file(tmp_path, model={"source": "onnx", "name": "m", "path": "loop.onnx"})
+    assert "model.path" in one_error(capsys, "validate", str(path))

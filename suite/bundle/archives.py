@@ -168,9 +168,10 @@ class TarWriter:
             self.tmp.unlink(missing_ok=True)
 
 
-def read_manifest(path: Path, schema: str, where: Path, what: str, made_by: str, keys: tuple[str, ...] = ()) -> dict[str, Any]:
+def read_manifest(path: Path, schema: str, where: Path, what: str, made_by: str, model: Any = None) -> dict[str, Any]:
     """The JSON manifest at ``path`` inside an extracted archive (an EdgeQ ``what``), with its schema and
-    ``keys`` checked; BadInput naming the archive ``where`` and what is wrong (``made_by``: its command)."""
+    the keys of ``model`` (``suite.bundle.manifest``) checked; BadInput naming the archive ``where`` and
+    what is wrong (``made_by``: its command)."""
     if not path.is_file():
         raise BadInput(f"{where}: not an EdgeQ {what} (no {path.name}; made by `{made_by}`?)")
     from suite.records.store import read_json
@@ -182,7 +183,13 @@ def read_manifest(path: Path, schema: str, where: Path, what: str, made_by: str,
     if not isinstance(manifest, dict) or manifest.get("schema") != schema:
         got = manifest.get("schema") if isinstance(manifest, dict) else type(manifest).__name__
         raise BadInput(f"{where}: {path.name}: schema: got {got!r}, expected {schema!r}")
-    for key in keys:
-        if key not in manifest:
-            raise BadInput(f"{where}: {path.name}: missing key {key!r}")
+    if model is not None:
+        from pydantic import ValidationError
+
+        from suite.records.schema import describe
+
+        try:
+            model.model_validate(manifest)
+        except ValidationError as exc:
+            raise BadInput(f"{where}: {path.name}: {describe(exc)}") from None
     return manifest

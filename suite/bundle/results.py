@@ -14,12 +14,13 @@ from suite.records.store import RecordStore, read_json
 def read_results(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The manifest and records of a results tarball, all checked before any is merged."""
     from suite.bundle.archives import read_manifest, safe_extract
+    from suite.bundle.manifest import ResultsManifest
     from suite.records.merge import check_record
 
     path = Path(path)
     with tempfile.TemporaryDirectory(prefix="edgeq-import-") as tmp:
         safe_extract(path, Path(tmp))
-        manifest = read_manifest(Path(tmp) / RESULTS_MANIFEST, RESULTS_SCHEMA, path, "results tarball", "edgeq run")
+        manifest = read_manifest(Path(tmp) / RESULTS_MANIFEST, RESULTS_SCHEMA, path, "results tarball", "edgeq run", ResultsManifest)
         records = []
         for name in manifest.get("records") or []:
             member = (Path(tmp) / str(name)).resolve()

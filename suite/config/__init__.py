@@ -45,7 +45,8 @@ def format_validation_error(path: Path, exc: ValidationError) -> str:
         return f"{path}: missing required key {key!r}"
     got = _describe(err.get("input"))
     more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
-    return f"{path}: {key}: got {got}, expected {err['msg'].lower()}{more}"
+    expected = err["msg"].lower().removeprefix("input should be ").removeprefix("value error, ")
+    return f"{path}: {key}: got {got}, expected {expected}{more}"
 
 
 def read_yaml(path: Path) -> dict[str, Any]:

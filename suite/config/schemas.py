@@ -52,6 +52,7 @@ class CalibrationSpec(Strict):
 MAX_SAMPLES = 1_000_000_000
 MAX_CLASSES = 1_000_000  # past the largest vocabularies (256k) and class sets
 MAX_DIM = 1_000_000
+MAX_SAMPLE_VALUES = 1 << 28  # 1 GiB of float32 per sample
 
 
 class DatasetSpec(Strict):
@@ -73,6 +74,16 @@ class InputSpec(Strict):
     shape: list[Annotated[int, Field(ge=1, le=MAX_DIM)]] = Field(
         min_length=1, max_length=8, description="per-sample shape, without the batch dimension"
     )
+
+    @field_validator("shape")
+    @classmethod
+    def _sample_size(cls, value: list[int]) -> list[int]:
+        size = 1
+        for dim in value:
+            size *= dim
+        if size > MAX_SAMPLE_VALUES:
+            raise ValueError(f"at most {MAX_SAMPLE_VALUES} values per sample (a {size}-value sample would not fit in memory)")
+        return value
     layout: Literal["NCHW", "NHWC", "NC"] = "NCHW"
     dtype: Literal["float32", "uint8"] = "float32"
 
@@ -154,7 +165,7 @@ class DetectSpec(Strict):
 class RuntimeSpec(Strict):
     name: str
     providers: list[str] = Field(default_factory=list, description="execution providers in order of preference")
-    threads: int = Field(0, ge=0, description="intra-op threads; 0 = runtime default")
+    threads: int = Field(0, ge=0, le=4096, description="intra-op threads; 0 = runtime default")
     options: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -165,15 +176,15 @@ class ScenarioSpec(Strict):
 
 
 class MeasurementSpec(Strict):
-    warmup_queries: int = Field(50, ge=0)
-    runs: int = Field(3, ge=3, description="runs per scenario; the CV is over these")
+    warmup_queries: int = Field(50, ge=0, le=MAX_SAMPLES)
+    runs: int = Field(3, ge=3, le=1000, description="runs per scenario; the CV is over these")
     cv_threshold: float = Field(0.10, gt=0)
     single_stream: ScenarioSpec
     offline: ScenarioSpec
     quick: dict[str, ScenarioSpec] = Field(
         default_factory=dict, description="shorter scenario settings for --quick (tests)"
     )
-    job_timeout_s: float = Field(900, gt=0)
+    job_timeout_s: float = Field(900, gt=0, le=7 * 86_400)
 
 
 # The field names of MLPerf Inference's system description JSON (submission rules, "System description").
@@ -218,7 +229,7 @@ class PreflightSpec(Strict):
     nvpmodel: str | None = Field(None, description="Jetson power mode name from /etc/nvpmodel.conf, e.g. MAXN")
     jetson_clocks: bool | None = Field(None, description="Jetson clocks pinned at their maximum (sudo jetson_clocks)")
     max_start_temp_c: float | None = Field(None, gt=0, description="hottest thermal zone allowed at the start")
-    cooldown_wait_s: float = Field(0, ge=0, description="wait up to this long for the start temperature")
+    cooldown_wait_s: float = Field(0, ge=0, le=86_400, description="wait up to this long for the start temperature")
     on_fail: Literal["warn", "stop"] = Field("warn", description="warn and record, or stop before measuring")
 
 

@@ -58,7 +58,10 @@ def resolve(
     base = getattr(task, "_source_dir", None) if task is not None else None
     if not path.is_absolute():
         path = (Path(base) if base else Path.cwd()) / path
-    path = path.resolve()
+    try:
+        path = path.resolve()
+    except (OSError, RuntimeError) as exc:  # a symlink loop (RuntimeError before Python 3.13), a name too long
+        raise BadInput(f"{key}: {path}: cannot be resolved ({exc})") from None
     via = f" (from {value!r})" if env_vars(value) else ""
     if kind == "file" and not path.is_file():
         raise BadInput(f"{key}: {path}{via}: no such file")
