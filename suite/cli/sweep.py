@@ -25,6 +25,7 @@ def bench(
     override_target: o.OverrideTarget = False,
     no_mlflow: o.NoMlflow = False,
     set_: o.Overrides = None,
+    mlperf: o.Mlperf = False,
     fleet: bool = typer.Option(False, "--fleet", help="prepare here, measure on the lab's `edgeq worker`s (--target A,B: one queue each)"),
     share: Optional[Path] = typer.Option(None, "--share", help="--fleet: put bundles in this shared folder (default: the MLflow server's artifact store)"),
     fleet_timeout: Optional[float] = typer.Option(None, "--fleet-timeout", min=1, help="--fleet: stop waiting after this many seconds (default: every job's timeout, one device per queue)"),
@@ -48,6 +49,7 @@ def bench(
                 timeout_s=fleet_timeout,
                 console=console(),
                 overrides=set_,
+                mlperf=mlperf,
             )
         )
     if share is not None or fleet_timeout is not None:
@@ -67,6 +69,7 @@ def bench(
         use_mlflow=not no_mlflow,
         console=console(),
         overrides=set_,
+        mlperf=mlperf,
     )
     raise typer.Exit(code)
 

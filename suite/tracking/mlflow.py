@@ -67,6 +67,49 @@ def probe(uri: str, timeout_s: float = 2.0) -> str | None:
     return None
 
 
+UI_DEFAULT = "http://127.0.0.1:5000"  # where `edgeq ui` (mlflow ui) serves the embedded store
+JOB_RUNS_FILTER = "tags.`edgeq.kind` = 'job'"
+
+
+def ui_base(uri: str, ui_url: str = UI_DEFAULT) -> str:
+    """The address of the MLflow UI for a tracking URI: the server itself, else where `edgeq ui` serves."""
+    return uri.rstrip("/") if uri.startswith(("http://", "https://")) else ui_url.rstrip("/")
+
+
+def runs_table_url(base: str, experiment_id: str) -> str:
+    """The runs table of one experiment, its job runs listed flat (not folded under their sweep).
+
+    MLflow 3's UI routes (its JS bundle, ``routes.ts``): ``#/experiments/<id>/runs`` with the runs
+    table's ``searchFilter`` in the query.
+    """
+    from urllib.parse import quote
+
+    return f"{base}/#/experiments/{experiment_id}/runs?searchFilter={quote(JOB_RUNS_FILTER, safe='')}"
+
+
+def compare_runs_url(base: str, run_ids: list[str], experiment_ids: list[str]) -> str:
+    """MLflow's compare view of ``run_ids``: ``#/compare-runs?runs=[...]&experiments=[...]`` (JSON
+    arrays, as the UI's ``getCompareRunPageRoute`` writes them; percent-encoded so a terminal keeps
+    the link whole)."""
+    import json
+    from urllib.parse import quote
+
+    def arr(values: list[str]) -> str:
+        return quote(json.dumps(list(values), separators=(",", ":")), safe="")
+
+    return f"{base}/#/compare-runs?runs={arr(run_ids)}&experiments={arr(sorted(set(experiment_ids), key=str))}"
+
+
+def task_experiments(uri: str) -> list[tuple[str, str]]:
+    """``(name, experiment_id)`` of every ``edgeq/<task>`` experiment in the store, by name."""
+    _quiet_client_env()
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri)
+    found = retry_locked(client.search_experiments, filter_string="name LIKE 'edgeq/%'", max_results=1000)
+    return sorted((exp.name, exp.experiment_id) for exp in found)
+
+
 def _quiet_client_env() -> None:
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")

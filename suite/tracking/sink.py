@@ -53,6 +53,7 @@ class MlflowSink:
         self._probed = False
         self._tracker: Any = None
         self._seen: dict[str, set[str]] = {}
+        self.runs: list[tuple[str, str]] = []  # (experiment id, run id) of every child run this sink logged
 
     # -- state ----------------------------------------------------------------------------------
     def probe(self) -> str | None:
@@ -121,7 +122,8 @@ class MlflowSink:
                     self.present += 1
                     return "present"
                 self._seen[task].add(fp)
-            tracker.log(record, path if path is not None and Path(path).is_file() else None)
+            run_id = tracker.log(record, path if path is not None and Path(path).is_file() else None)
+            self.runs.append((tracker.experiment_id(record["task"]["name"]), run_id))
         except Exception as exc:
             self._fail(exc)
             self.waiting += 1
@@ -136,6 +138,16 @@ class MlflowSink:
                 self._tracker.finish()
             except Exception:
                 pass
+
+    def compare_link(self) -> str | None:
+        """MLflow's compare view of the child runs this sink logged (None when it logged none)."""
+        if not self.runs:
+            return None
+        from suite.tracking import mlflow
+
+        url = mlflow.compare_runs_url(mlflow.ui_base(self.uri), [r for _, r in self.runs], [e for e, _ in self.runs])
+        where = "" if self.uri.startswith(("http://", "https://")) else " (start the UI first: `edgeq ui`)"
+        return f"compare these {len(self.runs)} run(s) in MLflow{where}: {url}"
 
     def lines(self) -> list[str]:
         """What to tell the person at the end (plain text)."""
