@@ -27,7 +27,8 @@ SWEEPS = [("fp32,ptq-static", 137), ("fp32,dynamic", 139)]
 DESIGN_METRICS = {
     "acc/top1", "acc/top5", "acc/delta_top1", "acc/simulated_top1", "latency/p50_ms", "latency/p90_ms",
     "latency/p99_ms", "latency/cv", "throughput/items_per_s", "power/avg_w", "energy/mj_per_item",
-    "efficiency/items_per_j", "model/size_mb",
+    "efficiency/items_per_j", "model/size_mb", "acc/top1_ci_lo", "acc/top1_ci_hi", "acc/mcnemar_p",
+    "latency/p50_ci_lo_ms", "latency/p50_ci_hi_ms", "throughput/ci_lo", "throughput/ci_hi",
 }  # fmt: skip
 DESIGN_PARAMS = {"method", "family", "w_bits", "a_bits", "runtime", "provider", "target", "batch_size", "scenario"}
 

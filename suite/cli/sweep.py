@@ -79,9 +79,9 @@ def fidelity(
     target: o.Target = "local-cpu",
     tasks: o.Tasks = None,
     methods: o.Methods = None,
-    seconds: float = typer.Option(1.0, "--seconds", help="duration of each bare and each suite run"),
+    seconds: float = typer.Option(4.0, "--seconds", min=0.01, help="length of the bare loop per artifact (half before, half after the suite's run)"),
 ) -> None:
-    """The suite's SingleStream p50 against a bare runtime loop, per artifact, in one process."""
+    """The suite's precision-mode p50 and its 95% interval against a long bare runtime loop, per artifact."""
     from suite.sweep.fidelity import run_fidelity
 
     for line in run_fidelity(target, split(tasks), split(methods), seconds):

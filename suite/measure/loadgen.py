@@ -242,6 +242,7 @@ def measure_mlperf(
         "queries": int(sum(x["queries"] or 0 for x in ss_runs)),
         "runs": runs,
         "per_run_p50_ms": p50s,
+        "per_run_queries": [x["queries"] for x in ss_runs],
         "cv": cv,
         "unstable": cv > cv_threshold,
         "valid": all(x["valid"] for x in ss_runs),

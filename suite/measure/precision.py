@@ -54,7 +54,7 @@ from suite.measure.loadgen import (
     offline_run,
     single_stream_run,
 )
-from suite.measure.stats import coefficient_of_variation, half_width_pct, mean_ci, median_ci, nearest_rank
+from suite.measure.stats import coefficient_of_variation, half_width_pct, loadgen_percentile, mean_ci, median_ci
 
 ESTIMATOR_P50 = "order-statistic (binomial) 95% interval of the median of the pooled per-query LoadGen latencies"
 ESTIMATOR_THROUGHPUT = "Student t 95% interval of the mean of the per-run LoadGen Offline rates"
@@ -101,6 +101,7 @@ def single_stream(
     t0 = time.perf_counter()
     pooled: list[int] = []
     runs: list[dict[str, Any]] = []
+    widths: list[float | None] = []  # the pooled interval's half-width (%) after each run: where the rule looked
     per_run = max(
         MIN_ROUND_QUERIES,
         math.ceil(goal.min_queries / goal.min_runs),
@@ -119,9 +120,10 @@ def single_stream(
         runs.append(result)
         pooled.extend(result["latencies_ns"])
         mean_ns = sum(pooled) / len(pooled)
-        p50 = nearest_rank(pooled, 50)
+        p50 = loadgen_percentile(pooled, 50)
         ci = median_ci(pooled)
         half = half_width_pct(ci, p50)
+        widths.append(half)
         met = half is not None and half <= goal.ci_pct
         busy_s = sum(pooled) / 1e9
         enough = len(runs) >= goal.min_runs and busy_s >= goal.min_duration_s and len(pooled) >= goal.min_queries
@@ -147,9 +149,9 @@ def single_stream(
     return {
         "scenario": "single_stream",
         "mode": "precision",
-        "p50_ms": nearest_rank(ordered, 50) / 1e6,
-        "p90_ms": nearest_rank(ordered, 90) / 1e6,
-        "p99_ms": nearest_rank(ordered, 99) / 1e6,
+        "p50_ms": loadgen_percentile(ordered, 50) / 1e6,  # LoadGen's own percentile rule, over all runs
+        "p90_ms": loadgen_percentile(ordered, 90) / 1e6,
+        "p99_ms": loadgen_percentile(ordered, 99) / 1e6,
         "mean_ms": mean_ns / 1e6,
         "early_stopping_p90_ms": (median_run["early_stopping_p90_ns"] or 0) / 1e6 or None,
         "queries": len(pooled),
@@ -157,6 +159,7 @@ def single_stream(
         "runs": len(runs),
         "per_run_p50_ms": p50s,
         "per_run_queries": [r["queries"] for r in runs],
+        "per_run_ci_half_width_pct": widths,
         "cv": cv,
         "unstable": cv > cv_threshold,
         "valid": all(r["valid"] for r in runs),
@@ -186,6 +189,7 @@ def offline(
     t0 = time.perf_counter()
     runs: list[dict[str, Any]] = []
     rates: list[float] = []
+    widths: list[float | None] = []
     run_s = max(goal.min_duration_s / goal.min_runs, 0.02)
     rate = max(rate_estimate, 1e-3)
     while True:
@@ -200,6 +204,7 @@ def offline(
         mean = sum(rates) / len(rates)
         ci = mean_ci(rates)
         half = half_width_pct(ci, mean)
+        widths.append(half)
         met = half is not None and half <= goal.ci_pct
         samples = sum(r["samples"] or 0 for r in runs)
         busy_s = sum((r["samples"] or 0) / r["items_per_s"] for r in runs if r["items_per_s"])
@@ -216,6 +221,8 @@ def offline(
         "items_per_s": float(np.median(rates)),
         "mean_items_per_s": mean,
         "per_run_items_per_s": rates,
+        "per_run_samples": [r["samples"] for r in runs],
+        "per_run_ci_half_width_pct": widths,
         "samples": int(samples),
         "batch_size": batch_size,
         "runs": len(runs),

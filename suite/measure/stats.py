@@ -1,5 +1,5 @@
-"""Statistics that records rely on: nearest-rank percentiles (as MLPerf defines them), the coefficient of
-variation, and the 95% intervals of the precision-driven timing and of accuracy.
+"""Statistics that records rely on: percentiles (nearest rank, and LoadGen's own rule), the coefficient
+of variation, and the 95% intervals of the precision-driven timing and of accuracy.
 
 - ``median_ci``: the distribution-free order-statistic interval of a median. Of n independent draws,
   the number below the true median is Binomial(n, 1/2), so ``[x_(l), x_(n-l+1)]`` covers it with
@@ -37,12 +37,21 @@ def nearest_rank(values: Sequence[float], q: float) -> float:
     if not values:
         raise ValueError("no values")
     ordered = sorted(values)
-    return ordered[nearest_rank_index(len(ordered), q)]
+    return ordered[max(1, math.ceil(q / 100.0 * len(ordered))) - 1]
 
 
-def nearest_rank_index(n: int, q: float) -> int:
-    """0-based index of the nearest-rank q-th percentile among n sorted values (LoadGen's rule)."""
-    return max(1, math.ceil(q / 100.0 * n)) - 1
+def loadgen_percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile as LoadGen computes it: the sorted value at 0-based index floor(q/100 * n).
+
+    This is the nearest rank except where q/100 * n is a whole number, where LoadGen takes the next
+    value up (its p50 of 64 latencies is the 33rd, not the 32nd: checked against LoadGen 6.0's detail
+    log on a captured run, tests/data/loadgen). The precision mode uses it for the pooled latencies, so
+    a single run reports exactly LoadGen's number.
+    """
+    if not values:
+        raise ValueError("no values")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q / 100.0 * len(ordered)))]
 
 
 def coefficient_of_variation(values: Sequence[float]) -> float:

@@ -134,6 +134,7 @@ def params_of(record: dict[str, Any]) -> dict[str, str]:
         "target": record["target"]["name"],
         "batch_size": (record.get("throughput") or {}).get("batch_size"),
         "scenario": "single_stream+offline",
+        "timing_mode": (record.get("latency") or {}).get("mode"),
     }
     for key, value in p.items():  # every method parameter, prefixed, so nothing is hidden
         values.setdefault(f"param.{key}", value)
@@ -146,8 +147,20 @@ def metrics_of(record: dict[str, Any]) -> dict[str, float]:
     thr = record.get("throughput") or {}
     pw = record.get("power") or {}
     art = record.get("artifact") or {}
+
+    def end(block: dict[str, Any], key: str, i: int) -> Any:
+        pair = block.get(key)
+        return pair[i] if isinstance(pair, list) and len(pair) == 2 else None
+
     values = {
         "acc/top1": acc.get("top1"),
+        "acc/top1_ci_lo": end(acc, "top1_ci", 0),
+        "acc/top1_ci_hi": end(acc, "top1_ci", 1),
+        "acc/mcnemar_p": (acc.get("vs_fp32") or {}).get("mcnemar_p"),
+        "latency/p50_ci_lo_ms": end(lat, "p50_ci_ms", 0),
+        "latency/p50_ci_hi_ms": end(lat, "p50_ci_ms", 1),
+        "throughput/ci_lo": end(thr, "ci", 0),
+        "throughput/ci_hi": end(thr, "ci", 1),
         "acc/top5": acc.get("top5"),
         "acc/delta_top1": acc.get("delta_top1"),
         "acc/simulated_top1": acc.get("simulated_top1"),
