@@ -77,14 +77,17 @@ def ui_base(uri: str, ui_url: str = UI_DEFAULT) -> str:
 
 
 def runs_table_url(base: str, experiment_id: str) -> str:
-    """The runs table of one experiment, its job runs listed flat (not folded under their sweep).
+    """The runs table of one experiment: its job runs only, flat, best top-1 first.
 
-    MLflow 3's UI routes (its JS bundle, ``routes.ts``): ``#/experiments/<id>/runs`` with the runs
-    table's ``searchFilter`` in the query.
+    MLflow 3's UI (its JS bundle: ``routes.ts`` and the runs table's URL state): the route is
+    ``#/experiments/<id>/runs``; ``searchFilter`` keeps the job runs, and ordering by anything but the
+    start time (here ``orderByKey`` = top-1, descending) makes the table list them flat instead of
+    folding them under their sweep's parent run.
     """
     from urllib.parse import quote
 
-    return f"{base}/#/experiments/{experiment_id}/runs?searchFilter={quote(JOB_RUNS_FILTER, safe='')}"
+    order = quote("metrics.`acc/top1`", safe="")
+    return f"{base}/#/experiments/{experiment_id}/runs?searchFilter={quote(JOB_RUNS_FILTER, safe='')}&orderByKey={order}&orderByAsc=false"
 
 
 def compare_runs_url(base: str, run_ids: list[str], experiment_ids: list[str]) -> str:
