@@ -146,6 +146,15 @@ def test_precision_rule_stops_at_the_first_run_that_meets_it(tmp_path: Path) -> 
     assert lo <= bounded["p50_ms"] <= hi
 
 
+def test_the_time_bound_holds_for_a_slow_model(tmp_path: Path) -> None:
+    """40 ms a query and a 1 s bound: runs shrink to fit it (below LoadGen's 64, which it then calls
+    INVALID, and the record says why) instead of overrunning it."""
+    lat = single_stream(ScheduledRun([40_000_000]), SAMPLES, _goal(1.0, max_s=1.0), 40_000_000, tmp_path, 0.1)
+    assert lat["stop_reason"] == "max duration reached" and lat["queries"] < 100
+    assert lat["duration_s"] <= 1.0 + 0.4  # at most one 8-query run past the bound
+    assert lat["valid"] is False and "early-stopping" in lat["loadgen_invalid"]
+
+
 def test_unstable_follows_cv_threshold(tmp_path: Path) -> None:
     # Runs of 100 queries at 0.2, 0.3 and 0.4 ms: per-run p50s with a CV of 1/3.
     levels = [200_000] * 100 + [300_000] * 100 + [400_000] * 100

@@ -141,6 +141,7 @@ def single_stream_run(
         "early_stopping_p90_ns": log.get("early_stopping_latency_ss"),
         "queries": log.get("result_query_count"),
         "valid": log.get("result_validity") == "VALID",
+        "invalid_reason": invalid_reason(log),
         "wall_s": log["wall_s"],
     }
     if trace:
@@ -179,8 +180,26 @@ def offline_run(
         # (result_query_count alone counts queries, 1 per run, and once made mJ/item that much too large).
         "samples": (log.get("generated_samples_per_query") or 0) * (log.get("result_query_count") or 1) or None,
         "valid": log.get("result_validity") == "VALID",
+        "invalid_reason": invalid_reason(log),
         "wall_s": log["wall_s"],
     }
+
+
+def invalid_reason(log: dict[str, Any]) -> str | None:
+    """Which of LoadGen's checks failed, when it called a run INVALID (None when VALID)."""
+    if log.get("result_validity") == "VALID":
+        return None
+    failed = [text for key, text in (
+        ("result_min_duration_met", "minimum duration not met"), ("result_min_queries_met", "minimum queries not met"),
+        ("early_stopping_met", "too few queries for its early-stopping estimate (64)"),
+    ) if log.get(key) is False]  # fmt: skip
+    return "LoadGen: " + (", ".join(failed) if failed else str(log.get("result_validity")))
+
+
+def loadgen_invalid(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """``{"loadgen_invalid": reasons}`` when LoadGen called any of ``runs`` INVALID, else ``{}``."""
+    reasons = sorted({r.get("invalid_reason") or "INVALID" for r in runs if not r["valid"]})
+    return {"loadgen_invalid": "; ".join(reasons)} if reasons else {}
 
 
 def offline_batches(samples: Sequence[np.ndarray], batch_size: int) -> list[np.ndarray]:
@@ -246,6 +265,7 @@ def measure_mlperf(
         "cv": cv,
         "unstable": cv > cv_threshold,
         "valid": all(x["valid"] for x in ss_runs),
+        **loadgen_invalid(ss_runs),
         "quick": quick,
         "expected_latency_ns": expected_ns,
         "p50_ci_ms": None,  # fixed counts: no interval is computed (the precision mode's is)
@@ -282,6 +302,7 @@ def measure_mlperf(
         "cv": tcv,
         "unstable": tcv > cv_threshold,
         "valid": all(x["valid"] for x in off_runs),
+        **loadgen_invalid(off_runs),
         "quick": quick,
         "ci": None,
         "precision_met": None,

@@ -50,6 +50,7 @@ from suite.measure.loadgen import (
     RunFn,
     ScenarioSettings,
     TimingResult,
+    loadgen_invalid,
     offline_batches,
     offline_run,
     single_stream_run,
@@ -58,7 +59,8 @@ from suite.measure.stats import coefficient_of_variation, half_width_pct, loadge
 
 ESTIMATOR_P50 = "order-statistic (binomial) 95% interval of the median of the pooled per-query LoadGen latencies"
 ESTIMATOR_THROUGHPUT = "Student t 95% interval of the mean of the per-run LoadGen Offline rates"
-MIN_ROUND_QUERIES = 64  # LoadGen's early-stopping estimate wants at least 64 queries per SingleStream run
+MIN_ROUND_QUERIES = 64  # LoadGen's early-stopping estimate (and so its VALID) wants 64 queries per SingleStream run
+MIN_BOUNDED_QUERIES = 8  # fewer per run only when the time bound leaves no more (LoadGen then says INVALID)
 RUN_OVERHEAD_S = 0.04  # LoadGen set-up and log writing per run (measured here: 30-45 ms)
 MIN_WARMUP_TIMED = 10  # calls the expected latency is taken from when warmup_queries is smaller
 
@@ -86,6 +88,15 @@ def warm_up(run: RunFn, samples: Sequence[np.ndarray], warmup_queries: int) -> i
     return max(1, int(np.median(times[len(times) // 2 :])))
 
 
+def _fit(planned: int, goal: PrecisionGoal, elapsed: float, done: int, item_s: float, floor: int) -> int:
+    """How many queries (samples) the next run may have: ``planned``, unless the time bound, shared
+    evenly by the runs the minimum still asks for, leaves fewer (never under ``floor``)."""
+    runs_left = max(goal.min_runs - done, 1)
+    left = goal.max_duration_s - elapsed - RUN_OVERHEAD_S * runs_left
+    fit = int(left / runs_left / item_s) if item_s > 0 else planned
+    return int(min(planned, TRACE_MAX_QUERIES, max(floor, fit)))
+
+
 def _stop(met: bool, enough: bool, elapsed: float, left_for_next: float, goal: PrecisionGoal) -> str | None:
     if met and enough:
         return "precision met"
@@ -110,8 +121,7 @@ def single_stream(
     planned = per_run
     mean_ns = float(expected_ns)
     while True:
-        left = goal.max_duration_s - (time.perf_counter() - t0) - RUN_OVERHEAD_S
-        queries = int(min(planned, TRACE_MAX_QUERIES, max(MIN_ROUND_QUERIES, left * 1e9 / mean_ns)))
+        queries = _fit(planned, goal, time.perf_counter() - t0, len(runs), mean_ns / 1e9, MIN_BOUNDED_QUERIES)
         outdir = root / f"single_stream_{len(runs)}"
         outdir.mkdir(parents=True, exist_ok=True)
         result = single_stream_run(
@@ -128,7 +138,7 @@ def single_stream(
         busy_s = sum(pooled) / 1e9
         enough = len(runs) >= goal.min_runs and busy_s >= goal.min_duration_s and len(pooled) >= goal.min_queries
         elapsed = time.perf_counter() - t0
-        left_next = goal.max_duration_s - elapsed - RUN_OVERHEAD_S - MIN_ROUND_QUERIES * mean_ns / 1e9
+        left_next = goal.max_duration_s - elapsed - RUN_OVERHEAD_S - MIN_BOUNDED_QUERIES * mean_ns / 1e9
         reason = _stop(met, enough, elapsed, left_next, goal)
         if reason:
             break
@@ -163,6 +173,7 @@ def single_stream(
         "cv": cv,
         "unstable": cv > cv_threshold,
         "valid": all(r["valid"] for r in runs),
+        **loadgen_invalid(runs),
         "expected_latency_ns": int(expected_ns),
         "p50_ci_ms": [ci[0] / 1e6, ci[1] / 1e6] if ci else None,
         "ci_half_width_pct": half,
@@ -193,8 +204,8 @@ def offline(
     run_s = max(goal.min_duration_s / goal.min_runs, 0.02)
     rate = max(rate_estimate, 1e-3)
     while True:
-        left = goal.max_duration_s - (time.perf_counter() - t0) - RUN_OVERHEAD_S
-        n = max(batch_size, math.ceil(goal.min_queries / goal.min_runs), int(min(run_s, max(left, 0.0)) * rate))
+        wanted = max(batch_size, math.ceil(goal.min_queries / goal.min_runs), int(run_s * rate))
+        n = _fit(wanted, goal, time.perf_counter() - t0, len(runs), 1.0 / rate, batch_size)
         outdir = root / f"offline_{len(runs)}"
         outdir.mkdir(parents=True, exist_ok=True)
         result = offline_run(run, batches, ScenarioSettings(0.001, n, batch_size), rate, outdir)
@@ -229,6 +240,7 @@ def offline(
         "cv": tcv,
         "unstable": tcv > cv_threshold,
         "valid": all(r["valid"] for r in runs),
+        **loadgen_invalid(runs),
         "ci": [ci[0], ci[1]] if ci else None,
         "ci_half_width_pct": half,
         "ci_estimator": ESTIMATOR_THROUGHPUT,
