@@ -3,10 +3,12 @@ rule, timed on a test-only run function whose per-call durations are known (``te
 
 Nothing real is timed, so the numbers have a truth to meet:
 
-- reported p50/p90/p99 lie between the schedule's nearest-rank order statistics (an exact lower
-  bound: no call ends before its deadline) and those of what the calls really took plus 50 us of
-  harness overhead (LoadGen's per-query cost is ~1.5 us here; the slack covers a loaded machine
-  descheduling the harness between queries, not the schedule itself);
+- reported p50/p90/p99 are the order statistics of the latencies LoadGen measured, and lie between
+  the schedule's (an exact lower bound: no call ends before its deadline) and the schedule's shifted
+  up by the number m of queries that something delayed by more than 50 us, plus 50 us (a bound only
+  while fewer than m queries lie above the percentile's rank). LoadGen's own
+  cost is ~1.5 us a query here, so idle m is about 0 and the bound is the schedule's order statistic
+  itself; a loaded machine that deschedules the harness makes m larger, never the test flaky;
 - the reader returns exactly the latencies LoadGen's own percentiles come from;
 - the p50's interval covers the true median at its stated rate (exactly, on the estimator, over 2000
   deterministic seeds; end to end over a few seeds with a bound that a 95% interval misses with
@@ -27,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from suite.measure.loadgen import ScenarioSettings, single_stream_run
+from suite.measure.loadgen import ScenarioSettings, TimingOptions, single_stream_run
 from suite.measure.loadgen_logs import read_mllog, read_trace_latencies
 from suite.measure.precision import PrecisionGoal, measure_precision, offline, single_stream
 from suite.measure.stats import loadgen_percentile, median_ci
@@ -43,18 +45,44 @@ def _goal(ci_pct: float, min_queries: int = 100, max_s: float = 5.0, min_s: floa
     return PrecisionGoal(ci_pct=ci_pct, min_duration_s=min_s, min_queries=min_queries, max_duration_s=max_s, min_runs=3)
 
 
+@pytest.fixture
+def read_latencies(monkeypatch: pytest.MonkeyPatch) -> list[list[int]]:
+    """Each LoadGen run's per-query latencies, in query order, as the suite read them from the trace
+    (the real ``single_stream_run``, its results copied on the way back)."""
+    import suite.measure.precision as precision
+
+    runs: list[list[int]] = []
+    real = precision.single_stream_run
+
+    def keep(*args, **kwargs):  # type: ignore[no-untyped-def]
+        out = real(*args, **kwargs)
+        runs.append(list(out["latencies_ns"]))
+        return out
+
+    monkeypatch.setattr(precision, "single_stream_run", keep)
+    return runs
+
+
 @pytest.mark.parametrize("kind", ["narrow", "bimodal", "heavy", "pareto"])
-def test_percentiles_are_the_schedules_order_statistics(kind: str, tmp_path: Path) -> None:
+def test_percentiles_are_the_schedules_order_statistics(kind: str, tmp_path: Path, read_latencies: list[list[int]]) -> None:
     run = ScheduledRun(schedule(kind, 4000, seed=11))
     lat = single_stream(run, SAMPLES, _goal(50.0, min_queries=300), 400_000, tmp_path, cv_threshold=0.1)
     n = lat["queries"]
-    assert run.calls == n == lat["loadgen_queries"] >= 300  # every timed query ran the model once, and was read
-    scheduled, actual = run.scheduled_ns[:n], run.actual_ns[:n]
-    assert all(a >= s for a, s in zip(actual, scheduled))
+    seen = [latency for one_run in read_latencies for latency in one_run]
+    assert run.calls == n == lat["loadgen_queries"] == len(seen) >= 300  # every timed query ran once, and was read
+    scheduled = run.scheduled_ns[:n]
+    assert all(latency >= s - CLOCK_NS for latency, s in zip(seen, scheduled))  # no query beats its schedule
+    # Queries the harness (or a loaded machine) delayed by more than OVERHEAD_NS past their schedule; with
+    # m of them an order statistic can move up by at most m ranks (plus OVERHEAD_NS). Idle, m is ~0.
+    m = sum(latency - s > OVERHEAD_NS for latency, s in zip(seen, scheduled))
+    ordered = sorted(scheduled)
     for q, key in ((50, "p50_ms"), (90, "p90_ms"), (99, "p99_ms")):
         reported = lat[key] * 1e6
-        lo, hi = loadgen_percentile(scheduled, q), loadgen_percentile(actual, q)
-        assert lo - CLOCK_NS <= reported <= hi + OVERHEAD_NS, (kind, q, lo, reported, hi)
+        assert reported == pytest.approx(loadgen_percentile(seen, q), abs=0.5)  # the pooled statistic, LoadGen's rule
+        rank = min(n - 1, int(q / 100 * n))
+        assert ordered[rank] - CLOCK_NS <= reported, (kind, q)
+        if rank + m < n:  # else as many delayed queries as there are above this rank: no upper bound
+            assert reported <= ordered[rank + m] + OVERHEAD_NS, (kind, q, m)
     assert lat["p50_ms"] <= lat["p90_ms"] <= lat["p99_ms"]
     lo_ci, hi_ci = lat["p50_ci_ms"]
     assert lo_ci <= lat["p50_ms"] <= hi_ci
@@ -104,23 +132,26 @@ def test_median_interval_covers_at_its_stated_rate(kind: str) -> None:
     assert 0.94 <= coverage <= 0.975, coverage
 
 
-def test_stopping_early_does_not_bias_the_median(tmp_path: Path) -> None:
-    """Through LoadGen: 8 seeds, each timed only until its ±10% interval is reached, must bracket the
-    median that a long run of the same schedule measures (the p50 the harness converges to) in at least
-    5 of 8 (a 95% interval fails that with probability 0.0004). The long run's own median is held to
-    the schedule's true one within 10%: what the harness adds (LoadGen's per-query cost, a loaded
-    machine's late wake-ups, which also shift ranks) is small next to it, but not nothing."""
+def test_stopping_early_does_not_bias_the_median(tmp_path: Path, read_latencies: list[list[int]]) -> None:
+    """Through LoadGen: 8 seeds, each timed only until its ±10% interval is reached. Each interval must
+    bracket the median the other seven measured together (about 1,700 queries, taken in between, so
+    they share the machine's state) in at least 5 of 8: a 95% interval fails that with probability
+    0.0004. The pool's median can only lie above the schedule's true one (by what the harness and a
+    loaded machine add); below it only by its own sampling error (±3% at this size)."""
     truth = true_median("heavy")
-    long = single_stream(ScheduledRun(schedule("heavy", 4000, seed=99)), SAMPLES, _goal(50.0, min_queries=3000), 300_000, tmp_path / "long", 0.5)
-    reference = long["p50_ms"] * 1e6
-    # 3000 draws put the sample median within about ±3% of the true one; the harness only adds to it.
-    assert truth * 0.96 <= reference <= truth * 1.10, (truth, reference)
-    inside = 0
+    intervals = []
     for seed in range(8):
         run = ScheduledRun(schedule("heavy", 3000, seed=100 + seed))
         lat = single_stream(run, SAMPLES, _goal(10.0), 300_000, tmp_path / str(seed), cv_threshold=0.5)
-        lo, hi = lat["p50_ci_ms"]
+        intervals.append((lat["p50_ci_ms"], lat["runs"]))
+    inside, start = 0, 0
+    for (lo, hi), runs in intervals:
+        others = read_latencies[:start] + read_latencies[start + runs :]
+        reference = loadgen_percentile([x for one in others for x in one], 50)
+        assert reference >= truth * 0.97, (reference, truth)
         inside += lo * 1e6 <= reference <= hi * 1e6
+        start += runs
+    assert start == len(read_latencies)
     assert inside >= 5, inside
 
 
@@ -194,11 +225,8 @@ def test_energy_per_item_divides_by_the_samples_measured(tmp_path: Path) -> None
     sensor = ExternalMeterSensor(command=meter, settle_s=1.0)
     box: list = []
     run = ScheduledRun([30_000], per_item=True)
-    timing = measure_precision(
-        run, SAMPLES, _goal(50.0, min_queries=64), _goal(5.0, min_queries=96, min_s=0.4, max_s=3.0), batch_size=32,
-        warmup_queries=5, cv_threshold=0.5, quick=False,
-        on_offline_start=sensor.start, on_offline_stop=lambda: box.append(stop_reading(sensor)), log_dir=tmp_path,
-    )  # fmt: skip
+    hooks = TimingOptions(5, 0.5, False, sensor.start, lambda: box.append(stop_reading(sensor)), tmp_path)
+    timing = measure_precision(run, SAMPLES, _goal(50.0, min_queries=64), _goal(5.0, min_queries=96, min_s=0.4, max_s=3.0), 32, hooks)
     power = power_block(sensor, Probe("available"), box[0], timing.offline_items)
     thr = timing.throughput
     assert power["status"] == "measured" and timing.offline_items == thr["samples"]

@@ -60,7 +60,7 @@ def measure(
     from suite.job import hardware as jobhw
     from suite.machine.envinfo import environment
     from suite.measure.accuracy import evaluate
-    from suite.measure.loadgen import measure_mlperf
+    from suite.measure.loadgen import TimingOptions, measure_mlperf
     from suite.measure.precision import measure_precision
     from suite.records.baseline import baseline_of
     from suite.records.paired import vs_baseline
@@ -106,19 +106,18 @@ def measure(
     samples = [x_eval[i : i + 1] for i in range(min(len(x_eval), 1024))]
     m = profile.measurement
     throttle_before = jobhw.begin(profile, record)
-    hooks = dict(warmup_queries=m.warmup_queries, cv_threshold=m.cv_threshold, quick=job.quick,
-                 on_offline_start=power_start, on_offline_stop=power_stop)  # fmt: skip
+    options = TimingOptions(m.warmup_queries, m.cv_threshold, job.quick, power_start, power_stop)
     if job.timing_mode == "mlperf":
         timing = measure_mlperf(
             session.run, samples, single=scenario(profile, "single_stream", job.quick),
-            offline=scenario(profile, "offline", job.quick), runs=m.runs, **hooks,
+            offline=scenario(profile, "offline", job.quick), runs=m.runs, options=options,
         )  # fmt: skip
     else:
         measuring = sensor is not None and probe.ok
         timing = measure_precision(
             session.run, samples, single=precision_goal(profile, "single_stream", job.quick),
             offline_goal=precision_goal(profile, "offline", job.quick, m.precision.power_window_s if measuring else 0.0),
-            batch_size=scenario(profile, "offline", job.quick).batch_size, **hooks,
+            batch_size=scenario(profile, "offline", job.quick).batch_size, options=options,
         )  # fmt: skip
     record["latency"] = timing.latency
     record["throughput"] = timing.throughput

@@ -16,11 +16,13 @@ Two modes (``latency.mode`` in the record):
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -209,6 +211,32 @@ def offline_batches(samples: Sequence[np.ndarray], batch_size: int) -> list[np.n
     return [np.concatenate(samples[i : i + batch_size], axis=0) for i in range(0, n, batch_size)]
 
 
+@dataclass(frozen=True)
+class TimingOptions:
+    """What both modes take beside their scenario settings: the warm-up, the CV threshold, the quick
+    flag (recorded), the power sensor's hooks around the Offline runs, and where LoadGen's logs go
+    (a temporary folder, removed afterwards, when None)."""
+
+    warmup_queries: int
+    cv_threshold: float
+    quick: bool
+    on_offline_start: Callable[[], None] | None = None
+    on_offline_stop: Callable[[], None] | None = None
+    log_dir: Path | None = None
+
+
+@contextmanager
+def log_root(options: TimingOptions) -> Iterator[Path]:
+    """The folder LoadGen's runs log under: ``options.log_dir``, or a temporary one removed at the end."""
+    root = Path(options.log_dir) if options.log_dir else Path(tempfile.mkdtemp(prefix="edgeq-loadgen-"))
+    root.mkdir(parents=True, exist_ok=True)
+    try:
+        yield root
+    finally:
+        if options.log_dir is None:
+            shutil.rmtree(root, ignore_errors=True)
+
+
 @dataclass
 class TimingResult:
     latency: dict[str, Any]
@@ -218,17 +246,8 @@ class TimingResult:
 
 
 def measure_mlperf(
-    run: RunFn,
-    samples: Sequence[np.ndarray],
-    single: ScenarioSettings,
-    offline: ScenarioSettings,
-    runs: int,
-    warmup_queries: int,
-    cv_threshold: float,
-    quick: bool,
-    on_offline_start: Callable[[], None] | None = None,
-    on_offline_stop: Callable[[], None] | None = None,
-    log_dir: Path | None = None,
+    run: RunFn, samples: Sequence[np.ndarray], single: ScenarioSettings, offline: ScenarioSettings, runs: int,
+    options: TimingOptions,
 ) -> TimingResult:
     """``mlperf`` mode: warm up, then ``runs`` SingleStream runs and ``runs`` Offline runs at the
     profile's fixed minimums; spread across runs as CV.
@@ -236,12 +255,18 @@ def measure_mlperf(
     The power sensor hooks wrap the Offline runs, so energy per item comes from the same window as the
     throughput it is divided by.
     """
-    for i in range(warmup_queries):
+    with log_root(options) as root:
+        return _mlperf(run, samples, single, offline, runs, options, root)
+
+
+def _mlperf(
+    run: RunFn, samples: Sequence[np.ndarray], single: ScenarioSettings, offline: ScenarioSettings, runs: int,
+    options: TimingOptions, root: Path,
+) -> TimingResult:
+    cv_threshold, quick = options.cv_threshold, options.quick
+    for i in range(options.warmup_queries):
         run(samples[i % len(samples)])
     expected_ns = calibrate_latency_ns(run, samples)
-    root = Path(log_dir) if log_dir else Path(tempfile.mkdtemp(prefix="edgeq-loadgen-"))
-    root.mkdir(parents=True, exist_ok=True)
-
     ss_runs = []
     for r in range(runs):
         outdir = root / f"single_stream_{r}"
@@ -277,8 +302,8 @@ def measure_mlperf(
     batches = offline_batches(samples, bs)
     expected_qps = calibrate_items_per_s(run, batches)
     off_runs = []
-    if on_offline_start:
-        on_offline_start()
+    if options.on_offline_start:
+        options.on_offline_start()
     t0 = time.perf_counter()
     try:
         for r in range(runs):
@@ -287,8 +312,8 @@ def measure_mlperf(
             off_runs.append(offline_run(run, batches, offline, expected_qps, outdir))
     finally:
         window = time.perf_counter() - t0
-        if on_offline_stop:
-            on_offline_stop()
+        if options.on_offline_stop:
+            options.on_offline_stop()
     rates = [x["items_per_s"] for x in off_runs]
     tcv = coefficient_of_variation(rates)
     throughput = {
@@ -308,9 +333,5 @@ def measure_mlperf(
         "precision_met": None,
         "duration_s": round(window, 3),
     }
-    if log_dir is None:
-        import shutil
-
-        shutil.rmtree(root, ignore_errors=True)
     return TimingResult(latency, throughput, window, throughput["samples"])
 

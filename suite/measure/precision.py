@@ -37,11 +37,10 @@ spends no time on the separate 0.3 s calibration loops of the ``mlperf`` mode.
 from __future__ import annotations
 
 import math
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -49,8 +48,10 @@ from suite.measure.loadgen import (
     TRACE_MAX_QUERIES,
     RunFn,
     ScenarioSettings,
+    TimingOptions,
     TimingResult,
     loadgen_invalid,
+    log_root,
     offline_batches,
     offline_run,
     single_stream_run,
@@ -253,39 +254,24 @@ def offline(
 
 
 def measure_precision(
-    run: RunFn,
-    samples: Sequence[np.ndarray],
-    single: PrecisionGoal,
-    offline_goal: PrecisionGoal,
-    batch_size: int,
-    warmup_queries: int,
-    cv_threshold: float,
-    quick: bool,
-    on_offline_start: Callable[[], None] | None = None,
-    on_offline_stop: Callable[[], None] | None = None,
-    log_dir: Path | None = None,
+    run: RunFn, samples: Sequence[np.ndarray], single: PrecisionGoal, offline_goal: PrecisionGoal, batch_size: int,
+    options: TimingOptions,
 ) -> TimingResult:
     """Warm up, SingleStream to its goal, then Offline to its goal inside the power sensor's window."""
-    expected_ns = warm_up(run, samples, warmup_queries)
-    root = Path(log_dir) if log_dir else Path(tempfile.mkdtemp(prefix="edgeq-loadgen-"))
-    root.mkdir(parents=True, exist_ok=True)
-    try:
+    cv_threshold = options.cv_threshold
+    expected_ns = warm_up(run, samples, options.warmup_queries)
+    with log_root(options) as root:
         latency = single_stream(run, samples, single, expected_ns, root, cv_threshold)
-        latency["quick"] = quick
+        latency["quick"] = options.quick
         batches = offline_batches(samples, batch_size)
-        if on_offline_start:
-            on_offline_start()
+        if options.on_offline_start:
+            options.on_offline_start()
         t0 = time.perf_counter()
         try:  # the first run's rate from SingleStream: batching is rarely slower per item than batch 1
             throughput = offline(run, batches, batch_size, offline_goal, 1e3 / latency["mean_ms"], root, cv_threshold)
         finally:
             window = time.perf_counter() - t0
-            if on_offline_stop:
-                on_offline_stop()
-        throughput["quick"] = quick
-    finally:
-        if log_dir is None:
-            import shutil
-
-            shutil.rmtree(root, ignore_errors=True)
+            if options.on_offline_stop:
+                options.on_offline_stop()
+        throughput["quick"] = options.quick
     return TimingResult(latency, throughput, window, throughput["samples"])
