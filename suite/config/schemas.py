@@ -177,7 +177,7 @@ class PrecisionSpec(Strict):
         default_factory=lambda: PrecisionScenarioSpec(min_duration_s=0.2, min_queries=100, max_duration_s=30)
     )
     offline: PrecisionScenarioSpec = Field(
-        default_factory=lambda: PrecisionScenarioSpec(min_duration_s=0.3, min_queries=96, max_duration_s=30)
+        default_factory=lambda: PrecisionScenarioSpec(min_duration_s=0.6, min_queries=192, max_duration_s=30)
     )
     quick_max_duration_s: float = Field(1.0, gt=0, description="--quick: each scenario stops here at the latest")
     power_window_s: float = Field(

@@ -5,9 +5,7 @@ of variation, and the 95% intervals of the precision-driven timing and of accura
   the number below the true median is Binomial(n, 1/2), so ``[x_(l), x_(n-l+1)]`` covers it with
   probability ``1 - 2 P(B <= l-1)``; ``l`` is the largest rank keeping that at least 95%. It assumes
   nothing about the shape of the latency distribution (heavy tails, two modes), which a bootstrap or a
-  normal interval would.
-- ``mean_ci``: Student's t interval of a mean, for Offline throughput across runs (a handful of run
-  rates, each itself an average over thousands of items, so close to normal).
+  normal interval would. The same interval serves Offline throughput, over the per-run rates.
 - ``wilson_ci``: the Wilson score interval of a proportion (top-1), which, unlike the normal
   interval, stays inside [0, 1] and is honest at 20 items and near 100%.
 
@@ -25,11 +23,6 @@ from suite.records.paired import binom_half_cdf
 
 Z95 = 1.959963984540054
 EXACT_MEDIAN_N = 20_000  # above this many values the binomial rank comes from its normal limit
-# Student's t 0.975 quantiles for 1..30 degrees of freedom.
-_T975 = (
-    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
-    2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
-)  # fmt: skip
 
 
 def nearest_rank(values: Sequence[float], q: float) -> float:
@@ -92,27 +85,6 @@ def median_ci(values: Sequence[float]) -> tuple[float, float] | None:
         return None
     ordered = sorted(values)
     return ordered[ranks[0] - 1], ordered[ranks[1] - 1]
-
-
-def t975(df: int) -> float:
-    """Student's t 0.975 quantile (table to 30 degrees of freedom, Cornish-Fisher expansion beyond)."""
-    if df < 1:
-        raise ValueError("at least one degree of freedom")
-    if df <= len(_T975):
-        return _T975[df - 1]
-    z = Z95
-    return z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
-
-
-def mean_ci(values: Sequence[float]) -> tuple[float, float] | None:
-    """Student's t 95% interval of the mean of ``values`` (None with fewer than 2)."""
-    n = len(values)
-    if n < 2:
-        return None
-    mean = sum(values) / n
-    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
-    half = t975(n - 1) * sd / math.sqrt(n)
-    return mean - half, mean + half
 
 
 def wilson_ci(successes: int, n: int) -> tuple[float, float] | None:
