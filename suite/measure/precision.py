@@ -68,6 +68,7 @@ MIN_OFFLINE_RUNS = 6  # the fewest values with a 95% order-statistic interval of
 MIN_ROUND_QUERIES = 64  # LoadGen's early-stopping estimate (and so its VALID) wants 64 queries per SingleStream run
 MIN_BOUNDED_QUERIES = 8  # fewer per run only when the time bound leaves no more (LoadGen then says INVALID)
 RUN_OVERHEAD_S = 0.04  # LoadGen set-up and log writing per run (measured here: 30-45 ms)
+CHUNK_S = 0.5  # a run after the minimum ones takes at most max(a third of the time left, this)
 MIN_WARMUP_TIMED = 10  # calls the expected latency is taken from when warmup_queries is smaller
 
 
@@ -95,11 +96,14 @@ def warm_up(run: RunFn, samples: Sequence[np.ndarray], warmup_queries: int) -> i
 
 
 def _fit(planned: int, goal: PrecisionGoal, elapsed: float, done: int, item_s: float, floor: int) -> int:
-    """How many queries (samples) the next run may have: ``planned``, unless the time bound, shared
-    evenly by the runs the minimum still asks for, leaves fewer (never under ``floor``)."""
+    """How many queries (samples) the next run may have: ``planned``, unless the time bound leaves
+    fewer (never under ``floor``). The runs the minimum still asks for share the time left evenly;
+    after them a run takes at most a third of it (or ``CHUNK_S``), so a machine that slows down
+    mid-way overruns the bound by a fraction of one run, not by a whole planned one."""
     runs_left = max(goal.min_runs - done, 1)
     left = goal.max_duration_s - elapsed - RUN_OVERHEAD_S * runs_left
-    fit = int(left / runs_left / item_s) if item_s > 0 else planned
+    share = left / runs_left if done < goal.min_runs else min(left, max(left / 3, CHUNK_S))
+    fit = int(share / item_s) if item_s > 0 else planned
     return int(min(planned, TRACE_MAX_QUERIES, max(floor, fit)))
 
 
@@ -125,9 +129,9 @@ def single_stream(
         math.ceil(goal.min_duration_s / goal.min_runs * 1e9 / expected_ns),
     )
     planned = per_run
-    mean_ns = float(expected_ns)
-    while True:
-        queries = _fit(planned, goal, time.perf_counter() - t0, len(runs), mean_ns / 1e9, MIN_BOUNDED_QUERIES)
+    mean_ns = last_ns = float(expected_ns)
+    while True:  # the time a query takes: the slower of the pooled and the latest run's mean
+        queries = _fit(planned, goal, time.perf_counter() - t0, len(runs), max(mean_ns, last_ns) / 1e9, MIN_BOUNDED_QUERIES)
         outdir = root / f"single_stream_{len(runs)}"
         outdir.mkdir(parents=True, exist_ok=True)
         result = single_stream_run(
@@ -136,6 +140,7 @@ def single_stream(
         runs.append(result)
         pooled.extend(result["latencies_ns"])
         mean_ns = sum(pooled) / len(pooled)
+        last_ns = sum(result["latencies_ns"]) / len(result["latencies_ns"])
         p50 = loadgen_percentile(pooled, 50)
         ci = median_ci(pooled)
         half = half_width_pct(ci, p50)

@@ -82,12 +82,14 @@ def runs_table_url(base: str, experiment_id: str) -> str:
     MLflow 3's UI (its JS bundle: ``routes.ts`` and the runs table's URL state): the route is
     ``#/experiments/<id>/runs``; ``searchFilter`` keeps the job runs, and ordering by anything but the
     start time (here ``orderByKey`` = top-1, descending) makes the table list them flat instead of
-    folding them under their sweep's parent run.
+    folding them under their sweep's parent run; ``workflowType=machine_learning`` opens the UI's
+    model-training layout rather than its GenAI one.
     """
     from urllib.parse import quote
 
     order = quote("metrics.`acc/top1`", safe="")
-    return f"{base}/#/experiments/{experiment_id}/runs?searchFilter={quote(JOB_RUNS_FILTER, safe='')}&orderByKey={order}&orderByAsc=false"
+    state = f"searchFilter={quote(JOB_RUNS_FILTER, safe='')}&orderByKey={order}&orderByAsc=false"
+    return f"{base}/#/experiments/{experiment_id}/runs?{state}&workflowType=machine_learning"
 
 
 def compare_runs_url(base: str, run_ids: list[str], experiment_ids: list[str]) -> str:
