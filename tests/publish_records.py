@@ -43,6 +43,10 @@ def make_record(
     created_at: str = "2026-05-01T10:00:00Z",
     commit: str = "0123456789abcdef0123456789abcdef01234567",
     packages: dict[str, str] | None = None,
+    n_eval: int = 540,
+    p50_ci: tuple[float, float] | None = None,
+    precision_met: bool | None = None,
+    significant: bool | None = None,
 ) -> dict[str, Any]:
     """One record; its job id is the hash of what tells it apart, as a real fingerprint would be."""
     params = params if params is not None else {}
@@ -75,15 +79,18 @@ def make_record(
             "precision_map": {"int8" if bits[0] == 8 else f"w{bits[0]}": 4}, "compressed_size_bytes": size_bytes // 2,
         },  # fmt: skip
         "accuracy": None if not ok else {
-            "metric": "top1", "top1": top1, "top5": min(1.0, (top1 or 0) + 0.02) if top1 is not None else None, "n": 540,
+            "metric": "top1", "top1": top1, "top5": min(1.0, (top1 or 0) + 0.02) if top1 is not None else None, "n": n_eval,
             "fp32_top1": fp32_top1, "delta_top1": (top1 - fp32_top1) if top1 is not None and fp32_top1 is not None else None,
             "simulated_top1": simulated_top1,
+            **({"vs_fp32": {"mcnemar_p": 0.01 if significant else 0.5, "significant": significant}} if significant is not None else {}),
         },  # fmt: skip
         "latency": None if not ok else {
             "scenario": "single_stream", "p50_ms": p50_ms, "p90_ms": p50_ms * 1.1 if p50_ms else None,
             "p99_ms": p50_ms * 1.3 if p50_ms else None, "mean_ms": p50_ms, "early_stopping_p90_ms": None,
             "queries": 5000, "runs": len(runs), "per_run_p50_ms": runs, "cv": cv, "unstable": bool(cv and cv > 0.1),
             "valid": True, "quick": quick,
+            **({"mode": "precision", "p50_ci_ms": list(p50_ci), "precision_met": precision_met,
+                "ci_half_width_pct": max(p50_ms - p50_ci[0], p50_ci[1] - p50_ms) / p50_ms * 100} if p50_ci and p50_ms else {}),
         },  # fmt: skip
         "throughput": None if not ok else {
             "scenario": "offline", "items_per_s": items_per_s, "per_run_items_per_s": [items_per_s] * 3 if items_per_s else [],

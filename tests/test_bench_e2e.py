@@ -29,7 +29,8 @@ def load_records(results: Path) -> dict[str, dict]:
 def first_sweep(tmp_path_factory: pytest.TempPathFactory, shared_cache: Path):
     results = tmp_path_factory.mktemp("bench") / "results"
     env = {"EDGEQ_RESULTS_DIR": str(results), "EDGEQ_CACHE_DIR": str(shared_cache)}
-    out = edgeq("bench", "--quick", "--methods", "fp32,ptq-static,dynamic", env=env)
+    # An 80-column terminal: the summary must still show method, top-1, Δ, p50 and speed-up in full.
+    out = edgeq("bench", "--quick", "--methods", "fp32,ptq-static,dynamic", env={**env, "COLUMNS": "80"})
     return results, env, out
 
 
@@ -59,6 +60,60 @@ def test_sweep_writes_three_ok_records(first_sweep) -> None:
     assert ptq["artifact"]["size_bytes"] < fp32["artifact"]["size_bytes"] / 2
     # The profile decides the activation type (uint8 on x86, measured: tools/qdq_activation_types.py).
     assert ptq["method"]["params"]["activation_type"] == "uint8"
+
+
+def test_precision_timing_and_accuracy_statistics(first_sweep) -> None:
+    results, _, out = first_sweep
+    records = load_records(results)
+    for record in records.values():
+        lat, thr, acc = record["latency"], record["throughput"], record["accuracy"]
+        assert lat["mode"] == "precision" and record["inputs"]["timing"] == "precision"
+        lo, hi = lat["p50_ci_ms"]
+        assert lo <= lat["p50_ms"] <= hi and isinstance(lat["precision_met"], bool)
+        assert lat["duration_s"] <= 1.0 + 0.5  # --quick bounds each scenario at 1 s (profile: quick_max_duration_s)
+        assert thr["ci"][0] <= thr["items_per_s"] <= thr["ci"][1] and thr["samples"] >= thr["runs"] * 32
+        top1_lo, top1_hi = acc["top1_ci"]
+        assert top1_lo <= acc["top1"] <= top1_hi and acc["correct"]["n"] == acc["n"] == 540
+    assert "vs_fp32" not in records["fp32"]["accuracy"]
+    paired = records["ptq-static"]["accuracy"]["vs_fp32"]
+    assert paired["baseline_job"] == records["fp32"]["job_id"]
+    assert paired["both_right"] + paired["only_fp32"] + paired["only_method"] + paired["both_wrong"] == 540
+    assert 0 < paired["mcnemar_p"] <= 1 and paired["significant"] == (paired["mcnemar_p"] < 0.05)
+    assert records["ptq-static"]["accuracy"]["delta_top1"] * 540 == pytest.approx(paired["only_method"] - paired["only_fp32"])
+
+
+def test_summary_fits_80_columns_and_ends_with_the_compare_link(first_sweep) -> None:
+    results, _, out = first_sweep
+    lines = out.stdout.rstrip().splitlines()
+    table = [line for line in lines if line.startswith("│")]
+    assert table and all(len(line) <= 80 for line in table) and "…" not in out.stdout
+    records = load_records(results)
+    for method, record in records.items():
+        row = next(line for line in table if line.startswith(f"│ {method} "))
+        cells = [c.strip() for c in row.strip("│").split("│")]
+        assert cells[0] == method and cells[1] == f"{record['accuracy']['top1'] * 100:.2f}"
+        assert cells[2].startswith(f"{record['accuracy']['delta_top1'] * 100:+.2f}")
+        assert cells[3] == f"{record['latency']['p50_ms']:.4f}"
+        assert cells[4].endswith("x")
+    assert lines[-1].startswith("compare these 3 run(s) in MLflow") and "#/compare-runs?runs=%5B" in lines[-1]
+
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{results / 'mlflow.db'}")
+    exp = client.get_experiment_by_name("edgeq/digits-cnn")
+    runs = client.search_runs([exp.experiment_id], filter_string="tags.`edgeq.kind` = 'job'")
+    assert all(run.info.run_id in lines[-1] for run in runs) and f"experiments=%5B%22{exp.experiment_id}%22%5D" in lines[-1]
+
+
+def test_mlperf_mode_keeps_the_fixed_counts(tmp_path: Path, shared_cache: Path) -> None:
+    """``--mlperf``: the profile's fixed SingleStream minimum (500 queries, 1 s) in each of 3 runs."""
+    env = {"EDGEQ_RESULTS_DIR": str(tmp_path / "results"), "EDGEQ_CACHE_DIR": str(shared_cache)}
+    out = edgeq("bench", "--mlperf", "--methods", "fp32", "--limit", "64", "--no-mlflow", env=env)
+    assert out.returncode == 0, out.stdout + out.stderr
+    (record,) = load_records(tmp_path / "results").values()
+    lat = record["latency"]
+    assert lat["mode"] == "mlperf" and record["throughput"]["mode"] == "mlperf" and "timing" not in record["inputs"]
+    assert lat["runs"] == 3 and all(q >= 500 for q in lat["per_run_queries"]) and lat["precision_met"] is None
 
 
 def test_leaderboard_and_mlflow(first_sweep) -> None:
@@ -117,7 +172,8 @@ def test_fidelity_line_format() -> None:
     assert out.returncode == 0, out.stderr
     pattern = re.compile(
         r"^fidelity task=digits-cnn method=fp32 runtime=ort bare_p50_ms=[\d.]+ suite_p50_ms=[\d.]+ "
-        r"ratio=[\d.]+ overhead_us=-?[\d.]+$"
+        r"ratio=[\d.]+ overhead_us=-?[\d.]+ ci_ms=[\d.]+\.\.[\d.]+ bare_in_ci=(yes|no) precision_met=(yes|no) "
+        r"queries=\d+ suite_s=[\d.]+ bare_calls=\d+$"
     )
     lines = [line for line in out.stdout.splitlines() if line.startswith("fidelity ")]
     assert len(lines) == 1 and pattern.match(lines[0]), out.stdout

@@ -27,7 +27,8 @@ SWEEPS = [("fp32,ptq-static", 137), ("fp32,dynamic", 139)]
 DESIGN_METRICS = {
     "acc/top1", "acc/top5", "acc/delta_top1", "acc/simulated_top1", "latency/p50_ms", "latency/p90_ms",
     "latency/p99_ms", "latency/cv", "throughput/items_per_s", "power/avg_w", "energy/mj_per_item",
-    "efficiency/items_per_j", "model/size_mb",
+    "efficiency/items_per_j", "model/size_mb", "acc/top1_ci_lo", "acc/top1_ci_hi", "acc/mcnemar_p",
+    "latency/p50_ci_lo_ms", "latency/p50_ci_hi_ms", "throughput/ci_lo", "throughput/ci_hi",
 }  # fmt: skip
 DESIGN_PARAMS = {"method", "family", "w_bits", "a_bits", "runtime", "provider", "target", "batch_size", "scenario"}
 
@@ -183,3 +184,29 @@ def test_sync_is_idempotent_into_any_uri(sweeps, tmp_path: Path) -> None:  # typ
         runs = _runs_by_fingerprint(client, record["fingerprint"])
         assert len(runs) == 1
         check_run_against_record(client, runs[0], record)
+
+
+def test_links_to_the_runs_on_the_server(sweeps) -> None:  # type: ignore[no-untyped-def]
+    """Each sweep ends with MLflow's compare view of its own job runs on this server; ``edgeq ui``
+    prints each task experiment's runs table (the job runs flat, best top-1 first)."""
+    from urllib.parse import parse_qs, unquote, urlparse
+
+    uri, outs = sweeps
+    client = _client(uri)
+    exp = client.get_experiment_by_name("edgeq/digits-cnn")
+    for results, _code, stdout, _stderr in outs:
+        last = stdout.rstrip().splitlines()[-1]
+        url = last.split(": ", 1)[1]
+        assert url.startswith(f"{uri}/#/compare-runs?")
+        query = parse_qs(urlparse(url.split("#", 1)[1]).query)
+        runs = json.loads(unquote(query["runs"][0]))
+        assert sorted(runs) == sorted(_runs_by_fingerprint(client, r["fingerprint"])[0].info.run_id for r in _records(results))
+        assert json.loads(unquote(query["experiments"][0])) == [exp.experiment_id]
+    out = edgeq("ui", env={"MLFLOW_TRACKING_URI": uri})
+    assert out.returncode == 0, out.stderr
+    line = next(line for line in out.stdout.splitlines() if line.startswith("edgeq/digits-cnn: "))
+    link = line.split(": ", 1)[1]
+    assert link.startswith(f"{uri}/#/experiments/{exp.experiment_id}/runs?")
+    state = parse_qs(urlparse(link.split("#", 1)[1]).query)
+    assert state["searchFilter"] == ["tags.`edgeq.kind` = 'job'"] and state["orderByKey"] == ["metrics.`acc/top1`"]
+    assert f"the runs are on a server: open {uri}" in out.stdout

@@ -8,6 +8,8 @@ import hashlib
 import json
 from pathlib import Path
 
+import pytest
+
 from suite.publish import leaderboard
 from suite.publish.rows import COLUMNS
 from tests.conftest import REPO, edgeq
@@ -68,8 +70,9 @@ def test_target_readme_csv_json(results_dir: Path) -> None:
     assert cells["binary@ort 1.32.0"][9] == "+1.00"
     assert cells["fp32@ort 1.32.0"][9] == "–"
     # Spread where runs differ: per-run p50s 0.8, 1.0, 1.2 -> sample std 0.2 over mean 1.0: CV 20.0 %
-    # (worked by hand, not by the formula under test), over the 10 % threshold: unstable.
-    assert cells[f"{pc}@ort 1.32.0"][10] == "1.0000 ±20.0%"
+    # (worked by hand, not by the formula under test), over the 10 % threshold: unstable; no interval
+    # in this (fixed-count) record, so the cell shows the CV.
+    assert cells[f"{pc}@ort 1.32.0"][10] == "1.0000 cv 20.0%"
     # Power: measured, or why not.
     assert cells["qat@ort 1.32.0"][14] == "1.50 W · 0.750 mJ/item"
     assert cells["fp32@ort 1.32.0"][14] == "not measured: rapl: no RAPL package domain under /sys/class/powercap"
@@ -180,3 +183,33 @@ def test_repo_readme_documents_every_column() -> None:
     section = text.split("## Leaderboards", 1)[1].split("\n## ", 1)[0]
     missing = [name for name in COLUMNS if f"`{name}`" not in section]
     assert not missing, f"README '## Leaderboards' does not document: {missing}"
+
+
+def test_intervals_significance_and_too_few_to_rank(results_dir: Path) -> None:
+    """± is the 95% interval where the record has one; Δ says n.s. when the paired test does; on a task
+    scored on 20 items a method that is not significantly better than fp32 earns no star from accuracy."""
+    few = dict(task="imagenet-20", n_eval=20, fp32_top1=0.85)
+    records = [
+        make_record("fp32", 0.85, 10.0, p50_ci=(9.9, 10.1), precision_met=True, **few),
+        make_record("ptq-static", 0.90, 11.0, p50_ci=(10.9, 11.2), precision_met=False, significant=False, **few),
+        make_record("dynamic", 0.80, 30.0, significant=False, **few),
+        make_record("fp32", 0.97, 2.0, p50_ci=(1.99, 2.01), precision_met=True),
+        make_record("ptq-static", 0.98, 2.5, significant=True, params={"per_channel": True}),
+    ]
+    store = write_records(results_dir, records)
+    leaderboard.publish(store, None, results_dir / "leaderboard")
+    readme = (results_dir / "leaderboard" / "bench-a" / "README.md").read_text(encoding="utf-8")
+    cells = _table_lines(readme)
+    assert cells["fp32@ort 1.32.0"][10] in ("2.0000 ±0.5%", "10.0000 ±1.0%")
+    assert "**Too few to rank**" in readme.split("## imagenet-20", 1)[1].split("## ", 1)[0]
+    rows = {(r["task"], r["method"]): r for r in csv.DictReader((results_dir / "leaderboard" / "bench-a" / "leaderboard.csv").open(encoding="utf-8"))}
+    few_ptq = rows[("imagenet-20", "ptq-static")]
+    assert few_ptq["too_few_to_rank"] == "True" and few_ptq["delta_significant"] == "False"
+    assert "imprecise" in few_ptq["flags"] and "too few to rank" in few_ptq["flags"]
+    assert float(few_ptq["p50_ci_lo_ms"]) == 10.9 and float(few_ptq["p50_ci_pct"]) == pytest.approx(20 / 11)
+    # 20 items: ptq-static's +5 points (one image) are not significant, so it ties fp32 and, slower, gets no star.
+    assert rows[("imagenet-20", "fp32")]["pareto"] == "True" and few_ptq["pareto"] == "False"
+    # 540 items and a significant gain: ptq-static is on the front by accuracy, as before.
+    assert rows[("digits-cnn", "ptq-static")]["pareto"] == "True" and rows[("digits-cnn", "ptq-static")]["too_few_to_rank"] == "False"
+    lines = {line.split(" | ")[1]: line for line in readme.split("## imagenet-20", 1)[1].splitlines() if line.startswith("| ") and " | " in line}
+    assert "+5.00 n.s." in lines["ptq-static"] and "10.0000 ±1.0%" in lines["fp32"] and "11.0000 ±1.8%" in lines["ptq-static"]

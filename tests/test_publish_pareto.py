@@ -6,7 +6,6 @@ import csv
 import json
 from pathlib import Path
 
-import pytest
 
 from suite.publish import leaderboard
 from suite.publish.pareto import front_mask, plot_task

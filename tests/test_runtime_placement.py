@@ -111,6 +111,27 @@ def test_diagnosis_names_the_cause_only_when_not_faster() -> None:
     assert "unfused Q/DQ pairs: 3 compute node(s) ran in float between 6 Q/DQ nodes" in diagnose(unfused, fp32)["line"]
 
 
+def test_diagnosis_of_an_fp16_artifact_on_the_cpu_says_what_the_placement_shows() -> None:
+    """The placement ORT's CPU provider gave digits-cnn's fp16 artifact (every compute node in fp32):
+    the line names that, and never claims the nodes ran in integer."""
+    fp32 = _record(1.0, 1000.0)
+    placement = {
+        "nodes": 8, "by_provider": {"CPUExecutionProvider": {"fp32": 8}}, "ops": {"Cast": 1, "Conv": 2, "FusedGemm": 1, "Gemm": 1},
+        "compute": {"Conv:fp32": 2, "FusedGemm:fp32": 1, "Gemm:fp32": 1}, "qdq_nodes": 0, "activation_dtypes": {"float": 4},
+    }  # fmt: skip
+    fp16 = _record(1.2, 880.0, provider="CPUExecutionProvider", providers_requested=["CPUExecutionProvider"], placement=placement)
+    fp16["artifact"] = {"precision_map": {"fp16": 4}}
+    line = diagnose(fp16, fp32)["line"]
+    assert "fp16 artifact computed in fp32: 4 compute node(s) ran in fp32 on CPUExecutionProvider" in line
+    assert "integer" not in line
+    # No cause at all: the fallback line states the placement's counts, nothing more.
+    int8 = _record(1.1, 950.0, provider="CPUExecutionProvider", providers_requested=["CPUExecutionProvider"], placement={
+        **placement, "compute": {"QLinearConv:int8": 2, "QGemm:int8": 2}, "by_provider": {"CPUExecutionProvider": {"int8": 4}},
+    })  # fmt: skip
+    assert diagnose(int8, fp32)["causes"] == ["no known cause found (compute nodes ran as 4 int8 on CPUExecutionProvider)"]
+    assert diagnose(_record(1.1, 950.0, provider="XNNPACK"), fp32)["causes"] == ["no known cause found (this runtime reports no per-node placement)"]
+
+
 def test_provider_options_reach_onnx_runtime(tmp_path: Path) -> None:
     """TensorRT options (engine cache under the results cache) are passed through and recorded; on a
     build without TensorRT the session still runs, on the CPU, flagged as a fallback."""

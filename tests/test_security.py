@@ -160,8 +160,8 @@ def test_safe_extract_refuses_zip_slip_and_truncated_archives(tmp_path: Path) ->
 
 # ------------------------------------------------------------------------------------------ UI
 def test_ui_binds_to_loopback_unless_asked(results_dir: Path) -> None:
-    """``edgeq ui`` prints the exact command it then execs (mlflow ui): 127.0.0.1 unless --host says
-    otherwise. Stopped (by its process group) as soon as it has said it; starting the UI takes ~20 s."""
+    """``edgeq ui`` prints the exact command it then execs (mlflow ui), after its links: 127.0.0.1 unless
+    --host says otherwise. Stopped (by its process group) as soon as it has said it; starting the UI takes ~20 s."""
 
     def command(*extra: str) -> str:
         proc = subprocess.Popen(
@@ -170,7 +170,10 @@ def test_ui_binds_to_loopback_unless_asked(results_dir: Path) -> None:
         )  # fmt: skip
         try:
             assert proc.stdout is not None
-            return proc.stdout.readline()
+            for line in proc.stdout:  # the runs-table links of each task experiment come first
+                if line.startswith("running: "):
+                    return line
+            return ""
         finally:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()

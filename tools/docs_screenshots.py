@@ -3,8 +3,11 @@
     .venv/bin/python tools/docs_screenshots.py RESULTS_DIR [--out docs]
 
 Starts ``mlflow ui`` on 127.0.0.1 (a free port) over ``RESULTS_DIR/mlflow.db``, opens it in headless
-Debian chromium (tests/browser.py), with the runs table showing the columns the README recommends,
-and saves ``mlflow-runs.png`` and ``mlflow-chart.png``; then ``leaderboard-phone.png`` and
+Debian chromium (tests/browser.py). First the two-click path a sweep prints, in a fresh browser with
+nothing set up: the compare link of the sweep's job runs (``mlflow-compare.png``) and its scatter tab
+after one click (``mlflow-compare-scatter.png``), and the runs-table link `edgeq ui` prints
+(``mlflow-runs-link.png``). Then the runs table showing the columns the README recommends,
+``mlflow-runs.png`` and ``mlflow-chart.png``; then ``leaderboard-phone.png`` and
 ``leaderboard-desktop.png`` of ``RESULTS_DIR/leaderboard/index.html``. The UI's own view state (chosen
 columns, expanded rows) is set the way the UI stores it, in the page's localStorage, before loading:
 the same thing a user's clicks would leave there. The server is stopped by its process group id.
@@ -107,6 +110,53 @@ def shoot_mlflow(uri: str, out: Path) -> None:
         driver.save_screenshot(str(out / "mlflow-chart.png"))
 
 
+def shoot_links(uri: str, out: Path) -> None:
+    """What a person sees following the links EdgeQ prints, in a fresh browser profile (no view state)."""
+    from mlflow.tracking import MlflowClient
+    from selenium.webdriver.common.by import By
+
+    from suite.tracking.mlflow import JOB_RUNS_FILTER, compare_runs_url, runs_table_url
+
+    client = MlflowClient(tracking_uri=uri)
+    exp_id, parents = experiment_and_parents(uri)
+    newest = max(parents, key=lambda run_id: client.get_run(run_id).info.start_time)  # the last sweep
+    runs = client.search_runs([exp_id], filter_string=f"{JOB_RUNS_FILTER} and tags.`mlflow.parentRunId` = '{newest}'")
+    with chromium(width=1600, height=1500) as driver:
+        driver.get(uri + "/")  # the UI's assistant side panel closed, as one click on its x leaves it
+        for key in ("mlflow.assistant.panelOpen_v1", "mlflow.assistant.fab.autoOpenedOnFirstLoad_v1"):
+            driver.execute_script("localStorage.setItem(arguments[0], arguments[1])", key, "false" if "panel" in key else "true")
+        driver.get(compare_runs_url(uri, [r.info.run_id for r in runs], [exp_id]))
+        time.sleep(8)
+        driver.save_screenshot(str(out / "mlflow-compare.png"))
+        tabs = [t for t in driver.find_elements(By.CSS_SELECTOR, "[role=tab]") if "Scatter" in t.text]
+        if tabs:
+            tabs[0].click()
+            time.sleep(3)
+            _pick_axes(driver, ["latency/p50_ms", "acc/top1"])
+            driver.save_screenshot(str(out / "mlflow-compare-scatter.png"))
+    with chromium(width=1600, height=900) as driver:
+        driver.get(uri + "/")
+        for key in ("mlflow.assistant.panelOpen_v1", "mlflow.assistant.fab.autoOpenedOnFirstLoad_v1"):
+            driver.execute_script("localStorage.setItem(arguments[0], arguments[1])", key, "false" if "panel" in key else "true")
+        driver.get(runs_table_url(uri, exp_id))
+        time.sleep(8)
+        driver.save_screenshot(str(out / "mlflow-runs-link.png"))
+
+
+def _pick_axes(driver, keys: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """Choose the scatter plot's X and Y metrics the way a person does: open each axis's select
+    (``#x-axis-selector``, ``#y-axis-selector``), click the option."""
+    from selenium.webdriver.common.by import By
+
+    for axis, key in zip(("x", "y"), keys):
+        driver.find_element(By.ID, f"{axis}-axis-selector").click()
+        time.sleep(1)
+        options = [o for o in driver.find_elements(By.CSS_SELECTOR, "[role=option]") if o.text.strip() == key]
+        if options:
+            options[0].click()
+        time.sleep(2)
+
+
 def shoot_page(page: Path, out: Path) -> None:
     with chromium(width=412, height=915, phone=True) as driver:
         driver.get(page.as_uri())
@@ -129,6 +179,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     proc, uri = start_ui(args.results.resolve())
     try:
+        shoot_links(uri, args.out)
         shoot_mlflow(uri, args.out)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
@@ -136,7 +187,8 @@ def main() -> None:
     page = args.results / "leaderboard" / "index.html"
     if page.is_file():
         shoot_page(page, args.out)
-    for name in ("mlflow-runs.png", "mlflow-chart.png", "leaderboard-phone.png", "leaderboard-desktop.png"):
+    for name in ("mlflow-compare.png", "mlflow-compare-scatter.png", "mlflow-runs-link.png", "mlflow-runs.png",
+                 "mlflow-chart.png", "leaderboard-phone.png", "leaderboard-desktop.png"):  # fmt: skip
         if (args.out / name).is_file():
             print(args.out / name)
 

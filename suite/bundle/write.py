@@ -48,6 +48,7 @@ def build_bundle(
     console: Any,
     overrides: list[str] | None = None,
     only: set[str] | None = None,
+    mlperf: bool = False,
 ) -> tuple[Path, list[dict[str, Any]], list[dict[str, Any]]]:
     """Plan T's sweep, prepare every artifact here, write the bundle to ``out``.
 
@@ -67,7 +68,10 @@ def build_bundle(
             f"prepare for one of them (--target {profile.alias_of[0]})"
         )
     # The workstation is not the board: detection happens on the device when the bundle runs.
-    jobs = plan(profile, tasks, methods, runtimes, quick=quick, limit=limit, override=True, overrides=parse_overrides(overrides))
+    jobs = plan(
+        profile, tasks, methods, runtimes, quick=quick, limit=limit, override=True, overrides=parse_overrides(overrides),
+        mlperf=mlperf,
+    )  # fmt: skip
     if only is not None:  # the fleet bundles only the jobs it has no record of
         jobs = [job for job in jobs if job.job_id in only]
     jobs.sort(key=lambda j: (j.task_name, not j.is_baseline))

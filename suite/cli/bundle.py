@@ -21,13 +21,15 @@ def prepare(
     quick: o.Quick = False,
     limit: o.Limit = None,
     set_: o.Overrides = None,
+    mlperf: o.Mlperf = False,
 ) -> None:
     """Build a target's artifacts here and pack them, with eval data and job list, for `edgeq run` on the board."""
     from suite.bundle.write import build_bundle
 
     say = console()
     path, entries, failed = build_bundle(
-        target, split(tasks, "--tasks"), split(methods, "--methods"), split(runtimes, "--runtimes"), quick, limit, out, say, set_
+        target, split(tasks, "--tasks"), split(methods, "--methods"), split(runtimes, "--runtimes"), quick, limit, out, say, set_,
+        mlperf=mlperf,
     )
     say.print(f"bundle: {path} ({len(entries)} job(s), {path.stat().st_size / 1024:.0f} KiB); on the board: edgeq run {path.name}")
     raise typer.Exit(1 if failed else 0)

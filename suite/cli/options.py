@@ -15,4 +15,12 @@ Quick = Annotated[bool, typer.Option("--quick", help="short timing runs (recorde
 Limit = Annotated[Optional[int], typer.Option("--limit", min=1, help="evaluate only the first N eval samples")]
 Overrides = Annotated[Optional[list[str]], typer.Option("--set", help="METHOD.PARAM=VALUE, overrides task and target")]
 OverrideTarget = Annotated[bool, typer.Option("--override-target", help="measure even if this machine does not match the target")]
+Mlperf = Annotated[
+    bool,
+    typer.Option(
+        "--mlperf",
+        help="time with the profile's fixed MLPerf-style counts (submission-grade tables) instead of "
+        "stopping once the p50 is known to the profile's precision",
+    ),
+]
 NoMlflow = Annotated[bool, typer.Option("--no-mlflow", help="records only; log later with `edgeq sync`")]

@@ -79,6 +79,17 @@ def ui(
     from suite.tracking import mlflow as tracking
 
     uri = tracking.tracking_uri()
+    base = tracking.ui_base(uri, f"http://{host}:{port}")
+    try:  # one link per task: its job runs, flat, in MLflow's runs table
+        stored = not uri.startswith("sqlite:///") or Path(uri[len("sqlite:///") :]).is_file()
+        experiments = tracking.task_experiments(uri) if stored and tracking.probe(uri) is None else []
+    except Exception as exc:  # an unreadable store still gets its UI; the links are a convenience
+        experiments = []
+        print(f"(could not list the experiments: {' '.join(str(exc).split())[:200]})")
+    for name, experiment_id in experiments:
+        print(f"{name}: {tracking.runs_table_url(base, experiment_id)}")
+    if not experiments:
+        print("no edgeq/<task> experiments yet: run `edgeq bench` first")
     if uri.startswith(("http://", "https://")):
         print(f"the runs are on a server: open {uri}")
         return

@@ -25,6 +25,7 @@ def bench(
     override_target: o.OverrideTarget = False,
     no_mlflow: o.NoMlflow = False,
     set_: o.Overrides = None,
+    mlperf: o.Mlperf = False,
     fleet: bool = typer.Option(False, "--fleet", help="prepare here, measure on the lab's `edgeq worker`s (--target A,B: one queue each)"),
     share: Optional[Path] = typer.Option(None, "--share", help="--fleet: put bundles in this shared folder (default: the MLflow server's artifact store)"),
     fleet_timeout: Optional[float] = typer.Option(None, "--fleet-timeout", min=1, help="--fleet: stop waiting after this many seconds (default: every job's timeout, one device per queue)"),
@@ -48,6 +49,7 @@ def bench(
                 timeout_s=fleet_timeout,
                 console=console(),
                 overrides=set_,
+                mlperf=mlperf,
             )
         )
     if share is not None or fleet_timeout is not None:
@@ -67,6 +69,7 @@ def bench(
         use_mlflow=not no_mlflow,
         console=console(),
         overrides=set_,
+        mlperf=mlperf,
     )
     raise typer.Exit(code)
 
@@ -76,9 +79,9 @@ def fidelity(
     target: o.Target = "local-cpu",
     tasks: o.Tasks = None,
     methods: o.Methods = None,
-    seconds: float = typer.Option(1.0, "--seconds", help="duration of each bare and each suite run"),
+    seconds: float = typer.Option(4.0, "--seconds", min=0.01, help="length of the bare loop per artifact (half before, half after the suite's run)"),
 ) -> None:
-    """The suite's SingleStream p50 against a bare runtime loop, per artifact, in one process."""
+    """The suite's precision-mode p50 and its 95% interval against a long bare runtime loop, per artifact."""
     from suite.sweep.fidelity import run_fidelity
 
     for line in run_fidelity(target, split(tasks, "--tasks"), split(methods, "--methods"), seconds):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, create_model, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, create_model, field_validator, model_validator
 
 
 class Strict(BaseModel):
@@ -175,15 +175,47 @@ class ScenarioSpec(Strict):
     batch_size: int = Field(1, ge=1, le=65_536)
 
 
+class PrecisionScenarioSpec(Strict):
+    """When one scenario of the precision-driven timing may stop (suite/measure/precision.py)."""
+
+    min_duration_s: float = Field(gt=0, description="at least this much query time, all runs together")
+    min_queries: int = Field(ge=1, description="at least this many queries (SingleStream) or samples (Offline)")
+    max_duration_s: float = Field(gt=0, description="stop here (wall time) even if the interval is wider; the record says precision_met: false")
+
+    @model_validator(mode="after")
+    def _bound_above_minimum(self) -> "PrecisionScenarioSpec":
+        if self.max_duration_s < self.min_duration_s:
+            raise ValueError(f"max_duration_s ({self.max_duration_s}) must be at least min_duration_s ({self.min_duration_s})")
+        return self
+
+
+class PrecisionSpec(Strict):
+    """The default timing mode: LoadGen runs repeated until the 95% interval of the SingleStream p50 (and
+    of Offline items/s) lies within ±ci_pct % of it; ``edgeq bench --mlperf`` uses the fixed settings."""
+
+    ci_pct: float = Field(1.0, gt=0, le=50, description="goal: 95% interval half-width, % of the p50 / items/s")
+    single_stream: PrecisionScenarioSpec = Field(
+        default_factory=lambda: PrecisionScenarioSpec(min_duration_s=0.2, min_queries=100, max_duration_s=30)
+    )
+    offline: PrecisionScenarioSpec = Field(
+        default_factory=lambda: PrecisionScenarioSpec(min_duration_s=0.6, min_queries=192, max_duration_s=30)
+    )
+    quick_max_duration_s: float = Field(1.0, gt=0, description="--quick: each scenario stops here at the latest")
+    power_window_s: float = Field(
+        2.0, ge=0, description="with a power sensor measuring, Offline lasts at least this long (enough sensor samples)"
+    )
+
+
 class MeasurementSpec(Strict):
     warmup_queries: int = Field(50, ge=0, le=MAX_SAMPLES)
-    runs: int = Field(3, ge=3, le=1000, description="runs per scenario; the CV is over these")
+    runs: int = Field(3, ge=3, le=1000, description="runs per scenario; the CV is over these (precision mode: at least these)")
     cv_threshold: float = Field(0.10, gt=0)
-    single_stream: ScenarioSpec
-    offline: ScenarioSpec
+    single_stream: ScenarioSpec = Field(description="--mlperf: fixed minimum duration and queries per run")
+    offline: ScenarioSpec = Field(description="--mlperf: fixed minimums per run; batch_size in both modes")
     quick: dict[str, ScenarioSpec] = Field(
-        default_factory=dict, description="shorter scenario settings for --quick (tests)"
+        default_factory=dict, description="shorter scenario settings for --quick --mlperf (tests)"
     )
+    precision: PrecisionSpec = Field(default_factory=PrecisionSpec, description="the default, precision-driven timing")
     job_timeout_s: float = Field(900, gt=0, le=7 * 86_400)
 
 

@@ -158,6 +158,7 @@ def run_fleet(
     timeout_s: float | None,
     console: Any,
     overrides: list[str] | None = None,
+    mlperf: bool = False,
 ) -> int:
     from suite.fleet.app import make_app
     from suite.fleet.config import broker_url, ping, redact
@@ -201,9 +202,10 @@ def run_fleet(
     store = RecordStore()
     store.clean_stale_temps()
     console.print(f"edgeq bench --fleet: {', '.join(names)} on {redact(url)}, results in {results_root()}")
-    plan_args = dict(tasks=tasks, methods=methods, runtimes=runtimes, quick=quick, limit=limit, overrides=overrides)
+    plan_args = dict(tasks=tasks, methods=methods, runtimes=runtimes, quick=quick, limit=limit, overrides=overrides, mlperf=mlperf)
     jobs = [job for profile in profiles for job in plan(
-        profile, tasks, methods, runtimes, quick=quick, limit=limit, override=True, overrides=parse_overrides(overrides)
+        profile, tasks, methods, runtimes, quick=quick, limit=limit, override=True, overrides=parse_overrides(overrides),
+        mlperf=mlperf,
     )]  # fmt: skip
     # The boards log what they measure when they reach this store; what they did not is logged from here.
     sink = MlflowSink(uri=uri, enabled=use_mlflow, only_missing=True, say=lambda line: console.print(line, markup=False))

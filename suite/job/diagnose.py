@@ -10,7 +10,13 @@ the artifact's precision map, the method's parameters and the CPU. The causes ch
 - int8 activations on an x86 CPU: VNNI/AVX2 integer kernels multiply uint8 activations by int8 weights;
   signed activations take a slower path (``activation_type: uint8``);
 - dynamic quantization of convolutions: ``ConvInteger`` quantizes activations at run time and is
-  followed by float rescaling nodes; ORT's CPU provider has no fused kernel for it.
+  followed by float rescaling nodes; ORT's CPU provider has no fused kernel for it;
+- a half-precision artifact computed in fp32: the file holds fp16/bf16 weights but the placement shows
+  the compute nodes ran in fp32 (ONNX Runtime's CPU provider casts them up), so there was no
+  half-precision arithmetic to gain from.
+
+When none applies the line says so and states what the placement did show (compute nodes per
+precision and provider), never more: an fp16 artifact on the CPU provider is not "integer".
 """
 
 from __future__ import annotations
@@ -59,7 +65,34 @@ def causes(record: dict[str, Any]) -> list[str]:
         found.append("int8 activations on an x86 CPU: its integer kernels want uint8 activations x int8 weights (activation_type: uint8)")
     if dynamic_conv:
         found.append(f"dynamic quantization of convolutions: {dynamic_conv} ConvInteger node(s) quantize activations at run time and rescale in float (use static QDQ)")
+    half = [p for p in ("fp16", "bf16") if ((record.get("artifact") or {}).get("precision_map") or {}).get(p)]
+    ran = _compute_by_precision(compute)
+    if half and ran.get("fp32") and not any(ran.get(p) for p in ("fp16", "bf16")):
+        found.append(
+            f"{'/'.join(half)} artifact computed in fp32: {ran['fp32']} compute node(s) ran in fp32 on "
+            f"{rt.get('provider') or 'the provider'}, which casts the {'/'.join(half)} weights up (no half-precision arithmetic to gain)"
+        )
     return found
+
+
+def _compute_by_precision(compute: dict[str, int]) -> dict[str, int]:
+    """``{"Conv:fp32": 2, "QGemm:int8": 1}`` -> ``{"fp32": 2, "int8": 1}``."""
+    out: dict[str, int] = {}
+    for key, n in compute.items():
+        precision = key.split(":")[-1]
+        out[precision] = out.get(precision, 0) + n
+    return out
+
+
+def placement_summary(record: dict[str, Any]) -> str:
+    """What the placement showed, in words: compute nodes per precision on the provider that ran them."""
+    rt = record.get("runtime") or {}
+    placement = rt.get("placement") or {}
+    ran = _compute_by_precision(placement.get("compute") or {})
+    if not ran:
+        return "this runtime reports no per-node placement" if not placement else "the placement counted no compute nodes"
+    counts = ", ".join(f"{n} {p}" for p, n in sorted(ran.items(), key=lambda kv: -kv[1]))
+    return f"compute nodes ran as {counts} on {rt.get('provider') or 'the requested provider'}"
 
 
 def diagnose(record: dict[str, Any], fp32: dict[str, Any]) -> dict[str, Any]:
@@ -87,7 +120,7 @@ def diagnose(record: dict[str, Any], fp32: dict[str, Any]) -> dict[str, Any]:
         if p50 and p50 < 0.1:
             found = [f"no known cause; at {p50 * 1000:.0f} us per call the fixed per-call overhead dominates, not the arithmetic"]
         else:
-            found = ["no known cause found in the placement (all compute nodes ran in integer on the requested provider)"]
+            found = [f"no known cause found ({placement_summary(record)})"]
     out["causes"] = found
     speed = ", ".join(x for x in (f"{s_p50:.2f}x p50" if s_p50 else "", f"{s_thr:.2f}x items/s" if s_thr else "") if x)
     out["not_faster_on"] = slower_on

@@ -27,6 +27,24 @@ def scenario(profile: TargetConfig, name: str, quick: bool):  # type: ignore[no-
     return ScenarioSettings(spec.min_duration_s, spec.min_queries, spec.batch_size)
 
 
+def precision_goal(profile: TargetConfig, name: str, quick: bool, power_window_s: float = 0.0):  # type: ignore[no-untyped-def]
+    """When a scenario of the precision-driven timing may stop, from the profile's ``precision`` block
+    (``--quick``: bounded by its ``quick_max_duration_s``; a measuring power sensor: Offline lasts at
+    least ``power_window_s``)."""
+    from suite.measure.precision import PrecisionGoal
+
+    m = profile.measurement
+    spec = getattr(m.precision, name)
+    min_duration, max_duration = spec.min_duration_s, spec.max_duration_s
+    if power_window_s:
+        min_duration = max(min_duration, power_window_s)
+        max_duration = max(max_duration, min_duration)
+    if quick:
+        max_duration = min(max_duration, m.precision.quick_max_duration_s)
+        min_duration = min(min_duration, max_duration)
+    return PrecisionGoal(m.precision.ci_pct, min_duration, spec.min_queries, max_duration, m.runs)
+
+
 def measure(
     job: Job,
     record: dict[str, Any],
@@ -42,8 +60,10 @@ def measure(
     from suite.job import hardware as jobhw
     from suite.machine.envinfo import environment
     from suite.measure.accuracy import evaluate
-    from suite.measure.loadgen import measure as time_scenarios
+    from suite.measure.loadgen import TimingOptions, measure_mlperf
+    from suite.measure.precision import measure_precision
     from suite.records.baseline import baseline_of
+    from suite.records.paired import vs_baseline
     from suite.power.base import WindowError, choose_sensor, power_block, stop_reading
     from suite.registry import runtimes
 
@@ -59,6 +79,8 @@ def measure(
         delta_top1=(accuracy["top1"] - fp32_top1) if fp32_top1 is not None else None,
         simulated_top1=inputs.simulated_top1,
     )
+    if not job.is_baseline:  # item by item against fp32, on the same evaluated items
+        accuracy["vs_fp32"] = vs_baseline(accuracy, baseline)
     record["accuracy"] = accuracy
     record["runtime"] = session.info()
     record["runtime"]["placement"] = jobhw.placement(session, x_eval[:1])
@@ -84,18 +106,19 @@ def measure(
     samples = [x_eval[i : i + 1] for i in range(min(len(x_eval), 1024))]
     m = profile.measurement
     throttle_before = jobhw.begin(profile, record)
-    timing = time_scenarios(
-        session.run,
-        samples,
-        single=scenario(profile, "single_stream", job.quick),
-        offline=scenario(profile, "offline", job.quick),
-        runs=m.runs,
-        warmup_queries=m.warmup_queries,
-        cv_threshold=m.cv_threshold,
-        quick=job.quick,
-        on_offline_start=power_start,
-        on_offline_stop=power_stop,
-    )
+    options = TimingOptions(m.warmup_queries, m.cv_threshold, job.quick, power_start, power_stop)
+    if job.timing_mode == "mlperf":
+        timing = measure_mlperf(
+            session.run, samples, single=scenario(profile, "single_stream", job.quick),
+            offline=scenario(profile, "offline", job.quick), runs=m.runs, options=options,
+        )  # fmt: skip
+    else:
+        measuring = sensor is not None and probe.ok
+        timing = measure_precision(
+            session.run, samples, single=precision_goal(profile, "single_stream", job.quick),
+            offline_goal=precision_goal(profile, "offline", job.quick, m.precision.power_window_s if measuring else 0.0),
+            batch_size=scenario(profile, "offline", job.quick).batch_size, options=options,
+        )  # fmt: skip
     record["latency"] = timing.latency
     record["throughput"] = timing.throughput
     record["power"] = power_block(sensor, probe, reading_box[0] if reading_box else None, timing.offline_items)

@@ -43,7 +43,10 @@ def plan(
     limit: int | None = None,
     override: bool = False,
     overrides: dict[str, dict[str, Any]] | None = None,
+    mlperf: bool = False,
 ) -> list[Job]:
+    """The jobs of a sweep. ``mlperf``: time with the profile's fixed counts (``--mlperf``) instead of
+    the default precision-driven timing."""
     prof: TargetConfig = check_target_methods(profile).config
     from suite.machine.target import check_target
 
@@ -118,6 +121,8 @@ def plan(
                 }
                 if plugin:  # built-ins have none: their version is the suite's, and their ids stay as they were
                     job.inputs["plugin"] = plugin
+                if not mlperf:  # fixed-count (--mlperf) jobs keep the ids they had before the precision mode
+                    job.inputs["timing"] = "precision"
                 job.skip = skip
                 job.fingerprint = fingerprint(job.inputs)
                 job.job_id = job_id_of(job.fingerprint)

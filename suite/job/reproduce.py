@@ -94,6 +94,7 @@ def plan_from_record(record: dict[str, Any], record_path: Path, workdir: Path) -
         limit=inputs.get("limit"),
         override=True,
         overrides={method: dict(record["method"].get("params") or {})},
+        mlperf=inputs.get("timing", "mlperf") != "precision",
     )
     if len(jobs) != 1:
         raise BadInput(f"{record_path}: the record's job does not plan to one job on this machine (got {len(jobs)})")

@@ -55,5 +55,11 @@ class Job:
         return self.family == "baseline"
 
     @property
+    def timing_mode(self) -> str:
+        """``precision`` (the default) or ``mlperf`` (``--mlperf``: fixed counts), from the fingerprinted
+        inputs: jobs planned before the precision mode existed have no ``timing`` key and ran fixed counts."""
+        return str(self.inputs.get("timing", "mlperf"))
+
+    @property
     def label(self) -> str:
         return f"{self.task_name} / {self.method} / {self.runtime['name']}"

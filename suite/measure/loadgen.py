@@ -2,24 +2,35 @@
 
 LoadGen owns the clock, the query schedule and the statistics (nearest-rank percentiles, early-stopping
 p90); this module only builds the SUT/QSL around a runtime session and reads LoadGen's own results back
-from ``mlperf_log_detail.txt`` (its ``:::MLLOG`` JSON lines). The SUT callback runs the model inline, so
-the per-query overhead is a Python call, measured by ``edgeq fidelity``.
+from ``mlperf_log_detail.txt`` (its ``:::MLLOG`` JSON lines) and, where asked, its per-query latencies
+from ``mlperf_log_trace.json`` (``suite.measure.loadgen_logs``). The SUT callback runs the model inline,
+so the per-query overhead is a Python call, measured by ``edgeq fidelity``.
+
+Two modes (``latency.mode`` in the record):
+
+- ``mlperf`` (``edgeq bench --mlperf``, ``measure_mlperf`` here): the profile's fixed minimum duration
+  and query counts, ``runs`` times per scenario, as MLPerf submissions run them;
+- ``precision`` (the default, ``suite.measure.precision``): LoadGen runs repeated until the 95%
+  interval of the p50 (and of Offline items/s) is within the profile's ``ci_pct``, bounded in time.
 """
 
 from __future__ import annotations
 
-import json
+import shutil
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
+from suite.measure.loadgen_logs import DETAIL, TRACE, read_mllog, read_trace_latencies
 from suite.measure.stats import coefficient_of_variation
 
 RunFn = Callable[[np.ndarray], Any]
+TRACE_MAX_QUERIES = 30_000  # per traced run: LoadGen's trace log takes ~650 bytes per query
 
 
 @dataclass(frozen=True)
@@ -29,20 +40,7 @@ class ScenarioSettings:
     batch_size: int = 1
 
 
-def read_mllog(path: Path) -> dict[str, Any]:
-    """The ``key -> value`` pairs of a LoadGen detail log (last value wins)."""
-    values: dict[str, Any] = {}
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        if line.startswith(":::MLLOG "):
-            try:
-                entry = json.loads(line[len(":::MLLOG ") :])
-            except ValueError:
-                continue
-            values[entry.get("key")] = entry.get("value")
-    return values
-
-
-def _log_settings(outdir: Path):  # type: ignore[no-untyped-def]
+def _log_settings(outdir: Path, trace: bool = False):  # type: ignore[no-untyped-def]
     import mlperf_loadgen as lg
 
     out = lg.LogOutputSettings()
@@ -51,23 +49,28 @@ def _log_settings(outdir: Path):  # type: ignore[no-untyped-def]
     out.copy_detail_to_stdout = False
     settings = lg.LogSettings()
     settings.log_output = out
-    settings.enable_trace = False
+    settings.enable_trace = trace
     return settings
 
 
 def _start(
-    scenario: str, issue: Callable[[list], None], n_samples: int, settings: Any, outdir: Path
+    scenario: str, issue: Callable[[list], None], n_samples: int, settings: Any, outdir: Path, trace: bool = False
 ) -> dict[str, Any]:
+    """One LoadGen test; its detail log's values, plus ``wall_s`` (the whole call, LoadGen's own set-up
+    and log writing included: what a run costs)."""
     import mlperf_loadgen as lg
 
     sut = lg.ConstructSUT(issue, lambda: None)
     qsl = lg.ConstructQSL(n_samples, n_samples, lambda _s: None, lambda _s: None)
+    t0 = time.perf_counter()
     try:
-        lg.StartTestWithLogSettings(sut, qsl, settings, _log_settings(outdir))
+        lg.StartTestWithLogSettings(sut, qsl, settings, _log_settings(outdir, trace))
     finally:
         lg.DestroyQSL(qsl)
         lg.DestroySUT(sut)
-    return read_mllog(outdir / "mlperf_log_detail.txt")
+    log = read_mllog(outdir / DETAIL)
+    log["wall_s"] = time.perf_counter() - t0
+    return log
 
 
 def calibrate_latency_ns(run: RunFn, samples: Sequence[np.ndarray], seconds: float = 0.3) -> int:
@@ -109,9 +112,14 @@ def _test_settings(scenario: Any, settings: ScenarioSettings) -> Any:
 
 
 def single_stream_run(
-    run: RunFn, samples: Sequence[np.ndarray], settings: ScenarioSettings, expected_ns: int, outdir: Path
+    run: RunFn, samples: Sequence[np.ndarray], settings: ScenarioSettings, expected_ns: int, outdir: Path,
+    trace: bool = False, max_queries: int | None = None,
 ) -> dict[str, Any]:
-    """One LoadGen SingleStream run; returns LoadGen's own statistics for it."""
+    """One LoadGen SingleStream run; returns LoadGen's own statistics for it.
+
+    ``trace``: also LoadGen's per-query latencies (``latencies_ns``, query order) from its trace log;
+    ``max_queries``: LoadGen stops there even if the minimum duration is not met yet.
+    """
     import mlperf_loadgen as lg
 
     respond = lg.QuerySamplesComplete
@@ -124,8 +132,10 @@ def single_stream_run(
 
     test = _test_settings(lg.TestScenario.SingleStream, settings)
     test.single_stream_expected_latency_ns = int(expected_ns)
-    log = _start("SingleStream", issue, len(samples), test, outdir)
-    return {
+    if max_queries:
+        test.max_query_count = int(max(max_queries, settings.min_queries))
+    log = _start("SingleStream", issue, len(samples), test, outdir, trace)
+    out = {
         "p50_ns": log.get("result_50.00_percentile_latency_ns"),
         "p90_ns": log.get("result_90.00_percentile_latency_ns"),
         "p99_ns": log.get("result_99.00_percentile_latency_ns"),
@@ -133,7 +143,13 @@ def single_stream_run(
         "early_stopping_p90_ns": log.get("early_stopping_latency_ss"),
         "queries": log.get("result_query_count"),
         "valid": log.get("result_validity") == "VALID",
+        "invalid_reason": invalid_reason(log),
+        "wall_s": log["wall_s"],
     }
+    if trace:
+        out["latencies_ns"] = read_trace_latencies(outdir / TRACE)
+        (outdir / TRACE).unlink(missing_ok=True)  # read once; ~650 bytes a query is not worth keeping
+    return out
 
 
 def offline_run(
@@ -166,7 +182,59 @@ def offline_run(
         # (result_query_count alone counts queries, 1 per run, and once made mJ/item that much too large).
         "samples": (log.get("generated_samples_per_query") or 0) * (log.get("result_query_count") or 1) or None,
         "valid": log.get("result_validity") == "VALID",
+        "invalid_reason": invalid_reason(log),
+        "wall_s": log["wall_s"],
     }
+
+
+def invalid_reason(log: dict[str, Any]) -> str | None:
+    """Which of LoadGen's checks failed, when it called a run INVALID (None when VALID)."""
+    if log.get("result_validity") == "VALID":
+        return None
+    failed = [text for key, text in (
+        ("result_min_duration_met", "minimum duration not met"), ("result_min_queries_met", "minimum queries not met"),
+        ("early_stopping_met", "too few queries for its early-stopping estimate (64)"),
+    ) if log.get(key) is False]  # fmt: skip
+    return "LoadGen: " + (", ".join(failed) if failed else str(log.get("result_validity")))
+
+
+def loadgen_invalid(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """``{"loadgen_invalid": reasons}`` when LoadGen called any of ``runs`` INVALID, else ``{}``."""
+    reasons = sorted({r.get("invalid_reason") or "INVALID" for r in runs if not r["valid"]})
+    return {"loadgen_invalid": "; ".join(reasons)} if reasons else {}
+
+
+def offline_batches(samples: Sequence[np.ndarray], batch_size: int) -> list[np.ndarray]:
+    """The timing samples stacked by Offline batch (a tail short of a whole batch is left out, unless
+    there are fewer samples than one batch)."""
+    n = len(samples) - len(samples) % batch_size or len(samples)
+    return [np.concatenate(samples[i : i + batch_size], axis=0) for i in range(0, n, batch_size)]
+
+
+@dataclass(frozen=True)
+class TimingOptions:
+    """What both modes take beside their scenario settings: the warm-up, the CV threshold, the quick
+    flag (recorded), the power sensor's hooks around the Offline runs, and where LoadGen's logs go
+    (a temporary folder, removed afterwards, when None)."""
+
+    warmup_queries: int
+    cv_threshold: float
+    quick: bool
+    on_offline_start: Callable[[], None] | None = None
+    on_offline_stop: Callable[[], None] | None = None
+    log_dir: Path | None = None
+
+
+@contextmanager
+def log_root(options: TimingOptions) -> Iterator[Path]:
+    """The folder LoadGen's runs log under: ``options.log_dir``, or a temporary one removed at the end."""
+    root = Path(options.log_dir) if options.log_dir else Path(tempfile.mkdtemp(prefix="edgeq-loadgen-"))
+    root.mkdir(parents=True, exist_ok=True)
+    try:
+        yield root
+    finally:
+        if options.log_dir is None:
+            shutil.rmtree(root, ignore_errors=True)
 
 
 @dataclass
@@ -177,30 +245,28 @@ class TimingResult:
     offline_items: int
 
 
-def measure(
-    run: RunFn,
-    samples: Sequence[np.ndarray],
-    single: ScenarioSettings,
-    offline: ScenarioSettings,
-    runs: int,
-    warmup_queries: int,
-    cv_threshold: float,
-    quick: bool,
-    on_offline_start: Callable[[], None] | None = None,
-    on_offline_stop: Callable[[], None] | None = None,
-    log_dir: Path | None = None,
+def measure_mlperf(
+    run: RunFn, samples: Sequence[np.ndarray], single: ScenarioSettings, offline: ScenarioSettings, runs: int,
+    options: TimingOptions,
 ) -> TimingResult:
-    """Warm up, then ``runs`` SingleStream runs and ``runs`` Offline runs; spread across runs as CV.
+    """``mlperf`` mode: warm up, then ``runs`` SingleStream runs and ``runs`` Offline runs at the
+    profile's fixed minimums; spread across runs as CV.
 
     The power sensor hooks wrap the Offline runs, so energy per item comes from the same window as the
     throughput it is divided by.
     """
-    for i in range(warmup_queries):
+    with log_root(options) as root:
+        return _mlperf(run, samples, single, offline, runs, options, root)
+
+
+def _mlperf(
+    run: RunFn, samples: Sequence[np.ndarray], single: ScenarioSettings, offline: ScenarioSettings, runs: int,
+    options: TimingOptions, root: Path,
+) -> TimingResult:
+    cv_threshold, quick = options.cv_threshold, options.quick
+    for i in range(options.warmup_queries):
         run(samples[i % len(samples)])
     expected_ns = calibrate_latency_ns(run, samples)
-    root = Path(log_dir) if log_dir else Path(tempfile.mkdtemp(prefix="edgeq-loadgen-"))
-    root.mkdir(parents=True, exist_ok=True)
-
     ss_runs = []
     for r in range(runs):
         outdir = root / f"single_stream_{r}"
@@ -211,6 +277,7 @@ def measure(
     cv = coefficient_of_variation(p50s)
     latency = {
         "scenario": "single_stream",
+        "mode": "mlperf",
         "p50_ms": float(np.median(p50s)),
         "p90_ms": best["p90_ns"] / 1e6,
         "p99_ms": best["p99_ns"] / 1e6,
@@ -219,20 +286,24 @@ def measure(
         "queries": int(sum(x["queries"] or 0 for x in ss_runs)),
         "runs": runs,
         "per_run_p50_ms": p50s,
+        "per_run_queries": [x["queries"] for x in ss_runs],
         "cv": cv,
         "unstable": cv > cv_threshold,
         "valid": all(x["valid"] for x in ss_runs),
+        **loadgen_invalid(ss_runs),
         "quick": quick,
         "expected_latency_ns": expected_ns,
+        "p50_ci_ms": None,  # fixed counts: no interval is computed (the precision mode's is)
+        "precision_met": None,
+        "duration_s": round(sum(x["wall_s"] for x in ss_runs), 3),
     }
 
     bs = offline.batch_size
-    n = len(samples) - len(samples) % bs or len(samples)
-    batches = [np.concatenate(samples[i : i + bs], axis=0) for i in range(0, n, bs)]
+    batches = offline_batches(samples, bs)
     expected_qps = calibrate_items_per_s(run, batches)
     off_runs = []
-    if on_offline_start:
-        on_offline_start()
+    if options.on_offline_start:
+        options.on_offline_start()
     t0 = time.perf_counter()
     try:
         for r in range(runs):
@@ -241,12 +312,13 @@ def measure(
             off_runs.append(offline_run(run, batches, offline, expected_qps, outdir))
     finally:
         window = time.perf_counter() - t0
-        if on_offline_stop:
-            on_offline_stop()
+        if options.on_offline_stop:
+            options.on_offline_stop()
     rates = [x["items_per_s"] for x in off_runs]
     tcv = coefficient_of_variation(rates)
     throughput = {
         "scenario": "offline",
+        "mode": "mlperf",
         "items_per_s": float(np.median(rates)),
         "per_run_items_per_s": rates,
         "samples": int(sum(x["samples"] or 0 for x in off_runs)),
@@ -255,11 +327,11 @@ def measure(
         "cv": tcv,
         "unstable": tcv > cv_threshold,
         "valid": all(x["valid"] for x in off_runs),
+        **loadgen_invalid(off_runs),
         "quick": quick,
+        "ci": None,
+        "precision_met": None,
+        "duration_s": round(window, 3),
     }
-    if log_dir is None:
-        import shutil
-
-        shutil.rmtree(root, ignore_errors=True)
     return TimingResult(latency, throughput, window, throughput["samples"])
 

@@ -1,9 +1,28 @@
-"""Small statistics used by the measurement loop (nearest-rank percentiles as MLPerf defines them)."""
+"""Statistics that records rely on: percentiles (nearest rank, and LoadGen's own rule), the coefficient
+of variation, and the 95% intervals of the precision-driven timing and of accuracy.
+
+- ``median_ci``: the distribution-free order-statistic interval of a median. Of n independent draws,
+  the number below the true median is Binomial(n, 1/2), so ``[x_(l), x_(n-l+1)]`` covers it with
+  probability ``1 - 2 P(B <= l-1)``; ``l`` is the largest rank keeping that at least 95%. It assumes
+  nothing about the shape of the latency distribution (heavy tails, two modes), which a bootstrap or a
+  normal interval would. The same interval serves Offline throughput, over the per-run rates.
+- ``wilson_ci``: the Wilson score interval of a proportion (top-1), which, unlike the normal
+  interval, stays inside [0, 1] and is honest at 20 items and near 100%.
+
+Written here rather than taken from scipy because the run side measures on boards that install numpy,
+pydantic, LoadGen and their runtime only; each is a closed form or a binomial tail
+(``suite.records.paired.binom_half_cdf``, shared with the paired McNemar test).
+"""
 
 from __future__ import annotations
 
 import math
 from typing import Sequence
+
+from suite.records.paired import binom_half_cdf
+
+Z95 = 1.959963984540054
+EXACT_MEDIAN_N = 20_000  # above this many values the binomial rank comes from its normal limit
 
 
 def nearest_rank(values: Sequence[float], q: float) -> float:
@@ -11,8 +30,21 @@ def nearest_rank(values: Sequence[float], q: float) -> float:
     if not values:
         raise ValueError("no values")
     ordered = sorted(values)
-    rank = max(1, math.ceil(q / 100.0 * len(ordered)))
-    return ordered[rank - 1]
+    return ordered[max(1, math.ceil(q / 100.0 * len(ordered))) - 1]
+
+
+def loadgen_percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile as LoadGen computes it: the sorted value at 0-based index floor(q/100 * n).
+
+    This is the nearest rank except where q/100 * n is a whole number, where LoadGen takes the next
+    value up (its p50 of 64 latencies is the 33rd, not the 32nd: checked against LoadGen 6.0's detail
+    log on a captured run, tests/data/loadgen). The precision mode uses it for the pooled latencies, so
+    a single run reports exactly LoadGen's number.
+    """
+    if not values:
+        raise ValueError("no values")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q / 100.0 * len(ordered)))]
 
 
 def coefficient_of_variation(values: Sequence[float]) -> float:
@@ -25,3 +57,49 @@ def coefficient_of_variation(values: Sequence[float]) -> float:
         return 0.0
     var = sum((v - mean) ** 2 for v in values) / (n - 1)
     return math.sqrt(var) / abs(mean)
+
+
+def median_ci_ranks(n: int) -> tuple[int, int] | None:
+    """1-based ranks (l, u) of the 95% order-statistic interval of a median of n values; None if n < 6.
+
+    ``l`` is the largest rank with P(B <= l-1) <= 2.5%, B ~ Binomial(n, 1/2), so the coverage
+    ``1 - 2 P(B <= l-1)`` is at least 95% (it is exact, never approximate, up to ``EXACT_MEDIAN_N``).
+    """
+    if n < 6:  # with 5 values even [min, max] covers the median only 93.75% of the time
+        return None
+    if n > EXACT_MEDIAN_N:
+        l = max(1, math.floor(n / 2 - Z95 * math.sqrt(n) / 2))
+    else:
+        l = max(1, math.floor(n / 2 - Z95 * math.sqrt(n) / 2) - 2)
+        while l > 1 and binom_half_cdf(l - 1, n) > 0.025:  # never start above the rank (safety)
+            l -= 1
+        while binom_half_cdf(l, n) <= 0.025:  # P(B <= (l+1)-1): can the rank move up by one?
+            l += 1
+    return l, n - l + 1
+
+
+def median_ci(values: Sequence[float]) -> tuple[float, float] | None:
+    """The 95% order-statistic interval of the median of ``values`` (None with fewer than 6)."""
+    ranks = median_ci_ranks(len(values))
+    if ranks is None:
+        return None
+    ordered = sorted(values)
+    return ordered[ranks[0] - 1], ordered[ranks[1] - 1]
+
+
+def wilson_ci(successes: int, n: int) -> tuple[float, float] | None:
+    """Wilson score 95% interval of a proportion ``successes / n`` (None when n is 0)."""
+    if n <= 0:
+        return None
+    p = successes / n
+    z2 = Z95 * Z95
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = Z95 * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def half_width_pct(ci: tuple[float, float] | None, centre: float | None) -> float | None:
+    """The larger distance from ``centre`` to either end of ``ci``, in percent of ``centre``."""
+    if ci is None or not centre:
+        return None
+    return max(centre - ci[0], ci[1] - centre) / abs(centre) * 100.0

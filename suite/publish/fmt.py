@@ -1,7 +1,9 @@
 """Number formats shared by the Markdown tables and the HTML page, so both read the same.
 
-Missing numbers print as an en dash (an empty cell would read as zero); spreads print as the
-coefficient of variation across runs, only where there was more than one run.
+Missing numbers print as an en dash (an empty cell would read as zero). ``±`` is the half-width of
+the 95% confidence interval (precision-driven timing); records without one (``--mlperf``, older
+records) show the coefficient of variation across runs as ``cv``, only where there was more than
+one run. A Δ whose paired test against fp32 is not significant is marked ``n.s.``.
 """
 
 from __future__ import annotations
@@ -34,12 +36,23 @@ def pts(value: Any) -> str:
     return DASH if missing(value) else f"{float(value) * 100:+.2f}"
 
 
-def with_spread(value: Any, cv: Any, runs: Any, spec: str) -> str:
-    """'0.0548 ±0.1%' where there were repeats, else the bare number."""
+def with_spread(value: Any, cv: Any, runs: Any, spec: str, ci_pct: Any = None) -> str:
+    """'0.0548 ±0.4%' (95% interval half-width) where there is an interval, else '0.0548 cv 1.2%'
+    where there were repeats, else the bare number."""
     text = num(value, spec)
-    if text == DASH or missing(cv) or missing(runs) or int(runs) < 2:
+    if text == DASH:
         return text
-    return f"{text} ±{float(cv) * 100:.1f}%"
+    if not missing(ci_pct):
+        return f"{text} ±{float(ci_pct):.1f}%"
+    if missing(cv) or missing(runs) or int(runs) < 2:
+        return text
+    return f"{text} cv {float(cv) * 100:.1f}%"
+
+
+def delta(row: Any) -> str:
+    """Δ vs fp32 in points, with 'n.s.' when the paired test finds the difference not significant."""
+    text = pts(row["delta_top1"])
+    return f"{text} n.s." if text != DASH and row["delta_significant"] is False else text
 
 
 def short_reason(reason: Any, limit: int = 60) -> str:

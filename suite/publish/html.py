@@ -20,10 +20,10 @@ Cell = Callable[[Any], Any]
 COLUMNS: list[tuple[str, str, Cell, Cell]] = [
     ("method", "text", lambda r: r["label"], lambda r: r["label"]),
     ("top-1 %", "num", lambda r: fmt.pct(r["top1"]), lambda r: r["top1"]),
-    ("Δ pts", "num", lambda r: fmt.pts(r["delta_top1"]), lambda r: r["delta_top1"]),
-    ("p50 ms", "num", lambda r: fmt.with_spread(r["p50_ms"], r["latency_cv"], r["latency_runs"], ".4f"), lambda r: r["p50_ms"]),
+    ("Δ pts", "num", fmt.delta, lambda r: r["delta_top1"]),
+    ("p50 ms", "num", lambda r: fmt.with_spread(r["p50_ms"], r["latency_cv"], r["latency_runs"], ".4f", r["p50_ci_pct"]), lambda r: r["p50_ms"]),
     ("speed-up", "num", fmt.speedup, lambda r: None if r["simulated"] else r["speedup"]),
-    ("items/s", "num", lambda r: fmt.with_spread(r["items_per_s"], r["throughput_cv"], r["throughput_runs"], ",.0f"), lambda r: r["items_per_s"]),
+    ("items/s", "num", lambda r: fmt.with_spread(r["items_per_s"], r["throughput_cv"], r["throughput_runs"], ",.0f", r["items_per_s_ci_pct"]), lambda r: r["items_per_s"]),
     ("flags", "text", lambda r: (r["flags"] or "").replace(",", ", "), lambda r: r["flags"]),
     ("power", "num", lambda r: fmt.power(r, 36), lambda r: r["mj_per_item"]),
     ("size KB", "num", fmt.size_kb, lambda r: r["size_bytes"]),
@@ -198,7 +198,8 @@ def page(df, plots: dict[tuple[str, str], list[str]], cross_md_rows: list[dict[s
 </table>
 </div>
 <p class="meta">Click a column to sort (again to reverse). Deployed accuracy through the timed runtime; LoadGen SingleStream p50
-(± run-to-run CV) and Offline items/s; speed-up against fp32 on the same runtime, never for simulated methods; ★ on the
+(± the 95% confidence interval; cv the run-to-run spread of fixed-count rows) and Offline items/s; Δ n.s. where the paired
+test finds no significant difference from fp32; speed-up against fp32 on the same runtime, never for simulated methods; ★ on the
 accuracy / p50 Pareto front of its target and task. Per-target tables, CSV and JSON: {" · ".join(f'<a href="{escape(t)}/README.md">{escape(t)}</a>' for t in targets)}.</p>
 <h2>Across targets</h2>
 {cross}

@@ -13,6 +13,7 @@ from typing import Any
 
 from suite.publish import fmt
 from suite.publish.rows import COLUMN_DOCS
+from suite.records.paired import MIN_RANKED_ITEMS
 
 HEADER = [
     "#", "method", "family", "W/A bits", "runtime", "provider", "top-1 %", "top-5 %", "Δ vs fp32 (pts)",
@@ -35,9 +36,9 @@ def row_cells(rank: int, r: Any) -> list[str]:
         _cell(c)
         for c in [
             rank, r["label"], r["family"], fmt.bits(r), fmt.runtime(r), r["provider"] if not fmt.missing(r["provider"]) else fmt.DASH,
-            fmt.pct(r["top1"]), fmt.pct(r["top5"]), fmt.pts(r["delta_top1"]), fmt.pts(r["sim_to_real_gap"]),
-            fmt.with_spread(r["p50_ms"], r["latency_cv"], r["latency_runs"], ".4f"), fmt.num(r["p90_ms"], ".4f"),
-            fmt.with_spread(r["items_per_s"], r["throughput_cv"], r["throughput_runs"], ",.0f"), fmt.speedup(r),
+            fmt.pct(r["top1"]), fmt.pct(r["top5"]), fmt.delta(r), fmt.pts(r["sim_to_real_gap"]),
+            fmt.with_spread(r["p50_ms"], r["latency_cv"], r["latency_runs"], ".4f", r["p50_ci_pct"]), fmt.num(r["p90_ms"], ".4f"),
+            fmt.with_spread(r["items_per_s"], r["throughput_cv"], r["throughput_runs"], ",.0f", r["items_per_s_ci_pct"]), fmt.speedup(r),
             fmt.power(r), fmt.size_kb(r), "★" if r["pareto"] else "", (r["flags"] or "").replace(",", ", "),
             r["date"] if not fmt.missing(r["date"]) else fmt.DASH, fmt.commit(r),
         ]
@@ -98,17 +99,22 @@ def target_readme(df, records: list[dict[str, Any]], target: str, plots: dict[st
         f"Packages: {_packages(records) or 'not recorded'}.",
         "",
         "Accuracy is deployed accuracy, measured through the runtime that is timed; the sim→real gap is the "
-        "fake-quant accuracy minus it. Latency: LoadGen SingleStream, median of the runs' p50/p90; throughput: "
-        "LoadGen Offline. ± is the run-to-run coefficient of variation. Speed-up is against fp32 on the same "
+        "fake-quant accuracy minus it; Δ is marked n.s. where the exact McNemar test on the same items finds no "
+        "significant difference from fp32. Latency: LoadGen SingleStream p50/p90; throughput: LoadGen Offline. "
+        "± is the half-width of the 95% confidence interval (p50: order-statistic interval of the pooled "
+        "per-query latencies; items/s: the same, of the median per-run rate); rows timed with fixed counts (--mlperf) show the "
+        "run-to-run coefficient of variation as cv instead. Speed-up is against fp32 on the same "
         "runtime, version and provider, and is never claimed for simulated methods. ★ marks the Pareto front "
-        "(accuracy vs p50 latency). Files: [leaderboard.csv](leaderboard.csv), [leaderboard.json](leaderboard.json); "
+        "(accuracy vs p50 latency); in a task scored on fewer than 200 items (too few to rank) accuracy "
+        "differences that are not significant count as ties there. Files: [leaderboard.csv](leaderboard.csv), [leaderboard.json](leaderboard.json); "
         "their columns are listed at the end.",
         "",
     ]  # fmt: skip
     for task, group in df.groupby("task", sort=True):
         first = group.iloc[0]
         n_eval = next((int(v) for v in group["n_eval"] if not fmt.missing(v)), None)
-        lines += [f"## {task}", "", f"Sorted by deployed {first['metric']}" + (f" on {n_eval} evaluation samples." if n_eval else "."), ""]
+        few = f" **Too few to rank**: fewer than {MIN_RANKED_ITEMS} items; a one-item difference is {100 / n_eval:.1f} points." if n_eval and n_eval < MIN_RANKED_ITEMS else ""
+        lines += [f"## {task}", "", f"Sorted by deployed {first['metric']}" + (f" on {n_eval} evaluation samples." if n_eval else ".") + few, ""]
         lines += [table(group), ""]
         reasons = sorted({" ".join(str(r).split()) for r in group["power_reason"] if not fmt.missing(r)})
         if reasons:

@@ -67,7 +67,10 @@ def plot_front(group, axis: str, path: Path, title: str) -> PlotResult | None:  
     labels = _point_labels(shown)
     xs = [float(v) for v in shown[cost_col]]
     ys = [float(v) * 100 for v in shown["score"]]
-    mask = front_mask(list(zip(ys, xs)))
+    column = "pareto" if axis == "latency" else "pareto_energy"
+    # The leaderboard's own marks (suite.publish.rows: ties in a task too small to rank) where the rows
+    # carry them, so the plot and the table never disagree; else the front of the points as drawn.
+    mask = [bool(v) for v in shown[column]] if column in shown and shown[column].any() else front_mask(list(zip(ys, xs)))
     families = sorted(set(shown["family"].fillna("?").astype(str)))
     colours = {f: f"C{i % 10}" for i, f in enumerate(families)}
 

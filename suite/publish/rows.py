@@ -8,7 +8,10 @@ is added, never renamed. Derived columns follow three rules:
   provider and timing mode (quick or not); never for a simulated artifact (its speed is not the method's)
   and never across runtimes (a faster runtime is not a better quantization method);
 - the Pareto mark is set on the rows that no other row of the same target and task beats on both the
-  task's primary metric and p50 latency (simulated rows take no part: their latency is not claimed);
+  task's primary metric and p50 latency (simulated rows take no part: their latency is not claimed).
+  A task scored on fewer than 200 items is "too few to rank": there, an accuracy difference from fp32
+  that the paired test does not find significant counts as a tie (the row competes with fp32's
+  score), so no row earns its star from accuracy alone;
 - when one configuration was measured more than once (same target, task, method, params, runtime,
   version and provider, e.g. after a task file changed), only the newest record is shown.
 """
@@ -19,6 +22,7 @@ import json
 from typing import Any, Iterable
 
 from suite.publish.pareto import front_mask
+from suite.records.paired import MIN_RANKED_ITEMS
 
 #: (column, unit or type, meaning). Order is the CSV/JSON column order.
 COLUMN_DOCS: list[tuple[str, str, str]] = [
@@ -76,7 +80,7 @@ COLUMN_DOCS: list[tuple[str, str, str]] = [
     ("unstable", "bool", "run-to-run CV above the profile's threshold"),
     ("valid", "bool", "LoadGen judged the runs valid (min duration and queries met)"),
     ("quick", "bool", "shortened --quick timing"),
-    ("flags", "str", "comma-separated: simulated, unstable, invalid, quick, fallback"),
+    ("flags", "str", "comma-separated: simulated, unstable, invalid, quick, fallback, imprecise, too few to rank"),
     ("pareto", "bool", "on the accuracy / p50 latency front of its target and task"),
     ("pareto_energy", "bool", "on the accuracy / energy-per-item front (only where energy was measured)"),
     ("date", "date", "UTC date the record was written"),
@@ -85,6 +89,19 @@ COLUMN_DOCS: list[tuple[str, str, str]] = [
     ("dirty", "bool", "the suite's working tree had uncommitted changes"),
     ("cpu", "str", "CPU model of the machine that measured"),
     ("job_id", "str", "record id (file name under records/<target>/<task>/)"),
+    ("latency_mode", "str", "precision (timed until the 95% intervals met the profile's goal) or mlperf (fixed counts, --mlperf)"),
+    ("p50_ci_lo_ms", "ms", "lower end of the 95% interval of p50_ms (order-statistic, over the pooled per-query latencies)"),
+    ("p50_ci_hi_ms", "ms", "upper end of that interval"),
+    ("p50_ci_pct", "%", "half-width of that interval in % of p50_ms: the ± of the tables"),
+    ("items_per_s_ci_lo", "items/s", "lower end of the 95% interval of items_per_s, the median per-run Offline rate (order-statistic)"),
+    ("items_per_s_ci_hi", "items/s", "upper end of that interval"),
+    ("items_per_s_ci_pct", "%", "half-width of that interval in % of items_per_s: the ± of the tables"),
+    ("precision_met", "bool", "both intervals reached the profile's goal before its time bound (empty for mlperf rows)"),
+    ("top1_ci_lo", "fraction", "lower end of the Wilson 95% interval of top1"),
+    ("top1_ci_hi", "fraction", "upper end of that interval"),
+    ("mcnemar_p", "p-value", "exact McNemar test against fp32 on the same evaluated items (paired, two-sided)"),
+    ("delta_significant", "bool", "mcnemar_p < 0.05: the accuracy difference from fp32 is more than chance; tables print n.s. otherwise"),
+    ("too_few_to_rank", "bool", "the task was scored on fewer than 200 items: accuracy ties unless significant, for the Pareto mark"),
 ]
 COLUMNS: list[str] = [name for name, _, _ in COLUMN_DOCS]
 NUMERIC = {name for name, unit, _ in COLUMN_DOCS if unit not in ("str", "json", "bool", "date", "datetime")}
@@ -100,6 +117,18 @@ def _num(value: Any) -> float | None:
 def _spread(values: Any) -> tuple[float | None, float | None]:
     nums = [float(v) for v in values or [] if _num(v) is not None]
     return (min(nums), max(nums)) if nums else (None, None)
+
+
+def _interval(values: Any) -> tuple[float | None, float | None]:
+    """``[lo, hi]`` of a record's interval key, or (None, None)."""
+    if isinstance(values, (list, tuple)) and len(values) == 2 and all(_num(v) is not None for v in values):
+        return float(values[0]), float(values[1])
+    return None, None
+
+
+def _precision_met(lat: dict[str, Any], thr: dict[str, Any]) -> bool | None:
+    flags = [b.get("precision_met") for b in (lat, thr) if b.get("precision_met") is not None]
+    return all(flags) if flags else None
 
 
 def flatten(record: dict[str, Any]) -> dict[str, Any]:
@@ -120,6 +149,12 @@ def flatten(record: dict[str, Any]) -> dict[str, Any]:
     ips_min, ips_max = _spread(thr.get("per_run_items_per_s"))
     mj = _num(pw.get("mj_per_item"))
     measured = pw.get("status") == "measured"
+    p50_lo, p50_hi = _interval(lat.get("p50_ci_ms"))
+    ips_lo, ips_hi = _interval(thr.get("ci"))
+    top1_lo, top1_hi = _interval(acc.get("top1_ci"))
+    paired = acc.get("vs_fp32") or {}
+    precise = _precision_met(lat, thr)
+    too_few = isinstance(acc.get("n"), int) and 0 < acc["n"] < MIN_RANKED_ITEMS
     flags = [f for f in ("simulated", "unstable") if (f == "simulated" and art.get("simulated")) or (f == "unstable" and (lat.get("unstable") or thr.get("unstable")))]
     valid = (bool(lat.get("valid", True)) and bool(thr.get("valid", True))) if (lat or thr) else None
     if valid is False:
@@ -128,6 +163,10 @@ def flatten(record: dict[str, Any]) -> dict[str, Any]:
         flags.append("quick")
     if rt.get("fallback"):
         flags.append("fallback")
+    if precise is False:
+        flags.append("imprecise")
+    if too_few:
+        flags.append("too few to rank")
     created = record.get("created_at") or ""
     return {
         "target": record["target"]["name"],
@@ -193,6 +232,19 @@ def flatten(record: dict[str, Any]) -> dict[str, Any]:
         "dirty": git.get("dirty"),
         "cpu": (env.get("cpu") or {}).get("model"),
         "job_id": record.get("job_id"),
+        "latency_mode": lat.get("mode") or ("mlperf" if lat else None),
+        "p50_ci_lo_ms": p50_lo,
+        "p50_ci_hi_ms": p50_hi,
+        "p50_ci_pct": _num(lat.get("ci_half_width_pct")),
+        "items_per_s_ci_lo": ips_lo,
+        "items_per_s_ci_hi": ips_hi,
+        "items_per_s_ci_pct": _num(thr.get("ci_half_width_pct")),
+        "precision_met": precise,
+        "top1_ci_lo": top1_lo,
+        "top1_ci_hi": top1_hi,
+        "mcnemar_p": _num(paired.get("mcnemar_p")),
+        "delta_significant": paired.get("significant") if isinstance(paired.get("significant"), bool) else None,
+        "too_few_to_rank": too_few,
     }
 
 
@@ -239,15 +291,31 @@ def frame(records: Iterable[dict[str, Any]]):  # type: ignore[no-untyped-def]
 
     df["pareto"] = False
     df["pareto_energy"] = False
+    ranked = front_scores(df)
     for _, group in df[ok].groupby(["target", "task"], sort=False):
         for column, x in (("pareto", "p50_ms"), ("pareto_energy", "mj_per_item")):
             pts = group[group["score"].notna() & group[x].notna()]
             if len(pts):
-                mask = front_mask(list(zip(pts["score"], pts[x])))
+                mask = front_mask(list(zip(ranked[pts.index], pts[x])))
                 df.loc[pts.index[mask], column] = True
     df["_ok"] = df["status"] == "ok"
     df = df.sort_values(["target", "task", "_ok", "score", "p50_ms"], ascending=[True, True, False, False, True], na_position="last", kind="stable")
     return df.drop(columns="_ok").reset_index(drop=True)
+
+
+def front_scores(df):  # type: ignore[no-untyped-def]
+    """The score each row competes with on the Pareto fronts: its own, except in a task scored on too
+    few items to rank, where a difference from fp32 that is not significant counts as fp32's score."""
+    scores = df["score"].copy()
+    for (_target, task), group in df.groupby(["target", "task"], sort=False):
+        if not group["too_few_to_rank"].astype(bool).any():
+            continue
+        base = group[(group["family"] == "baseline") & group["score"].notna()]
+        if base.empty:
+            continue
+        tie = group.index[group["delta_significant"].ne(True) & group["score"].notna()]
+        scores[tie] = float(base["score"].max())
+    return scores
 
 
 def to_json_rows(df) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]

@@ -20,6 +20,7 @@ from typing import Any, Iterable
 
 from suite.errors import BadInput
 from suite.records.baseline import baseline_of
+from suite.records.paired import vs_baseline
 from suite.records.schema import problem
 from suite.records.store import RecordStore
 
@@ -51,18 +52,29 @@ def merge_record(store: RecordStore, record: dict[str, Any]) -> str:
 
 
 def fill_delta(store: RecordStore, record: dict[str, Any]) -> bool:
-    """Fill ``accuracy.delta_top1`` from the stored baseline (``suite.records.baseline``) when the board
-    could not. True if filled."""
+    """Fill ``accuracy.delta_top1`` and the paired ``accuracy.vs_fp32`` from the stored baseline
+    (``suite.records.baseline``) when the board could not. True if anything was filled."""
     acc = record.get("accuracy") or {}
-    if record.get("status") != "ok" or acc.get("delta_top1") is not None or acc.get("top1") is None:
+    if record.get("status") != "ok" or acc.get("top1") is None:
         return False
     if (record.get("method") or {}).get("family") == "baseline":
+        return False
+    need_delta = acc.get("delta_top1") is None
+    need_paired = "mcnemar_p" not in (acc.get("vs_fp32") or {}) and acc.get("correct") is not None
+    if not (need_delta or need_paired):
         return False
     base = baseline_of(store, record["target"]["name"], record["task"]["name"], record.get("inputs") or {})
     fp32 = ((base or {}).get("accuracy") or {}).get("top1")
     if fp32 is None:
         return False
-    acc.update(fp32_top1=fp32, delta_top1=acc["top1"] - fp32, delta_filled_at="merge")
+    if need_delta:
+        acc.update(fp32_top1=fp32, delta_top1=acc["top1"] - fp32, delta_filled_at="merge")
+    if need_paired:
+        paired = vs_baseline(acc, base)
+        if paired is not None and "error" not in paired:
+            acc.update(vs_fp32=paired, delta_filled_at="merge")
+        elif not need_delta:
+            return False
     store.write(record)
     return True
 

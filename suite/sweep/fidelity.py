@@ -1,14 +1,19 @@
-"""``edgeq fidelity``: does the harness add time? The suite's SingleStream p50 against a bare loop.
+"""``edgeq fidelity``: does the harness add time, and does stopping early bias the median?
 
-For each artifact: the same session, the same inputs in the same order, in the same process. A bare
-``run(sample)`` loop timed with ``perf_counter_ns`` and a LoadGen SingleStream run alternate three times;
-the line reports the medians. Goals: ratio <= 1.05 where the bare p50 is >= 1 ms, otherwise at most
-10 us of overhead per query.
+For each artifact, on the same session and inputs in the same process: a long bare ``run(sample)``
+loop timed with ``perf_counter_ns`` (``--seconds`` in all, half before and half after the suite's run,
+so a drift of the machine shows in neither alone), and the suite's SingleStream timing in the default
+precision mode with the profile's goal (``suite.measure.precision``): its p50, its 95% interval and
+whether the goal was met. The bare loop's p50 uses LoadGen's percentile rule, so the two are the same
+statistic.
+
+Goals (the suite's, printed nowhere but here): ratio suite/bare <= 1.05 where the bare p50 is >= 1 ms,
+otherwise at most 10 us of overhead per query; the precision run's interval should hold the bare
+p50 up to that overhead (``bare_in_ci`` says whether it holds it as is).
 """
 
 from __future__ import annotations
 
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -16,31 +21,37 @@ from typing import Iterator
 
 import numpy as np
 
-from suite.measure.stats import nearest_rank
+from suite.measure.stats import loadgen_percentile
 
 
-def bare_p50_ms(run, samples: list[np.ndarray], seconds: float) -> float:  # type: ignore[no-untyped-def]
+def bare_times_ns(run, samples: list[np.ndarray], seconds: float, start: int = 0) -> list[int]:  # type: ignore[no-untyped-def]
+    """Per-call times of a bare loop over ``samples`` for ``seconds`` (at least 64 calls)."""
     times: list[int] = []
     deadline = time.perf_counter() + seconds
-    i = 0
     n = len(samples)
     clock = time.perf_counter_ns
+    i = start
     while time.perf_counter() < deadline or len(times) < 64:
         sample = samples[i % n]
         t0 = clock()
         run(sample)
         times.append(clock() - t0)
         i += 1
-    return nearest_rank(times, 50) / 1e6
+    return times
 
 
-def run_fidelity(target: str, tasks: list[str] | None, methods: list[str] | None, seconds: float, repeats: int = 3) -> Iterator[str]:
-    from suite.job import build as prepare
+def bare_p50_ms(run, samples: list[np.ndarray], seconds: float) -> float:  # type: ignore[no-untyped-def]
+    return loadgen_percentile(bare_times_ns(run, samples, seconds), 50) / 1e6
+
+
+def run_fidelity(target: str, tasks: list[str] | None, methods: list[str] | None, seconds: float) -> Iterator[str]:
     from suite.config import load_task
-    from suite.machine.target import load_target
-    from suite.measure.loadgen import ScenarioSettings, calibrate_latency_ns, single_stream_run
-    from suite.registry import runtimes
+    from suite.job import build as prepare
+    from suite.job.measure import precision_goal
     from suite.job.plan import plan
+    from suite.machine.target import load_target
+    from suite.measure.precision import single_stream, warm_up
+    from suite.registry import runtimes
 
     profile = load_target(target)
     for job in plan(profile, tasks, methods, override=True):
@@ -49,19 +60,19 @@ def run_fidelity(target: str, tasks: list[str] | None, methods: list[str] | None
         session = runtimes.get(job.runtime["name"])().load(Path(artifact.path), job.runtime_spec)
         x = prepare.task_state(task).splits.x_eval
         samples = [np.ascontiguousarray(x[i : i + 1]) for i in range(min(len(x), 1024))]
-        for sample in samples[:200]:
-            session.run(sample)
-        expected = calibrate_latency_ns(session.run, samples)
-        settings = ScenarioSettings(min_duration_s=seconds, min_queries=64)
-        bare, suite = [], []
+        expected = warm_up(session.run, samples, 200)
+        goal = precision_goal(profile.config, "single_stream", quick=False)
+        before = bare_times_ns(session.run, samples, seconds / 2)
         with tempfile.TemporaryDirectory(prefix="edgeq-fidelity-") as tmp:
-            for r in range(repeats):
-                bare.append(bare_p50_ms(session.run, samples, seconds))
-                outdir = Path(tmp) / str(r)
-                outdir.mkdir()
-                suite.append(single_stream_run(session.run, samples, settings, expected, outdir)["p50_ns"] / 1e6)
-        b, s = statistics.median(bare), statistics.median(suite)
+            lat = single_stream(session.run, samples, goal, expected, Path(tmp), profile.config.measurement.cv_threshold)
+        after = bare_times_ns(session.run, samples, seconds / 2, start=len(before))
+        b = loadgen_percentile(before + after, 50) / 1e6
+        s = lat["p50_ms"]
+        lo, hi = lat["p50_ci_ms"] or (float("nan"), float("nan"))
         yield (
             f"fidelity task={job.task_name} method={job.method} runtime={job.runtime['name']} "
-            f"bare_p50_ms={b:.4f} suite_p50_ms={s:.4f} ratio={s / b:.3f} overhead_us={(s - b) * 1000:.1f}"
+            f"bare_p50_ms={b:.4f} suite_p50_ms={s:.4f} ratio={s / b:.3f} overhead_us={(s - b) * 1000:.1f} "
+            f"ci_ms={lo:.4f}..{hi:.4f} bare_in_ci={'yes' if lo <= b <= hi else 'no'} "
+            f"precision_met={'yes' if lat['precision_met'] else 'no'} queries={lat['queries']} "
+            f"suite_s={lat['duration_s']:.2f} bare_calls={len(before) + len(after)}"
         )

@@ -33,6 +33,7 @@ def run_bench(
     use_mlflow: bool,
     console: Any,
     overrides: list[str] | None = None,
+    mlperf: bool = False,
 ) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -41,7 +42,7 @@ def run_bench(
     profile = load_target(target)
     jobs = plan(
         profile, tasks, methods, runtimes, quick=quick, limit=limit, override=override_target,
-        overrides=parse_overrides(overrides),
+        overrides=parse_overrides(overrides), mlperf=mlperf,
     )  # fmt: skip
     jobs.sort(key=lambda j: (j.task_name, not j.is_baseline))  # baselines first: the others' deltas read them
     check_power_required(profile)

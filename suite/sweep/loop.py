@@ -102,6 +102,7 @@ def run_sweep(
         if on_record is not None:
             on_record(outcome)
 
+    submitted = 0
     for job in jobs:
         previous = None if force else reusable(store, job, retry_failed)
         if previous is not None:
@@ -110,8 +111,11 @@ def run_sweep(
             done(Outcome(job, store_record(store, skipped_record(job), merge)[0], "skipped"))
         else:
             executor.submit(job)
+            submitted += 1
     if sink is not None:
         sink.probe()  # before the first job runs; the sweep never waits on MLflow again
+        if submitted:
+            sink.start()  # and the store opens while the first job runs
     for job, record, how in executor.results():
         stored, path = store_record(store, record, merge)
         if sink is not None:

@@ -15,35 +15,115 @@ from suite.runtimes.base import label_of
 from suite.sweep.loop import Outcome
 
 
+# (header, justify, required). Required columns always show in full; the others are added, in this
+# order, while the table still fits the terminal (flags may wrap onto a second line).
+COLUMNS: list[tuple[str, str, bool]] = [
+    ("method", "left", True), ("top-1 %", "right", True), ("Δ pts", "right", True), ("p50 ms", "right", True),
+    ("speed-up", "right", True), ("runtime", "left", False), ("flags", "left", False), ("±95%", "right", False),
+    ("items/s", "right", False), ("size KB", "right", False), ("power", "left", False),
+]  # fmt: skip
+
+
+def _speedup(record: dict[str, Any], is_baseline: bool) -> str:
+    if record.get("status") != "ok":
+        return "–"
+    if (record.get("artifact") or {}).get("simulated"):
+        return "sim."  # simulated: its speed is not the method's, never claimed
+    if is_baseline:
+        return "1.00x"
+    s = (record.get("diagnosis") or {}).get("speedup_p50")
+    return f"{s:.2f}x" if s else "–"
+
+
+def _p50(value: Any) -> str:
+    if not value:
+        return "–"
+    return f"{value:.4f}" if value < 10 else f"{value:,.1f}"
+
+
+def _delta(acc: dict[str, Any]) -> str:
+    delta = acc.get("delta_top1")
+    if delta is None:
+        return "–"
+    paired = acc.get("vs_fp32") or {}
+    return f"{delta * 100:+.2f}" + (" n.s." if paired.get("significant") is False else "")
+
+
+def row_cells(o: Outcome) -> dict[str, str]:
+    """The cells of one job's row, by column header (plain text)."""
+    r = o.record
+    acc, lat, thr = r.get("accuracy") or {}, r.get("latency") or {}, r.get("throughput") or {}
+    art, pw = r.get("artifact") or {}, r.get("power") or {}
+    flags = [o.how] if o.how != "ran" else []
+    if r["status"] != "ok":
+        flags.insert(0, r["status"])
+    flags += [name for name, on in (
+        ("simulated", art.get("simulated")), ("unstable", lat.get("unstable") or thr.get("unstable")),
+        ("imprecise", lat.get("precision_met") is False or thr.get("precision_met") is False),
+        ("quick", lat.get("quick")), ("fallback", (r.get("runtime") or {}).get("fallback")),
+        ("invalid", lat.get("invalid_reason")),
+    ) if on]  # fmt: skip
+    half = lat.get("ci_half_width_pct")
+    return {
+        "method": o.job.method,
+        "top-1 %": f"{acc['top1'] * 100:.2f}" if acc.get("top1") is not None else "–",
+        "Δ pts": _delta(acc),
+        "p50 ms": _p50(lat.get("p50_ms")),
+        "speed-up": _speedup(r, o.job.is_baseline),
+        "runtime": label_of(o.job.runtime),
+        "±95%": f"{half:.1f}%" if half is not None else "–",
+        "items/s": f"{thr['items_per_s']:,.0f}" if thr.get("items_per_s") else "–",
+        "size KB": f"{art['size_bytes'] / 1024:.1f}" if art.get("size_bytes") else "–",
+        "power": f"{pw['avg_w']:.2f} W" if pw.get("status") == "measured" else (pw.get("status") or "–"),
+        "flags": ", ".join(flags),
+    }
+
+
+def fit_columns(rows: list[dict[str, str]], width: int) -> list[str]:
+    """The headers to show at ``width`` columns: every required one, then optional ones while they fit
+    (a rich table with square borders takes each cell's width + 3, plus 1)."""
+
+    def need(header: str) -> int:
+        return max([len(header)] + [len(row[header]) for row in rows]) + 3
+
+    chosen = [h for h, _, required in COLUMNS if required]
+    used = 1 + sum(need(h) for h in chosen)
+    for header, _, required in COLUMNS:
+        if required:
+            continue
+        cost = need(header) if header != "flags" else min(need(header), 3 + 9)  # flags wrap, one a line at worst
+        if used + cost <= width:
+            chosen.append(header)
+            used += cost
+    return [h for h, _, _ in COLUMNS if h in chosen]
+
+
 def table(console: Any, outcomes: list[Outcome]) -> None:
-    """One row per job: accuracy, delta, p50, throughput, power, size and flags."""
+    """One table per task (its name and item count in the title): method, top-1, Δ (n.s. when the
+    paired test finds no difference), p50 and speed-up always in full, more columns as the width allows."""
     from rich.table import Table
 
-    table = Table(title="EdgeQ sweep", show_lines=False)
-    for col in ("task", "method", "runtime", "status", "top-1 %", "Δ pts", "p50 ms", "items/s", "power", "size KB", ""):
-        table.add_column(col, justify="right" if col not in ("task", "method", "runtime", "status", "power", "") else "left")
+    from suite.records.paired import MIN_RANKED_ITEMS
+
+    by_task: dict[str, list[Outcome]] = {}
     for o in outcomes:
-        r = o.record
-        acc, lat, thr = r.get("accuracy") or {}, r.get("latency") or {}, r.get("throughput") or {}
-        art, pw = r.get("artifact") or {}, r.get("power") or {}
-        delta = acc.get("delta_top1")
-        flags = [o.how]
-        flags += [name for name, on in (
-            ("simulated", art.get("simulated")), ("unstable", lat.get("unstable")), ("quick", lat.get("quick")),
-            ("fallback", (r.get("runtime") or {}).get("fallback")), ("invalid", lat.get("invalid_reason")),
-        ) if on]  # fmt: skip
-        table.add_row(
-            o.job.task_name, o.job.method, label_of(o.job.runtime),
-            r["status"] if r["status"] != "failed" else "[red]failed[/]",
-            f"{acc['top1'] * 100:.2f}" if acc.get("top1") is not None else "–",
-            f"{delta * 100:+.2f}" if delta is not None else "–",
-            f"{lat['p50_ms']:.4f}" if lat.get("p50_ms") else "–",
-            f"{thr['items_per_s']:,.0f}" if thr.get("items_per_s") else "–",
-            f"{pw['avg_w']:.2f} W" if pw.get("status") == "measured" else (pw.get("status") or "–"),
-            f"{art['size_bytes'] / 1024:.1f}" if art.get("size_bytes") else "–",
-            ", ".join(flags),
-        )  # fmt: skip
-    console.print(table)
+        by_task.setdefault(o.job.task_name, []).append(o)
+    justify = {h: j for h, j, _ in COLUMNS}
+    for task, group in by_task.items():
+        rows = [row_cells(o) for o in group]
+        headers = fit_columns(rows, console.width)
+        n = next((int((o.record.get("accuracy") or {}).get("n") or 0) for o in group if (o.record.get("accuracy") or {}).get("n")), 0)
+        title = f"{task}" + (f" · {n} items" if n else "") + (" · too few to rank" if 0 < n < MIN_RANKED_ITEMS else "")
+        out = Table(title=escape(title), show_lines=False)
+        for header in headers:
+            required = header in ("method", "top-1 %", "Δ pts", "p50 ms", "speed-up")
+            out.add_column(header, justify=justify[header], no_wrap=required or header in ("runtime", "±95%", "items/s"))  # type: ignore[arg-type]
+        for o, cells in zip(group, rows):
+            styled = [escape(cells[h]) for h in headers]
+            if o.record["status"] == "failed":
+                styled = [f"[red]{c}[/]" if h == "flags" else c for h, c in zip(headers, styled)]
+            out.add_row(*styled)
+        console.print(out)
 
 
 def notes(console: Any, outcomes: list[Outcome]) -> None:
@@ -57,6 +137,14 @@ def notes(console: Any, outcomes: list[Outcome]) -> None:
         lat = record.get("latency") or {}
         if lat.get("invalid_reason"):
             console.print(f"[red]invalid[/] {label}: {escape(str(lat['invalid_reason']))}")
+        short = [
+            f"{name} ±{b['ci_half_width_pct']:.1f}% after {b.get('duration_s')} s (bound {b.get('max_duration_s')} s)"
+            for name, b in (("p50", lat), ("items/s", record.get("throughput") or {}))
+            if b.get("precision_met") is False and b.get("ci_half_width_pct") is not None
+        ]
+        if short:  # the bound stopped the timing before the interval reached the profile's goal
+            goal = lat.get("precision_pct")
+            console.print(f"[yellow]imprecise[/] {label}: {escape('; '.join(short))}, goal ±{goal}%")
         line = (record.get("diagnosis") or {}).get("line")
         if line:
             console.print(f"[yellow]why[/] {label}: {escape(str(line))}")
@@ -86,4 +174,7 @@ def finish(
         console.print(f"[red]failed[/] {record['task']['name']} / {record['method']['name']}: {escape(str(record['error']))}")
     if failed:
         console.print(f"{len(failed)} job(s) failed; {retry_hint} redoes them")
+    link = sink.compare_link() if sink is not None else None
+    if link:  # last, and never wrapped: a terminal keeps it one clickable link
+        console.print(escape(link), soft_wrap=True)
     return EXIT_JOBS_FAILED if failed else EXIT_OK

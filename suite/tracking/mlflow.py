@@ -84,6 +84,54 @@ def _bounded(call: Any, timeout_s: float, late: str) -> str | None:
     return result[0] if result else late
 
 
+UI_DEFAULT = "http://127.0.0.1:5000"  # where `edgeq ui` (mlflow ui) serves the embedded store
+JOB_RUNS_FILTER = "tags.`edgeq.kind` = 'job'"
+
+
+def ui_base(uri: str, ui_url: str = UI_DEFAULT) -> str:
+    """The address of the MLflow UI for a tracking URI: the server itself, else where `edgeq ui` serves."""
+    return uri.rstrip("/") if uri.startswith(("http://", "https://")) else ui_url.rstrip("/")
+
+
+def runs_table_url(base: str, experiment_id: str) -> str:
+    """The runs table of one experiment: its job runs only, flat, best top-1 first.
+
+    MLflow 3's UI (its JS bundle: ``routes.ts`` and the runs table's URL state): the route is
+    ``#/experiments/<id>/runs``; ``searchFilter`` keeps the job runs, and ordering by anything but the
+    start time (here ``orderByKey`` = top-1, descending) makes the table list them flat instead of
+    folding them under their sweep's parent run; ``workflowType=machine_learning`` opens the UI's
+    model-training layout rather than its GenAI one.
+    """
+    from urllib.parse import quote
+
+    order = quote("metrics.`acc/top1`", safe="")
+    state = f"searchFilter={quote(JOB_RUNS_FILTER, safe='')}&orderByKey={order}&orderByAsc=false"
+    return f"{base}/#/experiments/{experiment_id}/runs?{state}&workflowType=machine_learning"
+
+
+def compare_runs_url(base: str, run_ids: list[str], experiment_ids: list[str]) -> str:
+    """MLflow's compare view of ``run_ids``: ``#/compare-runs?runs=[...]&experiments=[...]`` (JSON
+    arrays, as the UI's ``getCompareRunPageRoute`` writes them; percent-encoded so a terminal keeps
+    the link whole)."""
+    import json
+    from urllib.parse import quote
+
+    def arr(values: list[str]) -> str:
+        return quote(json.dumps(list(values), separators=(",", ":")), safe="")
+
+    return f"{base}/#/compare-runs?runs={arr(run_ids)}&experiments={arr(sorted(set(experiment_ids), key=str))}"
+
+
+def task_experiments(uri: str) -> list[tuple[str, str]]:
+    """``(name, experiment_id)`` of every ``edgeq/<task>`` experiment in the store, by name."""
+    _quiet_client_env()
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri)
+    found = retry_locked(client.search_experiments, filter_string="name LIKE 'edgeq/%'", max_results=1000)
+    return sorted((exp.name, exp.experiment_id) for exp in found)
+
+
 def _quiet_client_env() -> None:
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
@@ -108,6 +156,7 @@ def params_of(record: dict[str, Any]) -> dict[str, str]:
         "target": record["target"]["name"],
         "batch_size": (record.get("throughput") or {}).get("batch_size"),
         "scenario": "single_stream+offline",
+        "timing_mode": (record.get("latency") or {}).get("mode"),
     }
     for key, value in p.items():  # every method parameter, prefixed, so nothing is hidden
         values.setdefault(f"param.{key}", value)
@@ -120,8 +169,20 @@ def metrics_of(record: dict[str, Any]) -> dict[str, float]:
     thr = record.get("throughput") or {}
     pw = record.get("power") or {}
     art = record.get("artifact") or {}
+
+    def end(block: dict[str, Any], key: str, i: int) -> Any:
+        pair = block.get(key)
+        return pair[i] if isinstance(pair, list) and len(pair) == 2 else None
+
     values = {
         "acc/top1": acc.get("top1"),
+        "acc/top1_ci_lo": end(acc, "top1_ci", 0),
+        "acc/top1_ci_hi": end(acc, "top1_ci", 1),
+        "acc/mcnemar_p": (acc.get("vs_fp32") or {}).get("mcnemar_p"),
+        "latency/p50_ci_lo_ms": end(lat, "p50_ci_ms", 0),
+        "latency/p50_ci_hi_ms": end(lat, "p50_ci_ms", 1),
+        "throughput/ci_lo": end(thr, "ci", 0),
+        "throughput/ci_hi": end(thr, "ci", 1),
         "acc/top5": acc.get("top5"),
         "acc/delta_top1": acc.get("delta_top1"),
         "acc/simulated_top1": acc.get("simulated_top1"),

@@ -10,6 +10,7 @@ will log later; it never raises into the sweep.
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 from typing import Any, Iterable
@@ -52,7 +53,9 @@ class MlflowSink:
         self.logged = self.present = self.waiting = 0
         self._probed = False
         self._tracker: Any = None
+        self._opening: threading.Thread | None = None
         self._seen: dict[str, set[str]] = {}
+        self.runs: list[tuple[str, str]] = []  # (experiment id, run id) of every child run this sink logged
 
     # -- state ----------------------------------------------------------------------------------
     def probe(self) -> str | None:
@@ -68,8 +71,20 @@ class MlflowSink:
                     self.say(f"{self.down}: records only; `edgeq sync` logs them later")
         return self.down
 
+    def start(self) -> None:
+        """Open the store in the background now, so the first record does not wait for it: importing
+        mlflow and creating a new sqlite store (its schema migrations) take 3-10 s on a 2-core machine,
+        time the first job (training, quantizing) overlaps instead of adding to."""
+        if self._tracker is None and self._opening is None and self.probe() is None:
+            self._opening = threading.Thread(target=self.tracker, name="edgeq-mlflow-open", daemon=True)
+            self._opening.start()
+
     def tracker(self) -> Any:
         """The MLflow client, made on first use; None when the store is down or disabled."""
+        opening = self._opening
+        if opening is not None and opening is not threading.current_thread():
+            opening.join()  # the background open (``start``) finishes first; it set _tracker or down
+            self._opening = None
         if self._tracker is None and self.probe() is None:
             from suite.tracking import mlflow
 
@@ -121,7 +136,8 @@ class MlflowSink:
                     self.present += 1
                     return "present"
                 self._seen[task].add(fp)
-            tracker.log(record, path if path is not None and Path(path).is_file() else None)
+            run_id = tracker.log(record, path if path is not None and Path(path).is_file() else None)
+            self.runs.append((tracker.experiment_id(record["task"]["name"]), run_id))
         except Exception as exc:
             self._fail(exc)
             self.waiting += 1
@@ -130,12 +146,24 @@ class MlflowSink:
         return "logged"
 
     def finish(self) -> None:
-        """End the parent runs this sink made."""
+        """End the parent runs this sink made (after the background open, if one is still going)."""
+        if self._opening is not None:
+            self.tracker()  # joins it
         if self._tracker is not None:
             try:
                 self._tracker.finish()
             except Exception:
                 pass
+
+    def compare_link(self) -> str | None:
+        """MLflow's compare view of the child runs this sink logged (None when it logged none)."""
+        if not self.runs:
+            return None
+        from suite.tracking import mlflow
+
+        url = mlflow.compare_runs_url(mlflow.ui_base(self.uri), [r for _, r in self.runs], [e for e, _ in self.runs])
+        where = "" if self.uri.startswith(("http://", "https://")) else " (start the UI first: `edgeq ui`)"
+        return f"compare these {len(self.runs)} run(s) in MLflow{where}: {url}"
 
     def lines(self) -> list[str]:
         """What to tell the person at the end (plain text)."""
