@@ -46,6 +46,7 @@ def measure(
     from suite.records.baseline import baseline_of
     from suite.power.base import WindowError, choose_sensor, power_block, stop_reading
     from suite.registry import runtimes
+    from suite.runtimes.base import inference_precision
 
     t0 = time.perf_counter()
     runtime = runtimes.get(job.runtime["name"])()
@@ -62,6 +63,10 @@ def measure(
     record["accuracy"] = accuracy
     record["runtime"] = session.info()
     record["runtime"]["placement"] = jobhw.placement(session, x_eval[:1])
+    # Read back from the runtime where it can say (ORT's profile, OpenVINO's execution graph, LiteRT's
+    # tensors); ExecuTorch's XNNPACK payload is opaque, so its lowering's account (written when built).
+    lowered = (inputs.artifact_record.get("details") or {}).get("inference_precision")
+    record["runtime"].setdefault("inference_precision", inference_precision(record["runtime"]["placement"]) or lowered)
     timings["evaluate"] = round(time.perf_counter() - t0, 3)
 
     t0 = time.perf_counter()

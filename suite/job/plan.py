@@ -78,11 +78,24 @@ def plan(
         for method in wanted:
             params = resolve_params(method, cfg, prof, f"{task.path}", overrides)
             plugin = _plugin_version(method)  # a plugin method's own version decides its artifact
+            toolkit = toolkit_of(method)
+            # A toolkit outside the fingerprinted packages (nncf, aimet-onnx, ...) decides its artifacts too;
+            # built-in methods' toolkits (onnxruntime, torch, tensorflow) are in `packages` already.
+            method_extra = _unlisted(toolkit, packages)
             decides = {"task": task.sha256, "method": method, "params": params, "packages": packages, "identity": identity}
-            key = fingerprint({**decides, "plugin": plugin} if plugin else decides)[:16]
+            if plugin:
+                decides["plugin"] = plugin
+            if method_extra:
+                decides["toolkits"] = method_extra
+            key = fingerprint(decides)[:16]
             for spec in specs:
                 if artifact_format_of(method) not in runtimes.meta(spec.name).get("formats", ()):
                     continue
+                if not method_names and not _runs_by_default(spec, method):
+                    continue
+                runtime_meta = runtimes.meta(spec.name)
+                runtime_pkg = runtime_meta.get("package")
+                extra = {**method_extra, **_unlisted({"name": runtime_pkg, "version": _dist_version(runtime_pkg)} if runtime_pkg else None, packages)}
                 job = Job(
                     task_name=cfg.name,
                     task_path=str(task.path),
@@ -99,6 +112,7 @@ def plan(
                     target_matched=matched,
                     target_override=override and not matched,
                     artifact_key=key,
+                    toolkit=toolkit,
                 )
                 job.inputs = {
                     "v": FINGERPRINT_VERSION,
@@ -116,6 +130,8 @@ def plan(
                 }
                 if plugin:  # built-ins have none: their version is the suite's, and their ids stay as they were
                     job.inputs["plugin"] = plugin
+                if extra:  # only jobs of the toolkits/runtimes outside `packages`: other ids stay as they were
+                    job.inputs["toolkits"] = extra
                 job.skip = skip
                 job.fingerprint = fingerprint(job.inputs)
                 job.job_id = job_id_of(job.fingerprint)
@@ -161,6 +177,34 @@ def _plugin_version(method: str) -> dict[str, str] | None:
         return {origin: metadata.version(origin)}
     except metadata.PackageNotFoundError:
         return {origin: "unknown"}
+
+
+def _dist_version(dist: str) -> str | None:
+    from importlib import metadata
+
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def toolkit_of(method: str) -> dict[str, Any] | None:
+    """``{name, version}`` of the library a method quantizes with (its ``toolkit`` metadata), the version
+    as installed here (``None`` when it is not installed: the job then fails saying which extra it needs)."""
+    name = methods.meta(method).get("toolkit")
+    return {"name": str(name), "version": _dist_version(str(name))} if name else None
+
+
+def _unlisted(toolkit: dict[str, Any] | None, packages: dict[str, str]) -> dict[str, Any]:
+    """``{dist: version}`` for a toolkit that is not among the fingerprinted ``packages``, else ``{}``."""
+    if not toolkit or toolkit["name"] in NUMERIC_PACKAGES:
+        return {}
+    return {toolkit["name"]: toolkit["version"]}
+
+
+def _runs_by_default(spec: RuntimeSpec, method: str) -> bool:
+    """A profile entry's ``default_methods`` limits which methods it runs in a sweep that names none."""
+    return spec.default_methods is None or method in spec.default_methods
 
 
 def artifact_format_of(method: str) -> str:

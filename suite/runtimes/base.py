@@ -49,6 +49,25 @@ def threads_label(threads: int | None) -> str | None:
     return "all cores" if threads == 0 else f"{threads}t"
 
 
+# Placement precision labels -> how runtimes name an inference precision (OpenVINO's spelling).
+_PRECISION_NAMES = {"fp32": "f32", "fp16": "f16", "bf16": "bf16", "int8": "int8", "int4": "int4", "int16": "int16", "fp64": "f64"}
+
+
+def inference_precision(placement: dict[str, Any] | None) -> str | None:
+    """What the compute layers really ran in, from a ``runtime.placement`` block: ``f32``, ``bf16``,
+    ``int8``, or a mix by layer count, most first (``int8+f32``); None when there is no placement.
+
+    Read from the runtime's own account of the graph that ran (ONNX Runtime's profile, OpenVINO's
+    execution graph), never from the artifact's intentions: an unfused QDQ convolution counts as f32."""
+    from collections import Counter
+
+    counts: Counter[str] = Counter()
+    for key, n in ((placement or {}).get("compute") or {}).items():
+        label = str(key).rsplit(":", 1)[-1]
+        counts[_PRECISION_NAMES.get(label, label)] += int(n)
+    return "+".join(p for p, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))) or None
+
+
 class Runtime(ABC):
     """Loads artifacts of the formats its registry entry lists (``suite/runtimes/__init__.py``)."""
 
