@@ -147,7 +147,9 @@ class RuntimeSpec(Strict):
     threads: int = Field(0, ge=0, description="intra-op threads; 0 = runtime default")
     options: dict[str, Any] = Field(default_factory=dict)
     default_methods: list[str] | None = Field(
-        None, description="the methods this entry runs in a sweep that names none (--methods); default: all it can load"
+        None,
+        description="this entry runs these methods in the default sweep, and any named method when --runtimes names it; "
+        "default (unset): every method whose artifact it loads",
     )
 
     @model_serializer(mode="wrap")

@@ -91,7 +91,7 @@ def plan(
             for spec in specs:
                 if artifact_format_of(method) not in runtimes.meta(spec.name).get("formats", ()):
                     continue
-                if not method_names and not _runs_by_default(spec, method):
+                if not _entry_runs(spec, method, method_names, runtime_names):
                     continue
                 runtime_meta = runtimes.meta(spec.name)
                 runtime_pkg = runtime_meta.get("package")
@@ -202,9 +202,15 @@ def _unlisted(toolkit: dict[str, Any] | None, packages: dict[str, str]) -> dict[
     return {toolkit["name"]: toolkit["version"]}
 
 
-def _runs_by_default(spec: RuntimeSpec, method: str) -> bool:
-    """A profile entry's ``default_methods`` limits which methods it runs in a sweep that names none."""
-    return spec.default_methods is None or method in spec.default_methods
+def _entry_runs(spec: RuntimeSpec, method: str, method_names: list[str] | None, runtime_names: list[str] | None) -> bool:
+    """Whether a profile entry runs ``method`` in this sweep. An entry without ``default_methods`` runs
+    every method whose artifact it loads. One with them (e.g. local-cpu's openvino) is part of the
+    default sweep for those methods only, and of a sweep that names methods (``--methods``) only when
+    ``--runtimes`` names its runtime: then it runs every named method, so existing ``--methods`` sweeps
+    keep their jobs and their count."""
+    if spec.default_methods is None or (runtime_names and spec.name in runtime_names):
+        return True
+    return not method_names and method in spec.default_methods
 
 
 def artifact_format_of(method: str) -> str:

@@ -17,7 +17,7 @@ PLUGINS: dict[str, tuple[str, dict[str, object]]] = {
     "hybrid": ("hybrid:Hybrid", dict(toolkit="onnx", family="hybrid", format="onnx", simulated=False, summary="int8 weights (DequantizeLinear), float activations and compute; ORT weight-only")),
     "int4": ("int4:Int4", dict(toolkit="onnxruntime", family="weight-only", format="onnx", simulated=True, summary="4-bit weights: INT4 QDQ for Conv/Gemm (no ORT CPU kernel: simulated), MatMulNBits for MatMul")),
     "fixed-point": ("fixed_point:FixedPoint", dict(toolkit="onnxruntime", family="fixed-point", format="onnx", simulated=False, summary="Qm.n int8: power-of-two scales per tensor for weights and activations (ORT QDQ)")),
-    "qat": ("qat:Qat", dict(toolkit="torch", family="qat", format="onnx", simulated=False, summary="torch.ao eager QAT (FakeQuantize, fine-tuned from fp32) exported to ONNX QDQ int8")),
+    "qat": ("qat:Qat", dict(toolkit="torch", family="qat", format="onnx", simulated=False, summary="torch.ao FX QAT (BatchNorm folded first, residual adds quantized, fine-tuned from fp32), ONNX QDQ int8 that ORT fuses")),
     "mixed-precision": ("mixed:MixedPrecision", dict(toolkit="onnxruntime", family="mixed", format="onnx", simulated=False, summary="int8 QDQ with float fallback for the layers that break an accuracy budget (sensitivity + greedy)")),
     "mixed-hawq": ("hawq:MixedHawq", dict(toolkit="onnxruntime", family="mixed", format="onnx", simulated=True, summary="Hessian-trace (HAWQ) 4/8-bit weight allocation by ILP; int4 layers simulated on CPU")),
     "binary": ("binary:Binary", dict(toolkit="torch", family="binary", format="onnx", simulated=True, summary="BNN/XNOR-Net: sign weights (per-channel scale) and sign activations, STE fine-tuning")),

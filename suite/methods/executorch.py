@@ -24,7 +24,9 @@ from typing import Any
 from pydantic import Field
 
 from suite.methods.base import Artifact, Method, Params, PrepareContext
-from suite.methods.toolkits import require, toolkit_errors
+from suite.methods.toolkits import quiet, require, toolkit_errors
+
+NOISY = ("torchao", "torch.utils._pytree")  # torchao logs each optional CUDA kernel it cannot load
 
 COMPUTE = ("convolution", "conv2d", "conv1d", "linear", "addmm", ".mm.", "bmm", "matmul")
 
@@ -87,7 +89,8 @@ class ExecutorchFp32(Method):
     def apply(self, ctx: PrepareContext, params: Params) -> Artifact:
         import torch
 
-        require("executorch.exir", "executorch")
+        with quiet(*NOISY):
+            require("executorch.exir", "executorch")
         module = ctx.reference.torch_module("method 'executorch-fp32' (it torch.exports the model)").eval()
         example = (torch.zeros(1, *ctx.task.input.shape),)
         out = ctx.workdir / "model.pte"
@@ -109,7 +112,8 @@ class ExecutorchInt8(Method):
     def apply(self, ctx: PrepareContext, params: Int8Params) -> Artifact:  # type: ignore[override]
         import torch
 
-        require("executorch.exir", "executorch")
+        with quiet(*NOISY):
+            require("executorch.exir", "executorch")
         module = ctx.reference.torch_module("method 'executorch-int8' (it quantizes the model with PT2E)").eval()
         example = (torch.zeros(1, *ctx.task.input.shape),)
         out = ctx.workdir / "model.pte"

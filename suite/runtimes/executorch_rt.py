@@ -34,6 +34,23 @@ INSTALL = "ExecuTorch is not installed: pip install -e '.[toolkits]' (or pip ins
 DATA_OPS = {"aten::view_copy", "aten::_to_copy", "aten::squeeze_copy", "aten::unsqueeze_copy", "aten::permute_copy", "aten::clone"}
 
 
+def portable_lib() -> Any:
+    """ExecuTorch's runtime bindings. Importing them imports torchao, which logs a warning per optional
+    CUDA kernel library it cannot load on a CPU-only machine: noise in every job log and in doctor."""
+    import logging
+
+    quiet = [logging.getLogger(name) for name in ("torchao", "torch.utils._pytree")]
+    levels = [logger.level for logger in quiet]
+    for logger in quiet:
+        logger.setLevel(logging.ERROR)
+    try:
+        from executorch.extension.pybindings import portable_lib as lib
+    finally:
+        for logger, level in zip(quiet, levels):
+            logger.setLevel(level)
+    return lib
+
+
 def et_version() -> str | None:
     try:
         return metadata.version("executorch")
@@ -75,13 +92,14 @@ class ExecutorchSession(Session):
         if spec.options:
             raise BadInput(f"runtime executorch: options.{sorted(spec.options)[0]}: unknown option (it has none; threads sets the pool)")
         import torch
-        from executorch.extension.pybindings import portable_lib
+
+        lib = portable_lib()
         from executorch.runtime import Runtime as EtRuntime
 
         self.path = path
         self.threads = spec.threads or None
         if self.threads:
-            portable_lib._unsafe_reset_threadpool(self.threads)
+            lib._unsafe_reset_threadpool(self.threads)
         try:
             # The program reads from this buffer for as long as it lives: keep both referenced.
             self._data = path.read_bytes()
@@ -93,7 +111,7 @@ class ExecutorchSession(Session):
         meta = self.method.metadata
         info = meta.input_tensor_meta(0)
         self.input_shape = tuple(info.sizes())
-        self.pool = portable_lib._threadpool_get_thread_count()
+        self.pool = lib._threadpool_get_thread_count()
         self._torch = torch
         execute = self.method.execute
         from_numpy = torch.from_numpy
@@ -139,15 +157,16 @@ class ExecutorchRuntime(Runtime):
         if version is None:
             return RuntimeStatus("executorch", False, f"{INSTALL}; its jobs are recorded as skipped")
         try:
-            from executorch.extension.pybindings import portable_lib
-
-            backends = list(portable_lib._get_registered_backend_names())
+            backends = list(portable_lib()._get_registered_backend_names())
         except Exception as exc:
             return RuntimeStatus("executorch", False, f"executorch {version}: runtime does not load ({type(exc).__name__}: {exc})")
         summary = f"executorch {version}; backends in this runtime: {', '.join(backends) or 'none'}"
         if "XnnpackBackend" not in backends:
             return RuntimeStatus("executorch", True, summary, fallback="no XnnpackBackend in this runtime: .pte files lowered to XNNPACK will not load (jobs fail)")
-        return RuntimeStatus("executorch", True, summary, notes=["programs run with a batch of 1; Offline batches are sequential calls"])
+        return RuntimeStatus("executorch", True, summary, notes=[
+            "operators XNNPACK cannot take run on ExecuTorch's portable kernels (fp32), per job in runtime.delegation and flagged as a fallback",
+            "programs run with a batch of 1; Offline batches are sequential calls",
+        ])  # fmt: skip
 
     def label(self, spec: dict[str, Any]) -> str:
         return " ".join(p for p in ("executorch", threads_label(spec.get("threads"))) if p)
