@@ -17,7 +17,7 @@ from suite.job.spec import Job
 from suite.machine.envinfo import NUMERIC_PACKAGES, package_versions
 from suite.errors import BadInput
 from suite.records.store import fingerprint, job_id_of
-from suite.registry import methods, runtimes
+from suite.registry import dist_version, methods, runtimes
 
 FINGERPRINT_VERSION = 2  # bump when the meaning of a measurement changes (2: builtin training on one thread)
 
@@ -95,7 +95,7 @@ def plan(
                     continue
                 runtime_meta = runtimes.meta(spec.name)
                 runtime_pkg = runtime_meta.get("package")
-                extra = {**method_extra, **_unlisted({"name": runtime_pkg, "version": _dist_version(runtime_pkg)} if runtime_pkg else None, packages)}
+                extra = {**method_extra, **_unlisted({"name": runtime_pkg, "version": dist_version(runtime_pkg)} if runtime_pkg else None, packages)}
                 job = Job(
                     task_name=cfg.name,
                     task_path=str(task.path),
@@ -179,20 +179,11 @@ def _plugin_version(method: str) -> dict[str, str] | None:
         return {origin: "unknown"}
 
 
-def _dist_version(dist: str) -> str | None:
-    from importlib import metadata
-
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return None
-
-
 def toolkit_of(method: str) -> dict[str, Any] | None:
     """``{name, version}`` of the library a method quantizes with (its ``toolkit`` metadata), the version
     as installed here (``None`` when it is not installed: the job then fails saying which extra it needs)."""
     name = methods.meta(method).get("toolkit")
-    return {"name": str(name), "version": _dist_version(str(name))} if name else None
+    return {"name": str(name), "version": dist_version(str(name))} if name else None
 
 
 def _unlisted(toolkit: dict[str, Any] | None, packages: dict[str, str]) -> dict[str, Any]:

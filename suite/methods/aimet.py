@@ -49,20 +49,23 @@ class SeqMseParams(AimetParams):
     candidates: int = Field(20, ge=2, description="encoding candidates searched per weight")
 
 
-def _batches(x: np.ndarray, name: str, batch_size: int) -> list[dict[str, np.ndarray]]:
-    return [{name: np.ascontiguousarray(x[i : i + batch_size])} for i in range(0, len(x), batch_size)]
+def _batches(x: np.ndarray, name: str, batch_size: int, fixed: bool = False) -> list[dict[str, np.ndarray]]:
+    """Calibration feeds; a model exported with a fixed batch gets only full batches."""
+    stop = len(x) - len(x) % batch_size if fixed else len(x)
+    return [{name: np.ascontiguousarray(x[i : i + batch_size])} for i in range(0, stop, batch_size)]
 
 
 def quantize(ctx: PrepareContext, params: AimetParams, technique: str) -> Any:
     """The QDQ artifact of one AIMET technique (``cle``, ``adaround`` or ``seqmse``)."""
     import onnx
 
-    from suite.methods.ort_common import input_name
+    from suite.methods.ort_common import fixed_batch, input_name
 
     require("aimet_onnx", "aimet-onnx")
     src = ctx.fp32_onnx()
     x_cal = ctx.splits.x_cal[: params.calibration_samples]
-    inputs = _batches(x_cal, input_name(src), params.batch_size)
+    fixed = fixed_batch(src)  # a user's batch-1 export takes batches of 1
+    inputs = _batches(x_cal, input_name(src), fixed or params.batch_size, fixed=fixed is not None)
     details: dict[str, Any] = {"technique": technique, "quant_scheme": params.quant_scheme, "config": "default (per-channel weights)",
                                "calibration_samples_used": int(len(x_cal))}  # fmt: skip
     with toolkit_errors("aimet-onnx"), quiet(*LOGGERS):

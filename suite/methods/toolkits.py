@@ -13,19 +13,16 @@ from __future__ import annotations
 import contextlib
 import importlib
 import logging
-from importlib import metadata
 from typing import Any, Iterator
 
 from suite.errors import BadInput, JobFailed, NotAvailableHere
+from suite.registry import dist_version
 
 EXTRA = "pip install -e '.[toolkits]' (make setup installs it; aimet-onnx with --no-deps, see the Makefile)"
 
 
 def version_of(dist: str) -> str:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "not installed"
+    return dist_version(dist) or "not installed"
 
 
 def require(module: str, dist: str) -> Any:

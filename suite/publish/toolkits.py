@@ -22,7 +22,7 @@ from typing import Any
 
 from suite.publish import fmt
 
-SCHEMA = "edgeq.cross-toolkit/1"
+CROSS_TOOLKIT_SCHEMA = "edgeq.cross-toolkit/1"
 #: (column, unit, meaning), the CSV/JSON column order.
 COLUMN_DOCS: list[tuple[str, str, str]] = [
     ("target", "str", "hardware profile"),
@@ -106,7 +106,7 @@ def markdown_lines(view: list[dict[str, Any]], heading: str = "##") -> list[str]
 
 
 def json_text(view: list[dict[str, Any]]) -> str:
-    return json.dumps({"schema": SCHEMA, "columns": [{"name": n, "unit": u, "meaning": m} for n, u, m in COLUMN_DOCS], "rows": view}, indent=1, allow_nan=False)
+    return json.dumps({"schema": CROSS_TOOLKIT_SCHEMA, "columns": [{"name": n, "unit": u, "meaning": m} for n, u, m in COLUMN_DOCS], "rows": view}, indent=1, allow_nan=False)
 
 
 def html_table(view: list[dict[str, Any]]) -> str:

@@ -20,7 +20,6 @@ takes and returns torch tensors, so this runtime needs torch as the ``torch`` ru
 from __future__ import annotations
 
 from collections import Counter
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ import numpy as np
 
 from suite.config.schemas import RuntimeSpec
 from suite.errors import BadInput, JobFailed, NotAvailableHere
+from suite.registry import dist_version
 from suite.runtimes.base import Runtime, RuntimeStatus, Session, threads_label
 
 INSTALL = "ExecuTorch is not installed: pip install -e '.[toolkits]' (or pip install executorch)"
@@ -52,10 +52,7 @@ def portable_lib() -> Any:
 
 
 def et_version() -> str | None:
-    try:
-        return metadata.version("executorch")
-    except metadata.PackageNotFoundError:
-        return None
+    return dist_version("executorch")
 
 
 def program_delegation(data: bytes) -> dict[str, Any]:

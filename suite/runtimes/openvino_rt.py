@@ -28,6 +28,7 @@ import numpy as np
 
 from suite.config.schemas import RuntimeSpec
 from suite.errors import BadInput, JobFailed, NotAvailableHere
+from suite.registry import dist_version
 from suite.runtimes.base import Runtime, RuntimeStatus, Session, inference_precision, threads_label
 
 PRECISIONS = {"f32": "f32", "fp32": "f32", "bf16": "bf16", "f16": "f16", "fp16": "f16"}
@@ -48,12 +49,7 @@ def _openvino() -> Any:
 
 
 def ov_version() -> str | None:
-    from importlib import metadata
-
-    try:
-        return metadata.version("openvino")
-    except metadata.PackageNotFoundError:
-        return None
+    return dist_version("openvino")
 
 
 def parse_options(spec: RuntimeSpec) -> dict[str, Any]:
