@@ -42,7 +42,7 @@ class AimetParams(Params):
 
 
 class AdaroundParams(AimetParams):
-    iterations: int = Field(1000, ge=1, description="AdaRound optimisation steps per layer (AIMET recommends 10000 for 8 bits)")
+    iterations: int = Field(200, ge=1, description="AdaRound optimisation steps per layer (AIMET recommends 10000 for 8 bits; 200 fits a 2-core sweep)")
 
 
 class SeqMseParams(AimetParams):

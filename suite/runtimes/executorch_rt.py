@@ -149,21 +149,25 @@ class ExecutorchRuntime(Runtime):
         return et_version() or "not installed"
 
     def status(self, spec: RuntimeSpec) -> RuntimeStatus:
-        """Is ExecuTorch installed with the XNNPACK backend registered in its runtime?"""
+        """Is ExecuTorch installed with its runtime bindings and the XNNPACK backend? Found without
+        importing them: the bindings import torch and torchao, seconds that every ``edgeq bench`` on a
+        profile with this runtime would pay before its first job."""
+        from importlib.util import find_spec
+
         version = et_version()
         if version is None:
             return RuntimeStatus("executorch", False, f"{INSTALL}; its jobs are recorded as skipped")
-        try:
-            backends = list(portable_lib()._get_registered_backend_names())
-        except Exception as exc:
-            return RuntimeStatus("executorch", False, f"executorch {version}: runtime does not load ({type(exc).__name__}: {exc})")
-        summary = f"executorch {version}; backends in this runtime: {', '.join(backends) or 'none'}"
-        if "XnnpackBackend" not in backends:
-            return RuntimeStatus("executorch", True, summary, fallback="no XnnpackBackend in this runtime: .pte files lowered to XNNPACK will not load (jobs fail)")
-        return RuntimeStatus("executorch", True, summary, notes=[
+        missing = [m for m in ("executorch.extension.pybindings", "executorch.runtime") if find_spec(m) is None]
+        if missing:
+            return RuntimeStatus("executorch", False, f"executorch {version}: {', '.join(missing)} missing from the installation")
+        summary = f"executorch {version}: Python runtime bindings, .pte programs lowered to XNNPACK"
+        notes = [
             "operators XNNPACK cannot take run on ExecuTorch's portable kernels (fp32), per job in runtime.delegation and flagged as a fallback",
             "programs run with a batch of 1; Offline batches are sequential calls",
-        ])  # fmt: skip
+        ]
+        if find_spec("executorch.backends.xnnpack") is None:
+            return RuntimeStatus("executorch", True, summary, fallback="no XNNPACK backend in this installation: .pte files lowered to XNNPACK will not load (jobs fail)")
+        return RuntimeStatus("executorch", True, summary, notes=notes)
 
     def label(self, spec: dict[str, Any]) -> str:
         return " ".join(p for p in ("executorch", threads_label(spec.get("threads"))) if p)
