@@ -129,6 +129,10 @@ class LiteRtSession(Session):
     def predict(self, batch: np.ndarray) -> np.ndarray:
         return np.asarray(self._run(np.ascontiguousarray(batch, dtype=np.float32)))
 
+    def prepare(self, batch_sizes: list[int]) -> None:
+        for batch in batch_sizes:
+            self._interpreter(batch)
+
     def info(self) -> dict[str, Any]:
         delegated = self.delegation or {}
         # What really ran the graph: all of it on XNNPACK, part of it, or none (reference kernels).
