@@ -3,8 +3,11 @@ model (``aimet-onnx``), exported as QDQ ONNX for every runtime that loads ONNX.
 
 One pipeline (``quantize`` below), three techniques:
 
-- ``cle``: ``equalize_model`` (BatchNorm fold, cross-layer scaling of consecutive Conv/ReLU/Conv
-  pairs, high-bias fold), then QuantSim calibration. AIMET's bias correction exists only in
+- ``cle``: ``equalize_model`` (BatchNorm fold, ReLU6 replaced by ReLU, cross-layer scaling of
+  consecutive Conv/ReLU/Conv pairs, high-bias fold), then QuantSim calibration. Scaling through a
+  clipped activation would change the function, so AIMET swaps ReLU6 for ReLU first: on a ReLU6
+  network (EfficientNet-Lite, MobileNet) that alone changes the model, and the record counts the
+  swaps (``details.relu6_replaced_with_relu``). AIMET's bias correction exists only in
   ``aimet-torch``, not in ``aimet-onnx`` 2.42 (and the torch one needs the model in torch, which an
   ONNX task does not have): the high-bias fold that CLE itself does is what is applied, and the record
   says so (``details.bias_correction``);
@@ -76,8 +79,10 @@ def quantize(ctx: PrepareContext, params: AimetParams, technique: str) -> Any:
 
         model = onnx.load(str(src))
         if technique == "cle":
-            equalize_model(model)  # BN fold + cross-layer scaling + high-bias fold
+            clips = sum(n.op_type == "Clip" for n in model.graph.node)
+            equalize_model(model)  # BN fold + ReLU6 -> ReLU + cross-layer scaling + high-bias fold
             details["bias_correction"] = "high-bias fold (part of CLE); empirical bias correction is not in aimet-onnx"
+            details["relu6_replaced_with_relu"] = clips - sum(n.op_type == "Clip" for n in model.graph.node)
         else:
             folded = fold_all_batch_norms_to_weight(model)
             details["batchnorms_folded"] = len(folded[0]) if isinstance(folded, tuple) and folded and hasattr(folded[0], "__len__") else None
