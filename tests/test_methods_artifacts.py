@@ -164,7 +164,8 @@ def test_qat_scales_equal_learned_fake_quant_and_accuracy_at_least_ptq(tmp_path)
     from onnx import numpy_helper
 
     from suite.methods.base import PrepareContext
-    from suite.methods.qat import QatParams, fold_weight_quantize, requantize_passthrough, train_qat
+    from suite.methods.qat import QatParams, train_qat
+    from suite.methods.qdq_passes import deployable_qdq
     from suite.methods.torch_common import export
 
     artifact, state = build("qat")
@@ -177,8 +178,7 @@ def test_qat_scales_equal_learned_fake_quant_and_accuracy_at_least_ptq(tmp_path)
     ctx = PrepareContext(task=state.task, splits=state.splits, reference=state.reference, workdir=tmp_path, fp32_onnx=lambda: None)
     wrapped = train_qat(ctx, QatParams())
     path = export(wrapped, state.task.input.shape, tmp_path / "qat.onnx")
-    fold_weight_quantize(path)
-    requantize_passthrough(path)
+    deployable_qdq(path)
     model = onnx.load(str(path))
     inits = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
     learned = {name + ".scale": m.scale.detach().numpy() for name, m in wrapped.named_modules() if type(m).__name__ == "FakeQuantize"}

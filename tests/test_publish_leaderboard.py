@@ -38,7 +38,7 @@ def _rows(board: Path) -> dict[str, dict[str, str]]:
 def _table_lines(readme: str) -> dict[str, list[str]]:
     """README table rows by 'label@runtime version' -> cells."""
     out = {}
-    for line in readme.splitlines():
+    for line in readme.split("## Across toolkits")[0].splitlines():  # the leaderboard tables only
         if line.startswith("| ") and not line.startswith("| #") and not line.startswith("| `"):
             cells = [c.strip() for c in line.strip("|").split(" | ")]
             if len(cells) > 5:
@@ -81,7 +81,8 @@ def test_target_readme_csv_json(results_dir: Path) -> None:
     assert cells["binary@ort 1.32.0"][17] == "simulated"
     assert cells["qat@ort 1.32.0"][17] == "quick"
     assert cells[f"{pc}@ort 1.32.0"][17] == "unstable"
-    assert cells["fp32@ort 1.32.0"][18:] == ["2026-05-01", "0123456"]
+    assert cells["fp32@ort 1.32.0"][18:20] == ["2026-05-01", "0123456"]
+    assert cells["fp32@ort 1.32.0"][20] == "torch"  # a record without method.toolkit: the registry's toolkit, no version
     # A failed job is listed, with its error (pipes escaped), after every ok row.
     assert cells["broken@ort 1.32.0"][6] == "**failed**: RuntimeError: bad \\| pipe"
     order = [k for k in cells]

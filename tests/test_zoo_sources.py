@@ -131,7 +131,9 @@ def test_env_var_tasks_are_skipped_with_one_line(results_dir: Path) -> None:
                           capture_output=True, text=True, env=env, cwd=REPO, timeout=300)  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
     recs = [json.loads(p.read_text()) for p in results_dir.rglob("records/**/*.json")]
-    assert len(recs) == 4 and {r["status"] for r in recs} == {"skipped"}
+    # 2 tasks x their default fp32, ptq-static, on local-cpu's ort and openvino (its default_methods)
+    assert len(recs) == 8 and {r["status"] for r in recs} == {"skipped"}
+    assert {r["runtime"]["name"] for r in recs} == {"ort", "openvino"}
     by_task = {r["task"]["name"]: r["error"] for r in recs}
     assert "RESNET50_WEIGHTS (model.path) and IMAGENET_VAL_DIR (dataset.path)" in by_task["imagenet-resnet50"]
     assert "IMAGENET_VAL_DIR (dataset.path)" in by_task["imagenet-efficientnet-lite0"] and "WEIGHTS" not in by_task["imagenet-efficientnet-lite0"]

@@ -34,7 +34,8 @@ def list_(kind: str = typer.Argument(..., help="methods | tasks | targets | runt
         if kind == "methods":
             label = "simulated" if meta.get("simulated") else "deployable"
             fmt = meta.get("format", "onnx")
-            print(f"{name:<22} {meta.get('family', ''):<12} {label:<11} {fmt:<7} {meta.get('summary', '')}")
+            toolkit = meta.get("toolkit") or "-"
+            print(f"{name:<22} {meta.get('family', ''):<12} {label:<11} {fmt:<7} {toolkit:<13} {meta.get('summary', '')}")
             print(f"{'':<22} params: {_method_params(registry, name)}")
         else:
             print(f"{name:<22} {meta.get('summary', '')}")

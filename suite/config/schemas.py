@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, create_model, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, create_model, field_validator, model_serializer, model_validator
 
 
 class Strict(BaseModel):
@@ -167,6 +167,20 @@ class RuntimeSpec(Strict):
     providers: list[str] = Field(default_factory=list, description="execution providers in order of preference")
     threads: int = Field(0, ge=0, le=4096, description="intra-op threads; 0 = runtime default")
     options: dict[str, Any] = Field(default_factory=dict)
+    default_methods: list[str] | None = Field(
+        None,
+        description="this entry runs these methods in the default sweep, and any named method when --runtimes names it; "
+        "default (unset): every method whose artifact it loads",
+    )
+
+    @model_serializer(mode="wrap")
+    def _drop_unset_default_methods(self, handler: Any) -> dict[str, Any]:
+        """Left out of the dump while unset, so the ``inputs.runtime`` of every existing job (and its id)
+        stays what it was before the key existed."""
+        data = handler(self)
+        if data.get("default_methods") is None:
+            data.pop("default_methods", None)
+        return data
 
 
 class ScenarioSpec(Strict):

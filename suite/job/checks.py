@@ -126,10 +126,14 @@ def check_counts(task: Any) -> None:
 
 
 def check_target_methods(loaded: Loaded) -> Loaded:
-    """The methods a target adds to every task's sweep (``extra_methods``) exist; returns ``loaded``."""
+    """The methods a target adds to every task's sweep (``extra_methods``) and those its runtime entries
+    name (``default_methods``) exist; returns ``loaded``."""
     profile: TargetConfig = loaded.config
     for i, method in enumerate(profile.extra_methods):
         check_name("methods", method, loaded.path, f"extra_methods.{i}")
+    for r, spec in enumerate(profile.runtimes):
+        for i, method in enumerate(spec.default_methods or []):
+            check_name("methods", method, loaded.path, f"runtimes.{r}.default_methods.{i}")
     return loaded
 
 

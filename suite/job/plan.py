@@ -17,7 +17,7 @@ from suite.job.spec import Job
 from suite.machine.envinfo import NUMERIC_PACKAGES, package_versions
 from suite.errors import BadInput
 from suite.records.store import fingerprint, job_id_of
-from suite.registry import methods, runtimes
+from suite.registry import dist_version, methods, runtimes
 
 FINGERPRINT_VERSION = 2  # bump when the meaning of a measurement changes (2: builtin training on one thread)
 
@@ -83,11 +83,24 @@ def plan(
         for method in wanted:
             params = resolve_params(method, cfg, prof, f"{task.path}", overrides)
             plugin = _plugin_version(method)  # a plugin method's own version decides its artifact
+            toolkit = toolkit_of(method)
+            # A toolkit outside the fingerprinted packages (nncf, aimet-onnx, ...) decides its artifacts too;
+            # built-in methods' toolkits (onnxruntime, torch, tensorflow) are in `packages` already.
+            method_extra = _unlisted(toolkit, packages)
             decides = {"task": task.sha256, "method": method, "params": params, "packages": packages, "identity": identity}
-            key = fingerprint({**decides, "plugin": plugin} if plugin else decides)[:16]
+            if plugin:
+                decides["plugin"] = plugin
+            if method_extra:
+                decides["toolkits"] = method_extra
+            key = fingerprint(decides)[:16]
             for spec in specs:
                 if artifact_format_of(method) not in runtimes.meta(spec.name).get("formats", ()):
                     continue
+                if not _entry_runs(spec, method, method_names, runtime_names):
+                    continue
+                runtime_meta = runtimes.meta(spec.name)
+                runtime_pkg = runtime_meta.get("package")
+                extra = {**method_extra, **_unlisted({"name": runtime_pkg, "version": dist_version(runtime_pkg)} if runtime_pkg else None, packages)}
                 job = Job(
                     task_name=cfg.name,
                     task_path=str(task.path),
@@ -104,6 +117,7 @@ def plan(
                     target_matched=matched,
                     target_override=override and not matched,
                     artifact_key=key,
+                    toolkit=toolkit,
                 )
                 job.inputs = {
                     "v": FINGERPRINT_VERSION,
@@ -123,6 +137,8 @@ def plan(
                     job.inputs["plugin"] = plugin
                 if not mlperf:  # fixed-count (--mlperf) jobs keep the ids they had before the precision mode
                     job.inputs["timing"] = "precision"
+                if extra:  # only jobs of the toolkits/runtimes outside `packages`: other ids stay as they were
+                    job.inputs["toolkits"] = extra
                 job.skip = skip
                 job.fingerprint = fingerprint(job.inputs)
                 job.job_id = job_id_of(job.fingerprint)
@@ -177,6 +193,31 @@ def _plugin_version(method: str) -> dict[str, str] | None:
         return {origin: metadata.version(origin)}
     except metadata.PackageNotFoundError:
         return {origin: "unknown"}
+
+
+def toolkit_of(method: str) -> dict[str, Any] | None:
+    """``{name, version}`` of the library a method quantizes with (its ``toolkit`` metadata), the version
+    as installed here (``None`` when it is not installed: the job then fails saying which extra it needs)."""
+    name = methods.meta(method).get("toolkit")
+    return {"name": str(name), "version": dist_version(str(name))} if name else None
+
+
+def _unlisted(toolkit: dict[str, Any] | None, packages: dict[str, str]) -> dict[str, Any]:
+    """``{dist: version}`` for a toolkit that is not among the fingerprinted ``packages``, else ``{}``."""
+    if not toolkit or toolkit["name"] in NUMERIC_PACKAGES:
+        return {}
+    return {toolkit["name"]: toolkit["version"]}
+
+
+def _entry_runs(spec: RuntimeSpec, method: str, method_names: list[str] | None, runtime_names: list[str] | None) -> bool:
+    """Whether a profile entry runs ``method`` in this sweep. An entry without ``default_methods`` runs
+    every method whose artifact it loads. One with them (e.g. local-cpu's openvino) is part of the
+    default sweep for those methods only, and of a sweep that names methods (``--methods``) only when
+    ``--runtimes`` names its runtime: then it runs every named method, so existing ``--methods`` sweeps
+    keep their jobs and their count."""
+    if spec.default_methods is None or (runtime_names and spec.name in runtime_names):
+        return True
+    return not method_names and method in spec.default_methods
 
 
 def artifact_format_of(method: str) -> str:

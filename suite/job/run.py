@@ -37,6 +37,8 @@ def job_record(job: Job) -> dict[str, Any]:
     record = empty_record(job.job_id, job.fingerprint)
     record["task"] = {"name": job.task_name, "file_sha256": job.task_sha256}
     record["method"] = {"name": job.method, "family": job.family, "params": job.params}
+    if job.toolkit:
+        record["method"]["toolkit"] = job.toolkit
     record["target"] = {"name": job.target_name, "matched": job.target_matched, "override": job.target_override}
     record["runtime"] = {"name": job.runtime["name"]}
     record["inputs"] = job.inputs

@@ -37,6 +37,9 @@ class Job:
     # Set on a board running a carried bundle (suite.bundle): its artifact and eval-data files, so the
     # job is measured without the prepare side. Not part of the fingerprint (job.inputs is).
     prepared: dict[str, Any] | None = None
+    # {name, version} of the library that quantizes (the method's ``toolkit``), read at planning time on
+    # the machine that builds the artifact; the record's ``method.toolkit``. Not part of the fingerprint.
+    toolkit: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -44,3 +44,15 @@ def preprocess(src: Path, dst: Path) -> Path:
 
     quant_pre_process(str(src), str(dst), skip_symbolic_shape=False)
     return dst
+
+
+def fixed_batch(path: Path) -> int | None:
+    """The batch size an ONNX model's input is fixed to (a user's export often has batch 1), or None
+    when the batch axis is symbolic: calibration must then be fed in batches of that size."""
+    import onnx
+
+    model = onnx.load(str(path), load_external_data=False)
+    inits = {t.name for t in model.graph.initializer}
+    first = next(i for i in model.graph.input if i.name not in inits)
+    dims = first.type.tensor_type.shape.dim
+    return int(dims[0].dim_value) if dims and dims[0].HasField("dim_value") and dims[0].dim_value > 0 else None

@@ -5,8 +5,9 @@ Layout under the output root (``<results>/leaderboard/`` or a snapshot ``results
     README.md            what was measured where, links, how to rebuild
     index.html           every target in one sortable, filterable page
     cross-target.md/.csv each method on every target side by side
+    cross-toolkit.md/.csv the best int8 of each toolkit on each runtime, per target and task
     <target>/README.md   one table per task, columns documented at the end
-    <target>/leaderboard.csv, leaderboard.json
+    <target>/leaderboard.csv, leaderboard.json, cross-toolkit.csv, cross-toolkit.json
     <target>/pareto-<task>-latency.png, pareto-<task>-energy.png (energy only where measured)
     records/...          (snapshots only) the records all of the above were built from
     snapshot.json        (snapshots only) marks the folder as a snapshot, so a rebuild stays in place
@@ -21,7 +22,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from suite.publish import html, markdown
+from suite.publish import html, markdown, toolkits
 from suite.publish.pareto import AXES, plot_task
 from suite.publish.rows import COLUMN_DOCS, COLUMNS, frame, to_json_rows
 
@@ -63,7 +64,10 @@ def write_target(df, records: list[dict[str, Any]], target: str, out_dir: Path) 
             allow_nan=False,
         ),
     )
-    return written[:1] + [csv_path, json_path] + written[1:]
+    view = toolkits.rows(sub)
+    toolkits.write_csv(view, out_dir / "cross-toolkit.csv")
+    toolkit_json = _write(out_dir / "cross-toolkit.json", toolkits.json_text(view))
+    return written[:1] + [csv_path, json_path, out_dir / "cross-toolkit.csv", toolkit_json] + written[1:]
 
 
 def write_root(df, records: list[dict[str, Any]], out_root: Path, title: str, rebuild_from: str | None) -> list[Path]:  # type: ignore[no-untyped-def]
@@ -81,10 +85,14 @@ def write_root(df, records: list[dict[str, Any]], out_root: Path, title: str, re
         f"{len(df)} results on {n_targets} target(s), measured {dates[0] if dates else '?'} to {dates[-1] if dates else '?'}. "
         "Built from the EdgeQ records (schema edgeq.record/1) by edgeq publish."
     )
+    view = toolkits.rows(df)
     written = [
-        _write(out_root / "index.html", html.page(df, plots, cross_rows, title, note)),
+        _write(out_root / "index.html", html.page(df, plots, cross_rows, title, note, toolkits.html_table(view))),
         _write(out_root / "cross-target.md", cross_md),
+        _write(out_root / "cross-toolkit.md", "\n".join(["# EdgeQ across toolkits", "", *(toolkits.markdown_lines(view) or ["No int8 results with a toolkit yet."])])),
     ]
+    toolkits.write_csv(view, out_root / "cross-toolkit.csv")
+    written.append(out_root / "cross-toolkit.csv")
     cross_csv = out_root / "cross-target.csv"
     fields = list(dict.fromkeys(k for row in cross_rows for k in row))
     with cross_csv.open("w", newline="", encoding="utf-8") as handle:

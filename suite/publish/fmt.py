@@ -94,3 +94,10 @@ def commit(row: Any) -> str:
     if missing(row["commit"]):
         return DASH
     return f"{row['commit'][:7]}{'+dirty' if row['dirty'] is True else ''}"
+
+
+def toolkit(r: Any) -> str:
+    """'nncf 3.4.0', the name alone when no version was recorded, a dash when there is none."""
+    if missing(r.get("toolkit")):
+        return DASH
+    return f"{r['toolkit']} {r['toolkit_version']}" if not missing(r.get("toolkit_version")) else str(r["toolkit"])

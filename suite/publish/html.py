@@ -31,6 +31,7 @@ COLUMNS: list[tuple[str, str, Cell, Cell]] = [
     ("task", "text", lambda r: r["task"], lambda r: r["task"]),
     ("W/A", "num", fmt.bits, lambda r: r["w_bits"]),
     ("runtime", "text", fmt.runtime, fmt.runtime),
+    ("toolkit", "text", fmt.toolkit, fmt.toolkit),
     ("provider", "text", lambda r: r["provider"], lambda r: r["provider"]),
     ("family", "text", lambda r: r["family"], lambda r: r["family"]),
     ("sim→real pts", "num", lambda r: fmt.pts(r["sim_to_real_gap"]), lambda r: r["sim_to_real_gap"]),
@@ -156,8 +157,9 @@ def _options(values: list[str]) -> str:
     return '<option value="">all</option>' + "".join(f'<option value="{escape(v)}">{escape(v)}</option>' for v in values)
 
 
-def page(df, plots: dict[tuple[str, str], list[str]], cross_md_rows: list[dict[str, Any]], title: str, note: str) -> str:  # type: ignore[no-untyped-def]
-    """The whole page. ``plots`` maps (target, task) to image paths relative to the page."""
+def page(df, plots: dict[tuple[str, str], list[str]], cross_md_rows: list[dict[str, Any]], title: str, note: str, toolkit_table: str = "") -> str:  # type: ignore[no-untyped-def]
+    """The whole page. ``plots`` maps (target, task) to image paths relative to the page;
+    ``toolkit_table`` is the cross-toolkit view (``suite.publish.toolkits.html_table``)."""
     targets = sorted(df["target"].unique())
     tasks = sorted(df["task"].unique())
     head = "".join(f'<th class="{kind}" data-type="{kind}" scope="col"><button type="button">{escape(name)}</button></th>' for name, kind, _, _ in COLUMNS)
@@ -203,6 +205,9 @@ test finds no significant difference from fp32; speed-up against fp32 on the sam
 accuracy / p50 Pareto front of its target and task. Per-target tables, CSV and JSON: {" · ".join(f'<a href="{escape(t)}/README.md">{escape(t)}</a>' for t in targets)}.</p>
 <h2>Across targets</h2>
 {cross}
+<h2>Across toolkits</h2>
+<p class="meta">The best int8 deployment of each quantization toolkit on each runtime; Δ and speed-up against fp32 on the same runtime.</p>
+{toolkit_table or '<p class="meta">No int8 results with a toolkit yet.</p>'}
 <h2>Pareto fronts</h2>
 <div class="plots">
 {"".join(figures) or '<p class="meta">No timed results to plot.</p>'}

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from suite.publish import fmt
+from suite.publish import fmt, toolkits
 from suite.publish.rows import COLUMN_DOCS
 from suite.records.paired import MIN_RANKED_ITEMS
 
 HEADER = [
     "#", "method", "family", "W/A bits", "runtime", "provider", "top-1 %", "top-5 %", "Δ vs fp32 (pts)",
     "sim→real gap (pts)", "p50 ms", "p90 ms", "items/s", "speed-up vs fp32", "power (avg W · mJ/item)",
-    "size KB", "Pareto", "flags", "date", "commit",
+    "size KB", "Pareto", "flags", "date", "commit", "toolkit",
 ]  # fmt: skip
 
 
@@ -31,7 +31,7 @@ def row_cells(rank: int, r: Any) -> list[str]:
     if r["status"] != "ok":
         reason = f"**{r['status']}**" + (f": {r['error']}" if not fmt.missing(r["error"]) else "")
         head = [str(rank), r["label"], r["family"], fmt.bits(r), fmt.runtime(r), r["provider"]]
-        return [_cell(c if not fmt.missing(c) else fmt.DASH) for c in head] + [_cell(reason)] + [fmt.DASH] * 11 + [_cell(r["date"]), fmt.commit(r)]
+        return [_cell(c if not fmt.missing(c) else fmt.DASH) for c in head] + [_cell(reason)] + [fmt.DASH] * 11 + [_cell(r["date"]), fmt.commit(r), _cell(fmt.toolkit(r))]
     return [
         _cell(c)
         for c in [
@@ -40,7 +40,7 @@ def row_cells(rank: int, r: Any) -> list[str]:
             fmt.with_spread(r["p50_ms"], r["latency_cv"], r["latency_runs"], ".4f", r["p50_ci_pct"]), fmt.num(r["p90_ms"], ".4f"),
             fmt.with_spread(r["items_per_s"], r["throughput_cv"], r["throughput_runs"], ",.0f", r["items_per_s_ci_pct"]), fmt.speedup(r),
             fmt.power(r), fmt.size_kb(r), "★" if r["pareto"] else "", (r["flags"] or "").replace(",", ", "),
-            r["date"] if not fmt.missing(r["date"]) else fmt.DASH, fmt.commit(r),
+            r["date"] if not fmt.missing(r["date"]) else fmt.DASH, fmt.commit(r), fmt.toolkit(r),
         ]
     ]  # fmt: skip
 
@@ -121,6 +121,7 @@ def target_readme(df, records: list[dict[str, Any]], target: str, plots: dict[st
             lines += ["Power not measured: " + "; ".join(reasons) + ".", ""]
         for image in plots.get(task, []):
             lines += [f"![{task}: {image}]({image})", ""]
+    lines += toolkits.markdown_lines(toolkits.rows(df))
     lines += ["## Columns of leaderboard.csv and leaderboard.json", ""]
     lines += [
         "Flat rows, one per record (the newest per configuration), in this order. Fractions are 0–1 "

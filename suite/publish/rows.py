@@ -31,6 +31,8 @@ COLUMN_DOCS: list[tuple[str, str, str]] = [
     ("method", "str", "quantization method (registry name)"),
     ("label", "str", "method, plus the parameters that tell apart several variants of it on this task"),
     ("family", "str", "method family: baseline, ptq, dynamic, qat, mixed, binary, ..."),
+    ("toolkit", "str", "library that quantized (method.toolkit: onnxruntime, nncf, aimet-onnx, brevitas, torch, tensorflow, executorch, ...); a separate column from runtime"),
+    ("toolkit_version", "str", "its version when the job was planned (empty for records older than method.toolkit)"),
     ("params", "json", "the method's parameters, as recorded"),
     ("w_bits", "int", "weight bits of the artifact"),
     ("a_bits", "int", "activation bits of the artifact"),
@@ -131,6 +133,20 @@ def _precision_met(lat: dict[str, Any], thr: dict[str, Any]) -> bool | None:
     return all(flags) if flags else None
 
 
+def _toolkit(method: dict[str, Any]) -> dict[str, Any]:
+    """``method.toolkit``, or for a record written before it existed the toolkit the method's registry
+    entry names today (no version: it was not recorded)."""
+    if method.get("toolkit"):
+        return method["toolkit"]
+    from suite.registry import methods
+
+    try:
+        name = methods.meta(str(method.get("name"))).get("toolkit")
+    except Exception:  # an unknown or uninstalled plugin method: no toolkit to show
+        name = None
+    return {"name": name, "version": None}
+
+
 def flatten(record: dict[str, Any]) -> dict[str, Any]:
     """The row of one record (every column except the derived label, speed-up and Pareto marks)."""
     acc = record.get("accuracy") or {}
@@ -174,6 +190,8 @@ def flatten(record: dict[str, Any]) -> dict[str, Any]:
         "method": method.get("name"),
         "label": method.get("name"),
         "family": method.get("family"),
+        "toolkit": _toolkit(method).get("name"),
+        "toolkit_version": _toolkit(method).get("version"),
         "params": json.dumps(method.get("params") or {}, sort_keys=True),
         "w_bits": art.get("weight_bits"),
         "a_bits": art.get("activation_bits"),

@@ -58,6 +58,26 @@ def delegation(ops: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+COMPUTE_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV", "BATCH_MATMUL", "CONV_3D", "UNIDIRECTIONAL_SEQUENCE_LSTM"}
+_DTYPE_NAMES = {"float32": "f32", "float16": "f16", "int8": "int8", "uint8": "int8", "int16": "int16"}
+
+
+def compute_precision(ops: list[dict[str, Any]], dtypes: dict[int, str]) -> str | None:
+    """The precision the compute ops run in, from their tensors' types: the activation's, or ``int8``
+    for a float activation with int8 weights (dynamic-range kernels quantize it on the fly); a mix is
+    joined by layer count, most first (``int8+f32``), as ``runtime.inference_precision`` is for ORT."""
+    from collections import Counter
+
+    counts: Counter[str] = Counter()
+    for op in ops:
+        if op["op_name"] not in COMPUTE_OPS or len(op["inputs"]) < 2:
+            continue
+        act, weight = dtypes.get(int(op["inputs"][0]), "?"), dtypes.get(int(op["inputs"][1]), "?")
+        label = "int8" if act == "float32" and weight == "int8" else _DTYPE_NAMES.get(act, act)
+        counts[label] += 1
+    return "+".join(p for p, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))) or None
+
+
 class LiteRtSession(Session):
     def __init__(self, path: Path, spec: RuntimeSpec) -> None:
         from ai_edge_litert import interpreter as lrt
@@ -73,7 +93,10 @@ class LiteRtSession(Session):
         self._lrt = lrt
         self._by_batch: dict[int, Any] = {}
         first = self._interpreter(1)
-        self.delegation = delegation(first._get_ops_details()) if self.delegate_name == "xnnpack" else None
+        ops = first._get_ops_details()
+        self.delegation = delegation(ops) if self.delegate_name == "xnnpack" else None
+        dtypes = {int(t["index"]): np.dtype(t["dtype"]).name for t in first.get_tensor_details()}
+        self.precision = compute_precision([op for op in ops if op["op_name"] != "DELEGATE"], dtypes)
         self.run = self._run
 
     def _interpreter(self, batch: int) -> Any:
@@ -106,6 +129,10 @@ class LiteRtSession(Session):
     def predict(self, batch: np.ndarray) -> np.ndarray:
         return np.asarray(self._run(np.ascontiguousarray(batch, dtype=np.float32)))
 
+    def prepare(self, batch_sizes: list[int]) -> None:
+        for batch in batch_sizes:
+            self._interpreter(batch)
+
     def info(self) -> dict[str, Any]:
         delegated = self.delegation or {}
         # What really ran the graph: all of it on XNNPACK, part of it, or none (reference kernels).
@@ -120,6 +147,7 @@ class LiteRtSession(Session):
             "threads": self.threads,
             "delegate": "XNNPACK" if self.delegate_name == "xnnpack" else None,
             "delegation": self.delegation,
+            "inference_precision": self.precision,
         }
 
 

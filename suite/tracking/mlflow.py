@@ -146,6 +146,9 @@ def params_of(record: dict[str, Any]) -> dict[str, str]:
     values = {
         "method": record["method"]["name"],
         "family": record["method"].get("family"),
+        "toolkit": (record["method"].get("toolkit") or {}).get("name"),
+        "toolkit_version": (record["method"].get("toolkit") or {}).get("version"),
+        "inference_precision": runtime.get("inference_precision"),
         "w_bits": art.get("weight_bits"),
         "a_bits": art.get("activation_bits"),
         "granularity": ("per_channel" if p.get("per_channel") else "per_tensor") if "per_channel" in p else None,

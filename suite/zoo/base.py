@@ -36,7 +36,8 @@ class ReferenceModel:
             source = self.origin.get("source", "file")
             raise BadInput(
                 f"{needed_by} needs a torch model, but this task's model (source {source}) is an ONNX graph "
-                f"only; run ONNX-side methods on it (fp32, ptq-static, dynamic) or give a torch source"
+                f"only; run ONNX-side methods on it (fp32, ptq-static, dynamic, nncf-ptq, aimet-adaround, aimet-cle) "
+                f"or give a torch source (builtin, torchvision, timm, ...)"
             )
         return self.module
 

@@ -1,0 +1,138 @@
+"""``executorch-fp32`` and ``executorch-int8``: ``.pte`` programs for the ``executorch`` runtime, lowered
+to the XNNPACK delegate (ExecuTorch's CPU backend on Arm and x86).
+
+fp32: ``torch.export`` of the reference model, then ``to_edge_transform_and_lower`` with the
+``XnnpackPartitioner`` and ``to_executorch``. int8: PT2E post-training quantization first
+(torchao's ``prepare_pt2e``/``convert_pt2e`` with ExecuTorch's ``XNNPACKQuantizer``, symmetric int8,
+per-channel weights by default, calibrated on the calibration split one sample at a time), then the
+same lowering: XNNPACK takes the quantize/dequantize + conv groups as int8 kernels.
+
+The programs have a static batch of 1 (what an app on a phone or a Pi runs; the runtime runs a batch
+of n as n calls). ``artifact.details.delegation`` counts the graph's compute nodes inside and outside
+the XNNPACK delegate after lowering; ``inference_precision`` is the compute nodes' precision in the
+quantized graph (int8 where a conv/linear reads a dequantized int8 tensor), because the runtime cannot
+look inside the XNNPACK payload. A model ``torch.export`` or the partitioner refuses fails its job with
+one line naming executorch, its version and the cause.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+
+from suite.methods.base import Artifact, Method, Params, PrepareContext
+from suite.methods.toolkits import quiet, require, toolkit_errors
+
+NOISY = ("torchao", "torch.utils._pytree")  # torchao logs each optional CUDA kernel it cannot load
+
+COMPUTE = ("convolution", "conv2d", "conv1d", "linear", "addmm", ".mm.", "bmm", "matmul")
+
+
+def _is_compute(node: Any) -> bool:
+    return node.op == "call_function" and any(key in str(node.target) for key in COMPUTE)
+
+
+def precision_of(graph_module: Any) -> dict[str, int]:
+    """Compute nodes per precision: int8 where the activation input comes from a dequantize node."""
+    counts: Counter[str] = Counter()
+    for node in graph_module.graph.nodes:
+        if _is_compute(node):
+            source = node.args[0] if node.args else None
+            quantized = getattr(source, "op", None) == "call_function" and "dequantize" in str(getattr(source, "target", ""))
+            counts["int8" if quantized else "fp32"] += 1
+    return dict(counts)
+
+
+def delegation(edge: Any) -> dict[str, Any]:
+    """Compute nodes inside the XNNPACK delegate(s) and left outside, from the lowered edge program."""
+    program = edge.exported_program()
+    graph_module = program.graph_module
+    inside, partitions = 0, 0
+    for name, sub in graph_module.named_children():
+        if name.startswith("lowered_module"):
+            partitions += 1
+            original = getattr(sub, "original_module", None)
+            nodes = original.graph_module.graph.nodes if original is not None else []
+            inside += sum(1 for n in nodes if _is_compute(n))
+    outside = [str(n.target) for n in graph_module.graph.nodes if _is_compute(n)]
+    total = inside + len(outside)
+    return {"partitions": partitions, "delegated_compute_nodes": inside, "total_compute_nodes": total,
+            "delegated_fraction": inside / total if total else 0.0, "not_delegated": sorted(set(outside))}  # fmt: skip
+
+
+def lower(program: Any, path: Path) -> dict[str, Any]:
+    """XNNPACK-lower an exported program and write the ``.pte``; returns the delegation facts."""
+    from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
+    from executorch.exir import to_edge_transform_and_lower
+
+    edge = to_edge_transform_and_lower(program, partitioner=[XnnpackPartitioner()])
+    facts = delegation(edge)
+    path.write_bytes(edge.to_executorch().buffer)
+    return facts
+
+
+def pte_artifact(path: Path, precision: dict[str, int], bits: int, details: dict[str, Any]) -> Artifact:
+    order = sorted(precision.items(), key=lambda kv: (-kv[1], kv[0]))
+    names = {"fp32": "f32", "int8": "int8"}
+    details = {**details, "inference_precision": "+".join(names.get(p, p) for p, _ in order) or None}
+    return Artifact.for_file("pte", path, simulated=False, weight_bits=bits, activation_bits=bits, precision_map=precision, details=details)
+
+
+class ExecutorchFp32(Method):
+
+    class Params(Params):
+        pass
+
+    def apply(self, ctx: PrepareContext, params: Params) -> Artifact:
+        import torch
+
+        with quiet(*NOISY):
+            require("executorch.exir", "executorch")
+        module = ctx.reference.torch_module("method 'executorch-fp32' (it torch.exports the model)").eval()
+        example = (torch.zeros(1, *ctx.task.input.shape),)
+        out = ctx.workdir / "model.pte"
+        with toolkit_errors("executorch", "export and lower this model"), torch.no_grad():
+            program = torch.export.export(module, example)
+            facts = lower(program, out)
+            precision = precision_of(program.graph_module)
+        return pte_artifact(out, precision, 32, {"delegation": facts, "batch": 1, "backend": "XnnpackBackend"})
+
+
+class Int8Params(Params):
+    per_channel: bool = True
+    calibration_samples: int | None = Field(None, ge=1, description="first N of the calibration split; None = all")
+
+
+class ExecutorchInt8(Method):
+    Params = Int8Params
+
+    def apply(self, ctx: PrepareContext, params: Int8Params) -> Artifact:  # type: ignore[override]
+        import torch
+
+        with quiet(*NOISY):
+            require("executorch.exir", "executorch")
+        module = ctx.reference.torch_module("method 'executorch-int8' (it quantizes the model with PT2E)").eval()
+        example = (torch.zeros(1, *ctx.task.input.shape),)
+        out = ctx.workdir / "model.pte"
+        x_cal = ctx.splits.x_cal[: params.calibration_samples]
+        with toolkit_errors("executorch", "quantize and lower this model"), torch.no_grad():
+            from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import XNNPACKQuantizer, get_symmetric_quantization_config
+            from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+
+            from suite.methods.torch_common import single_thread
+
+            quantizer = XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=params.per_channel))
+            prepared = prepare_pt2e(torch.export.export(module, example).module(), quantizer)
+            with single_thread():
+                for i in range(len(x_cal)):
+                    prepared(torch.from_numpy(x_cal[i : i + 1]))
+            converted = convert_pt2e(prepared)
+            program = torch.export.export(converted, example)
+            precision = precision_of(program.graph_module)
+            facts = lower(program, out)
+        details = {"delegation": facts, "batch": 1, "backend": "XnnpackBackend", "quantizer": "XNNPACKQuantizer symmetric int8",
+                   "granularity": "per-channel" if params.per_channel else "per-tensor", "calibration_samples_used": int(len(x_cal))}  # fmt: skip
+        return pte_artifact(out, precision, 8, details)

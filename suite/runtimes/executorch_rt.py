@@ -1,0 +1,176 @@
+"""ExecuTorch: runs ``.pte`` programs (``executorch-*`` methods) through its Python runtime, with the
+XNNPACK delegate the program was lowered to, and says how much of the graph the delegate took.
+
+A ``.pte`` program is a list of instructions: ``DelegateCall`` (a subgraph XNNPACK runs) and
+``KernelCall`` (an operator left to ExecuTorch's portable CPU kernels, fp32 and slow). The program is
+read with ExecuTorch's own deserializer, so ``runtime.delegation`` counts both from the file that is
+timed, and names the operators left outside the delegate (``fallback`` is true when any compute
+operator is). How many graph nodes went into each delegate is known only when lowering; the method
+writes it into ``artifact.details.delegation``, and ``inference_precision`` comes from there too (the
+XNNPACK payload is opaque to the Python runtime: it runs the lowered subgraph as it is, int8 where the
+quantizer placed int8, nothing falls back inside it).
+
+The programs the methods write have a static batch of 1 (what a phone or a Pi runs); a batch of n is n
+calls, in the accuracy loop and in LoadGen's Offline batches alike. ``threads`` sets the size of
+ExecuTorch's thread pool (XNNPACK's), 0 leaves its default. Run side: ExecuTorch's Python runtime
+takes and returns torch tensors, so this runtime needs torch as the ``torch`` runtime does (its
+``import torch`` is listed in pyproject's run-side contract as that runtime's is).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from suite.config.schemas import RuntimeSpec
+from suite.errors import BadInput, JobFailed, NotAvailableHere
+from suite.registry import dist_version
+from suite.runtimes.base import Runtime, RuntimeStatus, Session, threads_label
+
+INSTALL = "ExecuTorch is not installed: pip install -e '.[toolkits]' (or pip install executorch)"
+DATA_OPS = {"aten::view_copy", "aten::_to_copy", "aten::squeeze_copy", "aten::unsqueeze_copy", "aten::permute_copy", "aten::clone"}
+
+
+def portable_lib() -> Any:
+    """ExecuTorch's runtime bindings. Importing them imports torchao, which logs a warning per optional
+    CUDA kernel library it cannot load on a CPU-only machine: noise in every job log and in doctor."""
+    import logging
+
+    quiet = [logging.getLogger(name) for name in ("torchao", "torch.utils._pytree")]
+    levels = [logger.level for logger in quiet]
+    for logger in quiet:
+        logger.setLevel(logging.ERROR)
+    try:
+        from executorch.extension.pybindings import portable_lib as lib
+    finally:
+        for logger, level in zip(quiet, levels):
+            logger.setLevel(level)
+    return lib
+
+
+def et_version() -> str | None:
+    return dist_version("executorch")
+
+
+def program_delegation(data: bytes) -> dict[str, Any]:
+    """Delegate and kernel calls of a ``.pte`` program's forward plan, read with ExecuTorch's deserializer."""
+    from executorch.exir._serialize._program import deserialize_pte_binary
+
+    program = deserialize_pte_binary(data)
+    program = getattr(program, "program", program)
+    plan = program.execution_plan[0]
+    kinds: Counter[str] = Counter()
+    kernels: Counter[str] = Counter()
+    for chain in plan.chains:
+        for instruction in chain.instructions:
+            kind = type(instruction.instr_args).__name__
+            kinds[kind] += 1
+            if kind == "KernelCall":
+                op = plan.operators[instruction.instr_args.op_index]
+                kernels[f"{op.name}{'.' + op.overload if op.overload else ''}"] += 1
+    calls = kinds.get("DelegateCall", 0) + kinds.get("KernelCall", 0)
+    return {
+        "backends": sorted({d.id for d in plan.delegates}),
+        "delegate_calls": kinds.get("DelegateCall", 0),
+        "kernel_calls": kinds.get("KernelCall", 0),
+        "delegated_call_fraction": kinds.get("DelegateCall", 0) / calls if calls else 0.0,
+        "not_delegated_ops": dict(sorted(kernels.items())),
+        "source": "executorch .pte program (execution plan 'forward')",
+    }
+
+
+class ExecutorchSession(Session):
+    def __init__(self, path: Path, spec: RuntimeSpec) -> None:
+        if et_version() is None:
+            raise NotAvailableHere(INSTALL)
+        if spec.options:
+            raise BadInput(f"runtime executorch: options.{sorted(spec.options)[0]}: unknown option (it has none; threads sets the pool)")
+        import torch
+
+        lib = portable_lib()
+        from executorch.runtime import Runtime as EtRuntime
+
+        self.path = path
+        self.threads = spec.threads or None
+        if self.threads:
+            lib._unsafe_reset_threadpool(self.threads)
+        try:
+            # The program reads from this buffer for as long as it lives: keep both referenced.
+            self._data = path.read_bytes()
+            self.delegation = program_delegation(self._data)
+            self.program = EtRuntime.get().load_program(self._data)
+            self.method = self.program.load_method("forward")
+        except Exception as exc:  # ExecuTorch raises RuntimeError with its error code
+            raise JobFailed(f"{path}: ExecuTorch {et_version()} cannot load it: {' '.join(str(exc).split())[:300]}") from None
+        meta = self.method.metadata
+        info = meta.input_tensor_meta(0)
+        self.input_shape = tuple(info.sizes())
+        self.pool = lib._threadpool_get_thread_count()
+        self._torch = torch
+        execute = self.method.execute
+        from_numpy = torch.from_numpy
+        shape = self.input_shape
+        if shape[0] != 1:
+            raise JobFailed(f"{path}: ExecuTorch program input {list(shape)}: expected a batch of 1")
+
+        def run(x: np.ndarray) -> Any:
+            if x.shape[0] == 1:
+                return execute((from_numpy(x),))[0]
+            return [execute((from_numpy(x[i : i + 1]),))[0] for i in range(x.shape[0])]
+
+        self.run = run
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        batch = np.ascontiguousarray(batch, dtype=np.float32)
+        outs = [self.method.execute((self._torch.from_numpy(batch[i : i + 1]),))[0].numpy() for i in range(len(batch))]
+        return np.concatenate(outs)
+
+    def info(self) -> dict[str, Any]:
+        compute_left = [op for op in self.delegation["not_delegated_ops"] if op.split(".")[0] not in DATA_OPS]
+        return {
+            "name": "executorch",
+            "version": et_version(),
+            "provider": "+".join(self.delegation["backends"] + (["portable kernels"] if self.delegation["kernel_calls"] else [])) or "portable kernels",
+            "providers_requested": ["XnnpackBackend"],
+            "fallback": bool(compute_left) or not self.delegation["delegate_calls"],
+            "threads": self.threads,
+            "threads_used": self.pool,
+            "delegate": "XNNPACK" if "XnnpackBackend" in self.delegation["backends"] else None,
+            "delegation": self.delegation,
+            "batch_of_one": True,
+        }
+
+
+class ExecutorchRuntime(Runtime):
+    def version(self) -> str:
+        return et_version() or "not installed"
+
+    def status(self, spec: RuntimeSpec) -> RuntimeStatus:
+        """Is ExecuTorch installed with its runtime bindings and the XNNPACK backend? Found without
+        importing them: the bindings import torch and torchao, seconds that every ``edgeq bench`` on a
+        profile with this runtime would pay before its first job."""
+        from importlib.util import find_spec
+
+        version = et_version()
+        if version is None:
+            return RuntimeStatus("executorch", False, f"{INSTALL}; its jobs are recorded as skipped")
+        missing = [m for m in ("executorch.extension.pybindings", "executorch.runtime") if find_spec(m) is None]
+        if missing:
+            return RuntimeStatus("executorch", False, f"executorch {version}: {', '.join(missing)} missing from the installation")
+        summary = f"executorch {version}: Python runtime bindings, .pte programs lowered to XNNPACK"
+        notes = [
+            "operators XNNPACK cannot take run on ExecuTorch's portable kernels (fp32), per job in runtime.delegation and flagged as a fallback",
+            "programs run with a batch of 1; Offline batches are sequential calls",
+        ]
+        if find_spec("executorch.backends.xnnpack") is None:
+            return RuntimeStatus("executorch", True, summary, fallback="no XNNPACK backend in this installation: .pte files lowered to XNNPACK will not load (jobs fail)")
+        return RuntimeStatus("executorch", True, summary, notes=notes)
+
+    def label(self, spec: dict[str, Any]) -> str:
+        return " ".join(p for p in ("executorch", threads_label(spec.get("threads"))) if p)
+
+    def load(self, path: Path, spec: RuntimeSpec) -> ExecutorchSession:
+        return ExecutorchSession(path, spec)
