@@ -48,7 +48,7 @@ $(STAMP): pyproject.toml $(LOCK)
 	@# AIMET for ONNX: --no-deps, because its declared onnx2torch pulls torchvision and a CUDA torch; it
 	@# imports and quantizes with these (onnx2torch and hvplot only serve AdaScale and plots, unused here).
 	$(BIN)/python -m pip install --quiet --no-deps aimet-onnx==2.42.0
-	$(BIN)/python -m pip install --quiet bokeh==3.9.2 jsonschema==4.26.0 osqp==1.1.3 pybind11==3.1.0 tqdm scipy
+	$(BIN)/python -m pip install --quiet -c $(LOCK) bokeh==3.9.2 jsonschema==4.26.0 osqp==1.1.3 pybind11==3.1.0 tqdm scipy
 	touch $(STAMP)
 
 # pip-tools runs in a venv of its own (it resolves; it installs nothing into .venv). The project itself
