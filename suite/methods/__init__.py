@@ -15,6 +15,7 @@ PLUGINS: dict[str, tuple[str, dict[str, object]]] = {
     "fp16": ("fp16:Fp16", dict(family="fp16", format="onnx", simulated=False, summary="ONNX float16 conversion (ORT CPU on x86 casts back to fp32: recorded)")),
     "hybrid": ("hybrid:Hybrid", dict(family="hybrid", format="onnx", simulated=False, summary="int8 weights (DequantizeLinear), float activations and compute; ORT weight-only")),
     "int4": ("int4:Int4", dict(family="weight-only", format="onnx", simulated=True, summary="4-bit weights: INT4 QDQ for Conv/Gemm (no ORT CPU kernel: simulated), MatMulNBits for MatMul")),
+    "nncf-weights": ("nncf_weights:NncfWeights", dict(family="weight-only", format="onnx", simulated=False, summary="NNCF compress_weights: int4 sym/asym groups as MatMulNBits (AWQ, scale estimation), int8 backup layers")),
     "fixed-point": ("fixed_point:FixedPoint", dict(family="fixed-point", format="onnx", simulated=False, summary="Qm.n int8: power-of-two scales per tensor for weights and activations (ORT QDQ)")),
     "qat": ("qat:Qat", dict(family="qat", format="onnx", simulated=False, summary="torch.ao eager QAT (FakeQuantize, fine-tuned from fp32) exported to ONNX QDQ int8")),
     "mixed-precision": ("mixed:MixedPrecision", dict(family="mixed", format="onnx", simulated=False, summary="int8 QDQ with float fallback for the layers that break an accuracy budget (sensitivity + greedy)")),

@@ -83,3 +83,21 @@ class LmGraph:
 
     def step(self, run: RunFeeds, ids: np.ndarray, past: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
         return self.split(run(self.feeds(ids, past)))
+
+
+def is_lm(input_names: Sequence[str]) -> bool:
+    return any(_PAST.match(n) for n in input_names)
+
+
+def batch_feeds(inputs: list[tuple[str, list[Any], str]], outputs: list[str]) -> Callable[[np.ndarray], dict[str, np.ndarray]]:
+    """How a batch of samples becomes a model's feeds: one input; several packed along the sample's
+    first axis (``input.names``, text encoders); or a causal LM's prompt with an empty KV cache."""
+    from suite.runtimes.base import packed_feeds
+
+    names = [n for n, _, _ in inputs]
+    if len(names) == 1:
+        return lambda x: {names[0]: x}
+    if is_lm(names):
+        graph = LmGraph.from_meta(inputs, outputs)
+        return lambda x: graph.feeds(x, graph.empty_past(len(x)))
+    return lambda x: packed_feeds(names, x)

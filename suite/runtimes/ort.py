@@ -15,7 +15,7 @@ import numpy as np
 
 from suite.config.schemas import RuntimeSpec
 from suite.errors import BadInput, JobFailed
-from suite.runtimes.base import Runtime, RuntimeStatus, Session, packed_feeds, threads_label
+from suite.runtimes.base import Runtime, RuntimeStatus, Session, threads_label
 
 
 def _installed(metadata: Any, dist: str) -> bool:
@@ -79,16 +79,16 @@ class OrtSession(Session):
             self.run = lambda x: session_run(outs, feeds(x))
         self._used: list[str] | None = None
         self._graph: Any = None
+        self._feeds: Any = None
 
     def feeds(self, x: np.ndarray) -> dict[str, np.ndarray]:
         """The feed dict of a batch: one input; inputs packed along axis 1 (``input.names``); or, for a
         causal LM with a KV cache, ``x`` as the prompt with an empty cache."""
-        if len(self.input_names) == 1:
-            return {self.input_name: x}
-        if any(n.startswith("past_key_values.") for n in self.input_names):
-            graph = self.lm_graph()
-            return graph.feeds(x, graph.empty_past(len(x)))
-        return packed_feeds(self.input_names, x)
+        if self._feeds is None:
+            from suite.runtimes.lm_feeds import batch_feeds
+
+            self._feeds = batch_feeds([(i.name, list(i.shape), i.type) for i in self.session.get_inputs()], [o.name for o in self.session.get_outputs()])
+        return self._feeds(x)
 
     def outputs(self, batch: np.ndarray) -> dict[str, np.ndarray]:
         """Every output of the model for a batch, by name (encoders: logits and embedding)."""

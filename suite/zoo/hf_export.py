@@ -23,21 +23,58 @@ import numpy as np
 from suite.errors import BadInput
 
 OPSET = 18
-EXPORT_VERSION = 1  # bump when the exported graph would change for the same weights (in identities)
+EXPORT_VERSION = 2  # bump when the exported graph would change for the same weights (in identities)
 
 
 def _quiet_export(module: Any, args: tuple, path: Path, **kwargs: Any) -> None:
     import contextlib
     import io
+    import logging
 
+    import onnx
     import torch
 
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.onnx")
+    logging.getLogger("torch.onnx").setLevel(logging.ERROR)
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
         torch.onnx.export(module, args, str(tmp), dynamo=True, opset_version=OPSET, external_data=False, verbose=False, **kwargs)
+    model = onnx.load(str(tmp))
+    fold_weight_transposes(model)
+    onnx.save(model, str(tmp))
     tmp.replace(path)
+
+
+def fold_weight_transposes(model: Any) -> int:
+    """``Transpose(initializer)`` feeding a MatMul becomes a transposed initializer of its own.
+
+    A tied LM head (``lm_head.weight`` is the embedding table) exports as a Transpose of the shared
+    table; weight quantizers (ORT's MatMulNBits and dynamic quantizers, NNCF) only quantize a MatMul
+    whose weight is an initializer, so without this the head, the largest MatMul of a small LM, stays
+    float. The cost is a second copy of the table in the fp32 file, which ONNX Runtime would make
+    anyway when it folds the Transpose at load. Returns how many were folded."""
+    from onnx import numpy_helper
+
+    inits = {t.name: t for t in model.graph.initializer}
+    folded = 0
+    keep = []
+    for node in model.graph.node:
+        if node.op_type == "Transpose" and node.input[0] in inits:
+            perm = next((list(a.ints) for a in node.attribute if a.name == "perm"), None)
+            w = numpy_helper.to_array(inits[node.input[0]])
+            model.graph.initializer.append(numpy_helper.from_array(np.ascontiguousarray(w.transpose(perm)), node.output[0]))
+            folded += 1
+            continue
+        keep.append(node)
+    if folded:
+        del model.graph.node[:]
+        model.graph.node.extend(keep)
+        names = {t.name for t in model.graph.initializer}
+        kept = [v for v in model.graph.value_info if v.name not in names]
+        del model.graph.value_info[:]
+        model.graph.value_info.extend(kept)
+    return folded
 
 
 class _CachedLM:

@@ -159,13 +159,13 @@ def _causal_lm(task: Any, splits: Splits) -> ReferenceModel:
             origin["parameters"] = int(sum(p.numel() for p in model.parameters()))
             export_causal_lm(model, onnx)
         return ReferenceModel(module=None, weights_sha256=weights, origin=origin, onnx_path=onnx)
-    # trained here
+    # trained here: the weights are keyed by what decides them, the export by those and the exporter
     recipe = task.model.train
-    key = _key(task, splits, {"recipe": recipe.model_dump(), "training_version": TRAINING_VERSION})
+    ident = {k: v for k, v in identity(task).items() if k != "export_version"}
+    key = _key(task, splits, {"recipe": recipe.model_dump(), "training_version": TRAINING_VERSION, "identity": ident})
     folder = cache_dir("models") / f"{task.name}-{key}"
-    onnx = folder / "model.onnx"
     info_file = folder / "edgeq-training.json"
-    if not (info_file.is_file() and onnx.is_file()):
+    if not info_file.is_file():
         from suite.zoo.hf_train import lm_config, train_lm
 
         tok_file = Path(splits.identity["tokenizer_file"])
@@ -174,11 +174,14 @@ def _causal_lm(task: Any, splits: Splits) -> ReferenceModel:
         model.save_pretrained(str(folder), safe_serialization=True)
         (folder / "tokenizer.json").write_bytes(tok_file.read_bytes())
         info["parameters"] = int(sum(p.numel() for p in model.parameters()))
-        export_causal_lm(model, onnx)
         info_file.write_text(json.dumps(info, indent=1))
+    weights = _weights_sha(folder)
+    onnx = cache_dir("onnx", task.name) / f"fp32-{_key(task, splits, {'weights': weights})}.onnx"
+    if not onnx.is_file():
+        export_causal_lm(_load_causal(folder), onnx)
     info = json.loads(info_file.read_text())
     origin.update(path=str(folder), trained_here=info, tokenizer_sha256=file_sha256(folder / "tokenizer.json"))
-    return ReferenceModel(module=None, weights_sha256=_weights_sha(folder), origin=origin, onnx_path=onnx)
+    return ReferenceModel(module=None, weights_sha256=weights, origin=origin, onnx_path=onnx)
 
 
 def _encoder_classifier(task: Any, splits: Splits) -> ReferenceModel:
