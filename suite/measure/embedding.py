@@ -14,7 +14,7 @@ import numpy as np
 from suite.errors import JobFailed
 
 
-def embedding_cosine(session: Any, x: np.ndarray, reference: np.ndarray, output: str = "embedding", batch_size: int = 64) -> dict[str, Any]:
+def embedding_cosine(session: Any, x: np.ndarray, reference: np.ndarray, output: str = "sentence_embedding", batch_size: int = 64) -> dict[str, Any]:
     """``{embedding_cosine, embedding_cosine_min}`` of ``session``'s ``output`` against ``reference``."""
     outputs = getattr(session, "outputs", None)
     if outputs is None:

@@ -35,10 +35,10 @@ def table(console: Any, outcomes: list[Outcome]) -> None:
         table.add_row(
             o.job.task_name, o.job.method, label_of(o.job.runtime),
             r["status"] if r["status"] != "failed" else "[red]failed[/]",
-            f"{acc['top1'] * 100:.2f}" if acc.get("top1") is not None else "–",
-            f"{delta * 100:+.2f}" if delta is not None else "–",
+            f"{acc['top1'] * 100:.2f}" if acc.get("top1") is not None else (f"ppl {acc['perplexity']:.3f}" if acc.get("perplexity") else "–"),
+            f"{delta * 100:+.2f}" if delta is not None else (f"{acc['delta_perplexity']:+.3f}" if acc.get("delta_perplexity") is not None else "–"),
             f"{lat['p50_ms']:.4f}" if lat.get("p50_ms") else "–",
-            f"{thr['items_per_s']:,.0f}" if thr.get("items_per_s") else "–",
+            f"{thr['tokens_per_s']:,.1f} tok/s" if thr.get("tokens_per_s") else (f"{thr['items_per_s']:,.0f}" if thr.get("items_per_s") else "–"),
             f"{pw['avg_w']:.2f} W" if pw.get("status") == "measured" else (pw.get("status") or "–"),
             f"{art['size_bytes'] / 1024:.1f}" if art.get("size_bytes") else "–",
             ", ".join(flags),

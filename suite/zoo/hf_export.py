@@ -167,7 +167,7 @@ def check_causal_lm(model: Any, path: Path, tokens: int = 7) -> None:
 
 
 def export_encoder(module: Any, seq_len: int, path: Path) -> Path:
-    """An encoder + head module taking (input_ids, attention_mask) -> (logits, embedding), at ``path``."""
+    """An encoder + head module taking (input_ids, attention_mask) -> (logits, sentence_embedding), at ``path``."""
     import torch
 
     batch = torch.export.Dim("batch", min=1, max=1024)
@@ -176,6 +176,6 @@ def export_encoder(module: Any, seq_len: int, path: Path) -> Path:
     with torch.no_grad():
         _quiet_export(
             module, (ids, mask), path, dynamic_shapes={"input_ids": {0: batch}, "attention_mask": {0: batch}},
-            input_names=["input_ids", "attention_mask"], output_names=["logits", "embedding"],
+            input_names=["input_ids", "attention_mask"], output_names=["logits", "sentence_embedding"],
         )  # fmt: skip
     return path

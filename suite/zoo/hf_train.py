@@ -108,7 +108,7 @@ def train_head(features: Any, labels: np.ndarray, classes: int, recipe: Any) -> 
             train_acc = float((head(features).argmax(1) == y).float().mean())
     finally:
         torch.set_num_threads(before)
-    return head.eval(), {"train_loss": float(loss), "train_top1": train_acc, "epochs": recipe.epochs}
+    return head.eval(), {"train_loss": loss.item(), "train_top1": train_acc, "epochs": recipe.epochs}
 
 
 def classifier(encoder: Any, head: Any, normalize: bool = True) -> Any:

@@ -6,7 +6,7 @@
   model.safetensors and tokenizer.json) with sentence-transformers' mean pooling and L2 normalisation,
   and a linear classification head trained here on the training split (the encoder stays frozen:
   ``model.train`` is the head's recipe). The ONNX graph takes ``input_ids`` and ``attention_mask``
-  and returns ``logits`` and ``embedding``; the fp32 embeddings of the eval split (ONNX Runtime CPU)
+  and returns ``logits`` and ``sentence_embedding``; the fp32 embeddings of the eval split (ONNX Runtime CPU)
   travel with the eval data, so every method's embeddings are compared with them.
 - ``causal-lm``: a decoder LM, from a folder or a ``.gguf`` file (transformers dequantizes GGUF
   weights to float32: for a Q4_1 file the "fp32" reference holds Q4_1-rounded values, which the record
@@ -229,7 +229,7 @@ def _ort_outputs(onnx: Path, x: np.ndarray, batch: int = 64) -> np.ndarray:
     options.log_severity_level = 3
     options.intra_op_num_threads = 1
     session = ort.InferenceSession(str(onnx), options, providers=["CPUExecutionProvider"])
-    out = [session.run(["embedding"], {"input_ids": x[i : i + batch, 0], "attention_mask": x[i : i + batch, 1]})[0] for i in range(0, len(x), batch)]
+    out = [session.run(["sentence_embedding"], {"input_ids": x[i : i + batch, 0], "attention_mask": x[i : i + batch, 1]})[0] for i in range(0, len(x), batch)]
     return np.concatenate(out).astype(np.float32)
 
 
