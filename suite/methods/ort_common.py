@@ -73,5 +73,11 @@ def preprocess(src: Path, dst: Path) -> Path:
     """ORT's recommended pre-processing (symbolic shape inference + graph optimisation) before quantizing."""
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    quant_pre_process(str(src), str(dst), skip_symbolic_shape=False)
+    try:
+        quant_pre_process(str(src), str(dst), skip_symbolic_shape=False)
+    except (TypeError, ValueError, KeyError, AssertionError, IndexError):
+        # ORT's symbolic shape inference does not follow every graph torch.onnx's dynamo exporter writes
+        # (an Expand of a computed shape in the transformers attention mask); ONNX's own shape inference
+        # and the graph optimisation still run, which is what quantization needs.
+        quant_pre_process(str(src), str(dst), skip_symbolic_shape=True)
     return dst

@@ -118,6 +118,16 @@ def _key(task: Any, splits: Splits, extra: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+def _lm_export_path(weights_sha256: str) -> Path:
+    """The fp32 ONNX export of a causal LM, keyed by its weights and the exporter: shared by every task
+    that evaluates the same weights (another text, another window), so they export once."""
+    from suite.zoo.hf_export import EXPORT_VERSION
+
+    versions = {"weights": weights_sha256, "export": EXPORT_VERSION, "torch": metadata.version("torch"), "transformers": metadata.version("transformers")}
+    key = hashlib.sha256(json.dumps(versions, sort_keys=True).encode()).hexdigest()[:16]
+    return cache_dir("onnx", "causal-lm") / f"fp32-{key}.onnx"
+
+
 def _weights_sha(folder: Path) -> str:
     from suite.data.hashing import file_sha256
     from suite.zoo.hf_facts import WEIGHT_FILES
@@ -145,8 +155,7 @@ def _causal_lm(task: Any, splits: Splits) -> ReferenceModel:
     origin: dict[str, Any] = {"source": "transformers", "name": task.model.name}
     if task.model.path:
         path, facts = _file_facts(task)
-        key = _key(task, splits, {})
-        onnx = cache_dir("onnx", task.name) / f"fp32-{key}.onnx"
+        onnx = _lm_export_path(facts.get("file_sha256") or facts["weights_sha256"])
         origin.update(path=str(path), architecture=facts.get("architecture"), context_length=facts.get("context_length"))
         if path.suffix == ".gguf":
             origin.update(gguf_tensor_types=facts.get("tensor_types"), note=(
@@ -176,7 +185,7 @@ def _causal_lm(task: Any, splits: Splits) -> ReferenceModel:
         info["parameters"] = int(sum(p.numel() for p in model.parameters()))
         info_file.write_text(json.dumps(info, indent=1))
     weights = _weights_sha(folder)
-    onnx = cache_dir("onnx", task.name) / f"fp32-{_key(task, splits, {'weights': weights})}.onnx"
+    onnx = _lm_export_path(weights)
     if not onnx.is_file():
         export_causal_lm(_load_causal(folder), onnx)
     info = json.loads(info_file.read_text())
