@@ -11,7 +11,8 @@
 - ``causal-lm``: a decoder LM, from a folder or a ``.gguf`` file (transformers dequantizes GGUF
   weights to float32: for a Q4_1 file the "fp32" reference holds Q4_1-rounded values, which the record
   says, and quantization deltas measured from it are lower bounds), or trained here from
-  ``model.options.config`` (a Llama-architecture decoder) on the dataset's training documents with a
+  ``model.options.config`` (a Llama-architecture decoder) on the dataset's training documents (the
+  first ``model.options.train_tokens`` of their token stream, when set) with a
   BPE tokenizer trained on the same documents; the trained model is saved as a Hugging Face folder
   (``<cache>/models/<name>-<key>/``: config.json, model.safetensors, tokenizer.json), which a task can
   name as ``model.path`` to evaluate the same weights on another text. Exported with its KV cache
@@ -179,7 +180,9 @@ def _causal_lm(task: Any, splits: Splits) -> ReferenceModel:
 
         tok_file = Path(splits.identity["tokenizer_file"])
         config = lm_config(task.model.options, int(splits.identity["vocab_size"]))
-        model, info = train_lm(config, splits.x_train, recipe)
+        budget = task.model.options.get("train_tokens")  # the first N tokens of the training stream
+        chunks = splits.x_train if budget is None else splits.x_train[: max(1, int(budget) // splits.x_train.shape[1])]
+        model, info = train_lm(config, chunks, recipe)
         model.save_pretrained(str(folder), safe_serialization=True)
         (folder / "tokenizer.json").write_bytes(tok_file.read_bytes())
         info["parameters"] = int(sum(p.numel() for p in model.parameters()))
