@@ -98,7 +98,10 @@ def token_streams(task: Any) -> dict[str, Any]:
     spec, opts = task.dataset, parse_options(task.dataset)
     path = corpus_file(task)
     tok_id = tokenizer_identity(task)
-    key_src = {"v": SPLIT_VERSION, "file": file_sha256(path), "tokenizer": tok_id, "seed": spec.seed, "options": opts.model_dump()}
+    # A model trained here needs the whole training stream; a pretrained one only its calibration windows.
+    trained_here = task.model.path is None
+    need = (spec.n_calibration + 1) * window_of(task)
+    key_src = {"v": SPLIT_VERSION, "file": file_sha256(path), "tokenizer": tok_id, "seed": spec.seed, "options": opts.model_dump(), "train_tokens": None if trained_here else need}
     key = hashlib.sha256(json.dumps(key_src, sort_keys=True).encode()).hexdigest()[:16]
     cached = cache_dir("text") / f"{key}.npz"
     if cached.is_file():
@@ -111,18 +114,31 @@ def token_streams(task: Any) -> dict[str, Any]:
     tok_file = tokenizer_path(task, train_texts)
     tokenizer = load_tokenizer(tok_file)
     eval_ids = np.asarray(tokenizer.encode("\n\n".join(docs[i]["text"] for i in held), add_special_tokens=False).ids, dtype=np.int64)
-    encoded = tokenizer.encode_batch(train_texts, add_special_tokens=False) if train_texts else []
-    train_ids = np.asarray([t for e in encoded for t in e.ids], dtype=np.int64)
+    train_ids = _train_stream(tokenizer, train_texts, None if trained_here else need)
     meta = {
         "format": used, "documents": len(docs), "eval_documents": len(held), "train_documents": len(train),
         "eval_titles_sha256": hashlib.sha256("\n".join(docs[i]["title"] for i in held).encode()).hexdigest(),
-        "eval_tokens_available": int(len(eval_ids)), "train_tokens": int(len(train_ids)), "vocab_size": int(tokenizer.get_vocab_size()),
+        "eval_tokens_available": int(len(eval_ids)), "train_tokens": int(len(train_ids)), "train_stream": "whole" if trained_here else "calibration only", "vocab_size": int(tokenizer.get_vocab_size()),
         "tokenizer_file": str(tok_file),
     }  # fmt: skip
     tmp = cached.with_name(f".{cached.stem}.tmp.npz")
     np.savez(tmp, eval_ids=eval_ids.astype(np.int32), train_ids=train_ids.astype(np.int32), meta=np.array(json.dumps(meta)))
     tmp.replace(cached)
     return {**meta, "eval_ids": eval_ids, "train_ids": train_ids}
+
+
+def _train_stream(tokenizer: Any, texts: list[str], need: int | None) -> np.ndarray:
+    """The training documents' tokens, concatenated; only the first ``need`` tokens when set."""
+    if need is None:
+        encoded = tokenizer.encode_batch(texts, add_special_tokens=False) if texts else []
+        return np.asarray([t for e in encoded for t in e.ids], dtype=np.int64)
+    ids: list[int] = []
+    for start in range(0, len(texts), 8):
+        for e in tokenizer.encode_batch(texts[start : start + 8], add_special_tokens=False):
+            ids.extend(e.ids)
+        if len(ids) >= need:
+            break
+    return np.asarray(ids[:need], dtype=np.int64)
 
 
 def _checked(task: Any, streams: dict[str, Any]) -> None:
