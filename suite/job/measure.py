@@ -58,17 +58,20 @@ def measure(
     if task.metric == "perplexity":
         record["accuracy"] = lm_accuracy(job, session, inputs, task, baseline)
     else:
-        accuracy = evaluate(session, x_eval, y_eval, num_classes=task.num_classes)
+        tap = None
+        if "reference_embedding" in inputs.extras:  # encoders: top-1 and the embedding cosine in one pass
+            from suite.measure.embedding import EmbeddingTap
+
+            tap = EmbeddingTap(session)
+        accuracy = evaluate(session, x_eval, y_eval, num_classes=task.num_classes, predict=tap.predict if tap else None)
         fp32_top1 = accuracy["top1"] if job.is_baseline else (baseline or {}).get("accuracy", {}).get("top1")
         accuracy.update(
             fp32_top1=fp32_top1,
             delta_top1=(accuracy["top1"] - fp32_top1) if fp32_top1 is not None else None,
             simulated_top1=inputs.simulated_top1,
         )
-        if "reference_embedding" in inputs.extras:
-            from suite.measure.embedding import embedding_cosine
-
-            accuracy.update(embedding_cosine(session, x_eval, inputs.extras["reference_embedding"]))
+        if tap is not None:
+            accuracy.update(tap.cosine(inputs.extras["reference_embedding"]))
         record["accuracy"] = accuracy
     record["runtime"] = session.info()
     record["runtime"]["placement"] = jobhw.placement(session, x_eval[:1])

@@ -202,7 +202,7 @@ def _encoder_classifier(task: Any, splits: Splits) -> ReferenceModel:
     path, facts = _file_facts(task)
     recipe = task.model.train or TrainRecipe(epochs=300, lr=0.05)
     normalize = bool(task.model.options.get("normalize", True))
-    key = _key(task, splits, {"recipe": recipe.model_dump(), "training_version": TRAINING_VERSION, "n_train": len(splits.x_train)})
+    key = _key(task, splits, {"recipe": recipe.model_dump(), "training_version": TRAINING_VERSION, "n_train": len(splits.x_train), "input": list(task.input.shape)})
     folder = cache_dir("onnx", task.name)
     onnx, info_file = folder / f"fp32-{key}.onnx", folder / f"fp32-{key}.json"
     if not (onnx.is_file() and info_file.is_file()):
@@ -222,7 +222,12 @@ def _encoder_classifier(task: Any, splits: Splits) -> ReferenceModel:
         head, info = train_head(features, splits.y_train, task.num_classes, recipe)
         export_encoder(classifier(encoder, head, normalize), int(task.input.shape[-1]), onnx)
         info_file.write_text(json.dumps(info))
-    reference = _ort_outputs(onnx, splits.x_eval)
+    digest = hashlib.sha256(np.ascontiguousarray(splits.x_eval).tobytes()).hexdigest()[:16]
+    ref_file = folder / f"fp32-{key}-reference-{digest}.npy"
+    if not ref_file.is_file():
+        np.save(ref_file.with_suffix(".tmp.npy"), _ort_outputs(onnx, splits.x_eval))
+        ref_file.with_suffix(".tmp.npy").replace(ref_file)
+    reference = np.load(ref_file, allow_pickle=False)
     return ReferenceModel(
         module=None,
         weights_sha256=facts["weights_sha256"],
