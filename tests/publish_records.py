@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from suite.measure.stats import coefficient_of_variation
 from suite.records.store import SCHEMA, RecordStore
 
 
@@ -50,7 +51,7 @@ def make_record(
     ).hexdigest()
     runs = per_run_p50_ms or ([p50_ms] * 3 if p50_ms is not None else [])
     mean = sum(runs) / len(runs) if runs else None
-    cv = (sum((r - mean) ** 2 for r in runs) / len(runs)) ** 0.5 / mean if runs and mean else None
+    cv = coefficient_of_variation(runs) if runs and mean else None  # the suite's own formula (sample std / mean)
     measured = mj_per_item is not None
     ok = status == "ok"
     return {

@@ -11,6 +11,7 @@ import pytest
 from suite.publish import leaderboard
 from suite.publish.pareto import front_mask, plot_task
 from suite.publish.rows import frame
+from tests.conftest import require
 from tests.publish_records import make_record, write_records
 
 # (method, top-1, p50 ms, mJ/item or None). Worked out by hand:
@@ -70,7 +71,7 @@ def test_front_in_rows_csv_and_readme(results_dir: Path) -> None:
 
 
 def test_plots_draw_the_front(tmp_path: Path) -> None:
-    pytest.importorskip("matplotlib")
+    require("matplotlib")
     from matplotlib.image import imread
 
     df = frame(known_records())

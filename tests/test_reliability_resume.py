@@ -113,7 +113,7 @@ def test_killed_writer_temp_is_never_read_and_is_cleaned(results_dir: Path) -> N
     folder = store.root / "local-cpu" / "digits-cnn"
     folder.mkdir(parents=True)
     good = records.empty_record("0123456789abcdef", "f" * 64)
-    good.update(task={"name": "digits-cnn"}, target={"name": "local-cpu"}, status="ok")
+    good.update(task={"name": "digits-cnn"}, target={"name": "local-cpu"}, method={"name": "fp32"}, runtime={"name": "ort"}, status="ok")
     store.write(good)
     stale = _killed_writer(folder)
     live = folder / f".x.json.{os.getpid()}.abcd1234.tmp"  # a writer that is still running: left alone

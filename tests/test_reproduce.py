@@ -54,7 +54,7 @@ def test_reproduce_refuses_an_edited_record(tmp_path: Path) -> None:
     record = {
         "schema": "edgeq.record/1", "job_id": "0" * 16, "fingerprint": "0" * 64, "status": "ok",
         "task": {"name": "digits-cnn", "file_sha256": "a" * 64},
-        "method": {"name": "fp32", "params": {}}, "runtime": {"name": "ort"},
+        "method": {"name": "fp32", "params": {}}, "runtime": {"name": "ort"}, "target": {"name": "local-cpu"},
         "inputs": {"profile_sha256": "b" * 64},
         "sources": {"task": {"path": str(tmp_path / "gone.yaml"), "text": "name: digits-cnn\n"},
                     "profile": {"path": str(tmp_path / "gone-too.yaml"), "text": "name: x\n"}},
@@ -69,7 +69,9 @@ def test_reproduce_refuses_an_edited_record(tmp_path: Path) -> None:
 
 def test_reproduce_refuses_a_failed_record(tmp_path: Path) -> None:
     path = tmp_path / "failed.json"
-    path.write_text(json.dumps({"schema": "edgeq.record/1", "job_id": "1" * 16, "status": "failed"}))
+    record = {"schema": "edgeq.record/1", "job_id": "1" * 16, "fingerprint": "1" * 64, "status": "failed",
+              "task": {"name": "digits-cnn"}, "method": {"name": "fp32"}, "target": {"name": "local-cpu"}, "runtime": {"name": "ort"}}  # fmt: skip
+    path.write_text(json.dumps(record))
     r = edgeq("reproduce", str(path))
     assert r.returncode == 2
     assert r.stderr.strip() == f"edgeq: error: {path}: status: got 'failed', expected 'ok' (only a finished job can be reproduced)"

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import os
 import posixpath
 import stat
@@ -29,6 +28,7 @@ from suite.files import file_sha256
 
 MAX_BYTES = 64 * 2**30  # what an honest bundle of models and a calibration set could need
 MAX_MEMBERS = 200_000
+MAX_MANIFEST_BYTES = 64 << 20  # a manifest lists jobs (a few KB each), never data
 
 
 def _inside(dest: Path, name: str, archive: Path) -> Path:
@@ -168,19 +168,28 @@ class TarWriter:
             self.tmp.unlink(missing_ok=True)
 
 
-def read_manifest(path: Path, schema: str, where: Path, what: str, made_by: str, keys: tuple[str, ...] = ()) -> dict[str, Any]:
+def read_manifest(path: Path, schema: str, where: Path, what: str, made_by: str, model: Any = None) -> dict[str, Any]:
     """The JSON manifest at ``path`` inside an extracted archive (an EdgeQ ``what``), with its schema and
-    ``keys`` checked; BadInput naming the archive ``where`` and what is wrong (``made_by``: its command)."""
+    the keys of ``model`` (``suite.bundle.manifest``) checked; BadInput naming the archive ``where`` and
+    what is wrong (``made_by``: its command)."""
     if not path.is_file():
         raise BadInput(f"{where}: not an EdgeQ {what} (no {path.name}; made by `{made_by}`?)")
+    from suite.records.store import read_json
+
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise BadInput(f"{where}: {path.name} is not readable JSON ({exc})") from None
+        manifest = read_json(path, limit=MAX_MANIFEST_BYTES, what="JSON manifest")
+    except BadInput as exc:
+        raise BadInput(f"{where}: {path.name}: {str(exc).removeprefix(f'{path}: ')}") from None
     if not isinstance(manifest, dict) or manifest.get("schema") != schema:
         got = manifest.get("schema") if isinstance(manifest, dict) else type(manifest).__name__
         raise BadInput(f"{where}: {path.name}: schema: got {got!r}, expected {schema!r}")
-    for key in keys:
-        if key not in manifest:
-            raise BadInput(f"{where}: {path.name}: missing key {key!r}")
+    if model is not None:
+        from pydantic import ValidationError
+
+        from suite.records.schema import describe
+
+        try:
+            model.model_validate(manifest)
+        except ValidationError as exc:
+            raise BadInput(f"{where}: {path.name}: {describe(exc)}") from None
     return manifest

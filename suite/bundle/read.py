@@ -42,13 +42,16 @@ class Bundle:
     def jobs(self) -> list[Any]:
         """The bundle's jobs with their files pointing into this extraction (fingerprints unchanged)."""
         jobs = []
-        for entry in self.manifest["jobs"]:
+        for i, entry in enumerate(self.manifest["jobs"]):
             data = dict(entry["job"])
             prepared = json.loads(json.dumps(entry["prepared"]))
-            prepared["artifact"]["path"] = str(self.root / prepared["artifact"]["path"])
-            prepared["data"] = str(self.root / prepared["data"])
-            data.update(task_path=str(self.root / entry["task_file"]), target_path=str(self.target_path), prepared=prepared)
-            jobs.append(Job.from_dict(data))
+            try:
+                prepared["artifact"]["path"] = str(self.root / prepared["artifact"]["path"])
+                prepared["data"] = str(self.root / prepared["data"])
+                data.update(task_path=str(self.root / entry["task_file"]), target_path=str(self.target_path), prepared=prepared)
+                jobs.append(Job.from_dict(data))
+            except (KeyError, TypeError, ValueError) as exc:  # a manifest written by something else
+                raise BadInput(f"bundle {self.sha256[:12]}: {MANIFEST}: jobs.{i}: not a job this EdgeQ can run ({type(exc).__name__}: {exc})") from None
         return jobs
 
     def job(self, job_id: str) -> Any:
@@ -60,8 +63,9 @@ class Bundle:
 
 def _read_manifest(root: Path, where: Path) -> dict[str, Any]:
     from suite.bundle.archives import read_manifest
+    from suite.bundle.manifest import BundleManifest
 
-    return read_manifest(root / MANIFEST, BUNDLE_SCHEMA, where, "bundle", "edgeq prepare", ("target", "profile_file", "jobs", "files"))
+    return read_manifest(root / MANIFEST, BUNDLE_SCHEMA, where, "bundle", "edgeq prepare", BundleManifest)
 
 
 def _verify(root: Path, manifest: dict[str, Any], where: Path) -> None:

@@ -3,24 +3,24 @@ job id: ``suite.records.merge``), then logged to MLflow and published."""
 
 from __future__ import annotations
 
-import json
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from suite.bundle.run import RESULTS_MANIFEST, RESULTS_SCHEMA
 from suite.errors import EXIT_JOBS_FAILED, EXIT_OK, BadInput
-from suite.records.store import RecordStore
+from suite.records.store import RecordStore, read_json
 
 def read_results(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The manifest and records of a results tarball, all checked before any is merged."""
     from suite.bundle.archives import read_manifest, safe_extract
+    from suite.bundle.manifest import ResultsManifest
     from suite.records.merge import check_record
 
     path = Path(path)
     with tempfile.TemporaryDirectory(prefix="edgeq-import-") as tmp:
         safe_extract(path, Path(tmp))
-        manifest = read_manifest(Path(tmp) / RESULTS_MANIFEST, RESULTS_SCHEMA, path, "results tarball", "edgeq run")
+        manifest = read_manifest(Path(tmp) / RESULTS_MANIFEST, RESULTS_SCHEMA, path, "results tarball", "edgeq run", ResultsManifest)
         records = []
         for name in manifest.get("records") or []:
             member = (Path(tmp) / str(name)).resolve()
@@ -29,9 +29,9 @@ def read_results(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
             if not member.is_file():
                 raise BadInput(f"{path}: {name} is listed in {RESULTS_MANIFEST} but missing")
             try:
-                record = json.loads(member.read_text(encoding="utf-8"))
-            except (OSError, ValueError) as exc:
-                raise BadInput(f"{path}: {name} is not readable JSON ({exc})") from None
+                record = read_json(member, what="record")
+            except BadInput as exc:
+                raise BadInput(f"{path}: {name}: {str(exc).removeprefix(f'{member}: ')}") from None
             records.append(check_record(record, f"{path}: {name}"))
     return manifest, records
 

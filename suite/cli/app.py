@@ -9,11 +9,17 @@ import typer
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="EdgeQ: quantization benchmarks on edge hardware.")
 
 
-def split(values: Optional[list[str]]) -> list[str] | None:
-    """Accept both ``--methods a,b`` and ``--methods a --methods b``."""
+def split(values: Optional[list[str]], option: str = "the option") -> list[str] | None:
+    """Accept both ``--methods a,b`` and ``--methods a --methods b``; an option given with no name in it
+    (``--methods ""``, ``--methods ,,,``) is an error, never the default sweep."""
     if not values:
         return None
-    return [v for item in values for v in item.split(",") if v]
+    names = [v.strip() for item in values for v in item.split(",") if v.strip()]
+    if not names:
+        from suite.errors import BadInput
+
+        raise BadInput(f"{option}: got {','.join(values)!r}, expected one or more names separated by commas")
+    return names
 
 
 def console() -> Any:

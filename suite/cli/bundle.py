@@ -26,7 +26,9 @@ def prepare(
     from suite.bundle.write import build_bundle
 
     say = console()
-    path, entries, failed = build_bundle(target, split(tasks), split(methods), split(runtimes), quick, limit, out, say, set_)
+    path, entries, failed = build_bundle(
+        target, split(tasks, "--tasks"), split(methods, "--methods"), split(runtimes, "--runtimes"), quick, limit, out, say, set_
+    )
     say.print(f"bundle: {path} ({len(entries)} job(s), {path.stat().st_size / 1024:.0f} KiB); on the board: edgeq run {path.name}")
     raise typer.Exit(1 if failed else 0)
 

@@ -23,7 +23,7 @@ def publish(
     from suite.publish import leaderboard
     from suite.paths import REPO_ROOT
 
-    written = leaderboard.run_publish(split(targets), snapshot, source, published_dir or REPO_ROOT / "results" / "published")
+    written = leaderboard.run_publish(split(targets, "--target"), snapshot, source, published_dir or REPO_ROOT / "results" / "published")
     for path in written:
         print(path)
 

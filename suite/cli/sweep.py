@@ -35,10 +35,10 @@ def bench(
 
         raise typer.Exit(
             run_fleet(
-                targets=split([target]) or [],
-                tasks=split(tasks),
-                methods=split(methods),
-                runtimes=split(runtimes),
+                targets=split([target], "--target") or [],
+                tasks=split(tasks, "--tasks"),
+                methods=split(methods, "--methods"),
+                runtimes=split(runtimes, "--runtimes"),
                 quick=quick,
                 limit=limit,
                 force=force,
@@ -56,9 +56,9 @@ def bench(
 
     code = run_bench(
         target=target,
-        tasks=split(tasks),
-        methods=split(methods),
-        runtimes=split(runtimes),
+        tasks=split(tasks, "--tasks"),
+        methods=split(methods, "--methods"),
+        runtimes=split(runtimes, "--runtimes"),
         quick=quick,
         limit=limit,
         force=force,
@@ -81,5 +81,5 @@ def fidelity(
     """The suite's SingleStream p50 against a bare runtime loop, per artifact, in one process."""
     from suite.sweep.fidelity import run_fidelity
 
-    for line in run_fidelity(target, split(tasks), split(methods), seconds):
+    for line in run_fidelity(target, split(tasks, "--tasks"), split(methods, "--methods"), seconds):
         print(line, flush=True)

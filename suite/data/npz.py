@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from suite.config.schemas import DatasetSpec, Strict
-from suite.data.base import Splits, parse_dataset_options, seeded_split, with_identity
+from suite.data.base import Splits, parse_dataset_options, seeded_split, with_identity, with_size
 from suite.data.hashing import file_sha256
 from suite.data.images import check_labels
 from suite.data.locate import resolve
@@ -61,6 +61,27 @@ def check(task: Any) -> None:
     parse_options(task.dataset)
 
 
+def size(task: Any) -> int | None:
+    """The length of ``x`` from its array header inside the .npz, without reading the array."""
+    import zipfile
+
+    path = _file(task)
+    key = parse_options(task.dataset).x_key
+    try:
+        with zipfile.ZipFile(path) as archive, archive.open(f"{key}.npy") as member:
+            version = np.lib.format.read_magic(member)
+            read_header = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+            if read_header is None:
+                return None  # a newer .npy header: the job reads it
+            shape = read_header(member)[0]
+    except KeyError:
+        raise BadInput(f"{path}: no array {key!r} (inputs)") from None
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise BadInput(f"{path}: not a readable .npz file ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+    return int(shape[0]) if shape else 0
+
+
+@with_size(size)
 @with_identity(identity, check=check)
 def load(spec: DatasetSpec, task: Any) -> Splits:
     opts = parse_options(spec)

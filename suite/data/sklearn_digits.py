@@ -8,13 +8,24 @@ from typing import Any
 import numpy as np
 
 from suite.config.schemas import DatasetSpec
-from suite.data.base import Splits, seeded_split, with_identity
+from suite.data.base import Splits, seeded_split, with_identity, with_size
 
 
 def identity(task: Any) -> dict[str, Any]:
     return {"source": f"scikit-learn {metadata.version('scikit-learn')}"}
 
 
+def size(task: Any) -> int:
+    """Rows of the wheel's ``digits.csv.gz`` (what ``load_digits`` parses), counted without importing sklearn."""
+    import gzip
+
+    from suite.data.locate import package_file
+
+    with gzip.open(package_file("sklearn", "datasets/data/digits.csv.gz", "sklearn-digits"), "rb") as handle:
+        return sum(1 for line in handle if line.strip())
+
+
+@with_size(size)
 @with_identity(identity)
 def load(spec: DatasetSpec, task: Any = None) -> Splits:
     from sklearn.datasets import load_digits

@@ -10,13 +10,23 @@ model where full int8 misses an accuracy budget and mixed precision is needed (t
 from __future__ import annotations
 
 from importlib import metadata
+from typing import Any
 
 import numpy as np
 
 from suite.config.schemas import DatasetSpec
-from suite.data.base import Splits, seeded_split
+from suite.data.base import Splits, seeded_split, with_size
 
 
+def size(task: Any) -> int:
+    """The sample count that heads the wheel's ``breast_cancer.csv`` (``569,30,malignant,benign``)."""
+    from suite.data.locate import package_file
+
+    with open(package_file("sklearn", "datasets/data/breast_cancer.csv", "sklearn-breast-cancer"), encoding="utf-8") as handle:
+        return int(handle.readline().split(",")[0])
+
+
+@with_size(size)
 def load(spec: DatasetSpec) -> Splits:
     from sklearn.datasets import load_breast_cancer
 

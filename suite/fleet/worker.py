@@ -51,6 +51,7 @@ class Runner:
         from suite.bundle.read import dispatch_block, open_bundle
         from suite.fleet.transfer import fetch_bundle
         from suite.paths import cache_dir
+        from suite.records.schema import fit_for_write
         from suite.records.store import clean_nans
         from suite.sweep.loop import reusable
 
@@ -77,6 +78,7 @@ class Runner:
                 bundle, "fleet", queue=self.queue, worker=socket.gethostname(), worker_pid=os.getpid(),
                 redelivered=redelivered, sweep=sweep.get("name"),
             )  # fmt: skip
+            record = fit_for_write(clean_nans(record))  # an ill-typed result is a failed record, not a lost one
             self.store.write(record)
             how = "ran"
         self._log_mlflow(record, sweep)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from suite.config import Loaded
-from suite.job.checks import check_target_methods, load_checked_task
+from suite.job.checks import check_target_methods, checked_identity, load_checked_task
 from suite.config.schemas import RuntimeSpec, TargetConfig, TaskConfig
 from suite.job.spec import Job
 from suite.machine.envinfo import NUMERIC_PACKAGES, package_versions
@@ -68,13 +68,15 @@ def plan(
                 raise BadInput(methods.unknown_message(name))
     packages = package_versions(NUMERIC_PACKAGES)
     jobs: list[Job] = []
+    planned: set[str] = set()
     for task_name in task_list:
         task = load_checked_task(task_name)
         cfg: TaskConfig = task.config
         wanted = cfg.methods if not method_names else (methods.names() if "all" in method_names else method_names)
-        identity, skip = _task_identity(cfg)
+        identity, skip = checked_identity(task)
         if not method_names:
             wanted = [*wanted, *(m for m in prof.extra_methods if m not in wanted)]
+        planned.update(wanted)
         for method in wanted:
             params = resolve_params(method, cfg, prof, f"{task.path}", overrides)
             plugin = _plugin_version(method)  # a plugin method's own version decides its artifact
@@ -112,7 +114,7 @@ def plan(
                     "packages": packages,
                     "quick": quick,
                     "limit": limit,
-                    "identity": identity,  # model weights and dataset file hashes (task_identity below)
+                    "identity": identity,  # model weights and dataset file hashes (suite.job.checks.task_identity)
                 }
                 if plugin:  # built-ins have none: their version is the suite's, and their ids stay as they were
                     job.inputs["plugin"] = plugin
@@ -120,6 +122,7 @@ def plan(
                 job.fingerprint = fingerprint(job.inputs)
                 job.job_id = job_id_of(job.fingerprint)
                 jobs.append(job)
+    check_overrides_used(overrides, planned)
     return jobs
 
 
@@ -130,24 +133,32 @@ def parse_overrides(items: list[str] | None) -> dict[str, dict[str, Any]]:
     """
     import yaml
 
+    from suite.config.safe_yaml import parse_yaml
+
     out: dict[str, dict[str, Any]] = {}
     for item in items or []:
         key, sep, value = item.partition("=")
         method, dot, param = key.partition(".")
         if not sep or not dot or not method or not param:
             raise BadInput(f"--set: got {item!r}, expected METHOD.PARAM=VALUE (e.g. ptq-static.activation_type=int8)")
-        out.setdefault(method, {})[param] = yaml.safe_load(value)
+        if method not in methods:
+            raise BadInput(f"--set {key}: {methods.unknown_message(method)}")
+        try:
+            out.setdefault(method, {})[param] = parse_yaml(value, f"--set {key}")
+        except yaml.YAMLError as exc:
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise BadInput(f"--set {key}: got {value!r}, expected a YAML value ({problem})") from None
     return out
 
 
-def _task_identity(task: TaskConfig) -> tuple[dict[str, Any], str | None]:
-    """The task's model/dataset identity, or ({missing_env: ...}, skip line) when an env var is unset."""
-    from suite.errors import MissingEnv
-
-    try:
-        return task_identity(task), None
-    except MissingEnv as exc:
-        return {"missing_env": str(exc)}, str(exc)
+def check_overrides_used(overrides: dict[str, dict[str, Any]] | None, planned: set[str]) -> None:
+    """A ``--set`` for a method that no task of the sweep runs would be dropped silently: refuse it."""
+    unused = sorted(set(overrides or {}) - planned)
+    if unused:
+        raise BadInput(
+            f"--set: {', '.join(unused)} is not among the methods of this sweep ({', '.join(sorted(planned)) or 'none'}); "
+            f"add it with --methods or drop the --set"
+        )
 
 
 def _plugin_version(method: str) -> dict[str, str] | None:
@@ -166,35 +177,3 @@ def _plugin_version(method: str) -> dict[str, str] | None:
 def artifact_format_of(method: str) -> str:
     """The artifact format a method produces (from its registry metadata; ONNX unless it says)."""
     return str(methods.meta(method).get("format") or "onnx")
-
-
-def task_identity(task: Any) -> dict[str, Any]:
-    """{model: ..., dataset: ...}: what decides the task's weights and data, for job fingerprints.
-
-    Cheap and torch-free: file hashes (cached by stat), package versions. Raises
-    :class:`suite.errors.MissingEnv` when the task names an environment variable that is unset.
-    """
-    from suite.data.base import plugin_identity
-    from suite.registry import datasets, zoo
-
-    missing_env(task)
-    return {
-        "model": plugin_identity(zoo.get(task.model.source), task),
-        "dataset": plugin_identity(datasets.get(task.dataset.name), task),
-    }
-
-
-def missing_env(task: Any) -> None:
-    """Raise :class:`MissingEnv` naming every unset variable the task's paths use (all at once)."""
-    import os
-
-    from suite.data.locate import env_vars
-    from suite.errors import MissingEnv
-
-    places = {"model.path": task.model.path, "dataset.path": task.dataset.path, "dataset.calibration.path": task.dataset.calibration.path}
-    places.update({f"model.options.{k}": v for k, v in task.model.options.items()})
-    places.update({f"dataset.options.{k}": v for k, v in task.dataset.options.items()})
-    unset = [(name, key) for key, value in places.items() if isinstance(value, str) for name in env_vars(value) if not os.environ.get(name)]
-    if unset:
-        wanted = " and ".join(f"{name} ({key})" for name, key in unset)
-        raise MissingEnv(f"task {task.name} needs the environment variable(s) {wanted}: set them to run it; skipped")

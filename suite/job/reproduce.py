@@ -55,6 +55,23 @@ def _diff(a: Any, b: Any, prefix: str = "") -> list[str]:
     return [] if a == b else [f"{prefix.rstrip('.')}: {a!r} -> {b!r}"]
 
 
+def package_differences(record: dict[str, Any]) -> list[str]:
+    """``name recorded -> here`` for every package the record names (its environment's and its inputs')
+    whose installed version here differs, Python included; ``(none)`` where one side lacks it."""
+    from suite.machine.envinfo import package_versions
+
+    env = record.get("environment") or {}
+    recorded = {**((record.get("inputs") or {}).get("packages") or {}), **(env.get("packages") or {})}
+    here = package_versions(tuple(recorded))
+    lines = [f"{name} {recorded[name]} -> {here.get(name, '(none)')}" for name in sorted(recorded) if here.get(name) != recorded[name]]
+    if env.get("python"):
+        import platform
+
+        if env["python"] != platform.python_version():
+            lines.append(f"python {env['python']} -> {platform.python_version()}")
+    return lines
+
+
 def plan_from_record(record: dict[str, Any], record_path: Path, workdir: Path) -> Any:
     """The Job that produced ``record``, planned again from the record's own sources and parameters."""
     from suite.job.plan import plan
@@ -144,6 +161,11 @@ def reproduce(record_path: Path, out: Path | None, console: Any, keep: Path | No
         else:
             changed = _diff(record.get("inputs") or {}, job.inputs)
             console.print(f"inputs     fingerprint differs: {'; '.join(changed) or 'fingerprint scheme changed'} (numbers may move)")
+        changed_packages = package_differences(record)
+        if changed_packages:
+            console.print(f"packages   differ from the record's (numbers may move): {'; '.join(changed_packages)}", soft_wrap=True, markup=False)
+        else:
+            console.print("packages   the versions the record names are the ones installed here")
         console.print("rebuilding with an empty cache: training, quantizing, evaluating, timing ...")
         env = {"EDGEQ_CACHE_DIR": str(workdir / "cache"), "EDGEQ_RESULTS_DIR": str(workdir / "results")}
         profile = load_target(job.target_path).config

@@ -8,14 +8,13 @@ they were built from), and a rebuild from any folder of records (``edgeq publish
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 from typing import Any, Iterable
 
 from suite.errors import BadInput
 from suite.publish.rows import COLUMN_DOCS, COLUMNS, flatten  # noqa: F401  (re-exported: the column contract)
-from suite.records.store import SCHEMA, RecordStore, atomic_write_json, load_record
+from suite.records.store import SCHEMA, RecordStore, atomic_write_json, good_records, load_record, read_json
 
 SNAPSHOT_MARKER = "snapshot.json"
 SNAPSHOT_SCHEMA = "edgeq.snapshot/1"
@@ -57,18 +56,20 @@ def _display(path: Path) -> str:
         return str(path.resolve())
 
 
-def write_snapshot(records: list[dict[str, Any]], dest: Path, name: str | None = None) -> list[Path]:
+def write_snapshot(records: list[dict[str, Any]], dest: Path, name: str | None = None, in_place: bool = False) -> list[Path]:
     """A self-contained snapshot at ``dest``: the records, then everything built from them.
 
     An existing ``dest`` is replaced only if it is an EdgeQ snapshot (or empty): a mistyped path never
-    deletes someone's folder.
+    deletes someone's folder. ``in_place`` (a snapshot rebuilt from its own records) keeps its
+    ``records/`` folder as it is, so a record file that could not be read is left there, not deleted.
     """
     name = name or dest.name
     if dest.exists() and any(dest.iterdir()):
         if not (dest / SNAPSHOT_MARKER).is_file():
             raise BadInput(f"{dest} exists and is not an EdgeQ snapshot (no {SNAPSHOT_MARKER}); choose another name")
-        shutil.rmtree(dest)
-    for record in records:
+        for child in ([c for c in dest.iterdir() if c.name != "records"] if in_place else [dest]):
+            shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+    for record in [] if in_place else records:  # in place, the records are already there, as they were
         atomic_write_json(dest / "records" / record["target"]["name"] / record["task"]["name"] / f"{record['job_id']}.json", record)
     targets = sorted({r["target"]["name"] for r in records})
     atomic_write_json(dest / SNAPSHOT_MARKER, {"schema": SNAPSHOT_SCHEMA, "name": name, "targets": targets, "records": len(records)})
@@ -93,34 +94,38 @@ def is_snapshot(folder: Path) -> bool:
 def records_from(folder: Path) -> list[dict[str, Any]]:
     """Records under any folder: a results root or a snapshot (its ``records/``), or a folder of records.
 
-    Under a ``records/`` folder every JSON file must be a record (a broken one is an error naming it);
-    elsewhere, JSON files that are not records (leaderboard.json, MLflow copies) are passed over.
+    Under a ``records/`` folder every JSON file should be a record: one that is not (truncated,
+    ill-typed, a folder named ``x.json``) is skipped with one warning naming it, and the rest are used.
+    Elsewhere, JSON files that are not records (leaderboard.json, MLflow copies) are passed over
+    silently, and only files that say they are records but do not fit the schema are warned about.
     """
     return [record for record, _ in record_files(folder)]
 
+
 def record_files(folder: Path) -> list[tuple[dict[str, Any], Path]]:
-    """(record, its file) for every record under ``folder`` (see ``records_from``)."""
+    """(record, its file) for every usable record under ``folder`` (see ``records_from``)."""
     if not folder.exists():
         raise BadInput(f"{folder}: no such folder or file")
     if folder.is_file():
         return [(load_record(folder), folder)]
     base = folder / "records" if (folder / "records").is_dir() else folder
     strict = base.name == "records"
+    paths = [p for p in sorted(base.rglob("*.json")) if not p.name.startswith(".") and "mlartifacts" not in p.parts]
+    if not strict:
+        paths = [p for p in paths if _says_record(p)]
     found: dict[tuple[str, str, str], tuple[dict[str, Any], Path]] = {}
-    for path in sorted(base.rglob("*.json")):
-        if path.name.startswith(".") or "mlartifacts" in path.parts:
-            continue
-        if strict:
-            record = load_record(path)
-        else:
-            try:
-                record = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                continue
-            if not isinstance(record, dict) or record.get("schema") != SCHEMA:
-                continue
+    for record, path in good_records(paths):
         found[(record["target"]["name"], record["task"]["name"], record["job_id"])] = (record, path)
     return list(found.values())
+
+
+def _says_record(path: Path) -> bool:
+    """Whether a JSON file outside a ``records/`` folder claims to be a record (its ``schema``)."""
+    try:
+        data = read_json(path)
+    except BadInput:
+        return False
+    return isinstance(data, dict) and data.get("schema") == SCHEMA
 
 
 def require_track_extra(what: str) -> None:
@@ -165,8 +170,9 @@ def run_publish(targets: list[str] | None, snapshot_name: str | None, source: Pa
     if source is not None and is_snapshot(source):
         if targets:
             raise BadInput(f"--target: {source} is a snapshot and is rebuilt whole; drop --target")
-        marker = json.loads((source / SNAPSHOT_MARKER).read_text(encoding="utf-8"))
-        return write_snapshot(records, source, marker.get("name") or source.name)
+        marker = read_json(source / SNAPSHOT_MARKER, what="snapshot marker")
+        name = marker.get("name") if isinstance(marker, dict) and isinstance(marker.get("name"), str) else None
+        return write_snapshot(records, source, name or source.name, in_place=True)
     if source is not None:
         if source.is_file():
             raise BadInput(f"--from {source}: a single record; give its folder, or use --snapshot NAME")

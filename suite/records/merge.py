@@ -20,26 +20,15 @@ from typing import Any, Iterable
 
 from suite.errors import BadInput
 from suite.records.baseline import baseline_of
-from suite.records.store import SCHEMA, RecordStore
-
-REQUIRED = ("job_id", "fingerprint", "status", "task", "method", "target", "runtime")
-
+from suite.records.schema import problem
+from suite.records.store import RecordStore
 
 def check_record(record: Any, where: str) -> dict[str, Any]:
-    """A record from elsewhere, checked before anything is written (BadInput naming ``where``)."""
-    if not isinstance(record, dict) or record.get("schema") != SCHEMA:
-        got = record.get("schema") if isinstance(record, dict) else type(record).__name__
-        raise BadInput(f"{where}: schema: got {got!r}, expected {SCHEMA!r}")
-    missing = [key for key in REQUIRED if record.get(key) in (None, "")]
-    if missing:
-        raise BadInput(f"{where}: not a complete EdgeQ record (missing {', '.join(missing)})")
-    for key in ("task", "target"):
-        name = (record.get(key) or {}).get("name") if isinstance(record.get(key), dict) else None
-        if not isinstance(name, str) or not name or "/" in name or name.startswith("."):
-            raise BadInput(f"{where}: {key}.name: got {name!r}, expected a plain name")
-    job_id = record["job_id"]
-    if not isinstance(job_id, str) or "/" in job_id or job_id.startswith("."):
-        raise BadInput(f"{where}: job_id: got {job_id!r}, expected a plain id")
+    """A record from elsewhere, checked against the schema (every contract key's type and range, plain
+    names for the path parts) before anything is written: BadInput naming ``where`` and the key."""
+    wrong = problem(record)
+    if wrong:
+        raise BadInput(f"{where}: {wrong}")
     return record
 
 

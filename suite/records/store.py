@@ -13,12 +13,13 @@ import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from suite.errors import BadInput
 from suite.paths import results_root
+from suite.records.schema import SCHEMA, problem
 
-SCHEMA = "edgeq.record/1"
+MAX_RECORD_BYTES = 16 << 20  # a record is 5-50 KB (its sources embed two small YAML files)
 TEMP_SUFFIX = ".tmp"
 RECORD_KEYS = (
     "schema", "job_id", "status", "error", "error_tail", "created_at", "task", "method", "target",
@@ -155,8 +156,13 @@ class RecordStore:
         return self.root / target / task / f"{job_id}.json"
 
     def write(self, record: dict[str, Any]) -> Path:
+        """Write a record that passes the schema (NaN and infinity become null first); BadInput if not."""
+        record = clean_nans(record)
+        wrong = problem(record)
+        if wrong:
+            raise BadInput(f"record {record.get('job_id') if isinstance(record, dict) else '?'}: not written, it does not fit {SCHEMA}: {wrong}")
         path = self.path_for(record["target"]["name"], record["task"]["name"], record["job_id"])
-        atomic_write_json(path, clean_nans(record))
+        atomic_write_json(path, record)
         return path
 
     def clean_stale_temps(self) -> list[Path]:
@@ -174,16 +180,67 @@ class RecordStore:
             base = base / task
         if not base.is_dir():
             return
-        for path in sorted(base.rglob("*.json")):
-            if not path.name.startswith("."):
-                yield load_record(path)
+        paths = (path for path in sorted(base.rglob("*.json")) if not path.name.startswith("."))
+        for record, _ in good_records(paths):
+            yield record
+
+
+def read_json(path: Path, limit: int = MAX_RECORD_BYTES, what: str = "JSON file") -> Any:
+    """A JSON file's data, or ``BadInput`` naming it: not a file, larger than ``limit`` bytes (checked
+    before reading), unreadable, not UTF-8, not JSON, nested too deeply. NaN and infinity are refused
+    (records are strict JSON)."""
+    path = Path(path)
+    try:
+        if not path.is_file():
+            raise BadInput(f"{path}: not a readable {what} (not a regular file)")
+        size = path.stat().st_size
+        if size > limit:
+            raise BadInput(f"{path}: not a readable {what} ({size} bytes; the limit is {limit >> 20} MiB)")
+        with open(path, "rb") as handle:
+            raw = handle.read(limit + 1)
+        if len(raw) > limit:
+            raise BadInput(f"{path}: not a readable {what} (larger than the {limit >> 20} MiB limit)")
+        return json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
+    except OSError as exc:
+        raise BadInput(f"{path}: not a readable {what} ({exc.strerror or exc})") from None
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        line = " ".join(str(exc).split())[:160] or type(exc).__name__
+        raise BadInput(f"{path}: not a readable {what} ({line})") from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not strict JSON")
 
 
 def load_record(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise BadInput(f"{path}: not a readable EdgeQ record ({exc})") from None
-    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
-        raise BadInput(f"{path}: schema: got {data.get('schema') if isinstance(data, dict) else type(data).__name__!r}, expected {SCHEMA!r}")
+    """One record file, read and checked against the schema (``suite.records.schema``); BadInput if not."""
+    data = read_json(path, what="EdgeQ record")
+    wrong = problem(data)
+    if wrong:
+        raise BadInput(f"{path}: {wrong}")
     return data
+
+
+_WARNED: set[str] = set()
+
+
+def warn_skipped(path: Path, why: str) -> None:
+    """One line on stderr for a record that cannot be used, once per file per process: it is skipped,
+    left in place (never overwritten unless its job is run again), and the rest of the work goes on."""
+    key = os.path.abspath(path)
+    if key in _WARNED:
+        return
+    _WARNED.add(key)
+    import sys
+
+    why = why.removeprefix(f"{path}: ")
+    print(f"edgeq: warning: {path}: {why}; skipped (the file is left as it is)", file=sys.stderr, flush=True)
+
+
+def good_records(paths: Iterable[Path]) -> Iterator[tuple[dict[str, Any], Path]]:
+    """(record, path) for each path that holds a valid record; the others are skipped with one warning."""
+    for path in paths:
+        try:
+            yield load_record(path), path
+        except BadInput as exc:
+            warn_skipped(path, str(exc))

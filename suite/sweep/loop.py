@@ -60,7 +60,10 @@ def skipped_record(job: Job) -> dict[str, Any]:
 def store_record(store: RecordStore, record: dict[str, Any], merge: bool = False) -> tuple[dict[str, Any], Path]:
     """Write (or, ``merge``, merge by job id) a record; a disk that refuses it is one line, exit 2."""
     from suite.records.merge import merge_record
+    from suite.records.schema import fit_for_write
+    from suite.records.store import clean_nans
 
+    record = fit_for_write(clean_nans(record))
     path = store.path_for(record["target"]["name"], record["task"]["name"], record["job_id"])
     try:
         if not merge:

@@ -41,16 +41,7 @@ def probe(uri: str, timeout_s: float = 2.0) -> str | None:
     """None if the store answers, else why not (one line). One try, at most ``timeout_s``."""
     parsed = urlparse(uri)
     if parsed.scheme in ("http", "https"):
-        import urllib.request
-
-        try:
-            with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout_s) as resp:
-                if resp.status == 200:
-                    return None
-                return f"{uri} answered HTTP {resp.status} on /health"
-        except (OSError, ValueError) as exc:
-            reason = getattr(exc, "reason", exc)
-            return f"{uri} is not reachable ({reason})"
+        return _bounded(lambda: _health(uri, timeout_s), timeout_s, f"{uri} did not answer /health within {timeout_s:g} s")
     if parsed.scheme == "sqlite":
         path = Path(uri[len("sqlite:///") :])
         try:
@@ -65,6 +56,32 @@ def probe(uri: str, timeout_s: float = 2.0) -> str | None:
     except OSError as exc:
         return f"{uri} is not reachable ({exc})"
     return None
+
+
+def _health(uri: str, timeout_s: float) -> str | None:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout_s) as resp:
+            if resp.status == 200:
+                return None
+            return f"{uri} answered HTTP {resp.status} on /health"
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return f"{uri} is not reachable ({reason})"
+
+
+def _bounded(call: Any, timeout_s: float, late: str) -> str | None:
+    """``call()`` with a wall-clock bound. urllib's ``timeout`` is per socket operation, so a server that
+    accepts and then sends a byte now and then would hold it far longer; the call runs in a daemon
+    thread that is abandoned (it ends with its own socket timeout) when the bound passes."""
+    import threading
+
+    result: list[str | None] = []
+    worker = threading.Thread(target=lambda: result.append(call()), name="edgeq-mlflow-probe", daemon=True)
+    worker.start()
+    worker.join(timeout_s)
+    return result[0] if result else late
 
 
 def _quiet_client_env() -> None:

@@ -9,6 +9,7 @@ recorded as failed with it and the sweep goes on).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -53,10 +54,15 @@ def load_onnx(path: Any, load_external_data: bool = True) -> Any:
     import onnx
 
     try:
-        return onnx.load(str(path), load_external_data=load_external_data)
+        model = onnx.load(str(path), load_external_data=load_external_data)
     except Exception as exc:  # DecodeError, a missing external-data file, ...: the file is unusable either way
         line = " ".join(str(exc).split())[:200] or type(exc).__name__
         raise BadInput(f"{path}: not a valid ONNX model, truncated or corrupt ({line})") from None
+    # protobuf reads an empty file, and some random bytes, as an empty ModelProto without complaint
+    if model.ir_version <= 0 or not model.graph.node:
+        what = "an empty file" if Path(path).stat().st_size == 0 else "no IR version or no graph nodes"
+        raise BadInput(f"{path}: not a valid ONNX model, truncated or corrupt ({what})")
+    return model
 
 
 def check_tflite(path: Any) -> None:
