@@ -53,6 +53,7 @@ def measure(
     peak.start()
     runtime = runtimes.get(job.runtime["name"])()
     session = runtime.load(Path(inputs.artifact_path), job.runtime_spec)
+    peak.loaded()
     x_eval, y_eval = inputs.x_eval, inputs.y_eval
     baseline = None if job.is_baseline else baseline_of(store, job.target_name, job.task_name, job.inputs)
     if task.metric == "perplexity":
@@ -95,6 +96,7 @@ def measure(
             reading_box.append(stop_reading(sensor))  # type: ignore[arg-type]
 
     m = profile.measurement
+    peak.timing()
     throttle_before = jobhw.begin(profile, record)
     if task.metric == "perplexity":
         from suite.measure.lm_timing import measure_generation

@@ -38,7 +38,12 @@ def _rss_bytes() -> int | None:
 
 
 class PeakRss:
-    """``start()`` before the model is loaded, ``stop()`` after timing -> the record's ``memory`` block."""
+    """``start()`` before the model is loaded, ``loaded()`` once it is, ``timing()`` when evaluation ends
+    and timing begins, ``stop()`` after timing -> the record's ``memory`` block. ``peak_rss_mb`` is the
+    peak over all of it; ``timing_peak_rss_mb`` the peak while the artifact was timed only (no eval
+    buffers: the session, its arenas and, for LMs, the KV cache), ``session_rss_mb`` what loading the
+    artifact added. Comparisons across methods should use the last two: the job process is reused, so
+    what it held before (libraries, earlier builds) is in ``rss_before_mb`` and in both peaks."""
 
     def __init__(self, period_s: float = 0.02) -> None:
         self.period_s = period_s
@@ -47,6 +52,8 @@ class PeakRss:
         self._peak = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.loaded_kb: int | None = None
+        self.eval_peak_kb: int | None = None
 
     def start(self) -> None:
         self.before_kb = _status_kb("VmRSS")
@@ -69,13 +76,44 @@ class PeakRss:
                 self._peak = max(self._peak, rss)
             self._stop.wait(self.period_s)
 
+    def _peak_kb(self) -> int | None:
+        if self._thread is not None:
+            return self._peak // 1024 if self._peak else None
+        return _status_kb("VmHWM")
+
+    def _reset(self) -> None:
+        if self._thread is not None:
+            rss = _rss_bytes()
+            self._peak = rss or 0
+        else:
+            try:
+                _CLEAR.write_text("5")
+            except OSError:
+                pass
+
+    def loaded(self) -> None:
+        rss = _status_kb("VmRSS")
+        if rss is None:
+            rss_bytes = _rss_bytes()
+            rss = rss_bytes // 1024 if rss_bytes is not None else None
+        self.loaded_kb = rss
+
+    def timing(self) -> None:
+        """Evaluation is over: keep its peak and start the timing window's own."""
+        self.eval_peak_kb = self._peak_kb()
+        self._reset()
+
     def stop(self) -> dict[str, Any]:
+        timing_kb = self._peak_kb()
         if self._thread is not None:
             self._stop.set()
             self._thread.join(1.0)
-            peak_kb = self._peak // 1024 if self._peak else None
-        else:
-            peak_kb = _status_kb("VmHWM")
+        peaks = [kb for kb in (self.eval_peak_kb, timing_kb) if kb is not None]
+        peak_kb = max(peaks) if peaks else None
         mb = (lambda kb: round(kb / 1024, 1) if kb is not None else None)
-        model = peak_kb - self.before_kb if peak_kb is not None and self.before_kb is not None else None
-        return {"peak_rss_mb": mb(peak_kb), "rss_before_mb": mb(self.before_kb), "added_rss_mb": mb(model), "method": self.method}
+        diff = (lambda a, b: a - b if a is not None and b is not None else None)
+        return {
+            "peak_rss_mb": mb(peak_kb), "rss_before_mb": mb(self.before_kb), "added_rss_mb": mb(diff(peak_kb, self.before_kb)),
+            "timing_peak_rss_mb": mb(timing_kb if self.eval_peak_kb is not None else None),
+            "session_rss_mb": mb(diff(self.loaded_kb, self.before_kb)), "method": self.method,
+        }  # fmt: skip
