@@ -1,7 +1,7 @@
 """Transformers workloads end to end on tiny models trained here in seconds, and the bad input they refuse.
 
 - a causal LM (a 1-layer Llama trained on one of gensim's packaged corpora, with a BPE tokenizer trained
-  on the same text): fp32, dynamic and int4 records carry perplexity, TTFT, tokens/s and peak memory,
+  on the same text): fp32 and int4 records carry perplexity, TTFT, tokens/s and peak memory,
   int4 is deployable, and the suite's perplexity equals a bare transformers computation on the saved
   Hugging Face folder (the check a reader can redo on any text);
 - an encoder classifier (a tiny random BERT saved with MiniLM's real tokenizer.json, a head trained on
@@ -88,16 +88,16 @@ def test_causal_lm_records_and_bare_perplexity(tmp_path: Path, results_dir: Path
     unseen.write_text("\n\n".join(["The quick brown fox jumps over the lazy dog near the river bank."] * 3 + [
         Path(resolve("pkg:gensim/test/test_data/lee.cor", "test")).read_bytes().decode("latin-1")[:6000]]))  # fmt: skip
     task = lm_task(tmp_path)
-    proc = edgeq("bench", "--target", "local-cpu", "--tasks", str(task), "--methods", "fp32,dynamic,int4", "--quick")
+    proc = edgeq("bench", "--target", "local-cpu", "--tasks", str(task), "--methods", "fp32,int4", "--quick")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     records = records_of(results_dir, "gpt-micro")
-    assert set(records) == {"fp32", "dynamic", "int4"}
+    assert set(records) == {"fp32", "int4"}
     for name, record in records.items():
         assert record["status"] == "ok", record["error"]
         acc, lat, thr, mem = record["accuracy"], record["latency"], record["throughput"], record["memory"]
         assert acc["metric"] == "perplexity" and acc["perplexity"] > 1 and acc["fp32_perplexity"] == records["fp32"]["accuracy"]["perplexity"]
         assert lat["ttft_ms"] > 0 and lat["timer"] == "loadgen token latencies" and len(lat["per_run_ttft_ms"]) == 3
-        assert thr["tokens_per_s"] > 0 and mem["peak_rss_mb"] > 0
+        assert thr["tokens_per_s"] > 0 and mem["peak_rss_mb"] > 0 and mem["timing_peak_rss_mb"] > 0
         assert len(lat["generated_ids"]) == 8
     assert records["int4"]["artifact"]["simulated"] is False
     assert records["int4"]["artifact"]["precision_map"].get("int4-weight-only", 0) > 0
