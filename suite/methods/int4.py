@@ -7,7 +7,8 @@ Two schemes: ``weight-only`` (float activations, the usual 4-bit deployment) and
 Conv/Gemm kernel: it dequantizes and computes in float32, so such an artifact is ``simulated`` (its size
 is real, its speed is not a 4-bit speed). It is deployable only where every 4-bit weight sits in a
 MatMulNBits node, which is read from the artifact, not assumed. On digits-cnn every weight is in a
-Conv or Gemm, so MatMulNBits changes nothing there.
+Conv or Gemm, so MatMulNBits changes nothing there; on a transformer (MatMul weights) the few Gemm
+weights of a classifier head stay float (``details.float_gemm_kept``), so the artifact is deployable.
 
 For MatMul weights ``algorithm`` picks the quantizer ORT ships, each a parameter value: ``rtn``
 (``DefaultWeightOnlyQuantConfig``, ORT's blockwise round-to-nearest), ``gptq`` (GPTQ with the
@@ -53,8 +54,12 @@ class Int4(Method):
         if n_matmul:
             matmul_nbits(work, params, ctx.splits.x_cal)
         out = ctx.workdir / "model.onnx"
+        # A transformer's MatMul weights go to MatMulNBits; its Gemm layers (a classifier head, a few
+        # thousand weights) then stay float: ORT has no 4-bit Gemm kernel, and a 4-bit DequantizeLinear
+        # there would make the whole artifact simulated for a hundredth of a percent of its weights.
+        op_types = ("Conv",) if n_matmul else ("Conv", "Gemm")
         if params.scheme == "weight-only":
-            insert_weight_dequantize(work, out, bits=4, per_channel=params.per_channel)
+            insert_weight_dequantize(work, out, bits=4, per_channel=params.per_channel, op_types=op_types)
             activation_bits = 32
         else:
             pre = preprocess(work, ctx.workdir / "preprocessed.onnx")
@@ -79,6 +84,7 @@ class Int4(Method):
                 "matmul_algorithm": params.algorithm if n_matmul else None,
                 "accuracy_level": params.accuracy_level if n_matmul else None,
                 "matmul_nbits_nodes": n_matmul,
+                "float_gemm_kept": bool(n_matmul) and params.scheme == "weight-only",
                 "weight_bytes_4bit_fraction": weight_bytes.get(4, 0.0) / total,
                 "ort_cpu": kernels,
             },
