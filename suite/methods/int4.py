@@ -52,7 +52,7 @@ class Int4(Method):
         shutil.copyfile(src, work)
         n_matmul = sum(1 for _, op, _ in compute_nodes(work) if op == "MatMul")
         if n_matmul:
-            matmul_nbits(work, params, ctx.splits.x_cal)
+            matmul_nbits(work, params, ctx.splits.x_cal if params.algorithm == "gptq" else None)
         out = ctx.workdir / "model.onnx"
         # A transformer's MatMul weights go to MatMulNBits; its Gemm layers (a classifier head, a few
         # thousand weights) then stay float: ORT has no 4-bit Gemm kernel, and a 4-bit DequantizeLinear
