@@ -28,6 +28,9 @@ DESIGN_METRICS = {
     "acc/top1", "acc/top5", "acc/delta_top1", "acc/simulated_top1", "latency/p50_ms", "latency/p90_ms",
     "latency/p99_ms", "latency/cv", "throughput/items_per_s", "power/avg_w", "energy/mj_per_item",
     "efficiency/items_per_j", "model/size_mb",
+    # text and language-model tasks (logged only where the record has them; every record has memory)
+    "acc/perplexity", "acc/delta_perplexity", "acc/embedding_cosine", "latency/ttft_ms", "latency/tpot_ms",
+    "throughput/tokens_per_s", "memory/peak_rss_mb",
 }  # fmt: skip
 DESIGN_PARAMS = {"method", "family", "w_bits", "a_bits", "runtime", "provider", "target", "batch_size", "scenario"}
 
