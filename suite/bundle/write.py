@@ -29,11 +29,12 @@ from suite.errors import BadInput
 from suite.records.store import RecordStore, utc_now
 
 
-def _npz_bytes(x: Any, y: Any) -> bytes:
+def _npz_bytes(x: Any, y: Any, extras: dict[str, Any] | None = None) -> bytes:
     import numpy as np
 
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, x_eval=np.ascontiguousarray(x), y_eval=np.ascontiguousarray(y))
+    more = {f"extra_{name}": np.ascontiguousarray(values) for name, values in (extras or {}).items()}
+    np.savez_compressed(buffer, x_eval=np.ascontiguousarray(x), y_eval=np.ascontiguousarray(y), **more)
     return buffer.getvalue()
 
 
@@ -103,7 +104,7 @@ def build_bundle(
             for item in sorted(folder.iterdir()):  # the model and whatever sits beside it (external data)
                 if item.is_file() and item.name != "artifact.json":
                     writer.add_file(f"{prefix}/{item.name}", item)
-            data = _npz_bytes(inputs.x_eval, inputs.y_eval)
+            data = _npz_bytes(inputs.x_eval, inputs.y_eval, inputs.extras)
             data_sha = hashlib.sha256(data).hexdigest()
             data_member = writer.add_bytes(f"data/{job.task_name}-{data_sha[:16]}.npz", data)
             job_dict = job.to_dict()

@@ -85,7 +85,24 @@ class InputSpec(Strict):
             raise ValueError(f"at most {MAX_SAMPLE_VALUES} values per sample (a {size}-value sample would not fit in memory)")
         return value
     layout: Literal["NCHW", "NHWC", "NC"] = "NCHW"
-    dtype: Literal["float32", "uint8"] = "float32"
+    dtype: Literal["float32", "uint8", "int64"] = "float32"
+    names: list[str] | None = Field(
+        None,
+        description="model inputs packed along the sample's first axis, in order (text: [input_ids, attention_mask]); "
+        "None = one input",
+    )
+
+
+class GenerationSpec(Strict):
+    """How a causal LM is timed: a fixed prompt (the first ``prompt_tokens`` of the first held-out window),
+    then ``new_tokens`` greedy tokens at batch 1 with the KV cache (suite/measure/lm_timing.py)."""
+
+    prompt_tokens: int = Field(64, ge=1, description="prompt length for time to first token")
+    new_tokens: int = Field(32, ge=2, description="tokens generated per query (decode tokens/s is over the last new_tokens - 1)")
+    min_queries: int = Field(
+        64, ge=1, description="generations per LoadGen run (LoadGen's token early stopping needs at least 64)"
+    )
+    warmup_queries: int = Field(2, ge=0, description="untimed generations before the runs")
 
 
 class PreprocessSpec(Strict):
@@ -131,7 +148,10 @@ class TaskConfig(Strict):
     input: InputSpec
     preprocess: PreprocessSpec | None = Field(None, description="image decoding and normalisation (image datasets)")
     num_classes: int = Field(ge=2, le=MAX_CLASSES)
-    metric: Literal["top1"] = "top1"
+    metric: Literal["top1", "perplexity"] = Field(
+        "top1", description="top1 (classifiers, higher is better) or perplexity (causal LMs, lower is better)"
+    )
+    generation: GenerationSpec | None = Field(None, description="LM timing (metric perplexity): prompt and new tokens")
     methods: list[str] = Field(default_factory=lambda: ["fp32"], description="methods of the default sweep")
     method_params: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="per-method parameter overrides for this task"

@@ -11,4 +11,6 @@ PLUGINS: dict[str, tuple[str, dict[str, object]]] = {
     "imagefolder": ("imagefolder:load", dict(summary="your images: one folder per class, or a flat folder + labels file")),
     "samples-folder": ("samples_folder:load", dict(summary="<name>_<index>_<label>.<ext> files, e.g. foolbox's ImageNet samples")),
     "npz": ("npz:load", dict(summary="arrays x / y in one .npz file, already in the model's layout")),
+    "text-classification": ("text_classes:load", dict(summary="labelled texts in a TSV/CSV (or a zip of train/eval tables), tokenized with the model's tokenizer")),
+    "text-lm": ("text_lm:load", dict(summary="plain text or a wiki XML dump (bz2): held-out windows for perplexity, with the model's tokenizer")),
 }  # fmt: skip

@@ -103,7 +103,7 @@ def build_artifact(task: Loaded, method: str, params: dict[str, Any], key: str, 
     try:
         artifact = method_cls().apply(ctx, parsed)
     except (AttributeError, TypeError) as exc:
-        if state.reference.module is None:  # a torch-side method on an ONNX-only model: say so in one line
+        if state.reference.module is None and "'NoneType' object has no attribute" in str(exc):  # a torch-side method on an ONNX-only model: say so in one line
             state.reference.torch_module(f"method {method!r}")
         raise exc
     if not artifact.path.is_file():
@@ -123,8 +123,10 @@ def build_inputs(job: Job) -> PreparedInputs:
     state = task_state(task_loaded)
     splits = state.splits
     x_eval, y_eval = splits.x_eval, splits.y_eval
+    extras = dict(state.reference.eval_extras)
     if job.limit:
         x_eval, y_eval = x_eval[: job.limit], y_eval[: job.limit]
+        extras = {name: values[: job.limit] for name, values in extras.items()}
     return PreparedInputs(
         artifact_path=Path(artifact.path),
         artifact_record={**artifact.to_record(), "cached": not built},
@@ -138,6 +140,7 @@ def build_inputs(job: Job) -> PreparedInputs:
             "model": state.reference.origin,
         },
         prepare_s=round(time.perf_counter() - t0, 3),
+        extras=extras,
     )
 
 

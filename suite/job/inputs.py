@@ -39,6 +39,9 @@ class PreparedInputs:
     y_eval: np.ndarray
     task_block: dict[str, Any] = field(default_factory=dict)  # dataset, limit, weights_sha256, model
     prepare_s: float | None = None
+    # Arrays aligned with x_eval that a method is compared against (encoders: the fp32 embeddings,
+    # ``reference_embedding``); carried in the bundle's npz under ``extra_<name>``.
+    extras: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def load_carried(job: Job) -> PreparedInputs:
@@ -65,6 +68,7 @@ def load_carried(job: Job) -> PreparedInputs:
         if missing:
             raise BadInput(f"bundle: eval data {data_path} has no {', '.join(missing)}")
         x_eval, y_eval = data["x_eval"], data["y_eval"]
+        extras = {key.removeprefix("extra_"): data[key] for key in data.files if key.startswith("extra_")}
     return PreparedInputs(
         artifact_path=path,
         artifact_record=artifact,
@@ -73,4 +77,5 @@ def load_carried(job: Job) -> PreparedInputs:
         y_eval=y_eval,
         task_block=dict(prepared.get("task_block") or {}),
         prepare_s=round(time.perf_counter() - t0, 3),
+        extras=extras,
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from suite.config.schemas import TargetConfig, TaskConfig
+from suite.config.schemas import GenerationSpec, TargetConfig, TaskConfig
 from suite.job.inputs import PreparedInputs
 from suite.job.spec import Job
 from suite.records.store import RecordStore
@@ -65,24 +65,38 @@ def measure(
     from suite.records.baseline import baseline_of
     from suite.records.paired import vs_baseline
     from suite.power.base import WindowError, choose_sensor, power_block, stop_reading
+    from suite.measure.memory import PeakRss
     from suite.registry import runtimes
     from suite.runtimes.base import inference_precision
 
     t0 = time.perf_counter()
+    peak = PeakRss()
+    peak.start()
     runtime = runtimes.get(job.runtime["name"])()
     session = runtime.load(Path(inputs.artifact_path), job.runtime_spec)
+    peak.loaded()
     x_eval, y_eval = inputs.x_eval, inputs.y_eval
-    accuracy = evaluate(session, x_eval, y_eval, num_classes=task.num_classes)
     baseline = None if job.is_baseline else baseline_of(store, job.target_name, job.task_name, job.inputs)
-    fp32_top1 = accuracy["top1"] if job.is_baseline else (baseline or {}).get("accuracy", {}).get("top1")
-    accuracy.update(
-        fp32_top1=fp32_top1,
-        delta_top1=(accuracy["top1"] - fp32_top1) if fp32_top1 is not None else None,
-        simulated_top1=inputs.simulated_top1,
-    )
-    if not job.is_baseline:  # item by item against fp32, on the same evaluated items
-        accuracy["vs_fp32"] = vs_baseline(accuracy, baseline)
-    record["accuracy"] = accuracy
+    if task.metric == "perplexity":
+        record["accuracy"] = lm_accuracy(job, session, inputs, task, baseline)
+    else:
+        tap = None
+        if "reference_embedding" in inputs.extras:  # encoders: top-1 and the embedding cosine in one pass
+            from suite.measure.embedding import EmbeddingTap
+
+            tap = EmbeddingTap(session)
+        accuracy = evaluate(session, x_eval, y_eval, num_classes=task.num_classes, predict=tap.predict if tap else None)
+        fp32_top1 = accuracy["top1"] if job.is_baseline else (baseline or {}).get("accuracy", {}).get("top1")
+        accuracy.update(
+            fp32_top1=fp32_top1,
+            delta_top1=(accuracy["top1"] - fp32_top1) if fp32_top1 is not None else None,
+            simulated_top1=inputs.simulated_top1,
+        )
+        if tap is not None:
+            accuracy.update(tap.cosine(inputs.extras["reference_embedding"]))
+        if not job.is_baseline:  # item by item against fp32, on the same evaluated items
+            accuracy["vs_fp32"] = vs_baseline(accuracy, baseline)
+        record["accuracy"] = accuracy
     record["runtime"] = session.info()
     record["runtime"]["placement"] = jobhw.placement(session, x_eval[:1])
     # Read back from the runtime where it can say (ORT's profile, OpenVINO's execution graph, LiteRT's
@@ -108,8 +122,28 @@ def measure(
         if started:
             reading_box.append(stop_reading(sensor))  # type: ignore[arg-type]
 
-    samples = [x_eval[i : i + 1] for i in range(min(len(x_eval), 1024))]
     m = profile.measurement
+    peak.timing()
+    if task.metric == "perplexity":
+        # A generation is one LoadGen query with token latencies; its early-stopping rule wants at
+        # least 64 queries, so language models are timed to fixed counts in both modes (mode "mlperf").
+        from suite.measure.lm_timing import measure_generation
+
+        gen = task.generation or GenerationSpec()
+        ss = scenario(profile, "single_stream", job.quick)
+        throttle_before = jobhw.begin(profile, record)
+        record["latency"], record["throughput"], tokens = measure_generation(
+            session, x_eval[0, : gen.prompt_tokens], gen.new_tokens, runs=m.runs, min_duration_s=ss.min_duration_s,
+            min_queries=min(gen.min_queries, 16) if job.quick else gen.min_queries, warmup_queries=gen.warmup_queries,
+            cv_threshold=m.cv_threshold, quick=job.quick, on_start=power_start, on_stop=power_stop,
+        )  # fmt: skip
+        record["power"] = power_block(sensor, probe, reading_box[0] if reading_box else None, tokens)
+        record["memory"] = peak.stop()
+        timings["measure"] = round(time.perf_counter() - t0, 3)
+        record["environment"]["temperatures_after"] = environment()["temperatures"]
+        jobhw.end(profile, record, throttle_before, baseline)
+        return
+    samples = [x_eval[i : i + 1] for i in range(min(len(x_eval), 1024))]
     offline_batch = scenario(profile, "offline", job.quick).batch_size
     sizes = {1, offline_batch, len(samples) % offline_batch} - {0}  # SingleStream, Offline and its last batch
     getattr(session, "prepare", lambda sizes: None)(sorted(sizes))  # compiles happen here, untimed
@@ -130,6 +164,26 @@ def measure(
     record["latency"] = timing.latency
     record["throughput"] = timing.throughput
     record["power"] = power_block(sensor, probe, reading_box[0] if reading_box else None, timing.offline_items)
+    record["memory"] = peak.stop()
     timings["measure"] = round(time.perf_counter() - t0, 3)
     record["environment"]["temperatures_after"] = environment()["temperatures"]
     jobhw.end(profile, record, throttle_before, baseline)
+
+
+def lm_accuracy(job: Job, session: Any, inputs: PreparedInputs, task: TaskConfig, baseline: dict[str, Any] | None) -> dict[str, Any]:
+    """Perplexity of the held-out windows and the fp32 baseline's, as the record's ``accuracy`` block."""
+    from suite.measure.lm_eval import perplexity
+
+    accuracy = perplexity(session, inputs.x_eval, inputs.y_eval, vocab=task.num_classes)
+    fp32 = accuracy["perplexity"] if job.is_baseline else ((baseline or {}).get("accuracy") or {}).get("perplexity")
+    dataset = inputs.task_block.get("dataset") or {}
+    accuracy.update(
+        fp32_perplexity=fp32,
+        delta_perplexity=(accuracy["perplexity"] - fp32) if fp32 is not None else None,
+        fp32_top1=None,
+        delta_top1=None,
+        simulated_top1=inputs.simulated_top1,
+        window=dataset.get("window"),
+        stride=dataset.get("stride"),
+    )
+    return accuracy

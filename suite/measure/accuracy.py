@@ -28,13 +28,17 @@ def topk_correct(logits: np.ndarray, labels: np.ndarray, k: int) -> int:
     return int(topk_hits(logits, labels, k).sum())
 
 
-def evaluate(session: Session, x: np.ndarray, y: np.ndarray, batch_size: int = 64, num_classes: int | None = None) -> dict[str, Any]:
+def evaluate(
+    session: Session, x: np.ndarray, y: np.ndarray, batch_size: int = 64, num_classes: int | None = None, predict: Any = None
+) -> dict[str, Any]:
     """top-1 / top-5 over the whole eval split (top-5 only where the task has more than 5 classes),
-    with top-1's Wilson interval and the per-item correctness."""
+    with top-1's Wilson interval and the per-item correctness. ``predict`` replaces
+    ``session.predict`` (batch -> logits) where one pass also collects more outputs."""
     top1 = top5 = 0
     correct: list[np.ndarray] = []
+    predict = predict or session.predict
     for start in range(0, len(x), batch_size):
-        logits = session.predict(np.ascontiguousarray(x[start : start + batch_size]))
+        logits = predict(np.ascontiguousarray(x[start : start + batch_size]))
         labels = y[start : start + batch_size]
         if logits.ndim != 2 or (num_classes and logits.shape[1] != num_classes):
             from suite.errors import JobFailed

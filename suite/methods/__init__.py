@@ -16,6 +16,7 @@ PLUGINS: dict[str, tuple[str, dict[str, object]]] = {
     "fp16": ("fp16:Fp16", dict(toolkit="onnxruntime", family="fp16", format="onnx", simulated=False, summary="ONNX float16 conversion (ORT CPU on x86 casts back to fp32: recorded)")),
     "hybrid": ("hybrid:Hybrid", dict(toolkit="onnx", family="hybrid", format="onnx", simulated=False, summary="int8 weights (DequantizeLinear), float activations and compute; ORT weight-only")),
     "int4": ("int4:Int4", dict(toolkit="onnxruntime", family="weight-only", format="onnx", simulated=True, summary="4-bit weights: INT4 QDQ for Conv/Gemm (no ORT CPU kernel: simulated), MatMulNBits for MatMul")),
+    "nncf-weights": ("nncf_weights:NncfWeights", dict(toolkit="nncf", family="weight-only", format="onnx", simulated=False, summary="NNCF compress_weights: int4 sym/asym groups as MatMulNBits (AWQ, scale estimation), int8 backup layers")),
     "fixed-point": ("fixed_point:FixedPoint", dict(toolkit="onnxruntime", family="fixed-point", format="onnx", simulated=False, summary="Qm.n int8: power-of-two scales per tensor for weights and activations (ORT QDQ)")),
     "qat": ("qat:Qat", dict(toolkit="torch", family="qat", format="onnx", simulated=False, summary="torch.ao FX QAT (BatchNorm folded first, residual adds quantized, fine-tuned from fp32), ONNX QDQ int8 that ORT fuses")),
     "mixed-precision": ("mixed:MixedPrecision", dict(toolkit="onnxruntime", family="mixed", format="onnx", simulated=False, summary="int8 QDQ with float fallback for the layers that break an accuracy budget (sensitivity + greedy)")),

@@ -23,9 +23,21 @@ from suite.zoo.base import ReferenceModel
 
 
 class Params(BaseModel):
-    """Base of every method's parameters."""
+    """Base of every method's parameters.
+
+    ``added_later`` names parameters added after a method's jobs were first recorded: they are left out
+    of the dump (so of job fingerprints and artifact keys) while at their default, so that existing
+    job ids stay what they were; set to anything else they are dumped like every other parameter."""
 
     model_config = ConfigDict(extra="forbid")
+    added_later: ClassVar[tuple[str, ...]] = ()
+
+    def model_dump(self, **kwargs: Any) -> dict[str, Any]:
+        data = super().model_dump(**kwargs)
+        for name in self.added_later:
+            if name in data and getattr(self, name) == type(self).model_fields[name].default:
+                data.pop(name)
+        return data
 
 
 @dataclass

@@ -13,7 +13,7 @@ from pydantic import Field
 
 from suite.methods.base import Method, Params, PrepareContext
 from suite.methods.onnx_graph import onnx_artifact
-from suite.methods.ort_common import ArrayReader, input_name, preprocess
+from suite.methods.ort_common import calibration_reader, preprocess
 
 
 class PtqParams(Params):
@@ -35,7 +35,7 @@ class PtqStatic(Method):
         src = preprocess(ctx.fp32_onnx(), ctx.workdir / "preprocessed.onnx")
         out = ctx.workdir / "model.onnx"
         x_cal = ctx.splits.x_cal[: params.calibration_samples]
-        reader = ArrayReader(input_name(src), x_cal)
+        reader = calibration_reader(src, x_cal)
         qtype = {"int8": QuantType.QInt8, "uint8": QuantType.QUInt8}
         calib = {
             "minmax": CalibrationMethod.MinMax,

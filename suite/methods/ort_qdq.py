@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from suite.methods.ort_common import ArrayReader, input_name
+from suite.methods.ort_common import calibration_reader
 
 
 def qdq_quantize(
@@ -53,7 +53,7 @@ def qdq_quantize(
         quantize_static(
             str(src),
             str(out),
-            ArrayReader(input_name(src), x_cal),
+            calibration_reader(src, x_cal),
             quant_format=QuantFormat.QDQ,
             per_channel=per_channel,
             activation_type=qtype[activation_type],

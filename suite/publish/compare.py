@@ -169,6 +169,9 @@ def compare(a: RecordSet, b: RecordSet) -> dict[str, Any]:
         ips_a, ips_b = _f(ra["items_per_s"]), _f(rb["items_per_s"])
         mj_a, mj_b = _f(ra["mj_per_item"]), _f(rb["mj_per_item"])
         size_a, size_b = _f(ra["size_bytes"]), _f(rb["size_bytes"])
+        ppl_a, ppl_b = _f(ra["perplexity"]), _f(rb["perplexity"])
+        tps_a, tps_b = _f(ra["tokens_per_s"]), _f(rb["tokens_per_s"])
+        ttft_a, ttft_b = _f(ra["ttft_ms"]), _f(rb["ttft_ms"])
         rows.append({
             "task": ra["task"], "method": ra["label"],
             "runtime_a": f"{ra['runtime']} {ra['runtime_version']}", "runtime_b": f"{rb['runtime']} {rb['runtime_version']}",
@@ -183,6 +186,11 @@ def compare(a: RecordSet, b: RecordSet) -> dict[str, Any]:
             "mj_per_item_a": mj_a, "mj_per_item_b": mj_b,
             "mj_per_item_change_pct": (mj_b / mj_a - 1) * 100 if mj_a and mj_b else None,
             "size_change_pct": (size_b / size_a - 1) * 100 if size_a and size_b else None,
+            # language models (lower perplexity is better): B - A, and the token timing changes
+            "metric": ra["metric"], "perplexity_a": ppl_a, "perplexity_b": ppl_b,
+            "delta_perplexity": ppl_b - ppl_a if ppl_a is not None and ppl_b is not None else None,
+            "ttft_change_pct": (ttft_b / ttft_a - 1) * 100 if timed and ttft_a and ttft_b else None,
+            "tokens_per_s_change_pct": (tps_b / tps_a - 1) * 100 if timed and tps_a and tps_b else None,
         })  # fmt: skip
     mixed = sorted({str(ra["label"]) for ra, rb in pairs if bool(ra["quick"]) != bool(rb["quick"])})
     if mixed:
@@ -222,17 +230,20 @@ def render(result: dict[str, Any], fmt: str = "table") -> str:
     from rich.table import Table
 
     table = Table(title="B against A, per method", title_justify="left")
-    for col in ("task", "method", "runtime A → B", "top-1 A %", "top-1 B %", "Δ pts", "p50 A ms", "p50 B ms", "p50 Δ", "latency", "items/s Δ", "mJ/item Δ", "size Δ"):
+    lm = any(r.get("metric") == "perplexity" for r in rows)
+    extra = ("ppl A", "ppl B", "TTFT Δ", "tok/s Δ") if lm else ()
+    for col in ("task", "method", "runtime A → B", "top-1 A %", "top-1 B %", "Δ pts", *extra, "p50 A ms", "p50 B ms", "p50 Δ", "latency", "items/s Δ", "mJ/item Δ", "size Δ"):
         table.add_column(col, justify="left" if col in ("task", "method", "runtime A → B", "latency") else "right")
     for r in rows:
         runtime = r["runtime_a"] if r["runtime_a"] == r["runtime_b"] else f"{r['runtime_a']} → {r['runtime_b']}"
         if r["target_a"] != r["target_b"]:
             runtime += f" ({r['target_a']} → {r['target_b']})"
+        lm_cells = (_n(r["perplexity_a"], ".3f"), _n(r["perplexity_b"], ".3f"), _n(r["ttft_change_pct"], "+.1f", "%"), _n(r["tokens_per_s_change_pct"], "+.1f", "%")) if lm else ()
         table.add_row(
             r["task"], r["method"], runtime,
             _n(r["top1_a"] * 100 if r["top1_a"] is not None else None, ".2f") if r["status_a"] == "ok" else r["status_a"],
             _n(r["top1_b"] * 100 if r["top1_b"] is not None else None, ".2f") if r["status_b"] == "ok" else r["status_b"],
-            _n(r["delta_top1_pts"], "+.2f"), _n(r["p50_ms_a"], ".4f"), _n(r["p50_ms_b"], ".4f"),
+            _n(r["delta_top1_pts"], "+.2f"), *lm_cells, _n(r["p50_ms_a"], ".4f"), _n(r["p50_ms_b"], ".4f"),
             _n(r["p50_change_pct"], "+.1f", "%"), r["latency"], _n(r["items_per_s_change_pct"], "+.1f", "%"),
             _n(r["mj_per_item_change_pct"], "+.1f", "%"), _n(r["size_change_pct"], "+.1f", "%"),
         )  # fmt: skip
@@ -249,7 +260,7 @@ def render(result: dict[str, Any], fmt: str = "table") -> str:
             console.print("only in B: " + ", ".join(result["only_b"]))
         slower = [r["method"] for r in rows if r["latency"] == "slower"]
         faster = [r["method"] for r in rows if r["latency"] == "faster"]
-        acc = [r["method"] for r in rows if r["delta_top1_pts"] not in (None, 0.0)]
+        acc = [r["method"] for r in rows if r["delta_top1_pts"] not in (None, 0.0) or r.get("delta_perplexity") not in (None, 0.0)]
         console.print(
             f"{len(rows)} method(s) compared: {len(slower)} slower beyond the run spread"
             + (f" ({', '.join(slower)})" if slower else "")

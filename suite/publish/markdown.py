@@ -29,9 +29,7 @@ def _cell(text: Any) -> str:
 def row_cells(rank: int, r: Any) -> list[str]:
     """The table cells of one leaderboard row."""
     if r["status"] != "ok":
-        reason = f"**{r['status']}**" + (f": {r['error']}" if not fmt.missing(r["error"]) else "")
-        head = [str(rank), r["label"], r["family"], fmt.bits(r), fmt.runtime(r), r["provider"]]
-        return [_cell(c if not fmt.missing(c) else fmt.DASH) for c in head] + [_cell(reason)] + [fmt.DASH] * 11 + [_cell(r["date"]), fmt.commit(r), _cell(fmt.toolkit(r))]
+        return _failed_cells(rank, r, len(HEADER))
     return [
         _cell(c)
         for c in [
@@ -45,14 +43,55 @@ def row_cells(rank: int, r: Any) -> list[str]:
     ]  # fmt: skip
 
 
+#: Language-model tasks (metric perplexity, lower is better): perplexity, TTFT and decode rate instead
+#: of top-1 and items/s; p50 is the latency of one whole generation of the task's new tokens.
+LM_HEADER = [
+    "#", "method", "family", "W/A bits", "runtime", "provider", "perplexity", "Δ vs fp32", "TTFT ms", "tokens/s",
+    "p50 ms (generation)", "speed-up vs fp32", "peak RSS MB", "size KB", "Pareto", "flags", "date", "commit", "toolkit",
+]  # fmt: skip
+
+
+def lm_row_cells(rank: int, r: Any) -> list[str]:
+    """The cells of one language-model row (LM_HEADER)."""
+    if r["status"] != "ok":
+        return _failed_cells(rank, r, len(LM_HEADER))
+    return [
+        _cell(c)
+        for c in [
+            rank, r["label"], r["family"], fmt.bits(r), fmt.runtime(r), r["provider"] if not fmt.missing(r["provider"]) else fmt.DASH,
+            fmt.num(r["perplexity"], ".3f"), fmt.num(r["delta_perplexity"], "+.3f"), fmt.num(r["ttft_ms"], ".2f"),
+            fmt.num(r["tokens_per_s"], ",.1f"), fmt.with_spread(r["p50_ms"], r["latency_cv"], r["latency_runs"], ".2f"),
+            fmt.speedup(r), fmt.num(r["peak_rss_mb"], ",.0f"), fmt.size_kb(r), "★" if r["pareto"] else "",
+            (r["flags"] or "").replace(",", ", "), r["date"] if not fmt.missing(r["date"]) else fmt.DASH, fmt.commit(r), fmt.toolkit(r),
+        ]
+    ]  # fmt: skip
+
+
+def _failed_cells(rank: int, r: Any, width: int) -> list[str]:
+    reason = f"**{r['status']}**" + (f": {r['error']}" if not fmt.missing(r["error"]) else "")
+    head = [str(rank), r["label"], r["family"], fmt.bits(r), fmt.runtime(r), r["provider"]]
+    return [_cell(c if not fmt.missing(c) else fmt.DASH) for c in head] + [_cell(reason)] + [fmt.DASH] * (width - 10) + [_cell(r["date"]), fmt.commit(r), _cell(fmt.toolkit(r))]
+
+
 def table(group) -> str:  # type: ignore[no-untyped-def]
-    lines = ["| " + " | ".join(HEADER) + " |", "|" + "".join("---:|" if h in _RIGHT else "---|" for h in HEADER)]
+    lm = (group["metric"] == "perplexity").any()
+    header, cells = (LM_HEADER, lm_row_cells) if lm else (HEADER, row_cells)
+    cosine = not lm and group["embedding_cosine"].notna().any()  # encoders: how close to fp32's embeddings
+    if cosine:
+        header = [*header[:9], "emb. cosine vs fp32", *header[9:]]
+    lines = ["| " + " | ".join(header) + " |", "|" + "".join("---:|" if h in _RIGHT else "---|" for h in header)]
     for rank, (_, r) in enumerate(group.iterrows(), start=1):
-        lines.append("| " + " | ".join(row_cells(rank, r)) + " |")
+        row = cells(rank, r)
+        if cosine:
+            row = [*row[:9], fmt.num(r["embedding_cosine"], ".4f") if r["status"] == "ok" else fmt.DASH, *row[9:]]
+        lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
 
 
-_RIGHT = {"#", "top-1 %", "top-5 %", "Δ vs fp32 (pts)", "sim→real gap (pts)", "p50 ms", "p90 ms", "items/s", "speed-up vs fp32", "size KB"}
+_RIGHT = {
+    "#", "top-1 %", "top-5 %", "Δ vs fp32 (pts)", "sim→real gap (pts)", "p50 ms", "p90 ms", "items/s", "speed-up vs fp32", "size KB",
+    "perplexity", "Δ vs fp32", "TTFT ms", "tokens/s", "p50 ms (generation)", "peak RSS MB", "emb. cosine vs fp32",
+}  # fmt: skip
 
 
 def machine_lines(records: list[dict[str, Any]]) -> list[str]:
@@ -113,8 +152,10 @@ def target_readme(df, records: list[dict[str, Any]], target: str, plots: dict[st
     for task, group in df.groupby("task", sort=True):
         first = group.iloc[0]
         n_eval = next((int(v) for v in group["n_eval"] if not fmt.missing(v)), None)
-        few = f" **Too few to rank**: fewer than {MIN_RANKED_ITEMS} items; a one-item difference is {100 / n_eval:.1f} points." if n_eval and n_eval < MIN_RANKED_ITEMS else ""
-        lines += [f"## {task}", "", f"Sorted by deployed {first['metric']}" + (f" on {n_eval} evaluation samples." if n_eval else ".") + few, ""]
+        lm = first["metric"] == "perplexity"
+        few = f" **Too few to rank**: fewer than {MIN_RANKED_ITEMS} items; a one-item difference is {100 / n_eval:.1f} points." if n_eval and n_eval < MIN_RANKED_ITEMS and not lm else ""
+        order = "lowest first" if lm else "highest first"
+        lines += [f"## {task}", "", f"Sorted by deployed {first['metric']} ({order})" + (f" on {n_eval} evaluation samples." if n_eval else ".") + few, ""]
         lines += [table(group), ""]
         reasons = sorted({" ".join(str(r).split()) for r in group["power_reason"] if not fmt.missing(r)})
         if reasons:
@@ -162,7 +203,9 @@ def cross_target(df) -> tuple[str, list[dict[str, Any]]]:  # type: ignore[no-unt
     flat: list[dict[str, Any]] = []
     for task, group in df.groupby("task", sort=True):
         lines += [f"## {task}", "", "| method | " + " | ".join(targets) + " |", "|---|" + "---|" * len(targets)]
-        order = group.groupby("label", sort=False)["score"].max().sort_values(ascending=False, na_position="last").index
+        lower = (group["metric"] == "perplexity").any()
+        best = group.groupby("label", sort=False)["score"]
+        order = (best.min() if lower else best.max()).sort_values(ascending=lower, na_position="last").index
         for label in order:
             rows = group[group["label"] == label]
             cells = []

@@ -66,11 +66,15 @@ def plot_front(group, axis: str, path: Path, title: str) -> PlotResult | None:  
         return None
     labels = _point_labels(shown)
     xs = [float(v) for v in shown[cost_col]]
-    ys = [float(v) * 100 for v in shown["score"]]
+    lower = shown["metric"].iloc[0] == "perplexity"  # lower is better: the front is drawn on -score
+    ys = [float(v) * (1 if lower else 100) for v in shown["score"]]
     column = "pareto" if axis == "latency" else "pareto_energy"
     # The leaderboard's own marks (suite.publish.rows: ties in a task too small to rank) where the rows
     # carry them, so the plot and the table never disagree; else the front of the points as drawn.
-    mask = [bool(v) for v in shown[column]] if column in shown and shown[column].any() else front_mask(list(zip(ys, xs)))
+    if column in shown and shown[column].any():
+        mask = [bool(v) for v in shown[column]]
+    else:
+        mask = front_mask([(-y if lower else y, x) for y, x in zip(ys, xs)])
     families = sorted(set(shown["family"].fillna("?").astype(str)))
     colours = {f: f"C{i % 10}" for i, f in enumerate(families)}
 
@@ -90,13 +94,13 @@ def plot_front(group, axis: str, path: Path, title: str) -> PlotResult | None:  
                     zorder=3, label=None if labelled else family,
                 )  # fmt: skip
                 labelled = True
-    front = sorted((xs[i], ys[i]) for i in range(len(xs)) if mask[i])
+    front = sorted(((xs[i], ys[i]) for i in range(len(xs)) if mask[i]), key=lambda p: (p[0], p[1] if lower else -p[1]))
     fx, fy = [p[0] for p in front], [p[1] for p in front]
     ax.step(fx + [max(xs) * 1.05], fy + [fy[-1]], where="post", color="black", linewidth=1.2, alpha=0.7, zorder=2, label="Pareto front")
-    _margins(ax, xs, ys)
+    _margins(ax, xs, ys, percent=not lower)
     _annotate(fig, ax, xs, ys, labels, mask)
     ax.set_xlabel(xlabel)
-    ax.set_ylabel(f"{shown['metric'].iloc[0]} %, deployed (higher is better)")
+    ax.set_ylabel("perplexity, deployed (lower is better)" if lower else f"{shown['metric'].iloc[0]} %, deployed (higher is better)")
     ax.set_title(title, fontsize=11)
     ax.grid(True, alpha=0.3, which="both")
     legend = ax.legend(fontsize=8, loc="lower right", framealpha=0.85)
@@ -119,10 +123,10 @@ def plot_front(group, axis: str, path: Path, title: str) -> PlotResult | None:  
     )
 
 
-def _margins(ax: Any, xs: list[float], ys: list[float]) -> None:
+def _margins(ax: Any, xs: list[float], ys: list[float], percent: bool = True) -> None:
     lo, hi = min(ys), max(ys)
-    pad = max((hi - lo) * 0.15, 0.5)
-    ax.set_ylim(lo - pad, min(hi + pad, 100.5) if hi <= 100 else hi + pad)
+    pad = max((hi - lo) * 0.15, 0.5 if percent else abs(hi) * 0.01 or 0.01)
+    ax.set_ylim(lo - pad, min(hi + pad, 100.5) if percent and hi <= 100 else hi + pad)
     if ax.get_xscale() == "log":
         ax.set_xlim(min(xs) / 1.5, max(xs) * 1.5)
     else:
@@ -152,7 +156,8 @@ def plot_task(group, out_dir: Path, target: str, task: str) -> list[PlotResult]:
     """Every plot of one task on one target: latency always, energy where it was measured."""
     results = []
     for axis in AXES:
-        name = "top-1 vs p50 latency" if axis == "latency" else "top-1 vs energy per item"
+        metric = "perplexity" if (group["metric"] == "perplexity").any() else "top-1"
+        name = f"{metric} vs p50 latency" if axis == "latency" else f"{metric} vs energy per item"
         result = plot_front(group, axis, out_dir / f"pareto-{task}-{axis}.png", f"{task} on {target}: {name}")
         if result is not None:
             results.append(result)

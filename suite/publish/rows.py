@@ -52,6 +52,10 @@ COLUMN_DOCS: list[tuple[str, str, str]] = [
     ("delta_top1", "fraction", "top1 - fp32_top1"),
     ("simulated_top1", "fraction", "fake-quant (simulated) top-1, where the method has one"),
     ("sim_to_real_gap", "fraction", "simulated_top1 - top1: what deployment lost against the simulation"),
+    ("perplexity", "ratio", "language models: deployed perplexity of the held-out windows (lower is better)"),
+    ("fp32_perplexity", "ratio", "perplexity of the fp32 artifact on the same runtime"),
+    ("delta_perplexity", "ratio", "perplexity - fp32_perplexity (positive: worse)"),
+    ("embedding_cosine", "ratio", "encoders: mean cosine of the method's sentence embeddings to fp32's"),
     ("p50_ms", "ms", "LoadGen SingleStream latency, 50th percentile (median over runs)"),
     ("p90_ms", "ms", "SingleStream 90th percentile"),
     ("p99_ms", "ms", "SingleStream 99th percentile"),
@@ -66,6 +70,9 @@ COLUMN_DOCS: list[tuple[str, str, str]] = [
     ("throughput_cv", "ratio", "coefficient of variation of the per-run throughputs"),
     ("throughput_runs", "int", "Offline runs"),
     ("batch_size", "int", "Offline batch size"),
+    ("ttft_ms", "ms", "language models: time to first token for the task's fixed prompt (LoadGen, median over runs)"),
+    ("tpot_ms", "ms", "language models: time per output token while decoding at batch 1 (LoadGen, median over runs)"),
+    ("tokens_per_s", "tokens/s", "language models: decode rate at batch 1, 1000 / tpot_ms"),
     ("speedup", "x", "fp32 p50 / p50 on the same target, task, runtime, version, provider and timing mode"),
     ("power_status", "str", "measured | unavailable | needs_privilege"),
     ("power_reason", "str", "why power was not measured"),
@@ -77,6 +84,7 @@ COLUMN_DOCS: list[tuple[str, str, str]] = [
     ("items_per_j", "items/J", "1000 / mj_per_item"),
     ("size_bytes", "bytes", "artifact file size"),
     ("compressed_size_bytes", "bytes", "artifact size after zlib -9 (or the method's theoretical size)"),
+    ("peak_rss_mb", "MB", "peak resident memory of the measuring process during evaluation and timing (MiB)"),
     ("precision_map", "json", "nodes per precision, read from the artifact"),
     ("simulated", "bool", "no integer kernels here: accuracy is real, speed is not claimed"),
     ("unstable", "bool", "run-to-run CV above the profile's threshold"),
@@ -110,6 +118,13 @@ NUMERIC = {name for name, unit, _ in COLUMN_DOCS if unit not in ("str", "json", 
 INTEGER = {name for name, unit, _ in COLUMN_DOCS if unit in ("int", "bytes")}
 DEDUP_KEY = ["target", "task", "method", "params", "runtime", "runtime_version", "provider"]
 SPEEDUP_KEY = ["target", "task", "runtime", "runtime_version", "provider", "quick"]
+#: Metrics where a lower value is better (the tables sort and the Pareto fronts are drawn accordingly).
+LOWER_IS_BETTER = {"perplexity"}
+
+
+def ranked(metric: Any, score: Any) -> Any:
+    """``score`` turned so that higher is better for every metric (for sorting and Pareto fronts)."""
+    return -score if metric in LOWER_IS_BETTER else score
 
 
 def _num(value: Any) -> float | None:
@@ -211,6 +226,10 @@ def flatten(record: dict[str, Any]) -> dict[str, Any]:
         "delta_top1": _num(acc.get("delta_top1")),
         "simulated_top1": sim,
         "sim_to_real_gap": (sim - top1) if sim is not None and top1 is not None else None,
+        "perplexity": _num(acc.get("perplexity")),
+        "fp32_perplexity": _num(acc.get("fp32_perplexity")),
+        "delta_perplexity": _num(acc.get("delta_perplexity")),
+        "embedding_cosine": _num(acc.get("embedding_cosine")),
         "p50_ms": _num(lat.get("p50_ms")),
         "p90_ms": _num(lat.get("p90_ms")),
         "p99_ms": _num(lat.get("p99_ms")),
@@ -225,6 +244,9 @@ def flatten(record: dict[str, Any]) -> dict[str, Any]:
         "throughput_cv": _num(thr.get("cv")),
         "throughput_runs": thr.get("runs"),
         "batch_size": thr.get("batch_size"),
+        "ttft_ms": _num(lat.get("ttft_ms")),
+        "tpot_ms": _num(lat.get("tpot_ms")),
+        "tokens_per_s": _num(thr.get("tokens_per_s")),
         "speedup": None,
         "power_status": pw.get("status"),
         "power_reason": None if measured else (pw.get("reason") or pw.get("hint")),
@@ -236,6 +258,7 @@ def flatten(record: dict[str, Any]) -> dict[str, Any]:
         "items_per_j": (1000.0 / mj) if measured and mj else None,
         "size_bytes": art.get("size_bytes"),
         "compressed_size_bytes": art.get("compressed_size_bytes"),
+        "peak_rss_mb": _num((record.get("memory") or {}).get("peak_rss_mb")),
         "precision_map": json.dumps(art.get("precision_map") or {}, sort_keys=True),
         "simulated": bool(art.get("simulated")),
         "unstable": bool(lat.get("unstable") or thr.get("unstable")),
@@ -309,16 +332,17 @@ def frame(records: Iterable[dict[str, Any]]):  # type: ignore[no-untyped-def]
 
     df["pareto"] = False
     df["pareto_energy"] = False
-    ranked = front_scores(df)
+    front = front_scores(df)  # what each row competes with (too-few-to-rank ties)
     for _, group in df[ok].groupby(["target", "task"], sort=False):
         for column, x in (("pareto", "p50_ms"), ("pareto_energy", "mj_per_item")):
             pts = group[group["score"].notna() & group[x].notna()]
             if len(pts):
-                mask = front_mask(list(zip(ranked[pts.index], pts[x])))
+                mask = front_mask([(ranked(mt, sc), c) for mt, sc, c in zip(pts["metric"], front[pts.index], pts[x])])
                 df.loc[pts.index[mask], column] = True
     df["_ok"] = df["status"] == "ok"
-    df = df.sort_values(["target", "task", "_ok", "score", "p50_ms"], ascending=[True, True, False, False, True], na_position="last", kind="stable")
-    return df.drop(columns="_ok").reset_index(drop=True)
+    df["_rank"] = [ranked(m, s) for m, s in zip(df["metric"], df["score"])]
+    df = df.sort_values(["target", "task", "_ok", "_rank", "p50_ms"], ascending=[True, True, False, False, True], na_position="last", kind="stable")
+    return df.drop(columns=["_ok", "_rank"]).reset_index(drop=True)
 
 
 def front_scores(df):  # type: ignore[no-untyped-def]

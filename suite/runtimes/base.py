@@ -48,6 +48,16 @@ class RuntimeStatus:
     notes: list[str] = field(default_factory=list)
 
 
+def packed_feeds(names: list[str], x: np.ndarray) -> dict[str, np.ndarray]:
+    """A batch whose samples pack several model inputs along axis 1 (``input.names``: text models take
+    input ids and an attention mask) as one feed per input, in order."""
+    if x.ndim < 2 or x.shape[1] != len(names):
+        from suite.errors import JobFailed
+
+        raise JobFailed(f"the model takes {len(names)} inputs {names}, but a sample has shape {list(x.shape[1:])}: pack them along its first axis (input.names)")
+    return {name: np.ascontiguousarray(x[:, i]) for i, name in enumerate(names)}
+
+
 def threads_label(threads: int | None) -> str | None:
     """``4t`` / ``all cores`` for a thread count other than the default single thread."""
     if threads is None or threads == 1:

@@ -67,12 +67,45 @@ class OrtSession(Session):
         self.threads = spec.threads
         inputs = self.session.get_inputs()
         self.input_name = inputs[0].name
+        self.input_names = [i.name for i in inputs]
         self.output_names = [self.session.get_outputs()[0].name]
         session_run = self.session.run
         feed_name = self.input_name
         outs = self.output_names
-        self.run = lambda x: session_run(outs, {feed_name: x})
+        if len(inputs) == 1:
+            self.run = lambda x: session_run(outs, {feed_name: x})
+        else:  # several inputs: packed along the sample's first axis (text), or a causal LM's prompt
+            feeds = self.feeds
+            self.run = lambda x: session_run(outs, feeds(x))
         self._used: list[str] | None = None
+        self._graph: Any = None
+        self._feeds: Any = None
+
+    def feeds(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        """The feed dict of a batch: one input; inputs packed along axis 1 (``input.names``); or, for a
+        causal LM with a KV cache, ``x`` as the prompt with an empty cache."""
+        if self._feeds is None:
+            from suite.runtimes.lm_feeds import batch_feeds
+
+            self._feeds = batch_feeds([(i.name, list(i.shape), i.type) for i in self.session.get_inputs()], [o.name for o in self.session.get_outputs()])
+        return self._feeds(x)
+
+    def outputs(self, batch: np.ndarray) -> dict[str, np.ndarray]:
+        """Every output of the model for a batch, by name (encoders: logits and embedding)."""
+        names = [o.name for o in self.session.get_outputs()]
+        return dict(zip(names, self.session.run(names, self.feeds(batch))))
+
+    def lm_graph(self) -> Any:
+        """The KV-cache interface of a causal LM (suite/runtimes/lm_feeds.py)."""
+        if self._graph is None:
+            from suite.runtimes.lm_feeds import LmGraph
+
+            self._graph = LmGraph.of_ort(self.session)
+        return self._graph
+
+    def run_feeds(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        """All outputs, in graph order, for named feeds (what the LM loops call)."""
+        return self.session.run(None, feeds)
 
     def _make_session(self, options_hook: Any = None) -> Any:
         """An InferenceSession with the profile's threads and providers (``options_hook`` may add profiling)."""
@@ -98,7 +131,8 @@ class OrtSession(Session):
         """Nodes per provider and precision, from a profiled run of a twin session (see ort_placement)."""
         from suite.runtimes.ort_placement import profile_session
 
-        return profile_session(self._make_session, self.input_name, np.ascontiguousarray(sample))
+        feeds = self.input_name if len(self.input_names) == 1 else self.feeds(np.ascontiguousarray(sample))
+        return profile_session(self._make_session, feeds, np.ascontiguousarray(sample))
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         out = self.run(batch)[0]

@@ -103,7 +103,7 @@ def read_profile(path: Path) -> dict[str, Any]:
     return parse_profile(events)
 
 
-def profile_session(make_session: Any, feed_name: str, sample: Any, runs: int = 2) -> dict[str, Any]:
+def profile_session(make_session: Any, feed_name: str | dict[str, Any], sample: Any, runs: int = 2) -> dict[str, Any]:
     """Build a profiling session with ``make_session(options_hook)``, run it, parse and delete the trace."""
     import tempfile
 
@@ -115,6 +115,6 @@ def profile_session(make_session: Any, feed_name: str, sample: Any, runs: int = 
 
         session = make_session(hook)
         for _ in range(runs):
-            session.run(None, {feed_name: sample})
+            session.run(None, feed_name if isinstance(feed_name, dict) else {feed_name: sample})
         trace = session.end_profiling()
         return read_profile(Path(trace))

@@ -43,8 +43,8 @@ def _p50(value: Any) -> str:
 
 def _delta(acc: dict[str, Any]) -> str:
     delta = acc.get("delta_top1")
-    if delta is None:
-        return "–"
+    if delta is None:  # a language model: the perplexity's change (positive: worse)
+        return f"{acc['delta_perplexity']:+.3f}" if acc.get("delta_perplexity") is not None else "–"
     paired = acc.get("vs_fp32") or {}
     return f"{delta * 100:+.2f}" + (" n.s." if paired.get("significant") is False else "")
 
@@ -66,13 +66,13 @@ def row_cells(o: Outcome) -> dict[str, str]:
     half = lat.get("ci_half_width_pct")
     return {
         "method": o.job.method,
-        "top-1 %": f"{acc['top1'] * 100:.2f}" if acc.get("top1") is not None else "–",
+        "top-1 %": f"{acc['top1'] * 100:.2f}" if acc.get("top1") is not None else (f"ppl {acc['perplexity']:.3f}" if acc.get("perplexity") else "–"),
         "Δ pts": _delta(acc),
         "p50 ms": _p50(lat.get("p50_ms")),
         "speed-up": _speedup(r, o.job.is_baseline),
         "runtime": label_of(o.job.runtime),
         "±95%": f"{half:.1f}%" if half is not None else "–",
-        "items/s": f"{thr['items_per_s']:,.0f}" if thr.get("items_per_s") else "–",
+        "items/s": f"{thr['tokens_per_s']:,.1f} tok/s" if thr.get("tokens_per_s") else (f"{thr['items_per_s']:,.0f}" if thr.get("items_per_s") else "–"),
         "size KB": f"{art['size_bytes'] / 1024:.1f}" if art.get("size_bytes") else "–",
         "power": f"{pw['avg_w']:.2f} W" if pw.get("status") == "measured" else (pw.get("status") or "–"),
         "flags": ", ".join(flags),

@@ -198,6 +198,13 @@ def metrics_of(record: dict[str, Any]) -> dict[str, float]:
         "energy/mj_per_item": pw.get("mj_per_item"),
         "efficiency/items_per_j": (1000.0 / pw["mj_per_item"]) if pw.get("mj_per_item") else None,
         "model/size_mb": (art["size_bytes"] / 1e6) if art.get("size_bytes") else None,
+        "acc/perplexity": acc.get("perplexity"),
+        "acc/delta_perplexity": acc.get("delta_perplexity"),
+        "acc/embedding_cosine": acc.get("embedding_cosine"),
+        "latency/ttft_ms": lat.get("ttft_ms"),
+        "latency/tpot_ms": lat.get("tpot_ms"),
+        "throughput/tokens_per_s": thr.get("tokens_per_s"),
+        "memory/peak_rss_mb": (record.get("memory") or {}).get("peak_rss_mb"),
     }
     return {k: float(v) for k, v in values.items() if v is not None}
 

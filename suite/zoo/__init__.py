@@ -11,5 +11,6 @@ PLUGINS: dict[str, tuple[str, dict[str, object]]] = {
     "tflite": ("tflite_source:load", dict(summary="a .tflite file (model.path), converted to ONNX with tf2onnx")),
     "keras": ("keras_source:load", dict(summary="keras.applications by name + local weights, or a saved .keras model")),
     "torchvision": ("torchvision_source:load", dict(summary="torchvision model by name, weights from model.path or torch's hub cache (optional extra)")),
+    "transformers": ("transformers_source:load", dict(summary="Hugging Face encoder or causal LM from local files (folder or .gguf), or a small LM trained here; ONNX with KV cache")),
     "timm": ("timm_source:load", dict(summary="timm model by name, weights from model.path or the HF hub cache (optional extra)")),
 }  # fmt: skip

@@ -29,6 +29,9 @@ class ReferenceModel:
     weights_sha256: str
     origin: dict[str, Any] = field(default_factory=dict)
     onnx_path: Path | None = None
+    # Arrays aligned with the eval split that the run side compares each method against (the encoder
+    # task's fp32 sentence embeddings); carried with the eval data, sliced with it by --limit.
+    eval_extras: dict[str, Any] = field(default_factory=dict)
 
     def torch_module(self, needed_by: str) -> Any:
         """The torch module, or a one-line BadInput for ONNX-only sources."""
