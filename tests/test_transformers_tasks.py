@@ -2,10 +2,12 @@
 
 - a causal LM (a 1-layer Llama trained on one of gensim's packaged corpora, with a BPE tokenizer trained
   on the same text): fp32 and int4 records carry perplexity, TTFT, tokens/s and peak memory,
-  int4 is deployable, and the suite's perplexity equals a bare transformers computation on the saved
-  Hugging Face folder (the check a reader can redo on any text);
+  int4 is deployable, OpenVINO's fp32 row generates the same tokens at the same perplexity, and the
+  suite's perplexity equals a bare transformers computation on the saved Hugging Face folder (the
+  check a reader can redo on any text);
 - an encoder classifier (a tiny random BERT saved with MiniLM's real tokenizer.json, a head trained on
-  real drug reviews): packed input ids + attention mask, every eval review scored, embedding cosine;
+  real drug reviews): packed input ids + attention mask, every eval review scored, embedding cosine,
+  on ONNX Runtime and OpenVINO;
 - bad input before any job (exit 2, one line naming the file): missing tokenizer, text shorter than
   the requested tokens, a window longer than the model's maximum, a GGUF of an unknown architecture.
 """
@@ -48,12 +50,13 @@ def lm_task(folder: Path, name: str = "gpt-micro", **changes: object) -> Path:
     return path
 
 
+def records_of_all(results: Path, task: str) -> list[dict]:
+    return [json.loads(file.read_text()) for file in sorted((results / "records" / "local-cpu" / task).glob("*.json"))]
+
+
 def records_of(results: Path, task: str) -> dict[str, dict]:
-    out = {}
-    for file in (results / "records" / "local-cpu" / task).glob("*.json"):
-        record = json.loads(file.read_text())
-        out[record["method"]["name"]] = record
-    return out
+    """ONNX Runtime's records of a task, by method."""
+    return {r["method"]["name"]: r for r in records_of_all(results, task) if (r.get("runtime") or {}).get("name", "ort") == "ort"}
 
 
 def bare_perplexity(folder: Path, text: str, window: int, stride: int, n_tokens: int) -> float:
@@ -101,6 +104,15 @@ def test_causal_lm_records_and_bare_perplexity(tmp_path: Path, results_dir: Path
         assert len(lat["generated_ids"]) == 8
     assert records["int4"]["artifact"]["simulated"] is False
     assert records["int4"]["artifact"]["precision_map"].get("int4-weight-only", 0) > 0
+
+    # OpenVINO runs the same fp32 graph through the same KV-cache loop: same greedy tokens, same perplexity.
+    proc = edgeq("bench", "--target", "local-cpu", "--tasks", str(task), "--methods", "fp32", "--runtimes", "openvino", "--quick")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    ov = next(r for r in records_of_all(results_dir, "gpt-micro") if r["runtime"]["name"] == "openvino")
+    assert ov["status"] == "ok", ov["error"]
+    assert ov["runtime"]["inference_precision"] == "f32" and ov["latency"]["ttft_ms"] > 0
+    assert ov["latency"]["generated_ids"] == records["fp32"]["latency"]["generated_ids"]
+    assert ov["accuracy"]["perplexity"] == pytest.approx(records["fp32"]["accuracy"]["perplexity"], rel=1e-3)
 
     # The same weights (the saved Hugging Face folder) on the unseen text: suite == bare computation.
     folder = Path(records["fp32"]["task"]["model"]["path"])
@@ -158,6 +170,14 @@ def test_encoder_classifier_packed_inputs_and_embedding_cosine(tmp_path: Path, r
     assert records["fp32"]["accuracy"]["embedding_cosine"] == pytest.approx(1.0, abs=1e-5)
     assert 0.5 < records["dynamic"]["accuracy"]["embedding_cosine"] <= 1.0
     assert records["fp32"]["task"]["dataset"]["eval_label_counts"] == {"negative": 95, "neutral": 36, "positive": 248}
+
+    # OpenVINO feeds the packed ids and mask by name: the fp32 encoder's embeddings match ORT's.
+    proc = edgeq("bench", "--target", "local-cpu", "--tasks", str(path), "--methods", "fp32", "--runtimes", "openvino", "--quick")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    ov = next(r for r in records_of_all(results_dir, "tiny-bert-reviews") if r["runtime"]["name"] == "openvino")
+    assert ov["status"] == "ok", ov["error"]
+    assert ov["accuracy"]["n"] == 379 and ov["accuracy"]["embedding_cosine"] == pytest.approx(1.0, abs=1e-4)
+    assert abs(ov["accuracy"]["top1"] - records["fp32"]["accuracy"]["top1"]) <= 1 / 379
 
 
 def _bench_fails(task: Path, *expected: str) -> None:

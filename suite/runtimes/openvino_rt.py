@@ -14,7 +14,9 @@ f32 convolutions, not as int8.
 Profile entry: ``{name: openvino, threads: 1, options: {streams: 1, precision: f32, hint: latency}}``
 (``threads`` 0 = the plugin's default, all cores; ``streams`` = ``NUM_STREAMS``; ``hint`` = the
 ``PERFORMANCE_HINT``, ``latency``, ``throughput`` or ``none``). Each batch size gets its own compiled
-model with a static input shape, as LiteRT's interpreters do, so no timed call re-plans the graph.
+model with a static input shape, as LiteRT's interpreters do, so no timed call re-plans the graph; a
+model with several inputs (text encoders, causal LMs with a KV cache) is compiled once with its own
+dynamic shapes and fed by name, with the language-model interface of ``suite/runtimes/lm_feeds.py``.
 Run side: imports only numpy and openvino.
 """
 
@@ -119,19 +121,75 @@ class OpenVinoSession(Session):
         self.core = self._ov.Core()
         self._by_batch: dict[int, tuple[Any, ...]] = {}
         self._dynamic: tuple[Any, ...] | None = None
-        self._compiled(1)
-        self.run = self._run
+        self._named: tuple[Any, ...] | None = None  # (compiled, request, feeds) of a several-input model
+        self._graph: Any = None
+        if len(self._read().inputs) > 1:
+            self._compile_named()
+            self.run = self._run_named
+        else:
+            self._compiled(1)
+            self.run = self._run
+
+    def _read(self) -> Any:
+        try:
+            return self.core.read_model(str(self.path))
+        except Exception as exc:  # OpenVINO raises RuntimeError/its own types for unknown ops and bad files
+            raise JobFailed(f"{self.path}: OpenVINO {ov_version()} cannot read it: {_line(exc)}") from None
+
+    def _meta(self, compiled: Any) -> tuple[list[tuple[str, list[Any], str]], list[str]]:
+        """(name, shape with None for dynamic dims, element type) of the inputs, and the output names."""
+        inputs = [
+            (i.get_any_name(), [d.get_length() if d.is_static else None for d in i.get_partial_shape()], i.get_element_type().get_type_name())
+            for i in compiled.inputs
+        ]  # fmt: skip
+        return inputs, [o.get_any_name() for o in compiled.outputs]
+
+    def _compile_named(self) -> None:
+        """A model with several named inputs (a text encoder's ids and mask, a causal LM's prompt and KV
+        cache): compiled once with its own (dynamic) shapes, fed by name as ONNX Runtime is."""
+        from suite.runtimes.lm_feeds import batch_feeds
+
+        try:
+            compiled = self.core.compile_model(self._read(), "CPU", self.config)
+        except Exception as exc:
+            raise JobFailed(f"{self.path}: OpenVINO {ov_version()} cannot compile it for CPU: {_line(exc)}") from None
+        inputs, outputs = self._meta(compiled)
+        self._named = (compiled, compiled.create_infer_request(), batch_feeds(inputs, outputs))
+
+    def _run_named(self, x: np.ndarray) -> np.ndarray:
+        _, request, feeds = self._named  # type: ignore[misc]
+        request.infer(feeds(x))
+        return request.get_output_tensor(0).data
+
+    def outputs(self, batch: np.ndarray) -> dict[str, np.ndarray]:
+        """Every output for a batch, by name (encoders: logits and the sentence embedding)."""
+        if self._named is None:
+            return {"logits": self.predict(batch)}
+        compiled, request, feeds = self._named
+        request.infer(feeds(batch))
+        return {o.get_any_name(): np.array(request.get_tensor(o).data) for o in compiled.outputs}
+
+    def lm_graph(self) -> Any:
+        """The KV-cache interface of a causal LM (suite/runtimes/lm_feeds.py), from the compiled model."""
+        if self._named is None:
+            raise JobFailed(f"{self.path}: the model has one input: not a causal LM with a KV cache")
+        if self._graph is None:
+            from suite.runtimes.lm_feeds import LmGraph
+
+            self._graph = LmGraph.from_meta(*self._meta(self._named[0]))
+        return self._graph
+
+    def run_feeds(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        """All outputs, in graph order, for named feeds (the LM loops); copies, as the request reuses its buffers."""
+        compiled, request, _ = self._named  # type: ignore[misc]
+        request.infer(feeds)
+        return [np.array(request.get_tensor(o).data) for o in compiled.outputs]
 
     def _compiled(self, batch: int) -> tuple[Any, ...]:
         entry = self._by_batch.get(batch)
         if entry is not None:
             return entry
-        try:
-            model = self.core.read_model(str(self.path))
-        except Exception as exc:  # OpenVINO raises RuntimeError/its own types for unknown ops and bad files
-            raise JobFailed(f"{self.path}: OpenVINO {ov_version()} cannot read it: {_line(exc)}") from None
-        if len(model.inputs) != 1:
-            raise JobFailed(f"{self.path}: OpenVINO: the model has {len(model.inputs)} inputs; the suite feeds one")
+        model = self._read()
         shape = model.input(0).get_partial_shape()
         if shape.rank.is_dynamic:
             raise JobFailed(f"{self.path}: OpenVINO {ov_version()}: the input has a dynamic rank; expected [batch, ...]")
@@ -167,22 +225,29 @@ class OpenVinoSession(Session):
         return entry[3].data
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
+        if self._named is not None:
+            return np.array(self._run_named(np.ascontiguousarray(batch)))
         return np.array(self._run(np.ascontiguousarray(batch, dtype=np.float32)))
 
     def prepare(self, batch_sizes: list[int]) -> None:
         """Static-shape models for the batch sizes timing uses, and one with a dynamic batch axis for
         any other size LoadGen may ask for (a query set that is not a whole number of batches), so no
         timed call compiles."""
+        if self._named is not None:  # compiled once with its own shapes
+            return
         for batch in batch_sizes:
             self._compiled(batch)
         self._dynamic = self._compiled(-1)
 
     def placement(self, sample: np.ndarray) -> dict[str, Any]:
         """The batch-1 compiled model's execution graph (what SingleStream times)."""
-        return execution_graph(self._compiled(1)[0])
+        return execution_graph(self._main())
+
+    def _main(self) -> Any:
+        return self._named[0] if self._named is not None else self._compiled(1)[0]
 
     def info(self) -> dict[str, Any]:
-        compiled = self._compiled(1)[0]
+        compiled = self._main()
 
         def prop(name: str) -> Any:
             try:
