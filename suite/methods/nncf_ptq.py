@@ -66,9 +66,15 @@ def quantize_kwargs(nncf: Any, params: NncfPtqParams, n_cal: int) -> dict[str, A
     return kwargs
 
 
-def calibration_dataset(nncf: Any, x: np.ndarray, name: str) -> Any:
-    """One sample per item, as NNCF's ONNX backend feeds them (its statistics are per item)."""
-    return nncf.Dataset([np.ascontiguousarray(x[i : i + 1]) for i in range(len(x))], lambda item: {name: item})
+def calibration_dataset(nncf: Any, x: np.ndarray, src: Any) -> Any:
+    """One sample per item, as NNCF's ONNX backend feeds them (its statistics are per item), fed as every
+    runtime feeds the model at ``src`` (one input; text encoders' packed ids and mask; a causal LM's
+    window with an empty KV cache: suite.runtimes.lm_feeds.batch_feeds)."""
+    from suite.methods.ort_common import graph_io
+    from suite.runtimes.lm_feeds import batch_feeds
+
+    feeds = batch_feeds(*graph_io(src))
+    return nncf.Dataset([np.ascontiguousarray(x[i : i + 1]) for i in range(len(x))], feeds)
 
 
 def _details(params: NncfPtqParams, n_cal: int, out: Any) -> dict[str, Any]:
@@ -82,13 +88,11 @@ class NncfPtq(Method):
     def apply(self, ctx: PrepareContext, params: NncfPtqParams):  # type: ignore[override, no-untyped-def]
         import onnx
 
-        from suite.methods.ort_common import input_name
-
         nncf = require("nncf", "nncf")
         src = ctx.fp32_onnx()
         x_cal = ctx.splits.x_cal
         with toolkit_errors("nncf"), quiet("nncf"):
-            quantized = nncf.quantize(onnx.load(str(src)), calibration_dataset(nncf, x_cal, input_name(src)), **quantize_kwargs(nncf, params, len(x_cal)))
+            quantized = nncf.quantize(onnx.load(str(src)), calibration_dataset(nncf, x_cal, src), **quantize_kwargs(nncf, params, len(x_cal)))
         out = ctx.workdir / "model.onnx"
         onnx.save(quantized, str(out))
         return onnx_artifact(out, simulated=False, weight_bits=8, activation_bits=8, details=_details(params, len(x_cal), out))
@@ -131,7 +135,7 @@ class NncfAccuracyControl(Method):
         kwargs.pop("fast_bias_correction")  # not an argument of quantize_with_accuracy_control
         with toolkit_errors("nncf", "quantize this model with accuracy control"), quiet("nncf"):
             quantized = nncf.quantize_with_accuracy_control(
-                onnx.load(str(src)), calibration_dataset(nncf, x_cal, name), val_items, validation_fn=validate,
+                onnx.load(str(src)), calibration_dataset(nncf, x_cal, src), val_items, validation_fn=validate,
                 max_drop=params.max_drop, drop_type=nncf.DropType.ABSOLUTE, **kwargs,
             )  # fmt: skip
         out = ctx.workdir / "model.onnx"

@@ -185,7 +185,8 @@ def flatten(record: dict[str, Any]) -> dict[str, Any]:
     top1_lo, top1_hi = _interval(acc.get("top1_ci"))
     paired = acc.get("vs_fp32") or {}
     precise = _precision_met(lat, thr)
-    too_few = isinstance(acc.get("n"), int) and 0 < acc["n"] < MIN_RANKED_ITEMS
+    # items scored right or wrong (a perplexity is over tokens, not a count of right answers)
+    too_few = acc.get("metric", "top1") == "top1" and isinstance(acc.get("n"), int) and 0 < acc["n"] < MIN_RANKED_ITEMS
     flags = [f for f in ("simulated", "unstable") if (f == "simulated" and art.get("simulated")) or (f == "unstable" and (lat.get("unstable") or thr.get("unstable")))]
     valid = (bool(lat.get("valid", True)) and bool(thr.get("valid", True))) if (lat or thr) else None
     if valid is False:

@@ -113,7 +113,8 @@ def table(console: Any, outcomes: list[Outcome]) -> None:
         rows = [row_cells(o) for o in group]
         headers = fit_columns(rows, console.width)
         n = next((int((o.record.get("accuracy") or {}).get("n") or 0) for o in group if (o.record.get("accuracy") or {}).get("n")), 0)
-        title = f"{task}" + (f" · {n} items" if n else "") + (" · too few to rank" if 0 < n < MIN_RANKED_ITEMS else "")
+        ranked_by_items = any((o.record.get("accuracy") or {}).get("metric") == "top1" for o in group)  # not perplexity windows
+        title = f"{task}" + (f" · {n} items" if n else "") + (" · too few to rank" if ranked_by_items and 0 < n < MIN_RANKED_ITEMS else "")
         out = Table(title=escape(title), show_lines=False)
         for header in headers:
             required = header in ("method", "top-1 %", "Δ pts", "p50 ms", "speed-up")
