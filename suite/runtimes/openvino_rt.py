@@ -123,6 +123,7 @@ class OpenVinoSession(Session):
         self._dynamic: tuple[Any, ...] | None = None
         self._named: tuple[Any, ...] | None = None  # (compiled, request, feeds) of a several-input model
         self._graph: Any = None
+        self._names: list[str] = []
         if len(self._read().inputs) > 1:
             self._compile_named()
             self.run = self._run_named
@@ -142,15 +143,20 @@ class OpenVinoSession(Session):
             (i.get_any_name(), [d.get_length() if d.is_static else None for d in i.get_partial_shape()], i.get_element_type().get_type_name())
             for i in compiled.inputs
         ]  # fmt: skip
-        return inputs, [o.get_any_name() for o in compiled.outputs]
+        return inputs, self._names
 
     def _compile_named(self) -> None:
         """A model with several named inputs (a text encoder's ids and mask, a causal LM's prompt and KV
         cache): compiled once with its own (dynamic) shapes, fed by name as ONNX Runtime is."""
         from suite.runtimes.lm_feeds import batch_feeds
 
+        model = self._read()
+        # The outputs' names as the file gives them, in order: after compiling, OpenVINO may report the
+        # producing node's name instead (``graph_output_cast_0`` for the Cast an fp16 conversion put
+        # before ``logits``).
+        self._names = [o.get_any_name() for o in model.outputs]
         try:
-            compiled = self.core.compile_model(self._read(), "CPU", self.config)
+            compiled = self.core.compile_model(model, "CPU", self.config)
         except Exception as exc:
             raise JobFailed(f"{self.path}: OpenVINO {ov_version()} cannot compile it for CPU: {_line(exc)}") from None
         inputs, outputs = self._meta(compiled)
@@ -167,7 +173,7 @@ class OpenVinoSession(Session):
             return {"logits": self.predict(batch)}
         compiled, request, feeds = self._named
         request.infer(feeds(batch))
-        return {o.get_any_name(): np.array(request.get_tensor(o).data) for o in compiled.outputs}
+        return {name: np.array(request.get_tensor(o).data) for name, o in zip(self._names, compiled.outputs)}
 
     def lm_graph(self) -> Any:
         """The KV-cache interface of a causal LM (suite/runtimes/lm_feeds.py), from the compiled model."""
