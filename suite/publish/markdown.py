@@ -155,7 +155,7 @@ def target_readme(df, records: list[dict[str, Any]], target: str, plots: dict[st
         lm = first["metric"] == "perplexity"
         few = f" **Too few to rank**: fewer than {MIN_RANKED_ITEMS} items; a one-item difference is {100 / n_eval:.1f} points." if n_eval and n_eval < MIN_RANKED_ITEMS and not lm else ""
         order = "lowest first" if lm else "highest first"
-        lines += [f"## {task}", "", f"Sorted by deployed {first['metric']} ({order})" + (f" on {n_eval} evaluation samples." if n_eval else ".") + few, ""]
+        lines += [f"## {task}", "", f"Sorted by deployed {first['metric']} ({order})" + (f" on {n_eval} evaluation {'windows of held-out text' if lm else 'samples'}." if n_eval else ".") + few, ""]
         lines += [table(group), ""]
         reasons = sorted({" ".join(str(r).split()) for r in group["power_reason"] if not fmt.missing(r)})
         if reasons:
