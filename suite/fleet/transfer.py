@@ -48,18 +48,9 @@ def publish_bundle(path: Path, share: Path | None, tracking_uri: str | None, run
             "the workers cannot reach the bundles: set MLFLOW_TRACKING_URI to the lab's mlflow server "
             "(http://host:5000) or pass --share DIR (a folder every board mounts at the same path)"
         )
-    from mlflow.tracking import MlflowClient
+    from suite.tracking.mlflow import store_bundle
 
-    from suite.tracking.mlflow import _quiet_client_env
-
-    _quiet_client_env()
-    client = MlflowClient(tracking_uri=tracking_uri)
-    exp = client.get_experiment_by_name(EXPERIMENT)
-    exp_id = exp.experiment_id if exp is not None else client.create_experiment(EXPERIMENT)
-    run = client.create_run(exp_id, run_name=run_name, tags={"edgeq.kind": "bundle", "edgeq.bundle_sha256": sha})
-    client.log_artifact(run.info.run_id, str(path), artifact_path="bundles")
-    client.set_terminated(run.info.run_id, "FINISHED")
-    return {**info, "uri": f"runs:/{run.info.run_id}/bundles/{path.name}"}
+    return {**info, "uri": store_bundle(tracking_uri, EXPERIMENT, path, run_name, sha)}
 
 
 def fetch_bundle(info: dict[str, Any], cache: Path) -> Path:

@@ -139,6 +139,22 @@ def _quiet_client_env() -> None:
     os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
 
 
+def store_bundle(tracking_uri: str, experiment: str, path: Path, run_name: str, sha256: str) -> str:
+    """Log a carry-on bundle as the artifact of a finished run of ``experiment`` (the fleet's transfer:
+    workers download it from the server); returns its ``runs:/`` address. Kept here so that this module
+    is the only one that creates MLflow runs."""
+    from mlflow.tracking import MlflowClient
+
+    _quiet_client_env()
+    client = MlflowClient(tracking_uri=tracking_uri)
+    exp = client.get_experiment_by_name(experiment)
+    exp_id = exp.experiment_id if exp is not None else client.create_experiment(experiment)
+    run = client.create_run(exp_id, run_name=run_name, tags={"edgeq.kind": "bundle", "edgeq.bundle_sha256": sha256})
+    client.log_artifact(run.info.run_id, str(path), artifact_path="bundles")
+    client.set_terminated(run.info.run_id, "FINISHED")
+    return f"runs:/{run.info.run_id}/bundles/{path.name}"
+
+
 def params_of(record: dict[str, Any]) -> dict[str, str]:
     p = record["method"].get("params") or {}
     runtime = record.get("runtime") or {}
