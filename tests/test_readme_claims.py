@@ -75,7 +75,14 @@ def test_ctrl_c_exits_130_with_its_line_and_keeps_finished_records(onnx_task: Pa
             time.sleep(0.1)
         assert marker.exists(), sweep.communicate(timeout=30)
         os.killpg(sweep.pid, signal.SIGINT)
-        out, err = sweep.communicate(timeout=60)
+        try:
+            out, err = sweep.communicate(timeout=60)
+        except subprocess.TimeoutExpired:  # say where it waits (suite.cli.main: SIGUSR1 dumps the stacks)
+            os.kill(sweep.pid, signal.SIGUSR1)
+            time.sleep(2)
+            os.killpg(sweep.pid, signal.SIGKILL)
+            out, err = sweep.communicate(timeout=30)
+            pytest.fail(f"the sweep did not exit within 60 s of SIGINT; its stacks:\n{err[-6000:]}")
     finally:
         if sweep.poll() is None:
             os.killpg(sweep.pid, signal.SIGKILL)

@@ -24,7 +24,18 @@ INTERRUPTED = "edgeq: interrupted; records written so far are complete"
 
 
 def main() -> None:
+    _stack_dumps_on_sigusr1()
     sys.exit(run(sys.argv[1:]))
+
+
+def _stack_dumps_on_sigusr1() -> None:
+    """``kill -USR1 <pid>`` prints every thread's stack to stderr: how to see where a sweep that does not
+    answer is waiting (the tests ask for it when a sweep outlives its deadline)."""
+    import faulthandler
+    import signal
+
+    if hasattr(signal, "SIGUSR1"):
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
 
 
 def run(argv: list[str]) -> int:

@@ -234,7 +234,7 @@ class PrecisionSpec(Strict):
     offline: PrecisionScenarioSpec = Field(
         default_factory=lambda: PrecisionScenarioSpec(min_duration_s=0.6, min_queries=192, max_duration_s=30)
     )
-    quick_max_duration_s: float = Field(1.0, gt=0, description="--quick: each scenario stops here at the latest")
+    quick_max_duration_s: float = Field(0.5, gt=0, description="--quick: each scenario stops here at the latest (a smoke test: flagged quick)")
     power_window_s: float = Field(
         2.0, ge=0, description="with a power sensor measuring, Offline lasts at least this long (enough sensor samples)"
     )
