@@ -67,8 +67,11 @@ def test_ctrl_c_exits_130_with_its_line_and_keeps_finished_records(onnx_task: Pa
     args = [sys.executable, "-m", "suite", "bench", "--quick", "--no-mlflow", "--tasks", str(onnx_task),
             "--methods", "fp32,test-slow", "--set", f"test-slow.marker={marker}"]  # fmt: skip
     env = {**os.environ, **_env(tmp_path), "EDGEQ_PLUGINS": "tests.faulty_plugins"}
-    # Its own session, so the signal goes to the sweep's process group as a terminal's Ctrl-C does.
-    sweep = subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    # Its own session, so the signal goes to the sweep's process group as a terminal's Ctrl-C does; SIGINT
+    # at its default, as in a terminal (a shell's background job, a CI runner, inherits it ignored, and
+    # Python then leaves it ignored).
+    sweep = subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
     try:
         deadline = time.monotonic() + 240
         while not marker.exists() and sweep.poll() is None and time.monotonic() < deadline:

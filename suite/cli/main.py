@@ -35,7 +35,10 @@ def _stack_dumps_on_sigusr1() -> None:
     import signal
 
     if hasattr(signal, "SIGUSR1"):
-        faulthandler.register(signal.SIGUSR1, all_threads=True)
+        try:
+            faulthandler.register(signal.SIGUSR1, all_threads=True)
+        except (AttributeError, ValueError, OSError):  # stderr without a file descriptor (captured in tests)
+            pass
 
 
 def run(argv: list[str]) -> int:
