@@ -124,11 +124,12 @@ class OpenVinoSession(Session):
         self._named: tuple[Any, ...] | None = None  # (compiled, request, feeds) of a several-input model
         self._graph: Any = None
         self._names: list[str] = []
-        if len(self._read().inputs) > 1:
-            self._compile_named()
+        model = self._read()  # read once here (a language model's file is hundreds of MB)
+        if len(model.inputs) > 1:
+            self._compile_named(model)
             self.run = self._run_named
         else:
-            self._compiled(1)
+            self._compiled(1, model)
             self.run = self._run
 
     def _read(self) -> Any:
@@ -145,12 +146,11 @@ class OpenVinoSession(Session):
         ]  # fmt: skip
         return inputs, self._names
 
-    def _compile_named(self) -> None:
+    def _compile_named(self, model: Any) -> None:
         """A model with several named inputs (a text encoder's ids and mask, a causal LM's prompt and KV
         cache): compiled once with its own (dynamic) shapes, fed by name as ONNX Runtime is."""
         from suite.runtimes.lm_feeds import batch_feeds
 
-        model = self._read()
         # The outputs' names as the file gives them, in order: after compiling, OpenVINO may report the
         # producing node's name instead (``graph_output_cast_0`` for the Cast an fp16 conversion put
         # before ``logits``).
@@ -191,11 +191,11 @@ class OpenVinoSession(Session):
         request.infer(feeds)
         return [np.array(request.get_tensor(o).data) for o in compiled.outputs]
 
-    def _compiled(self, batch: int) -> tuple[Any, ...]:
+    def _compiled(self, batch: int, model: Any = None) -> tuple[Any, ...]:
         entry = self._by_batch.get(batch)
         if entry is not None:
             return entry
-        model = self._read()
+        model = model if model is not None else self._read()
         shape = model.input(0).get_partial_shape()
         if shape.rank.is_dynamic:
             raise JobFailed(f"{self.path}: OpenVINO {ov_version()}: the input has a dynamic rank; expected [batch, ...]")
