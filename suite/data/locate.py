@@ -70,6 +70,13 @@ def resolve(
     return _check_kind(path, value, key, kind)
 
 
+def dataset_file(task: Any, adapter: str, expected: str) -> Path:
+    """The task's ``dataset.path`` as an existing file, or one line saying what ``adapter`` needs there."""
+    if not task.dataset.path:
+        raise BadInput(f"dataset.path: missing; {adapter} needs {expected}")
+    return resolve(task.dataset.path, "dataset.path", task, kind="file")
+
+
 def package_path(value: str, key: str) -> Path:
     """``pkg:NAME/sub/path`` -> the file inside the installed package NAME (not imported)."""
     name, _, rest = value[len("pkg:") :].partition("/")

@@ -31,9 +31,9 @@ def parse_options(spec: DatasetSpec) -> Options:
 
 
 def _file(task: Any) -> Path:
-    if not task.dataset.path:
-        raise BadInput("dataset.path: missing; npz needs the .npz file with arrays x and y")
-    return resolve(task.dataset.path, "dataset.path", task, kind="file")
+    from suite.data.locate import dataset_file
+
+    return dataset_file(task, "npz", "the .npz file with arrays x and y")
 
 
 def _read(path: Path, key: str, what: str) -> np.ndarray:

@@ -42,11 +42,9 @@ def parse_options(spec: DatasetSpec) -> Options:
 
 
 def table_file(task: Any) -> Path:
-    from suite.data.locate import resolve
+    from suite.data.locate import dataset_file
 
-    if not task.dataset.path:
-        raise BadInput("dataset.path: missing; text-classification needs a TSV/CSV table or a zip of two")
-    return resolve(task.dataset.path, "dataset.path", task, kind="file")
+    return dataset_file(task, "text-classification", "a TSV/CSV table or a zip of two")
 
 
 def seq_len(task: Any) -> int:

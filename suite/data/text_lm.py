@@ -54,11 +54,9 @@ def parse_options(spec: DatasetSpec) -> Options:
 
 
 def corpus_file(task: Any) -> Path:
-    from suite.data.locate import resolve
+    from suite.data.locate import dataset_file
 
-    if not task.dataset.path:
-        raise BadInput("dataset.path: missing; text-lm needs a text file or a wiki XML dump (.xml.bz2)")
-    return resolve(task.dataset.path, "dataset.path", task, kind="file")
+    return dataset_file(task, "text-lm", "a text file or a wiki XML dump (.xml.bz2)")
 
 
 def window_of(task: Any) -> int:
