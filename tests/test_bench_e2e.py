@@ -177,3 +177,11 @@ def test_fidelity_line_format() -> None:
     )
     lines = [line for line in out.stdout.splitlines() if line.startswith("fidelity ")]
     assert len(lines) == 1 and pattern.match(lines[0]), out.stdout
+    offline = re.compile(
+        r"^fidelity-offline task=digits-cnn method=fp32 runtime=ort batch=32 bare_items_per_s=[\d.]+ "
+        r"suite_items_per_s=[\d.]+ ratio=([\d.]+) overhead_us_per_item=-?[\d.]+ ci_half_width_pct=[\d.na]+ "
+        r"precision_met=(yes|no) suite_s=[\d.]+$"
+    )
+    lines = [line for line in out.stdout.splitlines() if line.startswith("fidelity-offline ")]
+    assert len(lines) == 1 and offline.match(lines[0]), out.stdout
+    assert 0.2 < float(offline.match(lines[0]).group(1)) < 2.0  # the same model both ways: same order

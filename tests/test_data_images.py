@@ -293,3 +293,16 @@ def test_large_sets_decode_lazily_and_identically(tmp_path: Path, cifar_named: P
     np.testing.assert_array_equal(lazy.x_eval[7], eager.x_eval[7])
     np.testing.assert_array_equal(lazy.x_eval[np.array([3, 1])], eager.x_eval[[3, 1]])
     np.testing.assert_array_equal(np.asarray(lazy.x_cal), eager.x_cal)
+
+
+def test_digits_read_from_the_wheel_equal_load_digits() -> None:
+    """The digits adapter reads the wheel's CSV itself (importing scikit-learn costs seconds): the
+    arrays it reads are the ones ``sklearn.datasets.load_digits`` returns."""
+    from sklearn.datasets import load_digits
+
+    from suite.data.sklearn_digits import read_digits
+
+    images, labels = read_digits()
+    digits = load_digits()
+    assert np.array_equal(images, digits.images) and images.dtype == digits.images.dtype
+    assert np.array_equal(labels, digits.target) and len(labels) == 1797

@@ -31,7 +31,7 @@ import pytest
 
 from suite.measure.loadgen import ScenarioSettings, TimingOptions, single_stream_run
 from suite.measure.loadgen_logs import read_mllog, read_trace_latencies
-from suite.measure.precision import PrecisionGoal, measure_precision, offline, single_stream
+from suite.measure.precision import OUT_OF_REACH, PrecisionGoal, measure_precision, offline, projected_s, single_stream
 from suite.measure.stats import loadgen_percentile, median_ci
 from tests.timing_schedule import ScheduledRun, schedule, true_median
 
@@ -169,10 +169,12 @@ def test_precision_rule_stops_at_the_first_run_that_meets_it(tmp_path: Path) -> 
     assert all(w is None or w > goal.ci_pct for w in widths[goal.min_runs - 1 : -1])  # not met earlier
     assert lat["runs"] > goal.min_runs and lat["queries"] == sum(lat["per_run_queries"])
 
-    # The bound: ±0.2% on a heavy tail cannot be had in 0.4 s; the record says so.
+    # The bound: ±0.2% on a heavy tail cannot be had in 0.4 s; once the minimums are in, the interval's
+    # width says so (it would need ~(w/0.2)^2 times the data), the rule stops, and the record says why.
     bounded = single_stream(ScheduledRun(schedule("heavy", 8000, 3)), SAMPLES, _goal(0.2, max_s=0.4), 300_000, tmp_path / "c", 0.5)
-    assert bounded["stop_reason"] == "max duration reached" and bounded["precision_met"] is False
+    assert bounded["stop_reason"] == OUT_OF_REACH and bounded["precision_met"] is False
     assert bounded["ci_half_width_pct"] > 0.2 and bounded["duration_s"] <= 0.4 * 1.5 + 0.2
+    assert bounded["runs"] == 3  # stopped after the minimum runs, not at the bound
     lo, hi = bounded["p50_ci_ms"]
     assert lo <= bounded["p50_ms"] <= hi
 
@@ -212,7 +214,48 @@ def test_offline_rate_is_samples_over_the_known_busy_time(tmp_path: Path) -> Non
     assert overall <= scheduled_rate * 1.01  # never faster than the schedule allows
     assert overall >= actual_rate * 0.85  # the harness's own cost per 32-item batch is small
     assert thr["ci"][0] <= thr["items_per_s"] <= thr["ci"][1]
-    assert thr["mode"] == "precision" and thr["runs"] >= 6  # the fewest runs with an interval of their median
+    # The pooled rate is LoadGen's: all samples over the sum of LoadGen's own run durations.
+    assert thr["items_per_s"] == pytest.approx(overall, rel=1e-6)
+    assert thr["mode"] == "precision" and thr["runs"] >= 3 and thr["batches"] * 32 >= thr["samples"]
+    assert thr["stop_reason"] == "precision met" and thr["ci_half_width_pct"] <= 5.0
+
+
+def test_offline_batch_times_add_up_to_loadgens_duration(tmp_path: Path) -> None:
+    """Each batch's time, with LoadGen's time outside the SUT shared out, sums to LoadGen's duration."""
+    from suite.measure.loadgen import offline_run
+
+    run = ScheduledRun([20_000], per_item=True)
+    batches = [np.zeros((32, 4), np.float32) for _ in range(8)]
+    out = offline_run(run, batches, ScenarioSettings(0.001, 800, 32), 50_000.0, tmp_path, batch_times=True)
+    assert sum(out["batch_items"]) == out["samples"] == 800 and len(out["batch_s"]) == 25
+    assert sum(out["batch_s"]) == pytest.approx(out["samples"] / out["items_per_s"], rel=1e-9)
+    assert all(t >= 32 * 20e-6 * 0.98 for t in out["batch_s"])  # no batch beats its schedule
+    assert 0 <= out["outside_share"] < 0.5
+
+
+def test_offline_rule_stops_at_the_first_run_that_meets_it(tmp_path: Path) -> None:
+    """30 us an item: the rule stops at the first run, after the three minimum ones, whose interval is
+    within ±3%; ±0.05% cannot be had in 1 s."""
+    batches = [np.zeros((32, 4), np.float32) for _ in range(8)]
+    goal = _goal(3.0, min_s=0.15)
+    steady = offline(ScheduledRun([30_000], per_item=True), batches, 32, goal, 30_000.0, tmp_path / "a", 0.1)
+    widths = steady["per_run_ci_half_width_pct"]
+    assert steady["stop_reason"] == "precision met" and steady["runs"] >= 3
+    assert widths[-1] == steady["ci_half_width_pct"] <= 3.0
+    busy = np.cumsum([n / r for n, r in zip(steady["per_run_samples"], steady["per_run_items_per_s"])])
+    for i, w in enumerate(widths[:-1]):  # no earlier run met both the interval and the minimums
+        assert i + 1 < goal.min_runs or w is None or w > 3.0 or busy[i] < goal.min_duration_s * (1 - 1e-6), (i, w, busy)
+    bounded = offline(ScheduledRun([30_000], per_item=True), batches, 32, _goal(0.05, min_s=0.15, max_s=1.0), 30_000.0, tmp_path / "b", 0.1)
+    assert bounded["stop_reason"] == OUT_OF_REACH and bounded["precision_met"] is False
+    assert all(w is None or w > 0.05 for w in bounded["per_run_ci_half_width_pct"])
+    assert bounded["runs"] >= 3 and bounded["duration_s"] < 1.0  # stopped once the minimums were in, not at the bound
+
+
+def test_out_of_reach_projects_the_half_width_as_one_over_sqrt_time() -> None:
+    goal = _goal(1.0, max_s=2.0)
+    assert projected_s(2.0, goal, elapsed=0.5, busy_s=0.4) == pytest.approx(0.5 + 0.4 * 3 * 1.25)  # 4x the data
+    assert projected_s(0.5, goal, elapsed=0.5, busy_s=0.4) == pytest.approx(0.5)  # already within: no more time
+    assert projected_s(None, goal, 0.5, 0.4) is None
 
 
 def test_energy_per_item_divides_by_the_samples_measured(tmp_path: Path) -> None:

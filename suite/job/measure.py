@@ -104,6 +104,11 @@ def measure(
     lowered = (inputs.artifact_record.get("details") or {}).get("inference_precision")
     record["runtime"].setdefault("inference_precision", inference_precision(record["runtime"]["placement"]) or lowered)
     timings["evaluate"] = round(time.perf_counter() - t0, 3)
+    from suite.job.isolate import wait_for_quiet_sweep
+
+    waited = wait_for_quiet_sweep()  # the sweep opening MLflow next to us would slow the timing
+    if waited:
+        timings["waited_for_sweep"] = waited
 
     t0 = time.perf_counter()
     sensor, probe = choose_sensor(profile.power)

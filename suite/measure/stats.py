@@ -5,7 +5,10 @@ of variation, and the 95% intervals of the precision-driven timing and of accura
   the number below the true median is Binomial(n, 1/2), so ``[x_(l), x_(n-l+1)]`` covers it with
   probability ``1 - 2 P(B <= l-1)``; ``l`` is the largest rank keeping that at least 95%. It assumes
   nothing about the shape of the latency distribution (heavy tails, two modes), which a bootstrap or a
-  normal interval would. The same interval serves Offline throughput, over the per-run rates.
+  normal interval would.
+- ``batch_means_rate_ci``: the interval of an Offline rate, by non-overlapping batch means over the
+  per-batch times the SUT reported, in time order (the textbook interval for the mean of a correlated
+  series: consecutive batches on a shared machine are not independent, 20 long groups nearly are).
 - ``wilson_ci``: the Wilson score interval of a proportion (top-1), which, unlike the normal
   interval, stays inside [0, 1] and is honest at 20 items and near 100%.
 
@@ -23,6 +26,13 @@ from suite.records.paired import binom_half_cdf
 
 Z95 = 1.959963984540054
 EXACT_MEDIAN_N = 20_000  # above this many values the binomial rank comes from its normal limit
+BATCH_MEANS_GROUPS = 20  # Schmeiser (1982): 10-30 groups; fewer cost t-quantile, more cost independence
+# Student t 0.975 quantiles, degrees of freedom 1..30 (the standard table; a test checks them against scipy).
+T975 = (
+    12.706205, 4.302653, 3.182446, 2.776445, 2.570582, 2.446912, 2.364624, 2.306004, 2.262157, 2.228139,
+    2.200985, 2.178813, 2.160369, 2.144787, 2.131450, 2.119905, 2.109816, 2.100922, 2.093024, 2.085963,
+    2.079614, 2.073873, 2.068658, 2.063899, 2.059539, 2.055529, 2.051831, 2.048407, 2.045230, 2.042272,
+)
 
 
 def nearest_rank(values: Sequence[float], q: float) -> float:
@@ -85,6 +95,33 @@ def median_ci(values: Sequence[float]) -> tuple[float, float] | None:
         return None
     ordered = sorted(values)
     return ordered[ranks[0] - 1], ordered[ranks[1] - 1]
+
+
+def batch_means_rate_ci(
+    durations: Sequence[float], items: Sequence[int], groups: int = BATCH_MEANS_GROUPS
+) -> tuple[float, tuple[float, float] | None]:
+    """(rate, its 95% interval) from per-batch ``durations`` (seconds, in time order) of ``items`` each.
+
+    The rate is all items over all time (the ratio of sums, as LoadGen's Offline rate is per run). The
+    series is cut into ``groups`` consecutive groups (fewer when there are fewer batches); the groups'
+    per-item times have a Student-t interval of their mean, and its relative half-width is carried over
+    to the rate. None when fewer than 2 groups can be formed, or the interval would reach zero time.
+    """
+    total_t, total_n = float(sum(durations)), int(sum(items))
+    if total_t <= 0 or total_n <= 0:
+        raise ValueError("no busy time or no items")
+    rate = total_n / total_t
+    k = min(groups, len(durations))
+    if k < 2:
+        return rate, None
+    bounds = [round(i * len(durations) / k) for i in range(k + 1)]
+    per_item = [sum(durations[a:b]) / sum(items[a:b]) for a, b in zip(bounds, bounds[1:])]
+    mean = sum(per_item) / k
+    sd = math.sqrt(sum((y - mean) ** 2 for y in per_item) / (k - 1))
+    rel = T975[min(k - 1, len(T975)) - 1] * sd / math.sqrt(k) / mean
+    if rel >= 1:
+        return rate, None
+    return rate, (rate / (1 + rel), rate / (1 - rel))
 
 
 def wilson_ci(successes: int, n: int) -> tuple[float, float] | None:

@@ -10,6 +10,12 @@ statistic.
 Goals (the suite's, printed nowhere but here): ratio suite/bare <= 1.05 where the bare p50 is >= 1 ms,
 otherwise at most 10 us of overhead per query; the precision run's interval should hold the bare
 p50 up to that overhead (``bare_in_ci`` says whether it holds it as is).
+
+A second line per artifact does the same for Offline throughput: a bare loop over the profile's
+batches (items/s, half before and half after) against the suite's Offline rule, as a ratio and as
+the harness's cost per item (LoadGen's sample list, the SUT's responses: what a model of a few
+microseconds per item feels). No goal is set for it; it says how much of a tiny model's Offline rate
+is the harness.
 """
 
 from __future__ import annotations
@@ -40,6 +46,18 @@ def bare_times_ns(run, samples: list[np.ndarray], seconds: float, start: int = 0
     return times
 
 
+def bare_items_per_s(run, batches: list[np.ndarray], seconds: float) -> tuple[int, float]:  # type: ignore[no-untyped-def]
+    """(items, busy seconds) of a bare loop over ``batches`` for ``seconds`` (at least 3 batches)."""
+    items, i = 0, 0
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < seconds or i < 3:
+        batch = batches[i % len(batches)]
+        run(batch)
+        items += len(batch)
+        i += 1
+    return items, time.perf_counter() - t0
+
+
 def bare_p50_ms(run, samples: list[np.ndarray], seconds: float) -> float:  # type: ignore[no-untyped-def]
     return loadgen_percentile(bare_times_ns(run, samples, seconds), 50) / 1e6
 
@@ -50,7 +68,9 @@ def run_fidelity(target: str, tasks: list[str] | None, methods: list[str] | None
     from suite.job.measure import precision_goal
     from suite.job.plan import plan
     from suite.machine.target import load_target
-    from suite.measure.precision import single_stream, warm_up
+    from suite.job.measure import scenario
+    from suite.measure.loadgen import offline_batches
+    from suite.measure.precision import offline, offline_warm_up, single_stream, warm_up
     from suite.registry import runtimes
 
     profile = load_target(target)
@@ -75,4 +95,21 @@ def run_fidelity(target: str, tasks: list[str] | None, methods: list[str] | None
             f"ci_ms={lo:.4f}..{hi:.4f} bare_in_ci={'yes' if lo <= b <= hi else 'no'} "
             f"precision_met={'yes' if lat['precision_met'] else 'no'} queries={lat['queries']} "
             f"suite_s={lat['duration_s']:.2f} bare_calls={len(before) + len(after)}"
+        )
+        batch_size = scenario(profile.config, "offline", quick=False).batch_size
+        batches = offline_batches(samples, batch_size)
+        with tempfile.TemporaryDirectory(prefix="edgeq-fidelity-") as tmp:
+            rate = offline_warm_up(session.run, batches, batch_size, 1e3 / lat["mean_ms"], Path(tmp))
+        n1, t1 = bare_items_per_s(session.run, batches, seconds / 2)
+        with tempfile.TemporaryDirectory(prefix="edgeq-fidelity-") as tmp:
+            goal = precision_goal(profile.config, "offline", quick=False)
+            thr = offline(session.run, batches, batch_size, goal, rate, Path(tmp), profile.config.measurement.cv_threshold)
+        n2, t2 = bare_items_per_s(session.run, batches, seconds / 2)
+        bare = (n1 + n2) / (t1 + t2)
+        suite = thr["items_per_s"]
+        yield (
+            f"fidelity-offline task={job.task_name} method={job.method} runtime={job.runtime['name']} "
+            f"batch={batch_size} bare_items_per_s={bare:.1f} suite_items_per_s={suite:.1f} ratio={suite / bare:.3f} "
+            f"overhead_us_per_item={(1 / suite - 1 / bare) * 1e6:.2f} ci_half_width_pct={thr['ci_half_width_pct'] or float('nan'):.2f} "
+            f"precision_met={'yes' if thr['precision_met'] else 'no'} suite_s={thr['duration_s']:.2f}"
         )

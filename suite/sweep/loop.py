@@ -88,12 +88,15 @@ def run_sweep(
     retry_failed: bool = False,
     merge: bool = False,
     on_record: Callable[[Outcome], None] | None = None,
+    prewarm: Callable[[], None] | None = None,
 ) -> list[Outcome]:
     """Every job to an Outcome: reused from its record, skipped with its reason, or run by ``executor``.
 
     ``sink`` (a ``suite.tracking.sink.MlflowSink``) logs each record that ran; ``on_record`` is told of
     every outcome as it happens (a progress bar, a line per record); ``merge`` keeps the first of two
     different measurements of one job (records arriving from boards) instead of overwriting.
+    ``prewarm``: work for the end of the sweep that can be done while the first job prepares (the
+    publisher's imports), in a thread, under the executor's ``busy`` (no job times meanwhile).
     """
     outcomes: list[Outcome] = []
 
@@ -114,14 +117,32 @@ def run_sweep(
             submitted += 1
     if sink is not None:
         sink.probe()  # before the first job runs; the sweep never waits on MLflow again
-        if submitted:
-            sink.start()  # and the store opens while the first job runs
+        if submitted:  # and the store opens while the first job prepares (its timing waits for it)
+            sink.start(getattr(executor, "busy", None))
+    if prewarm is not None and submitted:
+        start_prewarm(prewarm, getattr(executor, "busy", None))
     for job, record, how in executor.results():
         stored, path = store_record(store, record, merge)
         if sink is not None:
             sink.log(stored, path)
         done(Outcome(job, stored, how))
     return outcomes
+
+
+def start_prewarm(work: Callable[[], None], busy: Any = None) -> None:
+    """Run ``work`` in a daemon thread, inside ``busy()`` when given; a failure there is ignored (the
+    work is done again, in the foreground, when its result is needed)."""
+    import threading
+    from contextlib import nullcontext
+
+    def body() -> None:
+        with (busy or nullcontext)():
+            try:
+                work()
+            except Exception:
+                pass
+
+    threading.Thread(target=body, name="edgeq-prewarm", daemon=True).start()
 
 
 class LocalExecutor:
@@ -139,6 +160,13 @@ class LocalExecutor:
 
     def submit(self, job: Job) -> None:
         self.queue.append(job)
+
+    @staticmethod
+    def busy() -> Any:
+        """Sweep-side work during which the job process holds its timing (``suite.job.isolate``)."""
+        from suite.job.isolate import sweep_busy
+
+        return sweep_busy()
 
     def results(self) -> Iterator[tuple[Job, dict[str, Any], str]]:
         from suite.job.isolate import JobProcess

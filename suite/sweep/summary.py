@@ -129,6 +129,8 @@ def table(console: Any, outcomes: list[Outcome]) -> None:
 
 def notes(console: Any, outcomes: list[Outcome]) -> None:
     """After the table: fallbacks, invalid (throttled) runs and why quantized artifacts were not faster."""
+    from suite.measure.precision import OUT_OF_REACH
+
     for o in outcomes:
         record = o.record
         rt = record.get("runtime") or {}
@@ -139,11 +141,12 @@ def notes(console: Any, outcomes: list[Outcome]) -> None:
         if lat.get("invalid_reason"):
             console.print(f"[red]invalid[/] {label}: {escape(str(lat['invalid_reason']))}")
         short = [
-            f"{name} ±{b['ci_half_width_pct']:.1f}% after {b.get('duration_s')} s (bound {b.get('max_duration_s')} s)"
+            f"{name} ±{b['ci_half_width_pct']:.1f}% after {b.get('duration_s')} s (bound {b.get('max_duration_s')} s"
+            + ("; out of reach: stopped early" if b.get("stop_reason") == OUT_OF_REACH else "") + ")"
             for name, b in (("p50", lat), ("items/s", record.get("throughput") or {}))
             if b.get("precision_met") is False and b.get("ci_half_width_pct") is not None
         ]
-        if short:  # the bound stopped the timing before the interval reached the profile's goal
+        if short:  # the bound (or its projection) stopped the timing before the interval reached the goal
             goal = lat.get("precision_pct")
             console.print(f"[yellow]imprecise[/] {label}: {escape('; '.join(short))}, goal ±{goal}%")
         line = (record.get("diagnosis") or {}).get("line")

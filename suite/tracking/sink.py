@@ -71,12 +71,19 @@ class MlflowSink:
                     self.say(f"{self.down}: records only; `edgeq sync` logs them later")
         return self.down
 
-    def start(self) -> None:
+    def start(self, busy: Any = None) -> None:
         """Open the store in the background now, so the first record does not wait for it: importing
         mlflow and creating a new sqlite store (its schema migrations) take 3-10 s on a 2-core machine,
-        time the first job (training, quantizing) overlaps instead of adding to."""
+        time the first job (training, quantizing) overlaps instead of adding to. ``busy``: a context
+        manager held while opening (a local sweep's ``sweep_busy``: its job process times nothing then)."""
         if self._tracker is None and self._opening is None and self.probe() is None:
-            self._opening = threading.Thread(target=self.tracker, name="edgeq-mlflow-open", daemon=True)
+            from contextlib import nullcontext
+
+            def open_store() -> None:
+                with (busy or nullcontext)():
+                    self.tracker()
+
+            self._opening = threading.Thread(target=open_store, name="edgeq-mlflow-open", daemon=True)
             self._opening.start()
 
     def tracker(self) -> Any:
