@@ -141,7 +141,7 @@ def target_readme(df, records: list[dict[str, Any]], target: str, plots: dict[st
         "fake-quant accuracy minus it; Δ is marked n.s. where the exact McNemar test on the same items finds no "
         "significant difference from fp32. Latency: LoadGen SingleStream p50/p90; throughput: LoadGen Offline. "
         "± is the half-width of the 95% confidence interval (p50: order-statistic interval of the pooled "
-        "per-query latencies; items/s: the same, of the median per-run rate); rows timed with fixed counts (--mlperf) show the "
+        "per-query latencies; items/s: batch means over the Offline runs' batches); rows timed with fixed counts (--mlperf) show the "
         "run-to-run coefficient of variation as cv instead. Speed-up is against fp32 on the same "
         "runtime, version and provider, and is never claimed for simulated methods. ★ marks the Pareto front "
         "(accuracy vs p50 latency); in a task scored on fewer than 200 items (too few to rank) accuracy "
