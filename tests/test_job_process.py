@@ -7,7 +7,8 @@ import threading
 import time
 from typing import Any
 
-from suite.job.isolate import JobProcess, sweep_busy, wait_for_quiet_sweep
+from suite.job.isolate import JobProcess
+from suite.job.quiet import sweep_busy, wait_for_quiet_sweep
 from suite.job.plan import plan
 from suite.job.spec import Job
 from suite.machine.target import load_target

@@ -30,69 +30,17 @@ import sys
 import tempfile
 import threading
 import time
-from contextlib import contextmanager
 from multiprocessing.connection import wait
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
+from suite.job.quiet import adopt_quiet_event, quiet_event
 from suite.job.spec import Job
 
 Runner = Callable[[Job], dict[str, Any]]  # a module-level function: the spawned process imports it by name
 STARTUP_TIMEOUT_S = 300.0  # importing numpy + ONNX Runtime on a slow board; not part of a job's budget
 TAIL_LINES = 25
 _KILL_GRACE_S = 2.0
-QUIET_WAIT_LIMIT_S = 120.0  # a job never waits longer than this for its sweep to go quiet
-
-# The sweep and its job process share one core pair: while the sweep process works (opening the MLflow
-# store in the background: 3-10 s of CPU on a 2-core machine), the job process may prepare and
-# evaluate, but must not time. A spawn-context Event, set while the sweep is quiet; the job process
-# waits on it before its timing starts (``wait_for_quiet_sweep``).
-_QUIET: Any = None
-_QUIET_LOCK = threading.Lock()  # the sweep's MLflow thread and its main thread may both ask first
-
-
-def quiet_event() -> Any:
-    """The Event the job processes of this sweep wait on (made once, on first use; set: quiet). Made
-    twice, the first one's semaphore would be unlinked while a job process is being handed it."""
-    global _QUIET
-    with _QUIET_LOCK:
-        if _QUIET is None:
-            _QUIET = multiprocessing.get_context("spawn").Event()
-            _QUIET.set()
-        return _QUIET
-
-
-_BUSY_HOLDERS = 0
-
-
-@contextmanager
-def sweep_busy() -> Iterator[None]:
-    """Sweep-side work that would disturb a timing: job processes hold their timing until every such
-    piece of work (they may overlap, in threads) has ended."""
-    global _BUSY_HOLDERS
-    event = quiet_event()
-    with _QUIET_LOCK:
-        _BUSY_HOLDERS += 1
-        event.clear()
-    try:
-        yield
-    finally:
-        with _QUIET_LOCK:
-            _BUSY_HOLDERS -= 1
-            if _BUSY_HOLDERS == 0:
-                event.set()
-
-
-def wait_for_quiet_sweep() -> float:
-    """In a job process: wait (at most ``QUIET_WAIT_LIMIT_S``) until the sweep is quiet; seconds waited.
-    Outside a job process (a job run in-process, a board's worker loop) there is nothing to wait for."""
-    if _QUIET is None or _QUIET.is_set():
-        return 0.0
-    t0 = time.monotonic()
-    _QUIET.wait(QUIET_WAIT_LIMIT_S)
-    return round(time.monotonic() - t0, 3)
-
-
 # ------------------------------------------------------------------------------------------ job process
 def _die_with_parent(parent_pid: int) -> None:
     """Make sure this process does not outlive the sweep that started it."""
@@ -127,8 +75,7 @@ def _redirect_output(log_path: str) -> None:
 
 def _process_main(conn: Any, log_path: str, parent_pid: int, env: dict[str, str], runner: Runner, quiet: Any = None) -> None:
     """The job process's loop: receive a job dict, send back ``runner(job)``'s record, until told to stop."""
-    global _QUIET
-    _QUIET = quiet
+    adopt_quiet_event(quiet)
     _redirect_output(log_path)
     import faulthandler
 

@@ -104,7 +104,7 @@ def measure(
     lowered = (inputs.artifact_record.get("details") or {}).get("inference_precision")
     record["runtime"].setdefault("inference_precision", inference_precision(record["runtime"]["placement"]) or lowered)
     timings["evaluate"] = round(time.perf_counter() - t0, 3)
-    from suite.job.isolate import wait_for_quiet_sweep
+    from suite.job.quiet import wait_for_quiet_sweep
 
     waited = wait_for_quiet_sweep()  # the sweep opening MLflow next to us would slow the timing
     if waited:

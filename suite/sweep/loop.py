@@ -164,7 +164,7 @@ class LocalExecutor:
     @staticmethod
     def busy() -> Any:
         """Sweep-side work during which the job process holds its timing (``suite.job.isolate``)."""
-        from suite.job.isolate import sweep_busy
+        from suite.job.quiet import sweep_busy
 
         return sweep_busy()
 

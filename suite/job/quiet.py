@@ -1,0 +1,68 @@
+"""The job process holds its timing while the sweep process works beside it.
+
+The sweep and its job process share the machine's cores: while the sweep process works (opening the
+MLflow store in the background, 3-10 s of CPU on a 2-core machine; importing the leaderboard's
+libraries), the job process may prepare and evaluate, but must not time. One spawn-context Event,
+set while the sweep is quiet, is handed to every job process (``suite.job.isolate``); ``measure``
+waits on it before its timing starts. Outside a job process (a job run in-process, a board's worker
+loop) there is nothing to wait for.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+import time
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+QUIET_WAIT_LIMIT_S = 120.0  # a job never waits longer than this for its sweep to go quiet
+
+_QUIET: Any = None
+_LOCK = threading.Lock()  # the sweep's background threads and its main thread may all ask first
+_BUSY_HOLDERS = 0
+
+
+def quiet_event() -> Any:
+    """The sweep side's Event (made once, on first use; set: quiet). Made twice, the first one's
+    semaphore would be unlinked while a job process is being handed it (seen: the job process then
+    failed to start)."""
+    global _QUIET
+    with _LOCK:
+        if _QUIET is None:
+            _QUIET = multiprocessing.get_context("spawn").Event()
+            _QUIET.set()
+        return _QUIET
+
+
+def adopt_quiet_event(event: Any) -> None:
+    """In a job process: the sweep's Event, as handed over at spawn (None: never wait)."""
+    global _QUIET
+    _QUIET = event
+
+
+@contextmanager
+def sweep_busy() -> Iterator[None]:
+    """Sweep-side work that would disturb a timing: job processes hold their timing until every such
+    piece of work (they may overlap, in threads) has ended."""
+    global _BUSY_HOLDERS
+    event = quiet_event()
+    with _LOCK:
+        _BUSY_HOLDERS += 1
+        event.clear()
+    try:
+        yield
+    finally:
+        with _LOCK:
+            _BUSY_HOLDERS -= 1
+            if _BUSY_HOLDERS == 0:
+                event.set()
+
+
+def wait_for_quiet_sweep() -> float:
+    """In a job process: wait (at most ``QUIET_WAIT_LIMIT_S``) until the sweep is quiet; seconds waited."""
+    if _QUIET is None or _QUIET.is_set():
+        return 0.0
+    t0 = time.monotonic()
+    _QUIET.wait(QUIET_WAIT_LIMIT_S)
+    return round(time.monotonic() - t0, 3)
