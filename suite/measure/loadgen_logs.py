@@ -51,7 +51,7 @@ def read_trace_latencies(path: Path) -> list[int]:
             if not line.startswith('{"name":"Sample"') or '"ph":"b"' not in line:
                 continue
             # Two fields by pattern, not a JSON parse of every line: 10,000 queries a run, and
-            # json.loads made reading a third of a short run's cost. A line the pattern does not fit
+            # json.loads made reading a fifth of a short run's wall time. A line the pattern does not fit
             # is parsed as JSON.
             seq, done = _SEQ.search(line), _COMPLETE.search(line)
             if seq and done:
