@@ -86,8 +86,8 @@ def calibrate_latency_ns(run: RunFn, samples: Sequence[np.ndarray], seconds: flo
     return max(1, int(np.median(times)))
 
 
-def calibrate_items_per_s(run: RunFn, batches: Sequence[np.ndarray], seconds: float = 0.3) -> float:
-    """A short bare batch loop that sets Offline's expected rate (so the run meets its min duration)."""
+def bare_batch_loop(run: RunFn, batches: Sequence[np.ndarray], seconds: float) -> tuple[int, float]:
+    """(items, seconds) of a bare loop over ``batches`` for ``seconds`` (at least 3 batches)."""
     items = 0
     t0 = time.perf_counter()
     i = 0
@@ -96,7 +96,13 @@ def calibrate_items_per_s(run: RunFn, batches: Sequence[np.ndarray], seconds: fl
         run(batch)
         items += len(batch)
         i += 1
-    return items / (time.perf_counter() - t0)
+    return items, time.perf_counter() - t0
+
+
+def calibrate_items_per_s(run: RunFn, batches: Sequence[np.ndarray], seconds: float = 0.3) -> float:
+    """A short bare batch loop that sets Offline's expected rate (so the run meets its min duration)."""
+    items, elapsed = bare_batch_loop(run, batches, seconds)
+    return items / elapsed
 
 
 def _test_settings(scenario: Any, settings: ScenarioSettings) -> Any:

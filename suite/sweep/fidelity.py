@@ -46,18 +46,6 @@ def bare_times_ns(run, samples: list[np.ndarray], seconds: float, start: int = 0
     return times
 
 
-def bare_items_per_s(run, batches: list[np.ndarray], seconds: float) -> tuple[int, float]:  # type: ignore[no-untyped-def]
-    """(items, busy seconds) of a bare loop over ``batches`` for ``seconds`` (at least 3 batches)."""
-    items, i = 0, 0
-    t0 = time.perf_counter()
-    while time.perf_counter() - t0 < seconds or i < 3:
-        batch = batches[i % len(batches)]
-        run(batch)
-        items += len(batch)
-        i += 1
-    return items, time.perf_counter() - t0
-
-
 def bare_p50_ms(run, samples: list[np.ndarray], seconds: float) -> float:  # type: ignore[no-untyped-def]
     return loadgen_percentile(bare_times_ns(run, samples, seconds), 50) / 1e6
 
@@ -69,7 +57,7 @@ def run_fidelity(target: str, tasks: list[str] | None, methods: list[str] | None
     from suite.job.plan import plan
     from suite.machine.target import load_target
     from suite.job.measure import scenario
-    from suite.measure.loadgen import offline_batches
+    from suite.measure.loadgen import bare_batch_loop, offline_batches
     from suite.measure.precision import offline, offline_warm_up, single_stream, warm_up
     from suite.registry import runtimes
 
@@ -100,11 +88,11 @@ def run_fidelity(target: str, tasks: list[str] | None, methods: list[str] | None
         batches = offline_batches(samples, batch_size)
         with tempfile.TemporaryDirectory(prefix="edgeq-fidelity-") as tmp:
             rate = offline_warm_up(session.run, batches, batch_size, 1e3 / lat["mean_ms"], Path(tmp))
-        n1, t1 = bare_items_per_s(session.run, batches, seconds / 2)
+        n1, t1 = bare_batch_loop(session.run, batches, seconds / 2)
         with tempfile.TemporaryDirectory(prefix="edgeq-fidelity-") as tmp:
             goal = precision_goal(profile.config, "offline", quick=False)
             thr = offline(session.run, batches, batch_size, goal, rate, Path(tmp), profile.config.measurement.cv_threshold)
-        n2, t2 = bare_items_per_s(session.run, batches, seconds / 2)
+        n2, t2 = bare_batch_loop(session.run, batches, seconds / 2)
         bare = (n1 + n2) / (t1 + t2)
         suite = thr["items_per_s"]
         yield (
