@@ -17,7 +17,9 @@ def results_root() -> Path:
 
 def cache_dir(*parts: str) -> Path:
     """Trained checkpoints, exports and artifacts: ``EDGEQ_CACHE_DIR`` if set, else ``<results>/cache``."""
-    base = Path(os.environ["EDGEQ_CACHE_DIR"]).resolve() if os.environ.get("EDGEQ_CACHE_DIR") else results_root() / "cache"
+    base = (
+        Path(os.environ["EDGEQ_CACHE_DIR"]).resolve() if os.environ.get("EDGEQ_CACHE_DIR") else results_root() / "cache"
+    )
     path = base.joinpath(*parts)
     path.mkdir(parents=True, exist_ok=True)
     return path

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import difflib
 import importlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib import metadata as importlib_metadata
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from suite.errors import BadInput
 
@@ -41,7 +42,11 @@ class Entry:
             assert self.target is not None
             module_name, _, attr = self.target.partition(":")
             # Built-ins come from an edgeq extra; an entry point from the distribution that declares it.
-            fix = "install the extra that provides it" if self.origin == "builtin" else f"check the installation of {self.origin}"
+            fix = (
+                "install the extra that provides it"
+                if self.origin == "builtin"
+                else f"check the installation of {self.origin}"
+            )
             try:
                 module = importlib.import_module(module_name)
             except ImportError as exc:
@@ -55,7 +60,9 @@ class Entry:
                     for part in attr.split(".") if attr else ():  # entry points may name "mod:Outer.Inner"
                         obj = getattr(obj, part)
                 except AttributeError:
-                    raise BadInput(f"{kind} {self.name!r}: {self.target!r} names no object in {module_name!r} ({self.origin}); {fix}") from None
+                    raise BadInput(
+                        f"{kind} {self.name!r}: {self.target!r} names no object in {module_name!r} ({self.origin}); {fix}"
+                    ) from None
                 self.obj = obj
         return self.obj
 
@@ -92,9 +99,7 @@ class Registry:
                 return
             if existing.obj is obj:
                 return
-            raise BadInput(
-                f"{self.kind} {name!r} is registered twice ({existing.target or existing.obj!r} and {here})"
-            )
+            raise BadInput(f"{self.kind} {name!r} is registered twice ({existing.target or existing.obj!r} and {here})")
         self._entries[name] = Entry(name=name, obj=obj, meta=dict(meta))
 
     def add_lazy(self, name: str, target: str, **meta: Any) -> None:
@@ -200,5 +205,7 @@ def load_env_plugins() -> None:
         try:
             importlib.import_module(name)
         except ImportError as exc:
-            raise BadInput(f"EDGEQ_PLUGINS: cannot import {name!r} ({exc}); expected an importable module name") from None
+            raise BadInput(
+                f"EDGEQ_PLUGINS: cannot import {name!r} ({exc}); expected an importable module name"
+            ) from None
         _ENV_PLUGINS_LOADED.add(name)

@@ -3,7 +3,7 @@
     .venv/bin/python tools/docs_screenshots.py RESULTS_DIR [--out docs]
 
 Starts ``mlflow ui`` on 127.0.0.1 (a free port) over ``RESULTS_DIR/mlflow.db``, opens it in headless
-Debian chromium (tests/browser.py). First the two-click path a sweep prints, in a fresh browser with
+Debian chromium (tests/support/browser.py). First the two-click path a sweep prints, in a fresh browser with
 nothing set up: the compare link of the sweep's job runs (``mlflow-compare.png``) and its scatter tab
 after one click (``mlflow-compare-scatter.png``), and the runs-table link `edgeq ui` prints
 (``mlflow-runs-link.png``). Then the runs table showing the columns the README recommends,
@@ -29,20 +29,45 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.browser import chromium, missing_reason  # noqa: E402
+from tests.support.browser import chromium, missing_reason  # noqa: E402
 
 COLUMNS = [
-    "params.`method`", "params.`w_bits`", "params.`a_bits`", "params.`runtime`",
-    "metrics.`acc/top1`", "metrics.`acc/delta_top1`", "metrics.`latency/p50_ms`",
-    "metrics.`throughput/items_per_s`", "metrics.`model/size_mb`",
-]  # fmt: skip
+    "params.`method`",
+    "params.`w_bits`",
+    "params.`a_bits`",
+    "params.`runtime`",
+    "metrics.`acc/top1`",
+    "metrics.`acc/delta_top1`",
+    "metrics.`latency/p50_ms`",
+    "metrics.`throughput/items_per_s`",
+    "metrics.`model/size_mb`",
+]
 JOB_FILTER = "tags.`edgeq.kind` = 'job'"
 # The chart view the README recommends: accuracy against latency as a scatter, then bars per method.
-SECTION = {"uuid": "edgeq-section", "name": "EdgeQ: compare methods", "display": True, "isReordered": False, "deleted": False, "isGenerated": False}
+SECTION = {
+    "uuid": "edgeq-section",
+    "name": "EdgeQ: compare methods",
+    "display": True,
+    "isReordered": False,
+    "deleted": False,
+    "isGenerated": False,
+}
 _CHART = {"runsCountToCompare": 100, "metricSectionId": "edgeq-section", "deleted": False, "isGenerated": False}
 CHARTS = [
-    {**_CHART, "uuid": "edgeq-scatter", "type": "SCATTER", "xaxis": {"key": "latency/p50_ms", "type": "METRIC"}, "yaxis": {"key": "acc/top1", "type": "METRIC"}},
-    {**_CHART, "uuid": "edgeq-bar-delta", "type": "BAR", "metricKey": "acc/delta_top1", "displayName": "acc/delta_top1"},
+    {
+        **_CHART,
+        "uuid": "edgeq-scatter",
+        "type": "SCATTER",
+        "xaxis": {"key": "latency/p50_ms", "type": "METRIC"},
+        "yaxis": {"key": "acc/top1", "type": "METRIC"},
+    },
+    {
+        **_CHART,
+        "uuid": "edgeq-bar-delta",
+        "type": "BAR",
+        "metricKey": "acc/delta_top1",
+        "displayName": "acc/delta_top1",
+    },
     {**_CHART, "uuid": "edgeq-bar-p50", "type": "BAR", "metricKey": "latency/p50_ms", "displayName": "latency/p50_ms"},
 ]
 
@@ -56,8 +81,18 @@ def free_port() -> int:
 def start_ui(results: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
-    cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", f"sqlite:///{results / 'mlflow.db'}",
-           "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "ui",
+        "--backend-store-uri",
+        f"sqlite:///{results / 'mlflow.db'}",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     uri = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
@@ -83,14 +118,32 @@ def experiment_and_parents(uri: str) -> tuple[str, list[str]]:
 def shoot_mlflow(uri: str, out: Path) -> None:
     exp_id, parents = experiment_and_parents(uri)
     state = {
-        "searchFilter": JOB_FILTER, "orderByKey": "metrics.`acc/top1`", "orderByAsc": False, "startTime": "ALL",
-        "lifecycleFilter": "Active", "datasetsFilter": [], "modelVersionFilter": "All Runs", "selectedColumns": COLUMNS,
-        "columnOrder": [], "columnWidths": {}, "runsExpanded": {p: True for p in parents}, "runsPinned": [],
-        "runsHidden": [], "runsVisibilityMap": {}, "runsHiddenMode": "SHOW_ALL", "viewMaximized": False,
-        "runListHidden": False, "useGroupedValuesInCharts": True,
-        "hideEmptyCharts": True, "groupBy": None, "groupsExpanded": {}, "autoRefreshEnabled": False,
-        "compareRunCharts": CHARTS, "compareRunSections": [SECTION], "isAccordionReordered": True,
-    }  # fmt: skip
+        "searchFilter": JOB_FILTER,
+        "orderByKey": "metrics.`acc/top1`",
+        "orderByAsc": False,
+        "startTime": "ALL",
+        "lifecycleFilter": "Active",
+        "datasetsFilter": [],
+        "modelVersionFilter": "All Runs",
+        "selectedColumns": COLUMNS,
+        "columnOrder": [],
+        "columnWidths": {},
+        "runsExpanded": {p: True for p in parents},
+        "runsPinned": [],
+        "runsHidden": [],
+        "runsVisibilityMap": {},
+        "runsHiddenMode": "SHOW_ALL",
+        "viewMaximized": False,
+        "runListHidden": False,
+        "useGroupedValuesInCharts": True,
+        "hideEmptyCharts": True,
+        "groupBy": None,
+        "groupsExpanded": {},
+        "autoRefreshEnabled": False,
+        "compareRunCharts": CHARTS,
+        "compareRunSections": [SECTION],
+        "isAccordionReordered": True,
+    }
     storage = {
         f'MLflowLocalStorage-1.1-ExperimentPage-["{exp_id}"]-ReactComponentState': json.dumps(state),
         f"MLflowLocalStorage-1.1-ExperimentView-{exp_id}-expandRows": "true",
@@ -124,7 +177,9 @@ def shoot_links(uri: str, out: Path) -> None:
     with chromium(width=1600, height=1500) as driver:
         driver.get(uri + "/")  # the UI's assistant side panel closed, as one click on its x leaves it
         for key in ("mlflow.assistant.panelOpen_v1", "mlflow.assistant.fab.autoOpenedOnFirstLoad_v1"):
-            driver.execute_script("localStorage.setItem(arguments[0], arguments[1])", key, "false" if "panel" in key else "true")
+            driver.execute_script(
+                "localStorage.setItem(arguments[0], arguments[1])", key, "false" if "panel" in key else "true"
+            )
         driver.get(compare_runs_url(uri, [r.info.run_id for r in runs], [exp_id]))
         time.sleep(8)
         driver.save_screenshot(str(out / "mlflow-compare.png"))
@@ -137,7 +192,9 @@ def shoot_links(uri: str, out: Path) -> None:
     with chromium(width=1600, height=900) as driver:
         driver.get(uri + "/")
         for key in ("mlflow.assistant.panelOpen_v1", "mlflow.assistant.fab.autoOpenedOnFirstLoad_v1"):
-            driver.execute_script("localStorage.setItem(arguments[0], arguments[1])", key, "false" if "panel" in key else "true")
+            driver.execute_script(
+                "localStorage.setItem(arguments[0], arguments[1])", key, "false" if "panel" in key else "true"
+            )
         driver.get(runs_table_url(uri, exp_id))
         time.sleep(8)
         driver.save_screenshot(str(out / "mlflow-runs-link.png"))
@@ -187,8 +244,15 @@ def main() -> None:
     page = args.results / "leaderboard" / "index.html"
     if page.is_file():
         shoot_page(page, args.out)
-    for name in ("mlflow-compare.png", "mlflow-compare-scatter.png", "mlflow-runs-link.png", "mlflow-runs.png",
-                 "mlflow-chart.png", "leaderboard-phone.png", "leaderboard-desktop.png"):  # fmt: skip
+    for name in (
+        "mlflow-compare.png",
+        "mlflow-compare-scatter.png",
+        "mlflow-runs-link.png",
+        "mlflow-runs.png",
+        "mlflow-chart.png",
+        "leaderboard-phone.png",
+        "leaderboard-desktop.png",
+    ):
         if (args.out / name).is_file():
             print(args.out / name)
 

@@ -29,18 +29,42 @@ def genai_config(graph, vocab: int, context: int) -> dict:  # type: ignore[no-un
     layers = len(graph.past) // 2
     return {
         "model": {
-            "bos_token_id": 0, "eos_token_id": vocab - 1, "pad_token_id": 0, "type": "llama", "vocab_size": vocab, "context_length": context,
+            "bos_token_id": 0,
+            "eos_token_id": vocab - 1,
+            "pad_token_id": 0,
+            "type": "llama",
+            "vocab_size": vocab,
+            "context_length": context,
             "decoder": {
-                "session_options": {"log_id": "onnxruntime-genai", "provider_options": []}, "filename": "model.onnx",
-                "head_size": graph.head_dim, "hidden_size": graph.head_dim * graph.kv_heads, "num_attention_heads": graph.kv_heads,
-                "num_hidden_layers": layers, "num_key_value_heads": graph.kv_heads,
-                "inputs": {"input_ids": "input_ids", "attention_mask": "attention_mask", "position_ids": "position_ids",
-                           "past_key_names": "past_key_values.%d.key", "past_value_names": "past_key_values.%d.value"},
-                "outputs": {"logits": "logits", "present_key_names": "present.%d.key", "present_value_names": "present.%d.value"},
+                "session_options": {"log_id": "onnxruntime-genai", "provider_options": []},
+                "filename": "model.onnx",
+                "head_size": graph.head_dim,
+                "hidden_size": graph.head_dim * graph.kv_heads,
+                "num_attention_heads": graph.kv_heads,
+                "num_hidden_layers": layers,
+                "num_key_value_heads": graph.kv_heads,
+                "inputs": {
+                    "input_ids": "input_ids",
+                    "attention_mask": "attention_mask",
+                    "position_ids": "position_ids",
+                    "past_key_names": "past_key_values.%d.key",
+                    "past_value_names": "past_key_values.%d.value",
+                },
+                "outputs": {
+                    "logits": "logits",
+                    "present_key_names": "present.%d.key",
+                    "present_value_names": "present.%d.value",
+                },
             },
         },
-        "search": {"do_sample": False, "max_length": context, "num_beams": 1, "past_present_share_buffer": False, "top_k": 1},
-    }  # fmt: skip
+        "search": {
+            "do_sample": False,
+            "max_length": context,
+            "num_beams": 1,
+            "past_present_share_buffer": False,
+            "top_k": 1,
+        },
+    }
 
 
 def main() -> int:
@@ -69,7 +93,9 @@ def main() -> int:
     ours = greedy(Ort, graph, prompt, args.tokens)
     with tempfile.TemporaryDirectory(prefix="edgeq-genai-") as tmp:
         (Path(tmp) / "model.onnx").symlink_to(args.artifact.resolve())
-        (Path(tmp) / "genai_config.json").write_text(json.dumps(genai_config(graph, vocab, args.prompt_len + args.tokens + 8)))
+        (Path(tmp) / "genai_config.json").write_text(
+            json.dumps(genai_config(graph, vocab, args.prompt_len + args.tokens + 8))
+        )
         model = og.Model(tmp)
         params = og.GeneratorParams(model)
         params.set_search_options(max_length=args.prompt_len + args.tokens, do_sample=False)

@@ -45,8 +45,14 @@ def main() -> int:
         record = json.loads(file.read_text())
         if record["status"] != "ok" or not record.get("artifact"):
             continue
-        params = {k: v for k, v in record["method"]["params"].items() if k in ("algorithm", "accuracy_level", "mode", "awq", "scale_estimation")}
-        label = record["method"]["name"] + ("" if not params else " " + " ".join(f"{k}={v}" for k, v in sorted(params.items())))
+        params = {
+            k: v
+            for k, v in record["method"]["params"].items()
+            if k in ("algorithm", "accuracy_level", "mode", "awq", "scale_estimation")
+        }
+        label = record["method"]["name"] + (
+            "" if not params else " " + " ".join(f"{k}={v}" for k, v in sorted(params.items()))
+        )
         path = Path(record["artifact"]["path"])
         if path.is_file():
             artifacts.setdefault(label, path)
@@ -65,12 +71,14 @@ def main() -> int:
             graph = lm_interface(session)
             marks: list[float] = []
             t0 = time.perf_counter()
-            greedy(session, graph, prompt, args.tokens, on_first=lambda: marks.append(time.perf_counter()))
+            greedy(session, graph, prompt, args.tokens, on_first=lambda marks=marks: marks.append(time.perf_counter()))
             t1 = time.perf_counter()
             here[label] = (marks[0] - t0, (args.tokens - 1) / (t1 - marks[0]))
         for label, (ttft, rate) in here.items():
             ratios[label].append((here["fp32"][0] / ttft, rate / here["fp32"][1]))
-    print(f"{args.task}: {args.rounds} interleaved rounds, prompt {args.prompt}, {args.tokens} new tokens, ORT CPU 1 thread")
+    print(
+        f"{args.task}: {args.rounds} interleaved rounds, prompt {args.prompt}, {args.tokens} new tokens, ORT CPU 1 thread"
+    )
     print(f"{'method':55} {'TTFT speed-up':>14} {'decode tokens/s ratio':>22}")
     for label in sorted(ratios):
         ttft = float(np.median([r[0] for r in ratios[label]]))

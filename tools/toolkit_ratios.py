@@ -37,11 +37,15 @@ def main() -> None:
         print(f"== {task} on {target}")
         for runtime, rows in group.groupby("runtime", sort=True):
             newest = rows.sort_values("created_at", ascending=False, kind="stable")  # the configuration measured last
-            best = {m: newest[newest["method"] == m].iloc[0] for m in ("qat", "ptq-static") if (newest["method"] == m).any()}
+            best = {
+                m: newest[newest["method"] == m].iloc[0] for m in ("qat", "ptq-static") if (newest["method"] == m).any()
+            }
             if len(best) == 2:
                 q, p = best["qat"], best["ptq-static"]
-                print(f"  qat vs ptq-static on {runtime}: p50 {q['p50_ms']:.4f} / {p['p50_ms']:.4f} ms = {q['p50_ms'] / p['p50_ms']:.3f}x "
-                      f"(goal <= 1.10x); top-1 {q['top1']:.4f} vs {p['top1']:.4f} ({(q['top1'] - p['top1']) * 100:+.2f} pts)")  # fmt: skip
+                print(
+                    f"  qat vs ptq-static on {runtime}: p50 {q['p50_ms']:.4f} / {p['p50_ms']:.4f} ms = {q['p50_ms'] / p['p50_ms']:.3f}x "
+                    f"(goal <= 1.10x); top-1 {q['top1']:.4f} vs {p['top1']:.4f} ({(q['top1'] - p['top1']) * 100:+.2f} pts)"
+                )
         for r in toolkits.rows(group):
             ptq = group[(group["method"] == "ptq-static") & (group["runtime"] == r["runtime"])]
             n = ptq["n_eval"].iloc[0] if len(ptq) else None
@@ -49,7 +53,9 @@ def main() -> None:
             if len(ptq) and r["top1"] is not None and n:
                 vs = f", {round((r['top1'] - float(ptq['top1'].iloc[0])) * int(n)):+d} samples vs ptq-static"
             speedup = f"{r['speedup']:.2f}x" if r["speedup"] is not None else "-"
-            print(f"  {r['toolkit']:<12} {r['method']:<24} {r['runtime']:<10} top-1 {r['top1']:.4f} p50 {r['p50_ms']:.4f} ms speed-up {speedup}{vs}")
+            print(
+                f"  {r['toolkit']:<12} {r['method']:<24} {r['runtime']:<10} top-1 {r['top1']:.4f} p50 {r['p50_ms']:.4f} ms speed-up {speedup}{vs}"
+            )
 
 
 if __name__ == "__main__":

@@ -37,7 +37,9 @@ def _inside(dest: Path, name: str, archive: Path) -> Path:
     if pure.is_absolute() or name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
         raise BadInput(f"{archive}: member {name!r} has an absolute path; refusing to extract the archive")
     if ".." in pure.parts:
-        raise BadInput(f"{archive}: member {name!r} climbs out of the destination ('..'); refusing to extract the archive")
+        raise BadInput(
+            f"{archive}: member {name!r} climbs out of the destination ('..'); refusing to extract the archive"
+        )
     target = (dest / pure).resolve()
     if target != dest and dest not in target.parents:
         raise BadInput(f"{archive}: member {name!r} resolves outside {dest}; refusing to extract the archive")
@@ -57,10 +59,14 @@ def _check_tar(tar: tarfile.TarFile, dest: Path, archive: Path, max_bytes: int) 
             start = PurePosixPath(member.name).parent if member.issym() else PurePosixPath()
             joined = posixpath.normpath(str(start / link))
             if PurePosixPath(link).is_absolute() or joined == ".." or joined.startswith("../"):
-                raise BadInput(f"{archive}: member {member.name!r} links outside the destination ({link!r}); refusing to extract the archive")
+                raise BadInput(
+                    f"{archive}: member {member.name!r} links outside the destination ({link!r}); refusing to extract the archive"
+                )
         total += max(member.size, 0)
         if total > max_bytes:
-            raise BadInput(f"{archive}: unpacks to more than {max_bytes / 2**30:.0f} GiB; refusing to extract the archive")
+            raise BadInput(
+                f"{archive}: unpacks to more than {max_bytes / 2**30:.0f} GiB; refusing to extract the archive"
+            )
 
 
 def _check_zip(zf: zipfile.ZipFile, dest: Path, archive: Path, max_bytes: int) -> None:
@@ -75,7 +81,9 @@ def _check_zip(zf: zipfile.ZipFile, dest: Path, archive: Path, max_bytes: int) -
             raise BadInput(f"{archive}: member {info.filename!r} is a symlink; refusing to extract the archive")
         total += info.file_size
         if total > max_bytes:
-            raise BadInput(f"{archive}: unpacks to more than {max_bytes / 2**30:.0f} GiB; refusing to extract the archive")
+            raise BadInput(
+                f"{archive}: unpacks to more than {max_bytes / 2**30:.0f} GiB; refusing to extract the archive"
+            )
 
 
 def _zip_magic(archive: Path) -> bool:

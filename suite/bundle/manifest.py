@@ -7,7 +7,7 @@ and let every other key through; docs/record-schema.md ("Other formats") lists t
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -21,16 +21,16 @@ class _Open(BaseModel):
 class Prepared(_Open):
     artifact: dict[str, Any]
     data: str
-    data_sha256: Optional[str] = None
-    task_block: Optional[dict[str, Any]] = None
-    simulated_top1: Optional[float] = None
-    prepare_s: Optional[float] = None
+    data_sha256: str | None = None
+    task_block: dict[str, Any] | None = None
+    simulated_top1: float | None = None
+    prepare_s: float | None = None
 
 
 class BundleJob(_Open):
     job: dict[str, Any]
     task_file: str
-    profile_file: Optional[str] = None
+    profile_file: str | None = None
     prepared: Prepared
 
 
@@ -39,13 +39,13 @@ class BundleManifest(_Open):
     profile_file: str
     jobs: list[BundleJob]
     files: dict[str, str]
-    created_at: Optional[str] = None
-    prepared_on: Optional[dict[str, Any]] = None
+    created_at: str | None = None
+    prepared_on: dict[str, Any] | None = None
 
 
 class ResultsManifest(_Open):
     target: PlainName
     records: list[str]
-    created_at: Optional[str] = None
-    bundle_sha256: Optional[str] = None
-    measured_on: Optional[str] = None
+    created_at: str | None = None
+    bundle_sha256: str | None = None
+    measured_on: str | None = None

@@ -48,10 +48,14 @@ class Bundle:
             try:
                 prepared["artifact"]["path"] = str(self.root / prepared["artifact"]["path"])
                 prepared["data"] = str(self.root / prepared["data"])
-                data.update(task_path=str(self.root / entry["task_file"]), target_path=str(self.target_path), prepared=prepared)
+                data.update(
+                    task_path=str(self.root / entry["task_file"]), target_path=str(self.target_path), prepared=prepared
+                )
                 jobs.append(Job.from_dict(data))
             except (KeyError, TypeError, ValueError) as exc:  # a manifest written by something else
-                raise BadInput(f"bundle {self.sha256[:12]}: {MANIFEST}: jobs.{i}: not a job this EdgeQ can run ({type(exc).__name__}: {exc})") from None
+                raise BadInput(
+                    f"bundle {self.sha256[:12]}: {MANIFEST}: jobs.{i}: not a job this EdgeQ can run ({type(exc).__name__}: {exc})"
+                ) from None
         return jobs
 
     def job(self, job_id: str) -> Any:
@@ -113,13 +117,14 @@ def open_bundle(path: Path, workdir: Path | None = None) -> Bundle:
 
 def check_board(target_path: Path, override: bool) -> tuple[Any, bool]:
     """The bundle's profile against this machine: (loaded profile, matched). BadInput if it does not match."""
-    from suite.machine.target import load_target
-    from suite.machine.target import check_target
+    from suite.machine.target import check_target, load_target
 
     profile = load_target(str(target_path))
     result = check_target(profile)
     if not result.matched and not override:
-        raise BadInput(f"{result.line(profile.config.name)}; use --override-target to measure anyway (the record will say so)")
+        raise BadInput(
+            f"{result.line(profile.config.name)}; use --override-target to measure anyway (the record will say so)"
+        )
     return profile, result.matched
 
 

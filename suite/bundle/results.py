@@ -11,6 +11,7 @@ from suite.bundle.run import RESULTS_MANIFEST, RESULTS_SCHEMA
 from suite.errors import EXIT_JOBS_FAILED, EXIT_OK, BadInput
 from suite.records.store import RecordStore, read_json
 
+
 def read_results(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The manifest and records of a results tarball, all checked before any is merged."""
     from suite.bundle.archives import read_manifest, safe_extract
@@ -20,7 +21,9 @@ def read_results(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     path = Path(path)
     with tempfile.TemporaryDirectory(prefix="edgeq-import-") as tmp:
         safe_extract(path, Path(tmp))
-        manifest = read_manifest(Path(tmp) / RESULTS_MANIFEST, RESULTS_SCHEMA, path, "results tarball", "edgeq run", ResultsManifest)
+        manifest = read_manifest(
+            Path(tmp) / RESULTS_MANIFEST, RESULTS_SCHEMA, path, "results tarball", "edgeq run", ResultsManifest
+        )
         records = []
         for name in manifest.get("records") or []:
             member = (Path(tmp) / str(name)).resolve()
@@ -50,7 +53,9 @@ def import_results(path: Path, use_mlflow: bool, console: Any) -> int:
         counts[how] = counts.get(how, 0) + 1
     filled = merge.fill_deltas(store, records)
     parts = ", ".join(f"{n} {how}" for how, n in sorted(counts.items()))
-    console.print(f"imported {len(records)} record(s) of target {manifest.get('target')} from {path}: {parts or 'none'}")
+    console.print(
+        f"imported {len(records)} record(s) of target {manifest.get('target')} from {path}: {parts or 'none'}"
+    )
     if filled:
         console.print(f"{filled} accuracy delta(s) filled from the fp32 records here")
     sink = MlflowSink(enabled=use_mlflow, only_missing=True)

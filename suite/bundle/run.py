@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from suite.bundle.archives import TarWriter
-
-from suite.bundle.read import dispatch_block, check_board, open_bundle
+from suite.bundle.read import check_board, dispatch_block, open_bundle
 from suite.job.run import run_carried
 from suite.records.store import RecordStore, utc_now
 from suite.sweep.loop import LocalExecutor, run_sweep
@@ -21,7 +20,9 @@ RESULTS_SCHEMA = "edgeq.results/1"
 RESULTS_MANIFEST = "edgeq-results.json"
 
 
-def run_bundle(bundle_path: Path, out: Path | None, override_target: bool, console: Any, timeout_s: float | None = None) -> int:
+def run_bundle(
+    bundle_path: Path, out: Path | None, override_target: bool, console: Any, timeout_s: float | None = None
+) -> int:
     """``edgeq run``: every job of the bundle on this board, records here, then the results tarball."""
     bundle = open_bundle(bundle_path)
     profile, matched = check_board(bundle.target_path, override_target)
@@ -31,15 +32,19 @@ def run_bundle(bundle_path: Path, out: Path | None, override_target: bool, conso
     store = RecordStore()
     store.clean_stale_temps()
     out = Path(out) if out else Path.cwd() / f"{bundle.target}-results.tar"
-    console.print(f"edgeq run: bundle {bundle_path} ({bundle.sha256[:12]}), target {bundle.target}, {len(jobs)} job(s), records in {store.root}")
+    console.print(
+        f"edgeq run: bundle {bundle_path} ({bundle.sha256[:12]}), target {bundle.target}, {len(jobs)} job(s), records in {store.root}"
+    )
 
     def decorate(record: dict[str, Any]) -> None:
         record["dispatch"] = dispatch_block(bundle, "bundle")
 
     executor = LocalExecutor(
-        run_carried, timeout_s or profile.config.measurement.job_timeout_s, decorate=decorate,
+        run_carried,
+        timeout_s or profile.config.measurement.job_timeout_s,
+        decorate=decorate,
         on_start=lambda job: console.print(f"running {job.label}", highlight=False),
-    )  # fmt: skip
+    )
     outcomes = run_sweep(jobs, executor, store, retry_failed=True)  # a failed job is tried again on every run
     write_results(out, bundle, [o.record for o in outcomes])
     code = finish(console, outcomes, retry_hint="`edgeq run` again")

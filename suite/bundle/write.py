@@ -70,9 +70,16 @@ def build_bundle(
         )
     # The workstation is not the board: detection happens on the device when the bundle runs.
     jobs = plan(
-        profile, tasks, methods, runtimes, quick=quick, limit=limit, override=True, overrides=parse_overrides(overrides),
+        profile,
+        tasks,
+        methods,
+        runtimes,
+        quick=quick,
+        limit=limit,
+        override=True,
+        overrides=parse_overrides(overrides),
         mlperf=mlperf,
-    )  # fmt: skip
+    )
     if only is not None:  # the fleet bundles only the jobs it has no record of
         jobs = [job for job in jobs if job.job_id in only]
     jobs.sort(key=lambda j: (j.task_name, not j.is_baseline))

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="EdgeQ: quantization benchmarks on edge hardware.")
 
 
-def split(values: Optional[list[str]], option: str = "the option") -> list[str] | None:
+def split(values: list[str] | None, option: str = "the option") -> list[str] | None:
     """Accept both ``--methods a,b`` and ``--methods a --methods b``; an option given with no name in it
     (``--methods ""``, ``--methods ,,,``) is an error, never the default sweep."""
     if not values:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -28,17 +27,29 @@ def prepare(
 
     say = console()
     path, entries, failed = build_bundle(
-        target, split(tasks, "--tasks"), split(methods, "--methods"), split(runtimes, "--runtimes"), quick, limit, out, say, set_,
+        target,
+        split(tasks, "--tasks"),
+        split(methods, "--methods"),
+        split(runtimes, "--runtimes"),
+        quick,
+        limit,
+        out,
+        say,
+        set_,
         mlperf=mlperf,
     )
-    say.print(f"bundle: {path} ({len(entries)} job(s), {path.stat().st_size / 1024:.0f} KiB); on the board: edgeq run {path.name}")
+    say.print(
+        f"bundle: {path} ({len(entries)} job(s), {path.stat().st_size / 1024:.0f} KiB); on the board: edgeq run {path.name}"
+    )
     raise typer.Exit(1 if failed else 0)
 
 
 @app.command("run")
 def run_(
     bundle: Path = typer.Argument(..., help="a bundle written by `edgeq prepare`"),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="results tarball to write (default: <target>-results.tar here)"),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="results tarball to write (default: <target>-results.tar here)"
+    ),
     override_target: o.OverrideTarget = False,
 ) -> None:
     """On the board: measure every job of a bundle (run side only: no torch, TensorFlow, mlflow or pandas)."""

@@ -12,7 +12,9 @@ from suite.errors import EXIT_BAD_INPUT, BadInput
 
 
 @app.command("list")
-def list_(kind: str = typer.Argument(..., help="methods | tasks | targets | runtimes | sensors | datasets | zoo")) -> None:
+def list_(
+    kind: str = typer.Argument(..., help="methods | tasks | targets | runtimes | sensors | datasets | zoo"),
+) -> None:
     """List what is available, without importing torch or TensorFlow."""
     from suite.paths import HARDWARE_DIR, TASKS_DIR
     from suite.registry import REGISTRIES
@@ -35,7 +37,9 @@ def list_(kind: str = typer.Argument(..., help="methods | tasks | targets | runt
             label = "simulated" if meta.get("simulated") else "deployable"
             fmt = meta.get("format", "onnx")
             toolkit = meta.get("toolkit") or "-"
-            print(f"{name:<22} {meta.get('family', ''):<12} {label:<11} {fmt:<7} {toolkit:<13} {meta.get('summary', '')}")
+            print(
+                f"{name:<22} {meta.get('family', ''):<12} {label:<11} {fmt:<7} {toolkit:<13} {meta.get('summary', '')}"
+            )
             print(f"{'':<22} params: {_method_params(registry, name)}")
         else:
             print(f"{name:<22} {meta.get('summary', '')}")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 
 from suite.cli.app import app
@@ -11,7 +9,9 @@ from suite.cli.app import app
 
 @app.command()
 def doctor(
-    target: Optional[str] = typer.Option(None, "--target", "-t", help="profile to check (default: the best match for this machine)"),
+    target: str | None = typer.Option(
+        None, "--target", "-t", help="profile to check (default: the best match for this machine)"
+    ),
 ) -> None:
     """What this machine is: matching profiles, runtimes and providers, power sensors, pre-flight fixes."""
     from suite.machine.doctor import report

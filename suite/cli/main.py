@@ -16,7 +16,7 @@ import sys
 from typing import Any
 
 # Each module registers its commands on the app; `edgeq --help` lists them in this order.
-from suite.cli import sweep, catalogue, results, records, machine, bundle, fleet  # noqa: F401, I001
+from suite.cli import bundle, catalogue, fleet, machine, records, results, sweep  # noqa: F401, I001
 from suite.cli.app import app
 from suite.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, BadInput
 
@@ -107,7 +107,13 @@ def usage_line(exc: Any) -> str:
         hint = f"did you mean {close[0]!r}? " if close and "Did you mean" not in wrong else ""
         accepted = f"{hint}commands: {', '.join(subcommands)}"
     elif "NoSuchOption" in kinds:
-        options = sorted(o for p in command.params if getattr(p, "param_type_name", "") == "option" for o in p.opts if o.startswith("--"))
+        options = sorted(
+            o
+            for p in command.params
+            if getattr(p, "param_type_name", "") == "option"
+            for o in p.opts
+            if o.startswith("--")
+        )
         given = str(getattr(exc, "option_name", "") or "")
         close = difflib.get_close_matches(given, options, n=1)
         wrong = f"no such option {given}" if given else wrong
@@ -115,7 +121,9 @@ def usage_line(exc: Any) -> str:
     else:
         param = getattr(exc, "param", None)
         helptext = " ".join(str(getattr(param, "help", "") or "").split())
-        names = [o for o in getattr(param, "opts", []) if o.startswith("--")] or [str(getattr(param, "name", "") or "").upper()]
+        names = [o for o in getattr(param, "opts", []) if o.startswith("--")] or [
+            str(getattr(param, "name", "") or "").upper()
+        ]
         if helptext:
             accepted = f"{names[0]}: {helptext}"
     return f"{path}: {wrong}; {accepted + '; ' if accepted else ''}see `{path} --help`"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -23,8 +22,8 @@ def show(record: Path = typer.Argument(..., help="a record JSON file")) -> None:
 @app.command()
 def reproduce(
     record: Path = typer.Argument(..., help="a record JSON file (from results/records or a published snapshot)"),
-    out: Optional[Path] = typer.Option(None, "--out", help="also write the reproduced record to this JSON file"),
-    keep: Optional[Path] = typer.Option(None, "--keep", help="rebuild in this new folder and keep it (model, artifact)"),
+    out: Path | None = typer.Option(None, "--out", help="also write the reproduced record to this JSON file"),
+    keep: Path | None = typer.Option(None, "--keep", help="rebuild in this new folder and keep it (model, artifact)"),
 ) -> None:
     """Rebuild a job from its record alone (empty cache: retrain, requantize) and compare the results."""
     from suite.job.reproduce import reproduce as run_reproduce

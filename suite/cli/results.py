@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -14,23 +13,32 @@ from suite.errors import BadInput
 
 @app.command()
 def publish(
-    targets: Optional[list[str]] = typer.Option(None, "--target", "-t", help="targets to publish (default: all with records)"),
-    snapshot: Optional[str] = typer.Option(None, "--snapshot", help="write a committed snapshot results/published/NAME/"),
-    source: Optional[Path] = typer.Option(None, "--from", help="records from this folder; a snapshot is rebuilt in place"),
-    published_dir: Optional[Path] = typer.Option(None, "--published-dir", help="where snapshots go (default: results/published in the repository)"),
+    targets: list[str] | None = typer.Option(
+        None, "--target", "-t", help="targets to publish (default: all with records)"
+    ),
+    snapshot: str | None = typer.Option(None, "--snapshot", help="write a committed snapshot results/published/NAME/"),
+    source: Path | None = typer.Option(None, "--from", help="records from this folder; a snapshot is rebuilt in place"),
+    published_dir: Path | None = typer.Option(
+        None, "--published-dir", help="where snapshots go (default: results/published in the repository)"
+    ),
 ) -> None:
     """Leaderboards from the records: Markdown, CSV, JSON, one index.html, Pareto plots, cross-target table."""
-    from suite.publish import leaderboard
     from suite.paths import REPO_ROOT
+    from suite.publish import leaderboard
 
-    written = leaderboard.run_publish(split(targets, "--target"), snapshot, source, published_dir or REPO_ROOT / "results" / "published")
+    written = leaderboard.run_publish(
+        split(targets, "--target"), snapshot, source, published_dir or REPO_ROOT / "results" / "published"
+    )
     for path in written:
         print(path)
 
 
 @app.command()
 def compare(
-    a: str = typer.Argument(..., help="record set A: a folder (results root, snapshot) or a target name, with optional #key=value,... filters"),
+    a: str = typer.Argument(
+        ...,
+        help="record set A: a folder (results root, snapshot) or a target name, with optional #key=value,... filters",
+    ),
     b: str = typer.Argument(..., help="record set B, given the same way"),
     format_: str = typer.Option("table", "--format", help="table | csv | json"),
 ) -> None:
@@ -45,8 +53,12 @@ def compare(
 
 @app.command()
 def sync(
-    uri: Optional[str] = typer.Option(None, "--uri", help="tracking URI (default: MLFLOW_TRACKING_URI or the embedded store)"),
-    source: Optional[Path] = typer.Option(None, "--from", help="records from this folder (a results root, a snapshot) instead of this results root"),
+    uri: str | None = typer.Option(
+        None, "--uri", help="tracking URI (default: MLFLOW_TRACKING_URI or the embedded store)"
+    ),
+    source: Path | None = typer.Option(
+        None, "--from", help="records from this folder (a results root, a snapshot) instead of this results root"
+    ),
 ) -> None:
     """Log every record that MLflow does not have yet (idempotent)."""
     from suite.records.store import RecordStore

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -26,9 +25,18 @@ def bench(
     no_mlflow: o.NoMlflow = False,
     set_: o.Overrides = None,
     mlperf: o.Mlperf = False,
-    fleet: bool = typer.Option(False, "--fleet", help="prepare here, measure on the lab's `edgeq worker`s (--target A,B: one queue each)"),
-    share: Optional[Path] = typer.Option(None, "--share", help="--fleet: put bundles in this shared folder (default: the MLflow server's artifact store)"),
-    fleet_timeout: Optional[float] = typer.Option(None, "--fleet-timeout", min=1, help="--fleet: stop waiting after this many seconds (default: every job's timeout, one device per queue)"),
+    fleet: bool = typer.Option(
+        False, "--fleet", help="prepare here, measure on the lab's `edgeq worker`s (--target A,B: one queue each)"
+    ),
+    share: Path | None = typer.Option(
+        None, "--share", help="--fleet: put bundles in this shared folder (default: the MLflow server's artifact store)"
+    ),
+    fleet_timeout: float | None = typer.Option(
+        None,
+        "--fleet-timeout",
+        min=1,
+        help="--fleet: stop waiting after this many seconds (default: every job's timeout, one device per queue)",
+    ),
 ) -> None:
     """Run the sweep of a target: tasks x methods x runtimes; records, MLflow runs, leaderboard."""
     if fleet:
@@ -79,7 +87,12 @@ def fidelity(
     target: o.Target = "local-cpu",
     tasks: o.Tasks = None,
     methods: o.Methods = None,
-    seconds: float = typer.Option(4.0, "--seconds", min=0.01, help="length of the bare loop per artifact (half before, half after the suite's run)"),
+    seconds: float = typer.Option(
+        4.0,
+        "--seconds",
+        min=0.01,
+        help="length of the bare loop per artifact (half before, half after the suite's run)",
+    ),
 ) -> None:
     """The suite's precision-mode p50 and its 95% interval against a long bare runtime loop, per artifact."""
     from suite.sweep.fidelity import run_fidelity

@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, create_model, field_validator, model_serializer, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    create_model,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 
 class Strict(BaseModel):
@@ -59,13 +68,19 @@ class DatasetSpec(Strict):
     name: str = Field(description="dataset adapter name, e.g. sklearn-digits")
     seed: int = Field(0, ge=0, le=2**63 - 1, description="numpy's split seed (not negative)")
     n_eval: int | None = Field(
-        None, ge=1, le=MAX_SAMPLES, description="eval samples; required for array datasets, default for folders: all not calibrated on"
+        None,
+        ge=1,
+        le=MAX_SAMPLES,
+        description="eval samples; required for array datasets, default for folders: all not calibrated on",
     )
     n_calibration: int = Field(ge=1, le=MAX_SAMPLES)
     path: str | None = Field(None, description="dataset file or folder; relative to the task file; ${VAR} expands")
     calibration: CalibrationSpec = Field(default_factory=CalibrationSpec)
     n_val: int = Field(
-        0, ge=0, le=MAX_SAMPLES, description="labelled validation samples held out from training (for accuracy-driven methods)"
+        0,
+        ge=0,
+        le=MAX_SAMPLES,
+        description="labelled validation samples held out from training (for accuracy-driven methods)",
     )
     options: dict[str, Any] = Field(default_factory=dict)
 
@@ -82,8 +97,11 @@ class InputSpec(Strict):
         for dim in value:
             size *= dim
         if size > MAX_SAMPLE_VALUES:
-            raise ValueError(f"at most {MAX_SAMPLE_VALUES} values per sample (a {size}-value sample would not fit in memory)")
+            raise ValueError(
+                f"at most {MAX_SAMPLE_VALUES} values per sample (a {size}-value sample would not fit in memory)"
+            )
         return value
+
     layout: Literal["NCHW", "NHWC", "NC"] = "NCHW"
     dtype: Literal["float32", "uint8", "int64"] = "float32"
     names: list[str] | None = Field(
@@ -98,7 +116,9 @@ class GenerationSpec(Strict):
     then ``new_tokens`` greedy tokens at batch 1 with the KV cache (suite/measure/lm_timing.py)."""
 
     prompt_tokens: int = Field(64, ge=1, description="prompt length for time to first token")
-    new_tokens: int = Field(32, ge=2, description="tokens generated per query (decode tokens/s is over the last new_tokens - 1)")
+    new_tokens: int = Field(
+        32, ge=2, description="tokens generated per query (decode tokens/s is over the last new_tokens - 1)"
+    )
     min_queries: int = Field(
         64, ge=1, description="generations per LoadGen run (LoadGen's token early stopping needs at least 64)"
     )
@@ -164,7 +184,9 @@ class TaskConfig(Strict):
 class DetectSpec(Strict):
     """How to recognise the machine. Every listed rule must hold."""
 
-    arch: list[str] = Field(default_factory=list, description="machine architectures (/proc/sys/kernel/arch, else platform.machine())")
+    arch: list[str] = Field(
+        default_factory=list, description="machine architectures (/proc/sys/kernel/arch, else platform.machine())"
+    )
     os: list[str] = Field(default_factory=list, description="platform.system() values")
     device_tree_model: list[str] = Field(
         default_factory=list, description="substrings of /proc/device-tree/model; one must occur (case-insensitive)"
@@ -214,12 +236,16 @@ class PrecisionScenarioSpec(Strict):
 
     min_duration_s: float = Field(gt=0, description="at least this much query time, all runs together")
     min_queries: int = Field(ge=1, description="at least this many queries (SingleStream) or samples (Offline)")
-    max_duration_s: float = Field(gt=0, description="stop here (wall time) even if the interval is wider; the record says precision_met: false")
+    max_duration_s: float = Field(
+        gt=0, description="stop here (wall time) even if the interval is wider; the record says precision_met: false"
+    )
 
     @model_validator(mode="after")
-    def _bound_above_minimum(self) -> "PrecisionScenarioSpec":
+    def _bound_above_minimum(self) -> PrecisionScenarioSpec:
         if self.max_duration_s < self.min_duration_s:
-            raise ValueError(f"max_duration_s ({self.max_duration_s}) must be at least min_duration_s ({self.min_duration_s})")
+            raise ValueError(
+                f"max_duration_s ({self.max_duration_s}) must be at least min_duration_s ({self.min_duration_s})"
+            )
         return self
 
 
@@ -234,7 +260,9 @@ class PrecisionSpec(Strict):
     offline: PrecisionScenarioSpec = Field(
         default_factory=lambda: PrecisionScenarioSpec(min_duration_s=0.6, min_queries=192, max_duration_s=30)
     )
-    quick_max_duration_s: float = Field(0.5, gt=0, description="--quick: each scenario stops here at the latest (a smoke test: flagged quick)")
+    quick_max_duration_s: float = Field(
+        0.5, gt=0, description="--quick: each scenario stops here at the latest (a smoke test: flagged quick)"
+    )
     power_window_s: float = Field(
         2.0, ge=0, description="with a power sensor measuring, Offline lasts at least this long (enough sensor samples)"
     )
@@ -242,7 +270,9 @@ class PrecisionSpec(Strict):
 
 class MeasurementSpec(Strict):
     warmup_queries: int = Field(50, ge=0, le=MAX_SAMPLES)
-    runs: int = Field(3, ge=3, le=1000, description="runs per scenario; the CV is over these (precision mode: at least these)")
+    runs: int = Field(
+        3, ge=3, le=1000, description="runs per scenario; the CV is over these (precision mode: at least these)"
+    )
     cv_threshold: float = Field(0.10, gt=0)
     single_stream: ScenarioSpec = Field(description="--mlperf: fixed minimum duration and queries per run")
     offline: ScenarioSpec = Field(description="--mlperf: fixed minimums per run; batch_size in both modes")
@@ -254,20 +284,56 @@ class MeasurementSpec(Strict):
 
 
 # The field names of MLPerf Inference's system description JSON (submission rules, "System description").
-MLPERF_SYSTEM_FIELDS = frozenset({
-    "division", "submitter", "status", "system_name", "system_type", "system_type_detail", "number_of_nodes",
-    "host_processor_model_name", "host_processors_per_node", "host_processor_core_count",
-    "host_processor_frequency", "host_processor_caches", "host_processor_interconnect", "host_memory_capacity",
-    "host_memory_configuration", "host_storage_type", "host_storage_capacity", "host_networking",
-    "host_networking_topology", "host_network_card_count", "accelerators_per_node", "accelerator_model_name",
-    "accelerator_frequency", "accelerator_host_interconnect", "accelerator_interconnect",
-    "accelerator_interconnect_topology", "accelerator_memory_capacity", "accelerator_memory_configuration",
-    "accelerator_on-chip_memories", "cooling", "hw_notes", "framework", "operating_system",
-    "other_software_stack", "sw_notes", "power_management", "filesystem", "boot_firmware_version",
-    "management_firmware_version", "disk_drives", "disk_controllers", "nics_enabled_firmware",
-    "nics_enabled_os", "nics_enabled_connected", "power_supply_quantity_and_rating_watts",
-    "power_supply_details",
-})  # fmt: skip
+MLPERF_SYSTEM_FIELDS = frozenset(
+    {
+        "division",
+        "submitter",
+        "status",
+        "system_name",
+        "system_type",
+        "system_type_detail",
+        "number_of_nodes",
+        "host_processor_model_name",
+        "host_processors_per_node",
+        "host_processor_core_count",
+        "host_processor_frequency",
+        "host_processor_caches",
+        "host_processor_interconnect",
+        "host_memory_capacity",
+        "host_memory_configuration",
+        "host_storage_type",
+        "host_storage_capacity",
+        "host_networking",
+        "host_networking_topology",
+        "host_network_card_count",
+        "accelerators_per_node",
+        "accelerator_model_name",
+        "accelerator_frequency",
+        "accelerator_host_interconnect",
+        "accelerator_interconnect",
+        "accelerator_interconnect_topology",
+        "accelerator_memory_capacity",
+        "accelerator_memory_configuration",
+        "accelerator_on-chip_memories",
+        "cooling",
+        "hw_notes",
+        "framework",
+        "operating_system",
+        "other_software_stack",
+        "sw_notes",
+        "power_management",
+        "filesystem",
+        "boot_firmware_version",
+        "management_firmware_version",
+        "disk_drives",
+        "disk_controllers",
+        "nics_enabled_firmware",
+        "nics_enabled_os",
+        "nics_enabled_connected",
+        "power_supply_quantity_and_rating_watts",
+        "power_supply_details",
+    }
+)
 
 
 # A model with every MLPerf field optional: a misspelt key is an "unknown key" error naming it.
@@ -282,8 +348,8 @@ class PowerSpec(Strict):
     """A power sensor with its options; a plain name in ``power:`` means no options."""
 
     name: str
-    boundary: Literal["wall", "board_input", "module_input", "gpu_board", "cpu_package", "partial_rails"] | None = Field(
-        None, description="where the sensor measures, when the sensor cannot know (an external meter)"
+    boundary: Literal["wall", "board_input", "module_input", "gpu_board", "cpu_package", "partial_rails"] | None = (
+        Field(None, description="where the sensor measures, when the sensor cannot know (an external meter)")
     )
     options: dict[str, Any] = Field(default_factory=dict)
 

@@ -13,8 +13,8 @@ import hashlib
 import json
 import os
 import threading
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from suite.files import file_sha256 as read_sha256
 from suite.paths import cache_dir

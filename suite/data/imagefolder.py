@@ -40,7 +40,11 @@ def parse_options(spec: DatasetSpec) -> Options:
 def read_mapping(path: Path) -> dict[str, int]:
     """Class name -> index: ``name index`` pairs if every line is one, else index = line number
     (a synset list such as ``n01440764 tench, Tinca tinca``: the first token of each line)."""
-    lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")]
+    lines = [
+        line.strip()
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     pairs = [re.split(r"[\s,]+", line) for line in lines]
     if pairs and all(len(p) == 2 and p[1].lstrip("-").isdigit() for p in pairs):
         return {p[0]: int(p[1]) for p in pairs}
@@ -83,7 +87,9 @@ def scan(task: Any) -> tuple[Path, list[Path], np.ndarray]:
             elif mapping is not None and label in mapping:
                 index = mapping[label]
             else:
-                raise BadInput(f"{labels_path}:{n}: label {label!r} is not an integer{' nor a class of the mapping file' if mapping else ''}")
+                raise BadInput(
+                    f"{labels_path}:{n}: label {label!r} is not an integer{' nor a class of the mapping file' if mapping else ''}"
+                )
             path = root / name
             if not path.is_file():
                 raise BadInput(f"{labels_path}:{n}: {path}: no such image file")
@@ -104,12 +110,16 @@ def scan(task: Any) -> tuple[Path, list[Path], np.ndarray]:
             index = position
         elif opts.class_index == "name":
             if not cls.lstrip("-").isdigit():
-                raise BadInput(f"dataset.path: class folder {cls!r} is not an integer (class_index: name wants folders 0/, 1/, ...)")
+                raise BadInput(
+                    f"dataset.path: class folder {cls!r} is not an integer (class_index: name wants folders 0/, 1/, ...)"
+                )
             index = int(cls)
         else:
             assert mapping is not None
             if cls not in mapping:
-                raise BadInput(f"dataset.options.mapping: class folder {cls!r} (under {root}) is not in the mapping file")
+                raise BadInput(
+                    f"dataset.options.mapping: class folder {cls!r} (under {root}) is not in the mapping file"
+                )
             index = mapping[cls]
         for path in sorted(p for p in (root / cls).rglob("*") if p.suffix.lower() in exts and p.is_file()):
             files.append(path)

@@ -17,9 +17,10 @@ Sets up to ``EAGER_BYTES`` are decoded once into memory; larger ones (ImageNet's
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -45,7 +46,9 @@ class ImageArray:
     """A read-only, array-like view of preprocessed images: ``len``, ``shape``, slicing and indexing
     return numpy arrays decoded on demand; nothing is held beyond the batch asked for."""
 
-    def __init__(self, files: list[Path], load: Callable[[Path], np.ndarray], sample_shape: tuple[int, ...], dtype: Any) -> None:
+    def __init__(
+        self, files: list[Path], load: Callable[[Path], np.ndarray], sample_shape: tuple[int, ...], dtype: Any
+    ) -> None:
         self.files = list(files)
         self._load = load
         self.sample_shape = tuple(sample_shape)
@@ -137,7 +140,9 @@ def image_splits(
         val_idx = order[:n_val]
         rest = order[n_val:]
     if spec.n_eval is not None and spec.n_eval > len(rest):
-        raise BadInput(f"dataset.n_eval: got {spec.n_eval}, expected at most {len(rest)} (the files not used for calibration)")
+        raise BadInput(
+            f"dataset.n_eval: got {spec.n_eval}, expected at most {len(rest)} (the files not used for calibration)"
+        )
     eval_idx = rest[: spec.n_eval] if spec.n_eval is not None else rest
 
     load = make_preprocessor(pre, task.input)
@@ -148,13 +153,17 @@ def image_splits(
         cal_files = [files[i] for i in cal_idx]
     elif source == "eval":
         if spec.n_calibration > len(eval_idx):
-            raise BadInput(f"dataset.n_calibration: got {spec.n_calibration}, expected at most the {len(eval_idx)} eval images")
+            raise BadInput(
+                f"dataset.n_calibration: got {spec.n_calibration}, expected at most the {len(eval_idx)} eval images"
+            )
         pick = rng.choice(len(eval_idx), size=spec.n_calibration, replace=False)
         cal_files = [files[int(eval_idx[i])] for i in sorted(pick)]
     else:
         pool = calibration_files or []
         if spec.n_calibration > len(pool):
-            raise BadInput(f"dataset.n_calibration: got {spec.n_calibration}, but the calibration folder has {len(pool)} images")
+            raise BadInput(
+                f"dataset.n_calibration: got {spec.n_calibration}, but the calibration folder has {len(pool)} images"
+            )
         pick = rng.choice(len(pool), size=spec.n_calibration, replace=False)
         cal_files = [pool[i] for i in sorted(pick)]
 
@@ -203,9 +212,13 @@ def static_checks(task: TaskConfig) -> None:
     shape = output_shape(pre, task.input)
     if shape is not None and shape != list(task.input.shape):
         hint = " (a layout mismatch: check input.layout)" if sorted(shape) == sorted(task.input.shape) else ""
-        raise BadInput(f"preprocess: gives shape {shape} ({task.input.layout}, color {pre.color}), but input.shape is {list(task.input.shape)}{hint}")
+        raise BadInput(
+            f"preprocess: gives shape {shape} ({task.input.layout}, color {pre.color}), but input.shape is {list(task.input.shape)}{hint}"
+        )
     if task.dataset.calibration.source == "folder" and not task.dataset.calibration.path:
-        raise BadInput("dataset.calibration.path: missing; calibration.source folder needs the folder of calibration images")
+        raise BadInput(
+            "dataset.calibration.path: missing; calibration.source folder needs the folder of calibration images"
+        )
 
 
 def preflight(files: list[Path], labels: np.ndarray, task: TaskConfig) -> None:
@@ -237,7 +250,9 @@ def folder_identity(root: Path, files: list[Path], labels: np.ndarray | list[int
     cal = task.dataset.calibration
     if cal.source == "folder":
         if not cal.path:
-            raise BadInput("dataset.calibration.path: missing; calibration.source folder needs the folder of calibration images")
+            raise BadInput(
+                "dataset.calibration.path: missing; calibration.source folder needs the folder of calibration images"
+            )
         cal_root = resolve(cal.path, "dataset.calibration.path", task, kind="folder")
         cal_files = folder_images(cal_root)
         if not cal_files:

@@ -32,7 +32,9 @@ def expand(value: str, key: str, hint: str = "") -> str:
     for name in env_vars(value):
         if not os.environ.get(name):
             what = f" ({hint})" if hint else ""
-            raise MissingEnv(f"{key}: set the environment variable {name}{what}; it is not set, so this task is skipped")
+            raise MissingEnv(
+                f"{key}: set the environment variable {name}{what}; it is not set, so this task is skipped"
+            )
     expanded = _VAR.sub(lambda m: os.environ[m.group(1) or m.group(2)], value)
     return os.path.expanduser(expanded)
 
@@ -83,7 +85,9 @@ def package_path(value: str, key: str) -> Path:
     root = package_root(name)
     if root is None:
         dist = name.replace("_", "-")
-        raise BadInput(f"{key}: {value}: the package {name!r} is not installed (pip install --no-deps {dist}; make setup installs the pinned one)")
+        raise BadInput(
+            f"{key}: {value}: the package {name!r} is not installed (pip install --no-deps {dist}; make setup installs the pinned one)"
+        )
     return (root / rest).resolve()
 
 

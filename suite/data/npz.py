@@ -70,14 +70,19 @@ def size(task: Any) -> int | None:
     try:
         with zipfile.ZipFile(path) as archive, archive.open(f"{key}.npy") as member:
             version = np.lib.format.read_magic(member)
-            read_header = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+            read_header = {
+                (1, 0): np.lib.format.read_array_header_1_0,
+                (2, 0): np.lib.format.read_array_header_2_0,
+            }.get(version)
             if read_header is None:
                 return None  # a newer .npy header: the job reads it
             shape = read_header(member)[0]
     except KeyError:
         raise BadInput(f"{path}: no array {key!r} (inputs)") from None
     except (OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise BadInput(f"{path}: not a readable .npz file ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+        raise BadInput(
+            f"{path}: not a readable .npz file ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+        ) from None
     return int(shape[0]) if shape else 0
 
 
@@ -91,7 +96,9 @@ def load(spec: DatasetSpec, task: Any) -> Splits:
     want = list(task.input.shape)
     if list(x.shape[1:]) != want:
         hint = " (a layout mismatch? check input.layout)" if sorted(x.shape[1:]) == sorted(want) else ""
-        raise BadInput(f"{path}: {opts.x_key} has per-sample shape {list(x.shape[1:])}, but input.shape is {want}{hint}")
+        raise BadInput(
+            f"{path}: {opts.x_key} has per-sample shape {list(x.shape[1:])}, but input.shape is {want}{hint}"
+        )
     if len(y) != len(x) or y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
         raise BadInput(f"{path}: {opts.y_key} must be {len(x)} integer labels, got shape {list(y.shape)} of {y.dtype}")
     x = np.ascontiguousarray(x, dtype=np.uint8 if task.input.dtype == "uint8" else np.float32)
@@ -103,7 +110,9 @@ def load(spec: DatasetSpec, task: Any) -> Splits:
         if spec.n_eval is None:
             spec = spec.model_copy(update={"n_eval": len(x) - spec.n_calibration - (getattr(spec, "n_val", 0) or 0)})
             if spec.n_eval < 1:
-                raise BadInput(f"dataset.n_calibration: got {task.dataset.n_calibration}, expected fewer than the {len(x)} samples")
+                raise BadInput(
+                    f"dataset.n_calibration: got {task.dataset.n_calibration}, expected fewer than the {len(x)} samples"
+                )
         splits = seeded_split(x, y, spec, ident)
         splits.identity["calibration"] = {"source": "split", "on_eval": False}
         return splits
@@ -112,13 +121,17 @@ def load(spec: DatasetSpec, task: Any) -> Splits:
     eval_idx = order[: spec.n_eval] if spec.n_eval else order
     if source == "eval":
         if spec.n_calibration > len(eval_idx):
-            raise BadInput(f"dataset.n_calibration: got {spec.n_calibration}, expected at most the {len(eval_idx)} eval samples")
+            raise BadInput(
+                f"dataset.n_calibration: got {spec.n_calibration}, expected at most the {len(eval_idx)} eval samples"
+            )
         x_cal = x[np.sort(rng.choice(eval_idx, size=spec.n_calibration, replace=False))]
     else:
         cal_path = resolve(spec.calibration.path or "", "dataset.calibration.path", task, kind="file")
         pool = np.ascontiguousarray(_read(cal_path, opts.x_key, "calibration inputs"), dtype=x.dtype)
         if list(pool.shape[1:]) != want or spec.n_calibration > len(pool):
-            raise BadInput(f"{cal_path}: expected at least {spec.n_calibration} calibration inputs of shape {want}, got {list(pool.shape)}")
+            raise BadInput(
+                f"{cal_path}: expected at least {spec.n_calibration} calibration inputs of shape {want}, got {list(pool.shape)}"
+            )
         x_cal = pool[np.sort(rng.choice(len(pool), size=spec.n_calibration, replace=False))]
     return Splits(
         x_train=x[:0],
@@ -126,6 +139,12 @@ def load(spec: DatasetSpec, task: Any) -> Splits:
         x_eval=x[eval_idx],
         y_eval=y[eval_idx],
         x_cal=x_cal,
-        identity={**ident, "seed": spec.seed, "n_total": len(x), "n_eval": len(eval_idx), "n_calibration": len(x_cal),
-                  "calibration": {"source": source, "on_eval": source == "eval"}},
+        identity={
+            **ident,
+            "seed": spec.seed,
+            "n_total": len(x),
+            "n_eval": len(eval_idx),
+            "n_calibration": len(x_cal),
+            "calibration": {"source": source, "on_eval": source == "eval"},
+        },
     )

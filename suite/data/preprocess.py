@@ -9,8 +9,9 @@ ImageNet`` gives the very tensor torchvision's ImageNet eval transform gives (up
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -29,7 +30,9 @@ def resized_size(width: int, height: int, size: int | list[int]) -> tuple[int, i
     return (new_short, new_long) if width <= height else (new_long, new_short)
 
 
-def center_crop_box(width: int, height: int, crop: int | list[int]) -> tuple[tuple[int, int, int, int], tuple[int, int, int, int]]:
+def center_crop_box(
+    width: int, height: int, crop: int | list[int]
+) -> tuple[tuple[int, int, int, int], tuple[int, int, int, int]]:
     """(padding left/top/right/bottom, crop box) exactly as torchvision's ``center_crop``: pad with
     zeros when the crop is larger than the image, then take the rounded centre."""
     ch, cw = (crop, crop) if isinstance(crop, int) else (int(crop[0]), int(crop[1]))
@@ -47,7 +50,9 @@ def center_crop_box(width: int, height: int, crop: int | list[int]) -> tuple[tup
 
 def output_shape(spec: PreprocessSpec, input_spec: InputSpec) -> list[int] | None:
     """The per-sample shape this preprocessing produces, when it is fixed by a crop or exact resize."""
-    size = spec.center_crop if spec.center_crop is not None else (spec.resize if isinstance(spec.resize, list) else None)
+    size = (
+        spec.center_crop if spec.center_crop is not None else (spec.resize if isinstance(spec.resize, list) else None)
+    )
     if size is None:
         return None
     h, w = (size, size) if isinstance(size, int) else (size[0], size[1])
@@ -67,7 +72,9 @@ def make_preprocessor(spec: PreprocessSpec, input_spec: InputSpec) -> Callable[[
     if input_spec.dtype == "uint8":
         touched = {"scale", "mean", "std"} & spec.model_fields_set
         if touched:
-            raise BadInput(f"preprocess.{sorted(touched)[0]}: input.dtype uint8 feeds raw 0..255 pixels; leave scale/mean/std unset")
+            raise BadInput(
+                f"preprocess.{sorted(touched)[0]}: input.dtype uint8 feeds raw 0..255 pixels; leave scale/mean/std unset"
+            )
     mean = np.asarray(spec.mean, dtype=np.float32).reshape(1, 1, -1)
     std = np.asarray(spec.std, dtype=np.float32).reshape(1, 1, -1)
     scale = np.float32(spec.scale)
@@ -113,4 +120,6 @@ def check_shape(sample: np.ndarray, input_spec: InputSpec, path: Any) -> None:
             hint = f" (a layout mismatch: preprocessing writes {input_spec.layout}; check input.layout and input.shape)"
         elif len(sample.shape) == 3:
             hint = " (set preprocess.resize / center_crop so every image comes out at input.shape)"
-        raise BadInput(f"{path}: preprocessing gives shape {list(sample.shape)}, but input.shape is {list(input_spec.shape)}{hint}")
+        raise BadInput(
+            f"{path}: preprocessing gives shape {list(sample.shape)}, but input.shape is {list(input_spec.shape)}{hint}"
+        )

@@ -37,7 +37,9 @@ def parse_options(spec: DatasetSpec) -> Options:
 def package_dir(package: str) -> Path:
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
-        raise BadInput(f"dataset.options.package: {package!r} is not installed (pip install --no-deps {package}; make setup does for foolbox)")
+        raise BadInput(
+            f"dataset.options.package: {package!r} is not installed (pip install --no-deps {package}; make setup does for foolbox)"
+        )
     return Path(list(spec.submodule_search_locations)[0])
 
 

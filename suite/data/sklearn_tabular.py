@@ -22,7 +22,9 @@ def size(task: Any) -> int:
     """The sample count that heads the wheel's ``breast_cancer.csv`` (``569,30,malignant,benign``)."""
     from suite.data.locate import package_file
 
-    with open(package_file("sklearn", "datasets/data/breast_cancer.csv", "sklearn-breast-cancer"), encoding="utf-8") as handle:
+    with open(
+        package_file("sklearn", "datasets/data/breast_cancer.csv", "sklearn-breast-cancer"), encoding="utf-8"
+    ) as handle:
         return int(handle.readline().split(",")[0])
 
 

@@ -50,7 +50,9 @@ def table_file(task: Any) -> Path:
 def seq_len(task: Any) -> int:
     shape = list(task.input.shape)
     if len(shape) != 2 or shape[0] != 2:
-        raise BadInput(f"input.shape: got {shape}, expected [2, seq_len] (input ids and attention mask) for a text-classification dataset")
+        raise BadInput(
+            f"input.shape: got {shape}, expected [2, seq_len] (input ids and attention mask) for a text-classification dataset"
+        )
     return int(shape[1])
 
 
@@ -58,18 +60,26 @@ def check(task: Any) -> None:
     opts = parse_options(task.dataset)
     seq_len(task)
     if task.input.dtype != "int64":
-        raise BadInput(f"input.dtype: got {task.input.dtype}, expected int64 (token ids) for a text-classification dataset")
+        raise BadInput(
+            f"input.dtype: got {task.input.dtype}, expected int64 (token ids) for a text-classification dataset"
+        )
     if len(opts.labels) != task.num_classes:
         raise BadInput(f"dataset.options.labels: {len(opts.labels)} labels, but num_classes is {task.num_classes}")
     if bool(opts.train_member) != bool(opts.eval_member):
-        raise BadInput("dataset.options: give both train_member and eval_member (a zip of two tables), or neither (one table)")
+        raise BadInput(
+            "dataset.options: give both train_member and eval_member (a zip of two tables), or neither (one table)"
+        )
 
 
 def identity(task: Any) -> dict[str, Any]:
     from suite.data.hashing import file_sha256
     from suite.data.tokenizer import tokenizer_identity
 
-    return {"file_sha256": file_sha256(table_file(task)), "tokenizer": tokenizer_identity(task), "seq_len": seq_len(task)}
+    return {
+        "file_sha256": file_sha256(table_file(task)),
+        "tokenizer": tokenizer_identity(task),
+        "seq_len": seq_len(task),
+    }
 
 
 def _rows(path: Path, member: str | None, opts: Options) -> tuple[list[str], np.ndarray]:
@@ -80,7 +90,9 @@ def _rows(path: Path, member: str | None, opts: Options) -> tuple[list[str], np.
     unknown = sorted({r[opts.label_column] for r in rows} - set(index))
     if unknown:
         where = f"{path}:{member}" if member else str(path)
-        raise BadInput(f"{where}: label value(s) {', '.join(map(repr, unknown[:5]))} in column {opts.label_column!r} are not in dataset.options.labels {opts.labels}")
+        raise BadInput(
+            f"{where}: label value(s) {', '.join(map(repr, unknown[:5]))} in column {opts.label_column!r} are not in dataset.options.labels {opts.labels}"
+        )
     texts = [html.unescape(r[opts.text_column]) if opts.unescape_html else r[opts.text_column] for r in rows]
     return texts, np.asarray([index[r[opts.label_column]] for r in rows], dtype=np.int64)
 
@@ -122,13 +134,29 @@ def load(spec: DatasetSpec, task: Any) -> Splits:
         x_train, t_train = encode(train_texts, tokenizer, length)
         x_eval, t_eval = encode(eval_texts, tokenizer, length)
         if spec.n_calibration > len(x_train):
-            raise BadInput(f"dataset.n_calibration: got {spec.n_calibration}, expected at most the {len(x_train)} training rows")
+            raise BadInput(
+                f"dataset.n_calibration: got {spec.n_calibration}, expected at most the {len(x_train)} training rows"
+            )
         cal = np.sort(np.random.default_rng(spec.seed).choice(len(x_train), size=spec.n_calibration, replace=False))
         splits = Splits(
-            x_train=x_train, y_train=y_train, x_eval=x_eval, y_eval=y_eval, x_cal=x_train[cal],
-            identity={**ident, "members": [opts.train_member, opts.eval_member], "n_train": len(x_train),
-                      "n_eval": len(x_eval), "n_calibration": len(cal), "seed": spec.seed,
-                      "truncated": {"train": t_train, "eval": t_eval}},
-        )  # fmt: skip
-    splits.identity.update(seq_len=length, labels=opts.labels, eval_label_counts={opts.labels[k]: v for k, v in describe_counts(splits.y_eval.tolist()).items()})
+            x_train=x_train,
+            y_train=y_train,
+            x_eval=x_eval,
+            y_eval=y_eval,
+            x_cal=x_train[cal],
+            identity={
+                **ident,
+                "members": [opts.train_member, opts.eval_member],
+                "n_train": len(x_train),
+                "n_eval": len(x_eval),
+                "n_calibration": len(cal),
+                "seed": spec.seed,
+                "truncated": {"train": t_train, "eval": t_eval},
+            },
+        )
+    splits.identity.update(
+        seq_len=length,
+        labels=opts.labels,
+        eval_label_counts={opts.labels[k]: v for k, v in describe_counts(splits.y_eval.tolist()).items()},
+    )
     return splits

@@ -40,7 +40,9 @@ def open_text(path: Path, member: str | None = None) -> IO[str]:
         raise BadInput(f"{path}: cannot read it ({exc})") from None
 
 
-def read_table(path: Path, member: str | None, columns: list[str], delimiter: str | None = None) -> list[dict[str, str]]:
+def read_table(
+    path: Path, member: str | None, columns: list[str], delimiter: str | None = None
+) -> list[dict[str, str]]:
     """Rows of a TSV/CSV table (header row first) with the named columns, as dicts."""
     name = member or path.name
     delim = delimiter or ("\t" if name.removesuffix(".gz").removesuffix(".bz2").endswith(".tsv") else ",")
@@ -51,7 +53,9 @@ def read_table(path: Path, member: str | None, columns: list[str], delimiter: st
             header = reader.fieldnames or []
             missing = [c for c in columns if c not in header]
             if missing:
-                raise BadInput(f"{where}: no column(s) {', '.join(map(repr, missing))} (its header: {', '.join(header[:12])})")
+                raise BadInput(
+                    f"{where}: no column(s) {', '.join(map(repr, missing))} (its header: {', '.join(header[:12])})"
+                )
             rows = [{c: row.get(c) or "" for c in columns} for row in reader]
         except csv.Error as exc:
             raise BadInput(f"{where}: not a readable {'TSV' if delim == chr(9) else 'CSV'} table ({exc})") from None
@@ -97,7 +101,9 @@ def documents(path: Path, fmt: str) -> tuple[list[dict[str, str]], str]:
     used = fmt if fmt != "auto" else ("wiki-xml" if ".xml" in stem else "text")
     docs = wiki_pages(path) if used == "wiki-xml" else plain_documents(path)
     if not docs:
-        raise BadInput(f"{path}: no documents in it (format {used}): expected {'wiki <page> articles' if used == 'wiki-xml' else 'text paragraphs'}")
+        raise BadInput(
+            f"{path}: no documents in it (format {used}): expected {'wiki <page> articles' if used == 'wiki-xml' else 'text paragraphs'}"
+        )
     return docs, used
 
 

@@ -62,7 +62,9 @@ def corpus_file(task: Any) -> Path:
 def window_of(task: Any) -> int:
     shape = list(task.input.shape)
     if len(shape) != 1 or shape[0] < 2:
-        raise BadInput(f"input.shape: got {shape}, expected [window] (tokens per evaluated window) for a text-lm dataset")
+        raise BadInput(
+            f"input.shape: got {shape}, expected [window] (tokens per evaluated window) for a text-lm dataset"
+        )
     return int(shape[0])
 
 
@@ -71,9 +73,13 @@ def check(task: Any) -> None:
     opts = parse_options(task.dataset)
     window = window_of(task)
     if task.dataset.n_eval is not None:
-        raise BadInput("dataset.n_eval: leave it out for text-lm: the windows follow from dataset.options.eval_tokens, input.shape and stride")
+        raise BadInput(
+            "dataset.n_eval: leave it out for text-lm: the windows follow from dataset.options.eval_tokens, input.shape and stride"
+        )
     if (opts.stride or window) > window:
-        raise BadInput(f"dataset.options.stride: got {opts.stride}, expected at most the window input.shape[0] = {window}")
+        raise BadInput(
+            f"dataset.options.stride: got {opts.stride}, expected at most the window input.shape[0] = {window}"
+        )
     if task.input.dtype != "int64":
         raise BadInput(f"input.dtype: got {task.input.dtype}, expected int64 (token ids) for a text-lm dataset")
 
@@ -99,28 +105,49 @@ def token_streams(task: Any) -> dict[str, Any]:
     # A model trained here needs the whole training stream; a pretrained one only its calibration windows.
     trained_here = task.model.path is None
     need = (spec.n_calibration + 1) * window_of(task)
-    key_src = {"v": SPLIT_VERSION, "file": file_sha256(path), "tokenizer": tok_id, "seed": spec.seed, "options": opts.model_dump(), "train_tokens": None if trained_here else need}
+    key_src = {
+        "v": SPLIT_VERSION,
+        "file": file_sha256(path),
+        "tokenizer": tok_id,
+        "seed": spec.seed,
+        "options": opts.model_dump(),
+        "train_tokens": None if trained_here else need,
+    }
     key = hashlib.sha256(json.dumps(key_src, sort_keys=True).encode()).hexdigest()[:16]
     cached = cache_dir("text") / f"{key}.npz"
     if cached.is_file():
         with np.load(cached, allow_pickle=False) as data:
             meta = json.loads(str(data["meta"]))
-            return {**meta, "eval_ids": data["eval_ids"].astype(np.int64), "train_ids": data["train_ids"].astype(np.int64)}
+            return {
+                **meta,
+                "eval_ids": data["eval_ids"].astype(np.int64),
+                "train_ids": data["train_ids"].astype(np.int64),
+            }
     docs, used = documents(path, opts.format)
     held, train = _split_docs(docs, spec, opts)
     train_texts = [docs[i]["text"] for i in train]
     tok_file = tokenizer_path(task, train_texts)
     tokenizer = load_tokenizer(tok_file)
-    eval_ids = np.asarray(tokenizer.encode("\n\n".join(docs[i]["text"] for i in held), add_special_tokens=False).ids, dtype=np.int64)
+    eval_ids = np.asarray(
+        tokenizer.encode("\n\n".join(docs[i]["text"] for i in held), add_special_tokens=False).ids, dtype=np.int64
+    )
     train_ids = _train_stream(tokenizer, train_texts, None if trained_here else need)
     meta = {
-        "format": used, "documents": len(docs), "eval_documents": len(held), "train_documents": len(train),
+        "format": used,
+        "documents": len(docs),
+        "eval_documents": len(held),
+        "train_documents": len(train),
         "eval_titles_sha256": hashlib.sha256("\n".join(docs[i]["title"] for i in held).encode()).hexdigest(),
-        "eval_tokens_available": int(len(eval_ids)), "train_tokens": int(len(train_ids)), "train_stream": "whole" if trained_here else "calibration only", "vocab_size": int(tokenizer.get_vocab_size()),
+        "eval_tokens_available": int(len(eval_ids)),
+        "train_tokens": int(len(train_ids)),
+        "train_stream": "whole" if trained_here else "calibration only",
+        "vocab_size": int(tokenizer.get_vocab_size()),
         "tokenizer_file": str(tok_file),
-    }  # fmt: skip
+    }
     tmp = cached.with_name(f".{cached.stem}.tmp.npz")
-    np.savez(tmp, eval_ids=eval_ids.astype(np.int32), train_ids=train_ids.astype(np.int32), meta=np.array(json.dumps(meta)))
+    np.savez(
+        tmp, eval_ids=eval_ids.astype(np.int32), train_ids=train_ids.astype(np.int32), meta=np.array(json.dumps(meta))
+    )
     tmp.replace(cached)
     return {**meta, "eval_ids": eval_ids, "train_ids": train_ids}
 
@@ -157,7 +184,11 @@ def identity(task: Any) -> dict[str, Any]:
 
     streams = token_streams(task)
     _checked(task, streams)
-    return {"file_sha256": file_sha256(corpus_file(task)), "tokenizer": tokenizer_identity(task), "split_version": SPLIT_VERSION}
+    return {
+        "file_sha256": file_sha256(corpus_file(task)),
+        "tokenizer": tokenizer_identity(task),
+        "split_version": SPLIT_VERSION,
+    }
 
 
 def windows(ids: np.ndarray, window: int, stride: int) -> tuple[np.ndarray, np.ndarray]:
@@ -198,7 +229,9 @@ def load(spec: DatasetSpec, task: Any) -> Splits:
     elif spec.calibration.source == "split":
         pool, on_eval = train, False
     else:
-        raise BadInput("dataset.calibration.source: text-lm draws calibration windows from the training documents (split) or the held-out text (eval), not a folder")
+        raise BadInput(
+            "dataset.calibration.source: text-lm draws calibration windows from the training documents (split) or the held-out text (eval), not a folder"
+        )
     if spec.n_calibration > len(pool):
         raise BadInput(
             f"dataset.n_calibration: got {spec.n_calibration}, expected at most the {len(pool)} windows of {window} tokens "
@@ -213,9 +246,17 @@ def load(spec: DatasetSpec, task: Any) -> Splits:
         y_eval=y_eval,
         x_cal=x_cal,
         identity={
-            "name": spec.name, "path": str(corpus_file(task)), **identity(task), **meta, "seed": spec.seed,
-            "n_eval": len(x_eval), "n_calibration": len(x_cal), "window": window, "stride": stride,
-            "eval_tokens": opts.eval_tokens, "scored_tokens": int(sum(int((r != PAD).sum()) - f for r, f in zip(x_eval, y_eval))),
+            "name": spec.name,
+            "path": str(corpus_file(task)),
+            **identity(task),
+            **meta,
+            "seed": spec.seed,
+            "n_eval": len(x_eval),
+            "n_calibration": len(x_cal),
+            "window": window,
+            "stride": stride,
+            "eval_tokens": opts.eval_tokens,
+            "scored_tokens": int(sum(int((r != PAD).sum()) - f for r, f in zip(x_eval, y_eval))),
             "calibration": {"source": spec.calibration.source, "on_eval": on_eval},
         },
-    )  # fmt: skip
+    )

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from suite.errors import BadInput
 from suite.paths import cache_dir
@@ -42,7 +43,9 @@ def bpe_settings(task: Any) -> dict[str, Any]:
     """``model.options.tokenizer`` of a model trained here: ``{vocab_size: N}`` (byte-level BPE)."""
     raw = task.model.options.get("tokenizer") or {}
     if not isinstance(raw, dict) or set(raw) - {"vocab_size"} or not isinstance(raw.get("vocab_size", 4096), int):
-        raise BadInput(f"model.options.tokenizer: got {raw!r}, expected {{vocab_size: N}} (a byte-level BPE trained here)")
+        raise BadInput(
+            f"model.options.tokenizer: got {raw!r}, expected {{vocab_size: N}} (a byte-level BPE trained here)"
+        )
     vocab = int(raw.get("vocab_size", 4096))
     if not 260 <= vocab <= 65536:
         raise BadInput(f"model.options.tokenizer.vocab_size: got {vocab}, expected 260..65536")
@@ -64,7 +67,9 @@ def tokenizer_identity(task: Any) -> dict[str, Any]:
 def folder_tokenizer(folder: Path) -> Path:
     """``folder/tokenizer.json``, or one line saying which file is missing where."""
     if not folder.is_dir():
-        raise BadInput(f"model.path: {folder}: expected a folder of Hugging Face files (config.json, weights, tokenizer.json) or a .gguf file")
+        raise BadInput(
+            f"model.path: {folder}: expected a folder of Hugging Face files (config.json, weights, tokenizer.json) or a .gguf file"
+        )
     file = folder / TOKENIZER_FILE
     if not file.is_file():
         present = ", ".join(sorted(p.name for p in folder.iterdir())[:8]) or "nothing"
@@ -90,7 +95,9 @@ def gguf_tokenizer(path: Path) -> Path:
         try:
             tok = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name, local_files_only=True)
         except Exception as exc:  # an unknown tokenizer model or a damaged file
-            raise BadInput(f"{path}: transformers cannot read the tokenizer inside this GGUF ({' '.join(str(exc).split())[:200]})") from None
+            raise BadInput(
+                f"{path}: transformers cannot read the tokenizer inside this GGUF ({' '.join(str(exc).split())[:200]})"
+            ) from None
         tmp = folder / f".{TOKENIZER_FILE}.tmp"
         tmp.write_text(tok.backend_tokenizer.to_str(), encoding="utf-8")
         tmp.replace(out)
@@ -129,7 +136,9 @@ def tokenizer_path(task: Any, train_texts: Sequence[str] | None = None) -> Path:
     path = model_file(task)
     if path is None:
         if train_texts is None:
-            raise BadInput("model.path: missing; a model trained here gets its tokenizer from the dataset's training text")
+            raise BadInput(
+                "model.path: missing; a model trained here gets its tokenizer from the dataset's training text"
+            )
         return train_bpe(train_texts, bpe_settings(task))
     if path.suffix == ".gguf":
         return gguf_tokenizer(path)

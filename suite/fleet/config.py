@@ -33,7 +33,9 @@ def broker_url(env: dict[str, str] | None = None) -> str:
     env = dict(os.environ if env is None else env)
     raw = env.get(BROKER_ENV, "").strip()
     if not raw:
-        raise BadInput(f"{BROKER_ENV} is not set: the lab's Redis broker, e.g. redis://broker.lab:6379/0 (README: Lab setup)")
+        raise BadInput(
+            f"{BROKER_ENV} is not set: the lab's Redis broker, e.g. redis://broker.lab:6379/0 (README: Lab setup)"
+        )
     parts = urlsplit(raw)
     if parts.scheme not in ("redis", "rediss"):
         raise BadInput(f"{BROKER_ENV}: got scheme {parts.scheme or '(none)'!r}, expected redis:// or rediss://")

@@ -19,8 +19,9 @@ is particular to a fleet: bundles, messages, the result backend.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from suite.errors import BadInput
 from suite.job.spec import Job
@@ -30,8 +31,8 @@ POLL_S = 0.5
 
 def _record_from(result: Any, job: Any, elapsed_s: float) -> dict[str, Any]:
     """The record a finished Celery task stands for (the worker's own, or a failed one made here)."""
-    from suite.records.merge import check_record
     from suite.job.isolate import failed_record
+    from suite.records.merge import check_record
 
     if result.state == "SUCCESS":
         payload = result.result
@@ -42,12 +43,20 @@ def _record_from(result: Any, job: Any, elapsed_s: float) -> dict[str, Any]:
             except BadInput as exc:
                 return failed_record(job, "bad_result", str(exc), [], elapsed_s)
             if record.get("fingerprint") != job.fingerprint:
-                return failed_record(job, "bad_result", f"the worker returned a record of another job ({record.get('job_id')})", [], elapsed_s)
+                return failed_record(
+                    job,
+                    "bad_result",
+                    f"the worker returned a record of another job ({record.get('job_id')})",
+                    [],
+                    elapsed_s,
+                )
             return record
         if isinstance(payload, dict) and payload.get("error"):
             where = f" (on {payload['worker']})" if payload.get("worker") else ""
             return failed_record(job, str(payload.get("kind") or "fleet"), f"{payload['error']}{where}", [], elapsed_s)
-        return failed_record(job, "bad_result", f"the worker returned {type(payload).__name__}, not a record", [], elapsed_s)
+        return failed_record(
+            job, "bad_result", f"the worker returned {type(payload).__name__}, not a record", [], elapsed_s
+        )
     error = " ".join(str(result.result).split())[:300] or result.state
     tail = (result.traceback or "").splitlines()[-12:]
     return failed_record(job, "fleet", f"the worker task ended {result.state}: {error}", tail, elapsed_s)
@@ -72,10 +81,27 @@ class FleetExecutor:
     """Jobs measured by the lab's boards: one bundle per target, one message per job, records collected
     from the result backend as they arrive (the sweep loop stores and logs them)."""
 
-    def __init__(self, app: Any, profiles: list[Any], plan_args: dict[str, Any], share: Path | None, uri: str,
-                 sink: Any, timeout_s: float | None, console: Any, force: bool) -> None:  # fmt: skip
+    def __init__(
+        self,
+        app: Any,
+        profiles: list[Any],
+        plan_args: dict[str, Any],
+        share: Path | None,
+        uri: str,
+        sink: Any,
+        timeout_s: float | None,
+        console: Any,
+        force: bool,
+    ) -> None:
         self.app, self.profiles, self.plan_args = app, profiles, plan_args
-        self.share, self.uri, self.sink, self.timeout_s, self.console, self.force = share, uri, sink, timeout_s, console, force
+        self.share, self.uri, self.sink, self.timeout_s, self.console, self.force = (
+            share,
+            uri,
+            sink,
+            timeout_s,
+            console,
+            force,
+        )
         self.started = time.time()
         self.collected: list[tuple[Job, dict[str, Any]]] = []
         self.to_run: dict[str, list[Job]] = {}
@@ -107,11 +133,16 @@ class FleetExecutor:
                 continue
             wanted = {job.job_id: job for job in self.to_run[name]}
             out = results_root() / "fleet" / f"{name}-{stamp}.tar"
-            path, entries, failed = build_bundle(str(profile.path), console=self.console, out=out, only=set(wanted), **self.plan_args)
+            path, entries, failed = build_bundle(
+                str(profile.path), console=self.console, out=out, only=set(wanted), **self.plan_args
+            )
             for record in failed:
                 yield wanted[record["job_id"]], record, "ran"
             bundles[name] = publish_bundle(path, self.share, self.uri, run_name=f"bundle {name} {stamp}")
-            self.console.print(f"bundle for {name}: {len(entries)} job(s), {path.stat().st_size / 1024:.0f} KiB -> {bundles[name]['uri']}", markup=False)
+            self.console.print(
+                f"bundle for {name}: {len(entries)} job(s), {path.stat().st_size / 1024:.0f} KiB -> {bundles[name]['uri']}",
+                markup=False,
+            )
             for entry in entries:
                 jobs[entry["job"]["job_id"]] = wanted[entry["job"]["job_id"]]
         # 3. the sweep's parent runs (the boards log under them when they reach this store), then the messages
@@ -120,20 +151,35 @@ class FleetExecutor:
             if self.force:
                 self.app.AsyncResult(job.job_id).forget()
             mine = {k: v for k, v in parents.items() if k.endswith(f"/{job.target_name}")}
-            sweep = {"name": sweep_name(job.target_name, self.started), "force": self.force,
-                     "mlflow": {"uri": self.uri, "parents": mine} if mine else None}  # fmt: skip
-            self.app.send_task(TASK_NAME, kwargs={"bundle": bundles[job.target_name], "job_id": job.job_id, "sweep": sweep},
-                               queue=job.target_name, task_id=job.job_id)  # fmt: skip
+            sweep = {
+                "name": sweep_name(job.target_name, self.started),
+                "force": self.force,
+                "mlflow": {"uri": self.uri, "parents": mine} if mine else None,
+            }
+            self.app.send_task(
+                TASK_NAME,
+                kwargs={"bundle": bundles[job.target_name], "job_id": job.job_id, "sweep": sweep},
+                queue=job.target_name,
+                task_id=job.job_id,
+            )
         if jobs:
             per_target = {name: sum(1 for j in jobs.values() if j.target_name == name) for name in bundles}
-            self.console.print("enqueued " + ", ".join(f"{n} job(s) on queue {name!r}" for name, n in per_target.items())
-                               + "; boards serve them with: edgeq worker --target <queue>")  # fmt: skip
+            self.console.print(
+                "enqueued "
+                + ", ".join(f"{n} job(s) on queue {name!r}" for name, n in per_target.items())
+                + "; boards serve them with: edgeq worker --target <queue>"
+            )
         timeout_s = self.timeout_s
         if timeout_s is None:  # one board per queue runs its jobs one after the other; queues run side by side
             timeout_s = max(
-                [(sum(1 for j in jobs.values() if j.target_name == p.config.name) + 1) * visibility_timeout_s(p.config)
-                 for p in self.profiles if p.config.name in bundles] or [0.0]
-            )  # fmt: skip
+                [
+                    (sum(1 for j in jobs.values() if j.target_name == p.config.name) + 1)
+                    * visibility_timeout_s(p.config)
+                    for p in self.profiles
+                    if p.config.name in bundles
+                ]
+                or [0.0]
+            )
         arrived: set[str] = set()
         for job, record in _collect(self.app, jobs, timeout_s, self.console):  # 4. as they arrive
             arrived.add(job.job_id)
@@ -165,10 +211,10 @@ def run_fleet(
     from suite.job.plan import parse_overrides, plan
     from suite.machine.target import load_target
     from suite.paths import results_root
+    from suite.publish.leaderboard import publish_working
     from suite.records.merge import fill_deltas
     from suite.records.store import RecordStore
     from suite.sweep.loop import run_sweep
-    from suite.publish.leaderboard import publish_working
     from suite.sweep.summary import finish
     from suite.tracking import mlflow as tracking
     from suite.tracking.sink import MlflowSink
@@ -184,10 +230,14 @@ def run_fleet(
     profiles = [load_target(t) for t in targets]
     for profile in profiles:
         if profile.alias:
-            raise BadInput(f"--fleet: target {profile.alias!r} is an alias; name the profiles whose queues the boards serve ({', '.join(profile.alias_of)})")
+            raise BadInput(
+                f"--fleet: target {profile.alias!r} is an alias; name the profiles whose queues the boards serve ({', '.join(profile.alias_of)})"
+            )
     names = [p.config.name for p in profiles]
     if len(set(names)) != len(names):
-        raise BadInput(f"--fleet: two of the targets have the same profile name ({', '.join(names)}); queues are named after profiles")
+        raise BadInput(
+            f"--fleet: two of the targets have the same profile name ({', '.join(names)}); queues are named after profiles"
+        )
     uri = tracking.tracking_uri()
     if share is None and not uri.startswith(("http://", "https://")):
         raise BadInput(
@@ -197,18 +247,35 @@ def run_fleet(
     if share is None:
         server_down = tracking.probe(uri)
         if server_down:
-            raise BadInput(f"--fleet: the boards fetch bundles from the MLflow server, and {server_down}; start it or pass --share DIR")
+            raise BadInput(
+                f"--fleet: the boards fetch bundles from the MLflow server, and {server_down}; start it or pass --share DIR"
+            )
     app = make_app(url)
     store = RecordStore()
     store.clean_stale_temps()
     console.print(f"edgeq bench --fleet: {', '.join(names)} on {redact(url)}, results in {results_root()}")
-    plan_args = dict(tasks=tasks, methods=methods, runtimes=runtimes, quick=quick, limit=limit, overrides=overrides, mlperf=mlperf)
-    jobs = [job for profile in profiles for job in plan(
-        profile, tasks, methods, runtimes, quick=quick, limit=limit, override=True, overrides=parse_overrides(overrides),
-        mlperf=mlperf,
-    )]  # fmt: skip
+    plan_args = dict(
+        tasks=tasks, methods=methods, runtimes=runtimes, quick=quick, limit=limit, overrides=overrides, mlperf=mlperf
+    )
+    jobs = [
+        job
+        for profile in profiles
+        for job in plan(
+            profile,
+            tasks,
+            methods,
+            runtimes,
+            quick=quick,
+            limit=limit,
+            override=True,
+            overrides=parse_overrides(overrides),
+            mlperf=mlperf,
+        )
+    ]
     # The boards log what they measure when they reach this store; what they did not is logged from here.
-    sink = MlflowSink(uri=uri, enabled=use_mlflow, only_missing=True, say=lambda line: console.print(line, markup=False))
+    sink = MlflowSink(
+        uri=uri, enabled=use_mlflow, only_missing=True, say=lambda line: console.print(line, markup=False)
+    )
     executor = FleetExecutor(app, profiles, plan_args, share, uri, sink, timeout_s, console, force)
     outcomes = run_sweep(jobs, executor, store, None, force=force, retry_failed=retry_failed, merge=True)
     fill_deltas(store, [o.record for o in outcomes])  # a quantized job whose fp32 ran on another board
@@ -232,10 +299,18 @@ def _collect(app: Any, jobs: dict[str, Job], timeout_s: float, console: Any) -> 
     t0 = time.monotonic()
     deadline = t0 + timeout_s
     running: dict[str, str] = {}
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, transient=True) as progress:  # fmt: skip
-        bars = {name: progress.add_task(f"queue {name}", total=sum(1 for j in jobs.values() if j.target_name == name))
-                for name in sorted({j.target_name for j in jobs.values()})}  # fmt: skip
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        bars = {
+            name: progress.add_task(f"queue {name}", total=sum(1 for j in jobs.values() if j.target_name == name))
+            for name in sorted({j.target_name for j in jobs.values()})
+        }
         while len(arrived) < len(jobs) and time.monotonic() < deadline:
             for job_id, job in jobs.items():
                 if job_id in arrived:
@@ -247,7 +322,9 @@ def _collect(app: Any, jobs: dict[str, Job], timeout_s: float, console: Any) -> 
                     where = str(info.get("hostname") or "a board")
                     if running.get(job_id) != where:
                         running[job_id] = where
-                        progress.update(bars[job.target_name], description=f"queue {job.target_name}: {job.method} on {where}")
+                        progress.update(
+                            bars[job.target_name], description=f"queue {job.target_name}: {job.method} on {where}"
+                        )
                     continue
                 if state not in ("SUCCESS", "FAILURE", "REVOKED"):
                     continue
@@ -256,6 +333,10 @@ def _collect(app: Any, jobs: dict[str, Job], timeout_s: float, console: Any) -> 
                 progress.advance(bars[job.target_name])
                 board = (record.get("dispatch") or {}).get("worker") or "?"
                 again = " (redelivered)" if (record.get("dispatch") or {}).get("redelivered") else ""
-                console.print(escape(f"[{len(arrived)}/{len(jobs)}] {job.target_name}: {job.label}: {record['status']} from {board}{again}"))
+                console.print(
+                    escape(
+                        f"[{len(arrived)}/{len(jobs)}] {job.target_name}: {job.label}: {record['status']} from {board}{again}"
+                    )
+                )
                 yield job, record
             time.sleep(POLL_S)

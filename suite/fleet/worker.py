@@ -60,14 +60,20 @@ class Runner:
         log.info("edgeq worker: job %s started on queue %s (redelivered: %s)", job_id, self.queue, redelivered)
         t0 = time.monotonic()
         try:
-            bundle = open_bundle(fetch_bundle(bundle_info, cache_dir("fleet", "downloads")), cache_dir("fleet", "bundles"))
+            bundle = open_bundle(
+                fetch_bundle(bundle_info, cache_dir("fleet", "downloads")), cache_dir("fleet", "bundles")
+            )
             if bundle.target != self.queue:
                 raise BadInput(f"bundle for target {bundle.target!r} reached the queue of {self.queue!r}")
             job = bundle.job(job_id)
         except Exception as exc:  # nothing measured: the workstation records the job as failed with this line
             line = " ".join(str(exc).split())[:500] or type(exc).__name__
             log.error("edgeq worker: job %s could not start: %s", job_id, line)
-            return {"error": line, "kind": "bad_input" if isinstance(exc, BadInput) else "fetch", "worker": socket.gethostname()}
+            return {
+                "error": line,
+                "kind": "bad_input" if isinstance(exc, BadInput) else "fetch",
+                "worker": socket.gethostname(),
+            }
         job.target_matched, job.target_override = self.matched, self.override and not self.matched
         previous = None if sweep.get("force") else reusable(self.store, job, retry_failed=True)
         if previous is not None:
@@ -75,9 +81,14 @@ class Runner:
         else:
             record = self.process.run(job, self.profile.config.measurement.job_timeout_s)
             record["dispatch"] = dispatch_block(
-                bundle, "fleet", queue=self.queue, worker=socket.gethostname(), worker_pid=os.getpid(),
-                redelivered=redelivered, sweep=sweep.get("name"),
-            )  # fmt: skip
+                bundle,
+                "fleet",
+                queue=self.queue,
+                worker=socket.gethostname(),
+                worker_pid=os.getpid(),
+                redelivered=redelivered,
+                sweep=sweep.get("name"),
+            )
             record = fit_for_write(clean_nans(record))  # an ill-typed result is a failed record, not a lost one
             self.store.write(record)
             how = "ran"
@@ -119,14 +130,16 @@ def serve(target: str, override_target: bool, loglevel: str = "INFO") -> int:
     """Start the Celery worker for ``target``'s queue; returns when it is shut down (SIGTERM, Ctrl-C)."""
     global _RUNNER
     from suite.bundle.read import check_board
-    from suite.machine.target import load_target
     from suite.fleet.app import TASK_NAME, make_app
     from suite.fleet.config import broker_url, ping, redact, visibility_timeout_s
+    from suite.machine.target import load_target
 
     url = broker_url()
     profile = load_target(target)
     if profile.alias:
-        raise BadInput(f"target {profile.alias!r} is an alias: start the worker with the profile of this board ({', '.join(profile.alias_of)})")
+        raise BadInput(
+            f"target {profile.alias!r} is an alias: start the worker with the profile of this board ({', '.join(profile.alias_of)})"
+        )
     profile, matched = check_board(profile.path, override_target)
     visibility = visibility_timeout_s(profile.config)
     problem = ping(url)
@@ -145,11 +158,24 @@ def serve(target: str, override_target: bool, loglevel: str = "INFO") -> int:
     try:
         app.worker_main(
             [
-                "worker", "--queues", queue, "--pool", "solo", "--concurrency", "1", "--prefetch-multiplier", "1",
-                "--hostname", f"edgeq-{queue}-{os.getpid()}@{socket.gethostname()}", "--without-gossip", "--without-mingle",
-                "--without-heartbeat", "--loglevel", loglevel,
+                "worker",
+                "--queues",
+                queue,
+                "--pool",
+                "solo",
+                "--concurrency",
+                "1",
+                "--prefetch-multiplier",
+                "1",
+                "--hostname",
+                f"edgeq-{queue}-{os.getpid()}@{socket.gethostname()}",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "--loglevel",
+                loglevel,
             ]
-        )  # fmt: skip
+        )
     finally:
         _RUNNER.close()
         _RUNNER = None

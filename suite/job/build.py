@@ -20,11 +20,11 @@ from suite.config import Loaded, load_task
 from suite.config.schemas import TaskConfig
 from suite.data.base import Splits
 from suite.errors import BadInput
-from suite.methods.base import Artifact, PrepareContext
 from suite.files import file_sha256
 from suite.job.inputs import PreparedInputs, load_carried
 from suite.job.run import run
 from suite.job.spec import Job
+from suite.methods.base import Artifact, PrepareContext
 from suite.paths import cache_dir
 from suite.records.store import atomic_write_json
 from suite.registry import datasets, methods, zoo
@@ -73,7 +73,9 @@ def fp32_onnx(state: TaskState) -> Path:
     return state.fp32_path
 
 
-def build_artifact(task: Loaded, method: str, params: dict[str, Any], key: str, target_name: str = "") -> tuple[Artifact, bool]:
+def build_artifact(
+    task: Loaded, method: str, params: dict[str, Any], key: str, target_name: str = ""
+) -> tuple[Artifact, bool]:
     """The artifact for (task, method, params): from the cache, or built now. Returns (artifact, built)."""
     folder = cache_dir("artifacts", task.config.name) / f"{method}-{key}"
     meta_path = folder / "artifact.json"
@@ -103,7 +105,9 @@ def build_artifact(task: Loaded, method: str, params: dict[str, Any], key: str, 
     try:
         artifact = method_cls().apply(ctx, parsed)
     except (AttributeError, TypeError) as exc:
-        if state.reference.module is None and "'NoneType' object has no attribute" in str(exc):  # a torch-side method on an ONNX-only model: say so in one line
+        if state.reference.module is None and "'NoneType' object has no attribute" in str(
+            exc
+        ):  # a torch-side method on an ONNX-only model: say so in one line
             state.reference.torch_module(f"method {method!r}")
         raise exc
     if not artifact.path.is_file():

@@ -85,10 +85,20 @@ def missing_env(task: Any) -> None:
 
     from suite.data.locate import env_vars
 
-    places = {"model.path": task.model.path, "dataset.path": task.dataset.path, "dataset.calibration.path": task.dataset.calibration.path}
+    places = {
+        "model.path": task.model.path,
+        "dataset.path": task.dataset.path,
+        "dataset.calibration.path": task.dataset.calibration.path,
+    }
     places.update({f"model.options.{k}": v for k, v in task.model.options.items()})
     places.update({f"dataset.options.{k}": v for k, v in task.dataset.options.items()})
-    unset = [(name, key) for key, value in places.items() if isinstance(value, str) for name in env_vars(value) if not os.environ.get(name)]
+    unset = [
+        (name, key)
+        for key, value in places.items()
+        if isinstance(value, str)
+        for name in env_vars(value)
+        if not os.environ.get(name)
+    ]
     if unset:
         wanted = " and ".join(f"{name} ({key})" for name, key in unset)
         raise MissingEnv(f"task {task.name} needs the environment variable(s) {wanted}: set them to run it; skipped")
@@ -120,9 +130,13 @@ def check_counts(task: Any) -> None:
             )
         return
     if n_eval is not None and n_eval + n_val > n:
-        raise BadInput(f"dataset.n_eval: got {n_eval}, expected at most {n - n_val} ({spec.name} has {n} samples, n_val {n_val})")
+        raise BadInput(
+            f"dataset.n_eval: got {n_eval}, expected at most {n - n_val} ({spec.name} has {n} samples, n_val {n_val})"
+        )
     if spec.calibration.source == "eval" and n_cal > (n_eval or n - n_val):
-        raise BadInput(f"dataset.n_calibration: got {n_cal}, expected at most the {n_eval or n - n_val} eval samples (calibration.source: eval)")
+        raise BadInput(
+            f"dataset.n_calibration: got {n_cal}, expected at most the {n_eval or n - n_val} eval samples (calibration.source: eval)"
+        )
 
 
 def check_target_methods(loaded: Loaded) -> Loaded:

@@ -46,7 +46,9 @@ def causes(record: dict[str, Any]) -> list[str]:
         found.append(f"CPU fallback: asked for {requested[0] if requested else '?'}{why}, {rt.get('provider')} ran it")
     elif requested and requested[0] != "CPUExecutionProvider" and "CPUExecutionProvider" in by_provider:
         n = sum(by_provider["CPUExecutionProvider"].values())
-        found.append(f"CPU fallback: {n} of {placement.get('nodes')} nodes ran on CPUExecutionProvider, not {requested[0]}")
+        found.append(
+            f"CPU fallback: {n} of {placement.get('nodes')} nodes ran on CPUExecutionProvider, not {requested[0]}"
+        )
     compute: dict[str, int] = placement.get("compute") or {}
     float_compute = sum(n for key, n in compute.items() if key.split(":")[-1] in ("fp32", "fp16", "bf16"))
     qdq = placement.get("qdq_nodes") or 0
@@ -62,9 +64,13 @@ def causes(record: dict[str, Any]) -> list[str]:
     # uint8 on x86 where it can (seen as uint8 inputs), and then they are not the cause.
     signed = dtypes.get("int8", 0) > 0 if dtypes else params.get("activation_type") == "int8"
     if on_cpu and arch in X86 and signed:
-        found.append("int8 activations on an x86 CPU: its integer kernels want uint8 activations x int8 weights (activation_type: uint8)")
+        found.append(
+            "int8 activations on an x86 CPU: its integer kernels want uint8 activations x int8 weights (activation_type: uint8)"
+        )
     if dynamic_conv:
-        found.append(f"dynamic quantization of convolutions: {dynamic_conv} ConvInteger node(s) quantize activations at run time and rescale in float (use static QDQ)")
+        found.append(
+            f"dynamic quantization of convolutions: {dynamic_conv} ConvInteger node(s) quantize activations at run time and rescale in float (use static QDQ)"
+        )
     half = [p for p in ("fp16", "bf16") if ((record.get("artifact") or {}).get("precision_map") or {}).get(p)]
     ran = _compute_by_precision(compute)
     if half and ran.get("fp32") and not any(ran.get(p) for p in ("fp16", "bf16")):
@@ -90,7 +96,9 @@ def placement_summary(record: dict[str, Any]) -> str:
     placement = rt.get("placement") or {}
     ran = _compute_by_precision(placement.get("compute") or {})
     if not ran:
-        return "this runtime reports no per-node placement" if not placement else "the placement counted no compute nodes"
+        return (
+            "this runtime reports no per-node placement" if not placement else "the placement counted no compute nodes"
+        )
     counts = ", ".join(f"{n} {p}" for p, n in sorted(ran.items(), key=lambda kv: -kv[1]))
     return f"compute nodes ran as {counts} on {rt.get('provider') or 'the requested provider'}"
 
@@ -118,7 +126,9 @@ def diagnose(record: dict[str, Any], fp32: dict[str, Any]) -> dict[str, Any]:
     if not found:
         p50 = lat.get("p50_ms") or 0
         if p50 and p50 < 0.1:
-            found = [f"no known cause; at {p50 * 1000:.0f} us per call the fixed per-call overhead dominates, not the arithmetic"]
+            found = [
+                f"no known cause; at {p50 * 1000:.0f} us per call the fixed per-call overhead dominates, not the arithmetic"
+            ]
         else:
             found = [f"no known cause found ({placement_summary(record)})"]
     out["causes"] = found

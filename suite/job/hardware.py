@@ -45,7 +45,9 @@ def end(profile: Any, record: dict[str, Any], before: dict[str, Any], baseline: 
     except Exception as exc:
         reasons, after = [], {}
         env["throttle_error"] = f"{type(exc).__name__}: {exc}"
-    env["throttled"] = {"checks": list(profile.throttle), "throttled": bool(reasons), "reasons": reasons} if profile.throttle else None
+    env["throttled"] = (
+        {"checks": list(profile.throttle), "throttled": bool(reasons), "reasons": reasons} if profile.throttle else None
+    )
     if reasons:
         for key in ("latency", "throughput"):
             block = record.get(key)
@@ -62,6 +64,10 @@ def diagnosis(record: dict[str, Any], baseline: dict[str, Any] | None) -> dict[s
     """Why a quantized, deployable artifact is not faster than its baseline (``suite.job.diagnose``)."""
     from suite.job.diagnose import diagnose
 
-    if baseline is None or (record.get("method") or {}).get("family") == "baseline" or (record.get("artifact") or {}).get("simulated"):
+    if (
+        baseline is None
+        or (record.get("method") or {}).get("family") == "baseline"
+        or (record.get("artifact") or {}).get("simulated")
+    ):
         return None
     return diagnose(record, baseline)

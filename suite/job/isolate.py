@@ -30,9 +30,10 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from multiprocessing.connection import wait
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from suite.job.quiet import adopt_quiet_event, quiet_event
 from suite.job.spec import Job
@@ -41,6 +42,8 @@ Runner = Callable[[Job], dict[str, Any]]  # a module-level function: the spawned
 STARTUP_TIMEOUT_S = 300.0  # importing numpy + ONNX Runtime on a slow board; not part of a job's budget
 TAIL_LINES = 25
 _KILL_GRACE_S = 2.0
+
+
 # ------------------------------------------------------------------------------------------ job process
 def _die_with_parent(parent_pid: int) -> None:
     """Make sure this process does not outlive the sweep that started it."""
@@ -73,7 +76,9 @@ def _redirect_output(log_path: str) -> None:
     sys.stderr = open(2, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)
 
 
-def _process_main(conn: Any, log_path: str, parent_pid: int, env: dict[str, str], runner: Runner, quiet: Any = None) -> None:
+def _process_main(
+    conn: Any, log_path: str, parent_pid: int, env: dict[str, str], runner: Runner, quiet: Any = None
+) -> None:
     """The job process's loop: receive a job dict, send back ``runner(job)``'s record, until told to stop."""
     adopt_quiet_event(quiet)
     _redirect_output(log_path)
@@ -98,7 +103,10 @@ def _process_main(conn: Any, log_path: str, parent_pid: int, env: dict[str, str]
             os._exit(0)
         kind, payload = message
         if kind == "job":
-            print(f"--- edgeq job process {os.getpid()}: job {payload['job_id']} ({payload['task_name']} / {payload['method']})", flush=True)
+            print(
+                f"--- edgeq job process {os.getpid()}: job {payload['job_id']} ({payload['task_name']} / {payload['method']})",
+                flush=True,
+            )
             record = runner(Job.from_dict(payload))
             conn.send(("record", record))
 
@@ -136,7 +144,9 @@ def read_tail(path: Path, offset: int = 0, lines: int = TAIL_LINES) -> list[str]
     except OSError:
         return []
     text = data.decode("utf-8", errors="replace")
-    kept = [line.rstrip()[:300] for line in text.splitlines() if line.strip() and not line.startswith("Extension modules:")]
+    kept = [
+        line.rstrip()[:300] for line in text.splitlines() if line.strip() and not line.startswith("Extension modules:")
+    ]
     crash = next((i for i, line in enumerate(kept) if line.startswith("Fatal Python error")), None)
     if crash is not None:  # faulthandler prints the innermost frame first: keep the top of its dump
         before = kept[max(0, crash - 5) : crash]
@@ -146,8 +156,8 @@ def read_tail(path: Path, offset: int = 0, lines: int = TAIL_LINES) -> list[str]
 
 def failed_record(job: Job, kind: str, error: str, tail: list[str], elapsed_s: float) -> dict[str, Any]:
     """The record of a job whose job process could not answer."""
-    from suite.machine.envinfo import environment
     from suite.job.run import job_record
+    from suite.machine.envinfo import environment
 
     record = job_record(job)
     record.update(status="failed", error=error, error_kind=kind, error_tail=tail)
@@ -169,7 +179,9 @@ class JobProcess:
     before anything is imported (``edgeq reproduce`` gives it a fresh cache this way).
     """
 
-    def __init__(self, runner: Runner, env: dict[str, str] | None = None, startup_timeout_s: float = STARTUP_TIMEOUT_S) -> None:
+    def __init__(
+        self, runner: Runner, env: dict[str, str] | None = None, startup_timeout_s: float = STARTUP_TIMEOUT_S
+    ) -> None:
         self.runner = runner
         self.env = dict(env or {})
         self.startup_timeout_s = startup_timeout_s
@@ -243,7 +255,7 @@ class JobProcess:
 
         shutil.rmtree(self._logdir, ignore_errors=True)
 
-    def __enter__(self) -> "JobProcess":
+    def __enter__(self) -> JobProcess:
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -61,11 +61,11 @@ def measure(
     from suite.machine.envinfo import environment
     from suite.measure.accuracy import evaluate
     from suite.measure.loadgen import TimingOptions, measure_mlperf
+    from suite.measure.memory import PeakRss
     from suite.measure.precision import measure_precision
+    from suite.power.base import WindowError, choose_sensor, power_block, stop_reading
     from suite.records.baseline import baseline_of
     from suite.records.paired import vs_baseline
-    from suite.power.base import WindowError, choose_sensor, power_block, stop_reading
-    from suite.measure.memory import PeakRss
     from suite.registry import runtimes
     from suite.runtimes.base import inference_precision
 
@@ -138,10 +138,18 @@ def measure(
         ss = scenario(profile, "single_stream", job.quick)
         throttle_before = jobhw.begin(profile, record)
         record["latency"], record["throughput"], tokens = measure_generation(
-            session, x_eval[0, : gen.prompt_tokens], gen.new_tokens, runs=m.runs, min_duration_s=ss.min_duration_s,
-            min_queries=min(gen.min_queries, 16) if job.quick else gen.min_queries, warmup_queries=gen.warmup_queries,
-            cv_threshold=m.cv_threshold, quick=job.quick, on_start=power_start, on_stop=power_stop,
-        )  # fmt: skip
+            session,
+            x_eval[0, : gen.prompt_tokens],
+            gen.new_tokens,
+            runs=m.runs,
+            min_duration_s=ss.min_duration_s,
+            min_queries=min(gen.min_queries, 16) if job.quick else gen.min_queries,
+            warmup_queries=gen.warmup_queries,
+            cv_threshold=m.cv_threshold,
+            quick=job.quick,
+            on_start=power_start,
+            on_stop=power_stop,
+        )
         record["power"] = power_block(sensor, probe, reading_box[0] if reading_box else None, tokens)
         record["memory"] = peak.stop()
         timings["measure"] = round(time.perf_counter() - t0, 3)
@@ -156,16 +164,25 @@ def measure(
     options = TimingOptions(m.warmup_queries, m.cv_threshold, job.quick, power_start, power_stop)
     if job.timing_mode == "mlperf":
         timing = measure_mlperf(
-            session.run, samples, single=scenario(profile, "single_stream", job.quick),
-            offline=scenario(profile, "offline", job.quick), runs=m.runs, options=options,
-        )  # fmt: skip
+            session.run,
+            samples,
+            single=scenario(profile, "single_stream", job.quick),
+            offline=scenario(profile, "offline", job.quick),
+            runs=m.runs,
+            options=options,
+        )
     else:
         measuring = sensor is not None and probe.ok
         timing = measure_precision(
-            session.run, samples, single=precision_goal(profile, "single_stream", job.quick),
-            offline_goal=precision_goal(profile, "offline", job.quick, m.precision.power_window_s if measuring else 0.0),
-            batch_size=scenario(profile, "offline", job.quick).batch_size, options=options,
-        )  # fmt: skip
+            session.run,
+            samples,
+            single=precision_goal(profile, "single_stream", job.quick),
+            offline_goal=precision_goal(
+                profile, "offline", job.quick, m.precision.power_window_s if measuring else 0.0
+            ),
+            batch_size=scenario(profile, "offline", job.quick).batch_size,
+            options=options,
+        )
     record["latency"] = timing.latency
     record["throughput"] = timing.throughput
     record["power"] = power_block(sensor, probe, reading_box[0] if reading_box else None, timing.offline_items)
@@ -175,7 +192,9 @@ def measure(
     jobhw.end(profile, record, throttle_before, baseline)
 
 
-def lm_accuracy(job: Job, session: Any, inputs: PreparedInputs, task: TaskConfig, baseline: dict[str, Any] | None) -> dict[str, Any]:
+def lm_accuracy(
+    job: Job, session: Any, inputs: PreparedInputs, task: TaskConfig, baseline: dict[str, Any] | None
+) -> dict[str, Any]:
     """Perplexity of the held-out windows and the fp32 baseline's, as the record's ``accuracy`` block."""
     from suite.measure.lm_eval import perplexity
 

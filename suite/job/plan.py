@@ -11,11 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from suite.config import Loaded
-from suite.job.checks import check_target_methods, checked_identity, load_checked_task
 from suite.config.schemas import RuntimeSpec, TargetConfig, TaskConfig
+from suite.errors import BadInput
+from suite.job.checks import check_target_methods, checked_identity, load_checked_task
 from suite.job.spec import Job
 from suite.machine.envinfo import NUMERIC_PACKAGES, package_versions
-from suite.errors import BadInput
 from suite.records.store import fingerprint, job_id_of
 from suite.registry import dist_version, methods, runtimes
 
@@ -53,7 +53,9 @@ def plan(
     result = check_target(profile)
     matched = result.matched
     if not matched and not override:
-        raise BadInput(f"{result.line(profile.alias or prof.name)}; use --override-target to measure anyway (the record will say so)")
+        raise BadInput(
+            f"{result.line(profile.alias or prof.name)}; use --override-target to measure anyway (the record will say so)"
+        )
     task_list = tasks or prof.tasks
     if not task_list:
         raise BadInput(f"{profile.path}: tasks: the profile lists no default tasks; pass --tasks")
@@ -87,7 +89,13 @@ def plan(
             # A toolkit outside the fingerprinted packages (nncf, aimet-onnx, ...) decides its artifacts too;
             # built-in methods' toolkits (onnxruntime, torch, tensorflow) are in `packages` already.
             method_extra = _unlisted(toolkit, packages)
-            decides = {"task": task.sha256, "method": method, "params": params, "packages": packages, "identity": identity}
+            decides = {
+                "task": task.sha256,
+                "method": method,
+                "params": params,
+                "packages": packages,
+                "identity": identity,
+            }
             if plugin:
                 decides["plugin"] = plugin
             if method_extra:
@@ -100,7 +108,12 @@ def plan(
                     continue
                 runtime_meta = runtimes.meta(spec.name)
                 runtime_pkg = runtime_meta.get("package")
-                extra = {**method_extra, **_unlisted({"name": runtime_pkg, "version": dist_version(runtime_pkg)} if runtime_pkg else None, packages)}
+                extra = {
+                    **method_extra,
+                    **_unlisted(
+                        {"name": runtime_pkg, "version": dist_version(runtime_pkg)} if runtime_pkg else None, packages
+                    ),
+                }
                 job = Job(
                     task_name=cfg.name,
                     task_path=str(task.path),
@@ -209,7 +222,9 @@ def _unlisted(toolkit: dict[str, Any] | None, packages: dict[str, str]) -> dict[
     return {toolkit["name"]: toolkit["version"]}
 
 
-def _entry_runs(spec: RuntimeSpec, method: str, method_names: list[str] | None, runtime_names: list[str] | None) -> bool:
+def _entry_runs(
+    spec: RuntimeSpec, method: str, method_names: list[str] | None, runtime_names: list[str] | None
+) -> bool:
     """Whether a profile entry runs ``method`` in this sweep. An entry without ``default_methods`` runs
     every method whose artifact it loads. One with them (e.g. local-cpu's openvino) is part of the
     default sweep for those methods only, and of a sweep that names methods (``--methods``) only when

@@ -13,8 +13,9 @@ from __future__ import annotations
 import multiprocessing
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 QUIET_WAIT_LIMIT_S = 120.0  # a job never waits longer than this for its sweep to go quiet
 

@@ -20,12 +20,14 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from suite.machine.target import load_target
 from suite.errors import EXIT_JOBS_FAILED, EXIT_OK, BadInput
+from suite.machine.target import load_target
 from suite.records.store import atomic_write_json, load_record
 
 
-def _materialise(source: dict[str, Any] | None, want_sha: str | None, fallback: str | None, dest: Path, what: str, record_path: Path) -> Path:
+def _materialise(
+    source: dict[str, Any] | None, want_sha: str | None, fallback: str | None, dest: Path, what: str, record_path: Path
+) -> Path:
     """The config file of the record: the original path if it still has the recorded hash, else the
     text embedded in the record written to ``dest``."""
     if fallback and want_sha:
@@ -40,7 +42,9 @@ def _materialise(source: dict[str, Any] | None, want_sha: str | None, fallback: 
         )
     data = text.encode("utf-8")
     if want_sha and hashlib.sha256(data).hexdigest() != want_sha:
-        raise BadInput(f"{record_path}: sources.{what}.text: its sha256 is not the recorded {want_sha}; the record was edited")
+        raise BadInput(
+            f"{record_path}: sources.{what}.text: its sha256 is not the recorded {want_sha}; the record was edited"
+        )
     dest.write_bytes(data)
     return dest
 
@@ -63,7 +67,11 @@ def package_differences(record: dict[str, Any]) -> list[str]:
     env = record.get("environment") or {}
     recorded = {**((record.get("inputs") or {}).get("packages") or {}), **(env.get("packages") or {})}
     here = package_versions(tuple(recorded))
-    lines = [f"{name} {recorded[name]} -> {here.get(name, '(none)')}" for name in sorted(recorded) if here.get(name) != recorded[name]]
+    lines = [
+        f"{name} {recorded[name]} -> {here.get(name, '(none)')}"
+        for name in sorted(recorded)
+        if here.get(name) != recorded[name]
+    ]
     if env.get("python"):
         import platform
 
@@ -79,9 +87,16 @@ def plan_from_record(record: dict[str, Any], record_path: Path, workdir: Path) -
     sources = record.get("sources") or {}
     inputs = record.get("inputs") or {}
     task_src, profile_src = sources.get("task") or {}, sources.get("profile") or {}
-    task_path = _materialise(task_src, record["task"].get("file_sha256"), task_src.get("path"), workdir / "task.yaml", "task", record_path)
+    task_path = _materialise(
+        task_src, record["task"].get("file_sha256"), task_src.get("path"), workdir / "task.yaml", "task", record_path
+    )
     target_path = _materialise(
-        profile_src, inputs.get("profile_sha256"), profile_src.get("path"), workdir / "profile.yaml", "profile", record_path
+        profile_src,
+        inputs.get("profile_sha256"),
+        profile_src.get("path"),
+        workdir / "profile.yaml",
+        "profile",
+        record_path,
     )
     profile = load_target(str(target_path))
     method = record["method"]["name"]
@@ -107,14 +122,19 @@ def compare(record: dict[str, Any], again: dict[str, Any], deterministic: bool) 
     lines: list[str] = []
     ok = True
     acc, acc2 = record.get("accuracy") or {}, again.get("accuracy") or {}
-    same_acc = acc.get("top1") == acc2.get("top1") and acc.get("top5") == acc2.get("top5") and acc.get("n") == acc2.get("n")
+    same_acc = (
+        acc.get("top1") == acc2.get("top1") and acc.get("top5") == acc2.get("top5") and acc.get("n") == acc2.get("n")
+    )
     ok &= same_acc
     lines.append(
         f"accuracy   top1 {acc2.get('top1')} vs recorded {acc.get('top1')} (n={acc2.get('n')}): "
         + ("identical" if same_acc else "DIFFERENT")
     )
     w, w2 = record["task"].get("weights_sha256"), again["task"].get("weights_sha256")
-    lines.append(f"model      weights sha256 {str(w2)[:16]}… vs recorded {str(w)[:16]}…: " + ("identical" if w == w2 else "DIFFERENT (training did not repeat)"))
+    lines.append(
+        f"model      weights sha256 {str(w2)[:16]}… vs recorded {str(w)[:16]}…: "
+        + ("identical" if w == w2 else "DIFFERENT (training did not repeat)")
+    )
     ok &= w == w2
     art, art2 = record.get("artifact") or {}, again.get("artifact") or {}
     same_hash = art.get("sha256") == art2.get("sha256")
@@ -125,7 +145,9 @@ def compare(record: dict[str, Any], again: dict[str, Any], deterministic: bool) 
         ok = False
     else:
         verdict = "different bytes (this method's library is not byte-deterministic; accuracy decides)"
-    lines.append(f"artifact   sha256 {str(art2.get('sha256'))[:16]}… vs recorded {str(art.get('sha256'))[:16]}…: {verdict}")
+    lines.append(
+        f"artifact   sha256 {str(art2.get('sha256'))[:16]}… vs recorded {str(art.get('sha256'))[:16]}…: {verdict}"
+    )
     lat, lat2 = record.get("latency") or {}, again.get("latency") or {}
     runs = [v for v in lat.get("per_run_p50_ms") or [] if v is not None]
     p50 = lat2.get("p50_ms")
@@ -149,7 +171,9 @@ def reproduce(record_path: Path, out: Path | None, console: Any, keep: Path | No
 
     record = load_record(record_path)
     if record.get("status") != "ok":
-        raise BadInput(f"{record_path}: status: got {record.get('status')!r}, expected 'ok' (only a finished job can be reproduced)")
+        raise BadInput(
+            f"{record_path}: status: got {record.get('status')!r}, expected 'ok' (only a finished job can be reproduced)"
+        )
     if keep is not None and keep.exists() and any(keep.iterdir()):
         raise BadInput(f"--keep: {keep} is not empty; give a new or empty folder (the rebuild must start from nothing)")
     with tempfile.TemporaryDirectory(prefix="edgeq-reproduce-") as tmp:
@@ -161,10 +185,16 @@ def reproduce(record_path: Path, out: Path | None, console: Any, keep: Path | No
             console.print(f"inputs     fingerprint {job.fingerprint[:16]}…: identical")
         else:
             changed = _diff(record.get("inputs") or {}, job.inputs)
-            console.print(f"inputs     fingerprint differs: {'; '.join(changed) or 'fingerprint scheme changed'} (numbers may move)")
+            console.print(
+                f"inputs     fingerprint differs: {'; '.join(changed) or 'fingerprint scheme changed'} (numbers may move)"
+            )
         changed_packages = package_differences(record)
         if changed_packages:
-            console.print(f"packages   differ from the record's (numbers may move): {'; '.join(changed_packages)}", soft_wrap=True, markup=False)
+            console.print(
+                f"packages   differ from the record's (numbers may move): {'; '.join(changed_packages)}",
+                soft_wrap=True,
+                markup=False,
+            )
         else:
             console.print("packages   the versions the record names are the ones installed here")
         console.print("rebuilding with an empty cache: training, quantizing, evaluating, timing ...")

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from suite.config import load_task
 from suite.errors import BadInput, JobFailed, MissingEnv, NotAvailableHere

@@ -24,10 +24,15 @@ _PM_DEFAULT = re.compile(r"<\s*PM_CONFIG\s+DEFAULT=(\d+)\s*>")
 _GPU_DEVFREQ = re.compile(r"(gpu|ga10b|gv11b|gp10b|gb10b)", re.IGNORECASE)
 
 RPI_THROTTLE_BITS = {
-    0: "under-voltage", 1: "arm frequency capped", 2: "currently throttled", 3: "soft temperature limit active",
-    16: "under-voltage has occurred", 17: "arm frequency capping has occurred", 18: "throttling has occurred",
+    0: "under-voltage",
+    1: "arm frequency capped",
+    2: "currently throttled",
+    3: "soft temperature limit active",
+    16: "under-voltage has occurred",
+    17: "arm frequency capping has occurred",
+    18: "throttling has occurred",
     19: "soft temperature limit has occurred",
-}  # fmt: skip
+}
 
 
 def _int(path: Path) -> int | None:
@@ -53,7 +58,12 @@ def nvpmodel() -> dict[str, Any] | None:
             current = int(m.group(1))
     if current is None:
         current = default_id  # no saved state: the board booted into the configured default
-    return {"id": current, "name": modes.get(current) if current is not None else None, "modes": modes, "default": default_id}
+    return {
+        "id": current,
+        "name": modes.get(current) if current is not None else None,
+        "modes": modes,
+        "default": default_id,
+    }
 
 
 def cpu_dirs() -> list[Path]:
@@ -95,7 +105,12 @@ def gpu_devfreq() -> dict[str, Any] | None:
         return None
     for d in sorted(base.iterdir()):
         if _GPU_DEVFREQ.search(d.name):
-            return {"device": d.name, "cur": _int(d / "cur_freq"), "min": _int(d / "min_freq"), "max": _int(d / "max_freq")}
+            return {
+                "device": d.name,
+                "cur": _int(d / "cur_freq"),
+                "min": _int(d / "min_freq"),
+                "max": _int(d / "max_freq"),
+            }
     return None
 
 

@@ -50,10 +50,21 @@ def parse_l4t(text: str | None) -> dict[str, str] | None:
 
 # L4T -> JetPack (NVIDIA's JetPack archive; jetson-stats keeps the same table).
 JETPACK = {
-    "36.4.4": "6.2.1", "36.4.3": "6.2", "36.4.0": "6.1", "36.3.0": "6.0", "36.2.0": "6.0 DP",
-    "35.6.0": "5.1.4", "35.5.0": "5.1.3", "35.4.1": "5.1.2", "35.3.1": "5.1.1", "35.2.1": "5.1",
-    "35.1.0": "5.0.2", "32.7.6": "4.6.6", "32.7.5": "4.6.5", "32.7.4": "4.6.4",
-}  # fmt: skip
+    "36.4.4": "6.2.1",
+    "36.4.3": "6.2",
+    "36.4.0": "6.1",
+    "36.3.0": "6.0",
+    "36.2.0": "6.0 DP",
+    "35.6.0": "5.1.4",
+    "35.5.0": "5.1.3",
+    "35.4.1": "5.1.2",
+    "35.3.1": "5.1.1",
+    "35.2.1": "5.1",
+    "35.1.0": "5.0.2",
+    "32.7.6": "4.6.6",
+    "32.7.5": "4.6.5",
+    "32.7.4": "4.6.4",
+}
 
 
 def _cpuinfo() -> tuple[str | None, set[str]]:
@@ -128,7 +139,9 @@ class Machine:
         parts = [f"{self.arch} {self.os}"]
         if self.cpu_model:
             parts.append(f"CPU {self.cpu_model!r}")
-        parts.append(f"device-tree model {self.device_tree_model!r}" if self.device_tree_model else "no /proc/device-tree/model")
+        parts.append(
+            f"device-tree model {self.device_tree_model!r}" if self.device_tree_model else "no /proc/device-tree/model"
+        )
         if self.l4t:
             parts.append(f"L4T {self.l4t['version']}")
         parts.append(f"GPU {', '.join(self.gpu_names)}" if self.gpu_names else "no NVIDIA GPU")

@@ -11,12 +11,12 @@ never changes the machine. Everything under ``/sys``, ``/proc`` and ``/etc`` is 
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from suite.config import Loaded
-
-from suite.machine.target import load_target
 from suite.errors import BadInput
+from suite.machine.target import load_target
 from suite.paths import HARDWARE_DIR, sysroot
 from suite.runtimes.base import status_of
 
@@ -36,7 +36,9 @@ def sensor_lines(profile: Any) -> tuple[list[str], str]:
             lines.append(f"  {spec.name:<18} bad configuration: {exc}")
             continue
         if probe.ok:
-            lines.append(f"  {spec.name:<18} available (boundary {sensor.boundary}, {sensor.method or power.meta(spec.name).get('method', '')})")
+            lines.append(
+                f"  {spec.name:<18} available (boundary {sensor.boundary}, {sensor.method or power.meta(spec.name).get('method', '')})"
+            )
             if chosen.startswith("none"):
                 chosen = f"{spec.name} ({sensor.boundary})"
         else:
@@ -112,7 +114,9 @@ def report(target: str | None = None) -> Iterator[str]:
     if prof.throttle:
         snap = preflight.snapshot(list(prof.throttle))
         reasons = preflight.compare(snap, snap)
-        yield f"throttle checks: {', '.join(prof.throttle)}: " + ("; ".join(reasons) if reasons else "not throttled now")
+        yield f"throttle checks: {', '.join(prof.throttle)}: " + (
+            "; ".join(reasons) if reasons else "not throttled now"
+        )
     if prof.setup:
         yield "setup notes:"
         for note in prof.setup:
@@ -139,4 +143,7 @@ def bench_preamble(profile: Loaded, console: Any) -> None:
     for c in checks:
         console.print(f"[yellow]pre-flight:[/] {c.line()}")
     if checks and prof.preflight.on_fail == "stop":
-        raise BadInput(f"{profile.path}: preflight: {checks[0].name}: expected {checks[0].expected}, found {checks[0].found}" + (f"; fix: {checks[0].fix}" if checks[0].fix else ""))
+        raise BadInput(
+            f"{profile.path}: preflight: {checks[0].name}: expected {checks[0].expected}, found {checks[0].found}"
+            + (f"; fix: {checks[0].fix}" if checks[0].fix else "")
+        )

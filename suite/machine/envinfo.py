@@ -17,11 +17,32 @@ from suite.paths import REPO_ROOT, system_path
 
 # Packages whose version can change a number we record (numerics or timing).
 NUMERIC_PACKAGES = (
-    "numpy", "onnx", "onnxruntime", "onnxruntime-gpu", "torch", "tensorflow", "ai-edge-litert",
-    "scikit-learn", "mlcommons-loadgen",
-)  # fmt: skip
+    "numpy",
+    "onnx",
+    "onnxruntime",
+    "onnxruntime-gpu",
+    "torch",
+    "tensorflow",
+    "ai-edge-litert",
+    "scikit-learn",
+    "mlcommons-loadgen",
+)
 OTHER_PACKAGES = ("edgeq", "mlflow", "pandas", "pydantic")
-INTERESTING_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8", "amx_bf16", "f16c", "fma", "asimddp", "asimdhp", "i8mm", "bf16", "sve")
+INTERESTING_FLAGS = (
+    "avx2",
+    "avx512f",
+    "avx512_vnni",
+    "avx_vnni",
+    "amx_int8",
+    "amx_bf16",
+    "f16c",
+    "fma",
+    "asimddp",
+    "asimdhp",
+    "i8mm",
+    "bf16",
+    "sve",
+)
 
 
 def package_versions(names: tuple[str, ...] = NUMERIC_PACKAGES + OTHER_PACKAGES) -> dict[str, str]:
@@ -116,7 +137,9 @@ def board_state() -> dict[str, Any]:
     state["power_mode"] = {"id": mode["id"], "name": mode["name"]} if mode else None
     state["jetson_clocks"] = boards.jetson_clocks() if mode else None
     throttled = boards.rpi_get_throttled()
-    state["rpi_throttled"] = {"value": hex(throttled), "flags": boards.throttle_flags(throttled)} if throttled is not None else None
+    state["rpi_throttled"] = (
+        {"value": hex(throttled), "flags": boards.throttle_flags(throttled)} if throttled is not None else None
+    )
     return state
 
 

@@ -48,7 +48,15 @@ def check(spec: Any, wait: bool = True) -> list[Check]:
         found = ", ".join(sorted(set(govs.values()))) or "no cpufreq"
         ok = bool(govs) and all(g == spec.governor for g in govs.values())
         fix = f"echo {spec.governor} | sudo tee /sys/devices/system/cpu/cpu*/cpufreq/scaling_governor"
-        checks.append(Check("cpu governor", ok or not govs, spec.governor, found if govs else "no cpufreq (not settable here)", fix if govs else None))
+        checks.append(
+            Check(
+                "cpu governor",
+                ok or not govs,
+                spec.governor,
+                found if govs else "no cpufreq (not settable here)",
+                fix if govs else None,
+            )
+        )
     if spec.nvpmodel:
         mode = boards.nvpmodel()
         if mode is None:
@@ -56,16 +64,34 @@ def check(spec: Any, wait: bool = True) -> list[Check]:
         else:
             ids = [i for i, name in mode["modes"].items() if name == spec.nvpmodel]
             found = f"{mode['name']} (mode {mode['id']})" if mode["name"] else f"mode {mode['id']}"
-            fix = f"sudo nvpmodel -m {ids[0]}" if ids else f"no mode named {spec.nvpmodel} in /etc/nvpmodel.conf ({', '.join(mode['modes'].values())})"
+            fix = (
+                f"sudo nvpmodel -m {ids[0]}"
+                if ids
+                else f"no mode named {spec.nvpmodel} in /etc/nvpmodel.conf ({', '.join(mode['modes'].values())})"
+            )
             checks.append(Check("nvpmodel", mode["name"] == spec.nvpmodel, spec.nvpmodel, found, fix))
     if spec.jetson_clocks is not None:
         clocks = boards.jetson_clocks()
         if clocks is None:
-            checks.append(Check("jetson_clocks", False, "clocks pinned" if spec.jetson_clocks else "clocks free", "no cpufreq"))
+            checks.append(
+                Check("jetson_clocks", False, "clocks pinned" if spec.jetson_clocks else "clocks free", "no cpufreq")
+            )
         else:
-            found = "pinned" if clocks["pinned"] else f"not pinned (cpu {'pinned' if clocks['cpu_pinned'] else 'scaling'}, gpu {'-' if clocks['gpu_pinned'] is None else ('pinned' if clocks['gpu_pinned'] else 'scaling')})"
+            found = (
+                "pinned"
+                if clocks["pinned"]
+                else f"not pinned (cpu {'pinned' if clocks['cpu_pinned'] else 'scaling'}, gpu {'-' if clocks['gpu_pinned'] is None else ('pinned' if clocks['gpu_pinned'] else 'scaling')})"
+            )
             fix = "sudo jetson_clocks" if spec.jetson_clocks else "sudo jetson_clocks --restore"
-            checks.append(Check("jetson_clocks", clocks["pinned"] == spec.jetson_clocks, "pinned" if spec.jetson_clocks else "not pinned", found, fix))
+            checks.append(
+                Check(
+                    "jetson_clocks",
+                    clocks["pinned"] == spec.jetson_clocks,
+                    "pinned" if spec.jetson_clocks else "not pinned",
+                    found,
+                    fix,
+                )
+            )
     if spec.max_start_temp_c is not None:
         temp, found = _hottest()
         deadline = time.monotonic() + (spec.cooldown_wait_s if wait else 0)
@@ -73,7 +99,15 @@ def check(spec: Any, wait: bool = True) -> list[Check]:
             time.sleep(min(2.0, max(0.0, deadline - time.monotonic())))
             temp, found = _hottest()
         ok = temp is None or temp <= spec.max_start_temp_c
-        checks.append(Check("start temperature", ok, f"<= {spec.max_start_temp_c:.0f} °C", found, f"let the board cool (cooldown_wait_s: {spec.cooldown_wait_s:.0f} s waited)" if not ok else None))
+        checks.append(
+            Check(
+                "start temperature",
+                ok,
+                f"<= {spec.max_start_temp_c:.0f} °C",
+                found,
+                f"let the board cool (cooldown_wait_s: {spec.cooldown_wait_s:.0f} s waited)" if not ok else None,
+            )
+        )
     return checks
 
 
@@ -89,7 +123,9 @@ def snapshot(names: list[str]) -> dict[str, Any]:
         if name == "rpi_get_throttled":
             snap[name] = boards.rpi_get_throttled()
         elif name == "thermal_trip":
-            snap[name] = [z for z in boards.thermal_zones() if z["passive_c"] is not None and z["temp_c"] >= z["passive_c"]]
+            snap[name] = [
+                z for z in boards.thermal_zones() if z["passive_c"] is not None and z["temp_c"] >= z["passive_c"]
+            ]
         elif name == "cpu_freq_cap":
             snap[name] = {cpu: f["max"] for cpu, f in boards.cpu_freqs().items() if f["max"]}
         elif name == "intel_thermal_throttle":
@@ -110,12 +146,17 @@ def compare(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
                 reasons.append(f"vcgencmd get_throttled=0x{b:x}: {', '.join(flags)}")
         elif name == "thermal_trip" and (a or b):
             zones = {z["type"]: z for z in (a or []) + (b or [])}
-            reasons.append("at or above the passive trip point: " + ", ".join(f"{k} {z['temp_c']:.1f} °C" for k, z in zones.items()))
+            reasons.append(
+                "at or above the passive trip point: "
+                + ", ".join(f"{k} {z['temp_c']:.1f} °C" for k, z in zones.items())
+            )
         elif name == "cpu_freq_cap" and a and b:
             lowered = {cpu: (a[cpu], b[cpu]) for cpu in a.keys() & b.keys() if b[cpu] < a[cpu]}
             if lowered:
                 cpu, (was, now) = sorted(lowered.items())[0]
-                reasons.append(f"CPU frequency cap lowered during the window ({cpu}: {was} -> {now} kHz; {len(lowered)} CPU(s))")
+                reasons.append(
+                    f"CPU frequency cap lowered during the window ({cpu}: {was} -> {now} kHz; {len(lowered)} CPU(s))"
+                )
         elif name == "intel_thermal_throttle" and a is not None and b is not None and b > a:
             reasons.append(f"{b - a} CPU thermal throttle event(s) during the window")
     return sorted(reasons)

@@ -29,7 +29,12 @@ def topk_correct(logits: np.ndarray, labels: np.ndarray, k: int) -> int:
 
 
 def evaluate(
-    session: Session, x: np.ndarray, y: np.ndarray, batch_size: int = 64, num_classes: int | None = None, predict: Any = None
+    session: Session,
+    x: np.ndarray,
+    y: np.ndarray,
+    batch_size: int = 64,
+    num_classes: int | None = None,
+    predict: Any = None,
 ) -> dict[str, Any]:
     """top-1 / top-5 over the whole eval split (top-5 only where the task has more than 5 classes),
     with top-1's Wilson interval and the per-item correctness. ``predict`` replaces
@@ -43,7 +48,9 @@ def evaluate(
         if logits.ndim != 2 or (num_classes and logits.shape[1] != num_classes):
             from suite.errors import JobFailed
 
-            raise JobFailed(f"model output has shape {list(logits.shape)}, expected [batch, {num_classes}] class scores")
+            raise JobFailed(
+                f"model output has shape {list(logits.shape)}, expected [batch, {num_classes}] class scores"
+            )
         right = topk_hits(logits, labels, 1)
         correct.append(right)
         top1 += int(right.sum())

@@ -20,7 +20,9 @@ class EmbeddingTap:
 
     def __init__(self, session: Any, output: str = "sentence_embedding", logits: str = "logits") -> None:
         if getattr(session, "outputs", None) is None:
-            raise JobFailed(f"runtime {type(session).__name__} cannot return named outputs (needed for the embedding cosine)")
+            raise JobFailed(
+                f"runtime {type(session).__name__} cannot return named outputs (needed for the embedding cosine)"
+            )
         self.session, self.output, self.logits = session, output, logits
         self.embeddings: list[np.ndarray] = []
 

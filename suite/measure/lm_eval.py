@@ -24,7 +24,9 @@ def lm_interface(session: Any) -> Any:
     """The session's KV-cache graph, or a one-line JobFailed for a runtime that cannot run one."""
     graph = getattr(session, "lm_graph", None)
     if graph is None or not hasattr(session, "run_feeds"):
-        raise JobFailed(f"runtime {type(session).__name__} cannot run a causal LM with named feeds (needs lm_graph() and run_feeds())")
+        raise JobFailed(
+            f"runtime {type(session).__name__} cannot run a causal LM with named feeds (needs lm_graph() and run_feeds())"
+        )
     return graph()
 
 
@@ -36,7 +38,9 @@ def token_nll(logits: np.ndarray, ids: np.ndarray, first: int) -> np.ndarray:
     return lse - x[np.arange(len(x)), ids[first:]]
 
 
-def perplexity(session: Any, x: np.ndarray, first: np.ndarray, vocab: int | None = None, max_elements: int = 1 << 24) -> dict[str, Any]:
+def perplexity(
+    session: Any, x: np.ndarray, first: np.ndarray, vocab: int | None = None, max_elements: int = 1 << 24
+) -> dict[str, Any]:
     """Perplexity over every scored token of the windows ``x`` (see the module docstring)."""
     graph = lm_interface(session)
     lengths = (x != PAD).sum(axis=1)
@@ -52,7 +56,9 @@ def perplexity(session: Any, x: np.ndarray, first: np.ndarray, vocab: int | None
         ids = x[i:j, :length]
         logits, _ = graph.prefill(session.run_feeds, ids)
         if logits.ndim != 3 or logits.shape[1] != length or (vocab and logits.shape[2] != vocab):
-            raise JobFailed(f"model logits have shape {list(logits.shape)}, expected [batch, {length}, {vocab or 'vocab'}]")
+            raise JobFailed(
+                f"model logits have shape {list(logits.shape)}, expected [batch, {length}, {vocab or 'vocab'}]"
+            )
         for row in range(j - i):
             nll = token_nll(logits[row], ids[row], int(first[i + row]))
             total += float(nll.sum())
@@ -61,4 +67,12 @@ def perplexity(session: Any, x: np.ndarray, first: np.ndarray, vocab: int | None
     if count == 0:
         raise JobFailed("no token was scored: the windows are too short")
     mean = total / count
-    return {"metric": "perplexity", "perplexity": math.exp(mean), "nll_mean": mean, "tokens_scored": count, "n": int(len(x)), "top1": None, "top5": None}
+    return {
+        "metric": "perplexity",
+        "perplexity": math.exp(mean),
+        "nll_mean": mean,
+        "tokens_scored": count,
+        "n": int(len(x)),
+        "top1": None,
+        "top5": None,
+    }

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -28,7 +29,9 @@ from suite.measure.loadgen import read_mllog
 from suite.measure.stats import coefficient_of_variation
 
 
-def greedy(session: Any, graph: Any, prompt: np.ndarray, new_tokens: int, on_first: Callable[[], None] | None = None) -> list[int]:
+def greedy(
+    session: Any, graph: Any, prompt: np.ndarray, new_tokens: int, on_first: Callable[[], None] | None = None
+) -> list[int]:
     """Greedy generation of ``new_tokens`` after ``prompt`` [1, P] with the KV cache; the token ids."""
     run = session.run_feeds
     logits, past = graph.prefill(run, prompt)
@@ -43,14 +46,28 @@ def greedy(session: Any, graph: Any, prompt: np.ndarray, new_tokens: int, on_fir
     return out
 
 
-def _run(session: Any, graph: Any, prompt: np.ndarray, new_tokens: int, settings: dict[str, Any], expected_ns: int, outdir: Path) -> dict[str, Any]:
+def _run(
+    session: Any,
+    graph: Any,
+    prompt: np.ndarray,
+    new_tokens: int,
+    settings: dict[str, Any],
+    expected_ns: int,
+    outdir: Path,
+) -> dict[str, Any]:
     import mlperf_loadgen as lg
 
     response = lg.QuerySampleResponse
 
     def issue(queries: list) -> None:
         for q in queries:
-            greedy(session, graph, prompt, new_tokens, on_first=lambda: lg.FirstTokenComplete([response(q.id, 0, 0, 1)]))
+            greedy(
+                session,
+                graph,
+                prompt,
+                new_tokens,
+                on_first=lambda q=q: lg.FirstTokenComplete([response(q.id, 0, 0, 1)]),
+            )
             lg.QuerySamplesComplete([response(q.id, 0, 0, new_tokens)])
 
     test = lg.TestSettings()
@@ -76,14 +93,19 @@ def _run(session: Any, graph: Any, prompt: np.ndarray, new_tokens: int, settings
     log = read_mllog(outdir / "mlperf_log_detail.txt")
     ms = lambda key: (log[key] / 1e6) if isinstance(log.get(key), (int, float)) else None  # noqa: E731
     return {
-        "p50_ms": ms("result_50.00_percentile_latency_ns"), "p90_ms": ms("result_90.00_percentile_latency_ns"),
-        "p99_ms": ms("result_99.00_percentile_latency_ns"), "mean_ms": ms("result_mean_latency_ns"),
-        "ttft_ms": ms("result_first_token_50.00_percentile_latency_ns"), "ttft_p90_ms": ms("result_first_token_90.00_percentile_latency_ns"),
-        "tpot_ms": ms("result_time_per_output_token_50.00_percentile_ns"), "tpot_p90_ms": ms("result_time_per_output_token_90.00_percentile_ns"),
-        "queries": int(log.get("result_query_count") or 0), "qps": log.get("result_qps_without_loadgen_overhead"),
+        "p50_ms": ms("result_50.00_percentile_latency_ns"),
+        "p90_ms": ms("result_90.00_percentile_latency_ns"),
+        "p99_ms": ms("result_99.00_percentile_latency_ns"),
+        "mean_ms": ms("result_mean_latency_ns"),
+        "ttft_ms": ms("result_first_token_50.00_percentile_latency_ns"),
+        "ttft_p90_ms": ms("result_first_token_90.00_percentile_latency_ns"),
+        "tpot_ms": ms("result_time_per_output_token_50.00_percentile_ns"),
+        "tpot_p90_ms": ms("result_time_per_output_token_90.00_percentile_ns"),
+        "queries": int(log.get("result_query_count") or 0),
+        "qps": log.get("result_qps_without_loadgen_overhead"),
         "tokens_per_s_with_prefill": log.get("result_completed_tokens_per_second"),
         "valid": log.get("result_validity") == "VALID",
-    }  # fmt: skip
+    }
 
 
 def measure_generation(
@@ -140,21 +162,53 @@ def measure_generation(
     rate_cv = coefficient_of_variation([r for r in rates if r])
     valid = all(r["valid"] for r in per_run)
     latency = {
-        "scenario": "single_stream", "workload": "generation", "timer": "loadgen token latencies",
-        "prompt_tokens": int(prompt.shape[1]), "new_tokens": new_tokens,
-        "p50_ms": med("p50_ms"), "p90_ms": median_run["p90_ms"], "p99_ms": median_run["p99_ms"], "mean_ms": median_run["mean_ms"],
-        "early_stopping_p90_ms": None, "ttft_ms": med("ttft_ms"), "ttft_p90_ms": median_run["ttft_p90_ms"], "per_run_ttft_ms": ttfts,
-        "ttft_cv": ttft_cv, "tpot_ms": med("tpot_ms"), "tpot_p90_ms": median_run["tpot_p90_ms"],
-        "queries": int(sum(r["queries"] for r in per_run)), "runs": runs, "per_run_p50_ms": p50s, "cv": cv,
-        "unstable": max(cv, ttft_cv) > cv_threshold, "valid": valid, "quick": quick, "expected_latency_ns": expected_ns,
-        "generated_ids": generated, "mode": "mlperf", "p50_ci_ms": None, "precision_met": None,
+        "scenario": "single_stream",
+        "workload": "generation",
+        "timer": "loadgen token latencies",
+        "prompt_tokens": int(prompt.shape[1]),
+        "new_tokens": new_tokens,
+        "p50_ms": med("p50_ms"),
+        "p90_ms": median_run["p90_ms"],
+        "p99_ms": median_run["p99_ms"],
+        "mean_ms": median_run["mean_ms"],
+        "early_stopping_p90_ms": None,
+        "ttft_ms": med("ttft_ms"),
+        "ttft_p90_ms": median_run["ttft_p90_ms"],
+        "per_run_ttft_ms": ttfts,
+        "ttft_cv": ttft_cv,
+        "tpot_ms": med("tpot_ms"),
+        "tpot_p90_ms": median_run["tpot_p90_ms"],
+        "queries": int(sum(r["queries"] for r in per_run)),
+        "runs": runs,
+        "per_run_p50_ms": p50s,
+        "cv": cv,
+        "unstable": max(cv, ttft_cv) > cv_threshold,
+        "valid": valid,
+        "quick": quick,
+        "expected_latency_ns": expected_ns,
+        "generated_ids": generated,
+        "mode": "mlperf",
+        "p50_ci_ms": None,
+        "precision_met": None,
         "stop_reason": "fixed counts (a generation is timed as LoadGen token latencies, at least 64 queries a run)",
-    }  # fmt: skip
+    }
     throughput = {
-        "scenario": "single_stream", "workload": "generation", "tokens_per_s": float(np.median([r for r in rates if r])) if any(rates) else None,
-        "per_run_tokens_per_s": rates, "tokens_per_s_with_prefill": med("tokens_per_s_with_prefill"),
-        "items_per_s": med("qps"), "per_run_items_per_s": [r["qps"] for r in per_run], "samples": latency["queries"],
-        "batch_size": 1, "runs": runs, "cv": rate_cv, "unstable": rate_cv > cv_threshold, "valid": valid, "quick": quick,
-        "mode": "mlperf", "ci": None, "precision_met": None,
-    }  # fmt: skip
+        "scenario": "single_stream",
+        "workload": "generation",
+        "tokens_per_s": float(np.median([r for r in rates if r])) if any(rates) else None,
+        "per_run_tokens_per_s": rates,
+        "tokens_per_s_with_prefill": med("tokens_per_s_with_prefill"),
+        "items_per_s": med("qps"),
+        "per_run_items_per_s": [r["qps"] for r in per_run],
+        "samples": latency["queries"],
+        "batch_size": 1,
+        "runs": runs,
+        "cv": rate_cv,
+        "unstable": rate_cv > cv_threshold,
+        "valid": valid,
+        "quick": quick,
+        "mode": "mlperf",
+        "ci": None,
+        "precision_met": None,
+    }
     return latency, throughput, latency["queries"] * new_tokens

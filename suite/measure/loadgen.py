@@ -19,10 +19,11 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -118,8 +119,13 @@ def _test_settings(scenario: Any, settings: ScenarioSettings) -> Any:
 
 
 def single_stream_run(
-    run: RunFn, samples: Sequence[np.ndarray], settings: ScenarioSettings, expected_ns: int, outdir: Path,
-    trace: bool = False, max_queries: int | None = None,
+    run: RunFn,
+    samples: Sequence[np.ndarray],
+    settings: ScenarioSettings,
+    expected_ns: int,
+    outdir: Path,
+    trace: bool = False,
+    max_queries: int | None = None,
 ) -> dict[str, Any]:
     """One LoadGen SingleStream run; returns LoadGen's own statistics for it.
 
@@ -159,7 +165,11 @@ def single_stream_run(
 
 
 def offline_run(
-    run: RunFn, batches: Sequence[np.ndarray], settings: ScenarioSettings, expected_qps: float, outdir: Path,
+    run: RunFn,
+    batches: Sequence[np.ndarray],
+    settings: ScenarioSettings,
+    expected_qps: float,
+    outdir: Path,
     batch_times: bool = False,
 ) -> dict[str, Any]:
     """One LoadGen Offline run: LoadGen sends every sample at once; we run them in profile-sized batches.
@@ -226,10 +236,15 @@ def invalid_reason(log: dict[str, Any]) -> str | None:
     """Which of LoadGen's checks failed, when it called a run INVALID (None when VALID)."""
     if log.get("result_validity") == "VALID":
         return None
-    failed = [text for key, text in (
-        ("result_min_duration_met", "minimum duration not met"), ("result_min_queries_met", "minimum queries not met"),
-        ("early_stopping_met", "too few queries for its early-stopping estimate (64)"),
-    ) if log.get(key) is False]  # fmt: skip
+    failed = [
+        text
+        for key, text in (
+            ("result_min_duration_met", "minimum duration not met"),
+            ("result_min_queries_met", "minimum queries not met"),
+            ("early_stopping_met", "too few queries for its early-stopping estimate (64)"),
+        )
+        if log.get(key) is False
+    ]
     return "LoadGen: " + (", ".join(failed) if failed else str(log.get("result_validity")))
 
 
@@ -285,7 +300,11 @@ class TimingResult:
 
 
 def measure_mlperf(
-    run: RunFn, samples: Sequence[np.ndarray], single: ScenarioSettings, offline: ScenarioSettings, runs: int,
+    run: RunFn,
+    samples: Sequence[np.ndarray],
+    single: ScenarioSettings,
+    offline: ScenarioSettings,
+    runs: int,
     options: TimingOptions,
 ) -> TimingResult:
     """``mlperf`` mode: warm up, then ``runs`` SingleStream runs and ``runs`` Offline runs at the
@@ -299,8 +318,13 @@ def measure_mlperf(
 
 
 def _mlperf(
-    run: RunFn, samples: Sequence[np.ndarray], single: ScenarioSettings, offline: ScenarioSettings, runs: int,
-    options: TimingOptions, root: Path,
+    run: RunFn,
+    samples: Sequence[np.ndarray],
+    single: ScenarioSettings,
+    offline: ScenarioSettings,
+    runs: int,
+    options: TimingOptions,
+    root: Path,
 ) -> TimingResult:
     cv_threshold, quick = options.cv_threshold, options.quick
     for i in range(options.warmup_queries):
@@ -373,4 +397,3 @@ def _mlperf(
         "duration_s": round(window, 3),
     }
     return TimingResult(latency, throughput, window, throughput["samples"])
-

@@ -110,10 +110,18 @@ class PeakRss:
             self._thread.join(1.0)
         peaks = [kb for kb in (self.eval_peak_kb, timing_kb) if kb is not None]
         peak_kb = max(peaks) if peaks else None
-        mb = (lambda kb: round(kb / 1024, 1) if kb is not None else None)
-        diff = (lambda a, b: a - b if a is not None and b is not None else None)
+
+        def mb(kb: float | None) -> float | None:
+            return round(kb / 1024, 1) if kb is not None else None
+
+        def diff(a: float | None, b: float | None) -> float | None:
+            return a - b if a is not None and b is not None else None
+
         return {
-            "peak_rss_mb": mb(peak_kb), "rss_before_mb": mb(self.before_kb), "added_rss_mb": mb(diff(peak_kb, self.before_kb)),
+            "peak_rss_mb": mb(peak_kb),
+            "rss_before_mb": mb(self.before_kb),
+            "added_rss_mb": mb(diff(peak_kb, self.before_kb)),
             "timing_peak_rss_mb": mb(timing_kb if self.eval_peak_kb is not None else None),
-            "session_rss_mb": mb(diff(self.loaded_kb, self.before_kb)), "method": self.method,
-        }  # fmt: skip
+            "session_rss_mb": mb(diff(self.loaded_kb, self.before_kb)),
+            "method": self.method,
+        }

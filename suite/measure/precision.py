@@ -42,7 +42,7 @@ runs, order-statistic interval): per-run rates need many short runs, each paying
 (30-40 ms a run: a quarter of the Offline time on digits-cnn went there); and the batches of one run
 are not independent (on the development VM the machine's speed wanders over tens of milliseconds:
 lag-1 correlation up to 0.6 between 20 ms segments), which a plain t interval over batches would
-ignore and 20 long groups nearly absorb (checked on a correlated series: tests/test_stats.py). Measured on the 2-core Xeon VM, idle: the default sweep's Offline phases took
+ignore and 20 long groups nearly absorb (checked on a correlated series: tests/measure/test_stats.py). Measured on the 2-core Xeon VM, idle: the default sweep's Offline phases took
 0.7-2.0 s each, against 5 s at the bound for most jobs before.
 
 The warm-up is kept (``warmup_queries`` untimed calls); the expected latency LoadGen needs is taken
@@ -54,9 +54,10 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -119,7 +120,13 @@ def warm_up(run: RunFn, samples: Sequence[np.ndarray], warmup_queries: int) -> i
 
 
 def _fit(
-    planned: int, goal: PrecisionGoal, elapsed: float, done: int, item_s: float, floor: int, cap: int = TRACE_MAX_QUERIES
+    planned: int,
+    goal: PrecisionGoal,
+    elapsed: float,
+    done: int,
+    item_s: float,
+    floor: int,
+    cap: int = TRACE_MAX_QUERIES,
 ) -> int:
     """How many queries (samples) the next run may have: ``planned``, unless the time bound leaves
     fewer (never under ``floor``). The runs the minimum still asks for share the time left evenly;
@@ -180,7 +187,9 @@ def single_stream(
     planned = per_run
     mean_ns = last_ns = float(expected_ns)
     while True:  # the time a query takes: the slower of the pooled and the latest run's mean
-        queries = _fit(planned, goal, time.perf_counter() - t0, len(runs), max(mean_ns, last_ns) / 1e9, MIN_BOUNDED_QUERIES)
+        queries = _fit(
+            planned, goal, time.perf_counter() - t0, len(runs), max(mean_ns, last_ns) / 1e9, MIN_BOUNDED_QUERIES
+        )
         outdir = root / f"single_stream_{len(runs)}"
         outdir.mkdir(parents=True, exist_ok=True)
         result = single_stream_run(
@@ -280,8 +289,11 @@ def offline(
     def minimum_share() -> int:  # the items a minimum run asks for: an equal share of what is missing
         runs_left = max(goal.min_runs - len(runs), 1)
         missing_s = max(goal.min_duration_s - busy_s, 0.02 * runs_left)
-        return max(batch_size, math.ceil((goal.min_queries - samples) / runs_left),
-                   math.ceil(missing_s / runs_left * rate * 1.05))  # fmt: skip
+        return max(
+            batch_size,
+            math.ceil((goal.min_queries - samples) / runs_left),
+            math.ceil(missing_s / runs_left * rate * 1.05),
+        )
 
     wanted = minimum_share()
     while True:
@@ -344,7 +356,11 @@ def offline(
 
 
 def measure_precision(
-    run: RunFn, samples: Sequence[np.ndarray], single: PrecisionGoal, offline_goal: PrecisionGoal, batch_size: int,
+    run: RunFn,
+    samples: Sequence[np.ndarray],
+    single: PrecisionGoal,
+    offline_goal: PrecisionGoal,
+    batch_size: int,
     options: TimingOptions,
 ) -> TimingResult:
     """Warm up, SingleStream to its goal, then Offline to its goal inside the power sensor's window."""

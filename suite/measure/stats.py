@@ -20,7 +20,7 @@ pydantic, LoadGen and their runtime only; each is a closed form or a binomial ta
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 from suite.records.paired import binom_half_cdf
 
@@ -29,9 +29,36 @@ EXACT_MEDIAN_N = 20_000  # above this many values the binomial rank comes from i
 BATCH_MEANS_GROUPS = 20  # Schmeiser (1982): 10-30 groups; fewer cost t-quantile, more cost independence
 # Student t 0.975 quantiles, degrees of freedom 1..30 (the standard table; a test checks them against scipy).
 T975 = (
-    12.706205, 4.302653, 3.182446, 2.776445, 2.570582, 2.446912, 2.364624, 2.306004, 2.262157, 2.228139,
-    2.200985, 2.178813, 2.160369, 2.144787, 2.131450, 2.119905, 2.109816, 2.100922, 2.093024, 2.085963,
-    2.079614, 2.073873, 2.068658, 2.063899, 2.059539, 2.055529, 2.051831, 2.048407, 2.045230, 2.042272,
+    12.706205,
+    4.302653,
+    3.182446,
+    2.776445,
+    2.570582,
+    2.446912,
+    2.364624,
+    2.306004,
+    2.262157,
+    2.228139,
+    2.200985,
+    2.178813,
+    2.160369,
+    2.144787,
+    2.131450,
+    2.119905,
+    2.109816,
+    2.100922,
+    2.093024,
+    2.085963,
+    2.079614,
+    2.073873,
+    2.068658,
+    2.063899,
+    2.059539,
+    2.055529,
+    2.051831,
+    2.048407,
+    2.045230,
+    2.042272,
 )
 
 
@@ -48,7 +75,7 @@ def loadgen_percentile(values: Sequence[float], q: float) -> float:
 
     This is the nearest rank except where q/100 * n is a whole number, where LoadGen takes the next
     value up (its p50 of 64 latencies is the 33rd, not the 32nd: checked against LoadGen 6.0's detail
-    log on a captured run, tests/data/loadgen). The precision mode uses it for the pooled latencies, so
+    log on a captured run, tests/support/data/loadgen). The precision mode uses it for the pooled latencies, so
     a single run reports exactly LoadGen's number.
     """
     if not values:
@@ -78,14 +105,14 @@ def median_ci_ranks(n: int) -> tuple[int, int] | None:
     if n < 6:  # with 5 values even [min, max] covers the median only 93.75% of the time
         return None
     if n > EXACT_MEDIAN_N:
-        l = max(1, math.floor(n / 2 - Z95 * math.sqrt(n) / 2))
+        low = max(1, math.floor(n / 2 - Z95 * math.sqrt(n) / 2))
     else:
-        l = max(1, math.floor(n / 2 - Z95 * math.sqrt(n) / 2) - 2)
-        while l > 1 and binom_half_cdf(l - 1, n) > 0.025:  # never start above the rank (safety)
-            l -= 1
-        while binom_half_cdf(l, n) <= 0.025:  # P(B <= (l+1)-1): can the rank move up by one?
-            l += 1
-    return l, n - l + 1
+        low = max(1, math.floor(n / 2 - Z95 * math.sqrt(n) / 2) - 2)
+        while low > 1 and binom_half_cdf(low - 1, n) > 0.025:  # never start above the rank (safety)
+            low -= 1
+        while binom_half_cdf(low, n) <= 0.025:  # P(B <= (low+1)-1): can the rank move up by one?
+            low += 1
+    return low, n - low + 1
 
 
 def median_ci(values: Sequence[float]) -> tuple[float, float] | None:

@@ -10,36 +10,315 @@ its name -> path map beside its plugins.
 
 # name: (module:attr relative to this package, metadata)
 PLUGINS: dict[str, tuple[str, dict[str, object]]] = {
-    "fp32": ("fp32:Fp32", dict(toolkit="torch", family="baseline", format="onnx", simulated=False, summary="float32 reference exported to ONNX")),
-    "ptq-static": ("ort_ptq:PtqStatic", dict(toolkit="onnxruntime", family="ptq", format="onnx", simulated=False, summary="ONNX Runtime quantize_static, QDQ int8 (minmax / entropy / percentile calibration)")),
-    "dynamic": ("ort_dynamic:Dynamic", dict(toolkit="onnxruntime", family="dynamic", format="onnx", simulated=False, summary="ONNX Runtime quantize_dynamic: int8 weights, activations quantized per batch at run time")),
-    "fp16": ("fp16:Fp16", dict(toolkit="onnxruntime", family="fp16", format="onnx", simulated=False, summary="ONNX float16 conversion (ORT CPU on x86 casts back to fp32: recorded)")),
-    "hybrid": ("hybrid:Hybrid", dict(toolkit="onnx", family="hybrid", format="onnx", simulated=False, summary="int8 weights (DequantizeLinear), float activations and compute; ORT weight-only")),
-    "int4": ("int4:Int4", dict(toolkit="onnxruntime", family="weight-only", format="onnx", simulated=True, summary="4-bit weights: INT4 QDQ for Conv/Gemm (no ORT CPU kernel: simulated), MatMulNBits for MatMul")),
-    "nncf-weights": ("nncf_weights:NncfWeights", dict(toolkit="nncf", family="weight-only", format="onnx", simulated=False, summary="NNCF compress_weights: int4 sym/asym groups as MatMulNBits (AWQ, scale estimation), int8 backup layers")),
-    "fixed-point": ("fixed_point:FixedPoint", dict(toolkit="onnxruntime", family="fixed-point", format="onnx", simulated=False, summary="Qm.n int8: power-of-two scales per tensor for weights and activations (ORT QDQ)")),
-    "qat": ("qat:Qat", dict(toolkit="torch", family="qat", format="onnx", simulated=False, summary="torch.ao FX QAT (BatchNorm folded first, residual adds quantized, fine-tuned from fp32), ONNX QDQ int8 that ORT fuses")),
-    "mixed-precision": ("mixed:MixedPrecision", dict(toolkit="onnxruntime", family="mixed", format="onnx", simulated=False, summary="int8 QDQ with float fallback for the layers that break an accuracy budget (sensitivity + greedy)")),
-    "mixed-hawq": ("hawq:MixedHawq", dict(toolkit="onnxruntime", family="mixed", format="onnx", simulated=True, summary="Hessian-trace (HAWQ) 4/8-bit weight allocation by ILP; int4 layers simulated on CPU")),
-    "binary": ("binary:Binary", dict(toolkit="torch", family="binary", format="onnx", simulated=True, summary="BNN/XNOR-Net: sign weights (per-channel scale) and sign activations, STE fine-tuning")),
-    "ternary": ("ternary:Ternary", dict(toolkit="torch", family="ternary", format="onnx", simulated=True, summary="TWN ternary weights {-a, 0, +a} (threshold 0.7 mean|W|), STE fine-tuning")),
-    "log2": ("log2:Log2", dict(toolkit="torch", family="log", format="onnx", simulated=True, summary="power-of-two weights (multiplies become shifts), STE fine-tuning")),
-    "kmeans": ("kmeans:Kmeans", dict(toolkit="scikit-learn", family="vector", format="onnx", simulated=False, summary="weight clustering: k centroids per layer (scikit-learn k-means), size benefit only")),
-    "product-quantization": ("pq:ProductQuantization", dict(toolkit="scikit-learn", family="product", format="onnx", simulated=True, summary="product quantization of weight rows (k-means codebook of sub-vectors per layer)")),
-    "tflite-fp32": ("tflite:TfliteFp32", dict(toolkit="tensorflow", family="baseline", format="tflite", simulated=False, summary="float32 TFLite (TFLiteConverter), run by LiteRT")),
-    "tflite-fp16": ("tflite:TfliteFp16", dict(toolkit="tensorflow", family="fp16", format="tflite", simulated=False, summary="TFLite float16 weights (dequantized to fp32 compute on x86 CPU)")),
-    "tflite-dynamic": ("tflite:TfliteDynamic", dict(toolkit="tensorflow", family="dynamic", format="tflite", simulated=False, summary="TFLite dynamic-range: int8 weights, hybrid kernels quantize activations on the fly")),
-    "tflite-int8": ("tflite:TfliteInt8", dict(toolkit="tensorflow", family="ptq", format="tflite", simulated=False, summary="TFLite full-integer int8 PTQ (representative dataset = calibration split)")),
-    "tflite-16x8": ("tflite:Tflite16x8", dict(toolkit="tensorflow", family="ptq", format="tflite", simulated=False, summary="TFLite int16 activations x int8 weights (no XNNPACK kernels: reference kernels)")),
-    "edgetpu-int8": ("tflite:EdgeTpuInt8", dict(toolkit="tensorflow", family="ptq", format="tflite", simulated=False, summary="TFLite full-int8 compiled by edgetpu_compiler for the Coral Edge TPU")),
-    "fp32-torch": ("torch_export:Fp32Torch", dict(toolkit="torch", family="baseline", format="torch", simulated=False, summary="float32 reference as a torch.export program (torch runtime)")),
+    "fp32": (
+        "fp32:Fp32",
+        dict(
+            toolkit="torch",
+            family="baseline",
+            format="onnx",
+            simulated=False,
+            summary="float32 reference exported to ONNX",
+        ),
+    ),
+    "ptq-static": (
+        "ort_ptq:PtqStatic",
+        dict(
+            toolkit="onnxruntime",
+            family="ptq",
+            format="onnx",
+            simulated=False,
+            summary="ONNX Runtime quantize_static, QDQ int8 (minmax / entropy / percentile calibration)",
+        ),
+    ),
+    "dynamic": (
+        "ort_dynamic:Dynamic",
+        dict(
+            toolkit="onnxruntime",
+            family="dynamic",
+            format="onnx",
+            simulated=False,
+            summary="ONNX Runtime quantize_dynamic: int8 weights, activations quantized per batch at run time",
+        ),
+    ),
+    "fp16": (
+        "fp16:Fp16",
+        dict(
+            toolkit="onnxruntime",
+            family="fp16",
+            format="onnx",
+            simulated=False,
+            summary="ONNX float16 conversion (ORT CPU on x86 casts back to fp32: recorded)",
+        ),
+    ),
+    "hybrid": (
+        "hybrid:Hybrid",
+        dict(
+            toolkit="onnx",
+            family="hybrid",
+            format="onnx",
+            simulated=False,
+            summary="int8 weights (DequantizeLinear), float activations and compute; ORT weight-only",
+        ),
+    ),
+    "int4": (
+        "int4:Int4",
+        dict(
+            toolkit="onnxruntime",
+            family="weight-only",
+            format="onnx",
+            simulated=True,
+            summary="4-bit weights: INT4 QDQ for Conv/Gemm (no ORT CPU kernel: simulated), MatMulNBits for MatMul",
+        ),
+    ),
+    "nncf-weights": (
+        "nncf_weights:NncfWeights",
+        dict(
+            toolkit="nncf",
+            family="weight-only",
+            format="onnx",
+            simulated=False,
+            summary="NNCF compress_weights: int4 sym/asym groups as MatMulNBits (AWQ, scale estimation), int8 backup layers",
+        ),
+    ),
+    "fixed-point": (
+        "fixed_point:FixedPoint",
+        dict(
+            toolkit="onnxruntime",
+            family="fixed-point",
+            format="onnx",
+            simulated=False,
+            summary="Qm.n int8: power-of-two scales per tensor for weights and activations (ORT QDQ)",
+        ),
+    ),
+    "qat": (
+        "qat:Qat",
+        dict(
+            toolkit="torch",
+            family="qat",
+            format="onnx",
+            simulated=False,
+            summary="torch.ao FX QAT (BatchNorm folded first, residual adds quantized, fine-tuned from fp32), ONNX QDQ int8 that ORT fuses",
+        ),
+    ),
+    "mixed-precision": (
+        "mixed:MixedPrecision",
+        dict(
+            toolkit="onnxruntime",
+            family="mixed",
+            format="onnx",
+            simulated=False,
+            summary="int8 QDQ with float fallback for the layers that break an accuracy budget (sensitivity + greedy)",
+        ),
+    ),
+    "mixed-hawq": (
+        "hawq:MixedHawq",
+        dict(
+            toolkit="onnxruntime",
+            family="mixed",
+            format="onnx",
+            simulated=True,
+            summary="Hessian-trace (HAWQ) 4/8-bit weight allocation by ILP; int4 layers simulated on CPU",
+        ),
+    ),
+    "binary": (
+        "binary:Binary",
+        dict(
+            toolkit="torch",
+            family="binary",
+            format="onnx",
+            simulated=True,
+            summary="BNN/XNOR-Net: sign weights (per-channel scale) and sign activations, STE fine-tuning",
+        ),
+    ),
+    "ternary": (
+        "ternary:Ternary",
+        dict(
+            toolkit="torch",
+            family="ternary",
+            format="onnx",
+            simulated=True,
+            summary="TWN ternary weights {-a, 0, +a} (threshold 0.7 mean|W|), STE fine-tuning",
+        ),
+    ),
+    "log2": (
+        "log2:Log2",
+        dict(
+            toolkit="torch",
+            family="log",
+            format="onnx",
+            simulated=True,
+            summary="power-of-two weights (multiplies become shifts), STE fine-tuning",
+        ),
+    ),
+    "kmeans": (
+        "kmeans:Kmeans",
+        dict(
+            toolkit="scikit-learn",
+            family="vector",
+            format="onnx",
+            simulated=False,
+            summary="weight clustering: k centroids per layer (scikit-learn k-means), size benefit only",
+        ),
+    ),
+    "product-quantization": (
+        "pq:ProductQuantization",
+        dict(
+            toolkit="scikit-learn",
+            family="product",
+            format="onnx",
+            simulated=True,
+            summary="product quantization of weight rows (k-means codebook of sub-vectors per layer)",
+        ),
+    ),
+    "tflite-fp32": (
+        "tflite:TfliteFp32",
+        dict(
+            toolkit="tensorflow",
+            family="baseline",
+            format="tflite",
+            simulated=False,
+            summary="float32 TFLite (TFLiteConverter), run by LiteRT",
+        ),
+    ),
+    "tflite-fp16": (
+        "tflite:TfliteFp16",
+        dict(
+            toolkit="tensorflow",
+            family="fp16",
+            format="tflite",
+            simulated=False,
+            summary="TFLite float16 weights (dequantized to fp32 compute on x86 CPU)",
+        ),
+    ),
+    "tflite-dynamic": (
+        "tflite:TfliteDynamic",
+        dict(
+            toolkit="tensorflow",
+            family="dynamic",
+            format="tflite",
+            simulated=False,
+            summary="TFLite dynamic-range: int8 weights, hybrid kernels quantize activations on the fly",
+        ),
+    ),
+    "tflite-int8": (
+        "tflite:TfliteInt8",
+        dict(
+            toolkit="tensorflow",
+            family="ptq",
+            format="tflite",
+            simulated=False,
+            summary="TFLite full-integer int8 PTQ (representative dataset = calibration split)",
+        ),
+    ),
+    "tflite-16x8": (
+        "tflite:Tflite16x8",
+        dict(
+            toolkit="tensorflow",
+            family="ptq",
+            format="tflite",
+            simulated=False,
+            summary="TFLite int16 activations x int8 weights (no XNNPACK kernels: reference kernels)",
+        ),
+    ),
+    "edgetpu-int8": (
+        "tflite:EdgeTpuInt8",
+        dict(
+            toolkit="tensorflow",
+            family="ptq",
+            format="tflite",
+            simulated=False,
+            summary="TFLite full-int8 compiled by edgetpu_compiler for the Coral Edge TPU",
+        ),
+    ),
+    "fp32-torch": (
+        "torch_export:Fp32Torch",
+        dict(
+            toolkit="torch",
+            family="baseline",
+            format="torch",
+            simulated=False,
+            summary="float32 reference as a torch.export program (torch runtime)",
+        ),
+    ),
     # Third-party toolkits (extra `toolkits`): the same task, evaluator and timing harness as the rows above.
-    "nncf-ptq": ("nncf_ptq:NncfPtq", dict(toolkit="nncf", family="ptq", format="onnx", simulated=False, summary="NNCF nncf.quantize on the ONNX model (preset, fast/full bias correction, SmoothQuant alpha), QDQ int8")),
-    "nncf-accuracy-control": ("nncf_ptq:NncfAccuracyControl", dict(toolkit="nncf", family="mixed", format="onnx", simulated=False, summary="NNCF quantize_with_accuracy_control: int8 QDQ, layers reverted to float until the validation drop is within max_drop")),
-    "aimet-adaround": ("aimet:AimetAdaround", dict(toolkit="aimet-onnx", family="ptq", format="onnx", simulated=False, summary="AIMET (aimet-onnx) AdaRound: learned weight rounding per layer, QDQ int8")),
-    "aimet-cle": ("aimet:AimetCle", dict(toolkit="aimet-onnx", family="ptq", format="onnx", simulated=False, summary="AIMET (aimet-onnx) cross-layer equalization + high-bias fold, then QuantSim min-max, QDQ int8")),
-    "aimet-seqmse": ("aimet:AimetSeqMse", dict(toolkit="aimet-onnx", family="ptq", format="onnx", simulated=False, summary="AIMET (aimet-onnx) sequential MSE: weight encodings searched layer by layer on the outputs, QDQ int8")),
-    "brevitas-qat": ("brevitas_qat:BrevitasQat", dict(toolkit="brevitas", family="qat", format="onnx", simulated=False, summary="Brevitas QAT (W8A8 default; w_bits 4/2 simulated on CPU), exported as QCDQ ONNX")),
-    "executorch-fp32": ("executorch:ExecutorchFp32", dict(toolkit="executorch", family="baseline", format="pte", simulated=False, summary="float32 torch.export program lowered to XNNPACK, an ExecuTorch .pte")),
-    "executorch-int8": ("executorch:ExecutorchInt8", dict(toolkit="executorch", family="ptq", format="pte", simulated=False, summary="PT2E int8 with ExecuTorch's XNNPACK quantizer (per-channel symmetric), lowered to XNNPACK, .pte")),
-}  # fmt: skip
+    "nncf-ptq": (
+        "nncf_ptq:NncfPtq",
+        dict(
+            toolkit="nncf",
+            family="ptq",
+            format="onnx",
+            simulated=False,
+            summary="NNCF nncf.quantize on the ONNX model (preset, fast/full bias correction, SmoothQuant alpha), QDQ int8",
+        ),
+    ),
+    "nncf-accuracy-control": (
+        "nncf_ptq:NncfAccuracyControl",
+        dict(
+            toolkit="nncf",
+            family="mixed",
+            format="onnx",
+            simulated=False,
+            summary="NNCF quantize_with_accuracy_control: int8 QDQ, layers reverted to float until the validation drop is within max_drop",
+        ),
+    ),
+    "aimet-adaround": (
+        "aimet:AimetAdaround",
+        dict(
+            toolkit="aimet-onnx",
+            family="ptq",
+            format="onnx",
+            simulated=False,
+            summary="AIMET (aimet-onnx) AdaRound: learned weight rounding per layer, QDQ int8",
+        ),
+    ),
+    "aimet-cle": (
+        "aimet:AimetCle",
+        dict(
+            toolkit="aimet-onnx",
+            family="ptq",
+            format="onnx",
+            simulated=False,
+            summary="AIMET (aimet-onnx) cross-layer equalization + high-bias fold, then QuantSim min-max, QDQ int8",
+        ),
+    ),
+    "aimet-seqmse": (
+        "aimet:AimetSeqMse",
+        dict(
+            toolkit="aimet-onnx",
+            family="ptq",
+            format="onnx",
+            simulated=False,
+            summary="AIMET (aimet-onnx) sequential MSE: weight encodings searched layer by layer on the outputs, QDQ int8",
+        ),
+    ),
+    "brevitas-qat": (
+        "brevitas_qat:BrevitasQat",
+        dict(
+            toolkit="brevitas",
+            family="qat",
+            format="onnx",
+            simulated=False,
+            summary="Brevitas QAT (W8A8 default; w_bits 4/2 simulated on CPU), exported as QCDQ ONNX",
+        ),
+    ),
+    "executorch-fp32": (
+        "executorch:ExecutorchFp32",
+        dict(
+            toolkit="executorch",
+            family="baseline",
+            format="pte",
+            simulated=False,
+            summary="float32 torch.export program lowered to XNNPACK, an ExecuTorch .pte",
+        ),
+    ),
+    "executorch-int8": (
+        "executorch:ExecutorchInt8",
+        dict(
+            toolkit="executorch",
+            family="ptq",
+            format="pte",
+            simulated=False,
+            summary="PT2E int8 with ExecuTorch's XNNPACK quantizer (per-channel symmetric), lowered to XNNPACK, .pte",
+        ),
+    ),
+}

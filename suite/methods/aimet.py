@@ -35,17 +35,32 @@ from suite.methods.onnx_graph import onnx_artifact
 from suite.methods.ort_qdq import ort_kernels
 from suite.methods.toolkits import quiet, require, toolkit_errors
 
-LOGGERS = ("Quant", "Utils", "SeqMse", "AdaRound", "ConnectedGraph", "BatchNormFolding", "CrossLayerEqualization", "aimet")
+LOGGERS = (
+    "Quant",
+    "Utils",
+    "SeqMse",
+    "AdaRound",
+    "ConnectedGraph",
+    "BatchNormFolding",
+    "CrossLayerEqualization",
+    "aimet",
+)
 
 
 class AimetParams(Params):
-    quant_scheme: Literal["min_max", "tf_enhanced"] = Field("min_max", description="activation range calibration (tf_enhanced: SQNR-based)")
+    quant_scheme: Literal["min_max", "tf_enhanced"] = Field(
+        "min_max", description="activation range calibration (tf_enhanced: SQNR-based)"
+    )
     calibration_samples: int | None = Field(None, ge=1, description="first N of the calibration split; None = all")
     batch_size: int = Field(32, ge=1)
 
 
 class AdaroundParams(AimetParams):
-    iterations: int = Field(200, ge=1, description="AdaRound optimisation steps per layer (AIMET recommends 10000 for 8 bits; 200 fits a 2-core sweep)")
+    iterations: int = Field(
+        200,
+        ge=1,
+        description="AdaRound optimisation steps per layer (AIMET recommends 10000 for 8 bits; 200 fits a 2-core sweep)",
+    )
 
 
 class SeqMseParams(AimetParams):
@@ -69,8 +84,12 @@ def quantize(ctx: PrepareContext, params: AimetParams, technique: str) -> Any:
     x_cal = ctx.splits.x_cal[: params.calibration_samples]
     fixed = fixed_batch(src)  # a user's batch-1 export takes batches of 1
     inputs = _batches(x_cal, input_name(src), fixed or params.batch_size, fixed=fixed is not None)
-    details: dict[str, Any] = {"technique": technique, "quant_scheme": params.quant_scheme, "config": "default (per-channel weights)",
-                               "calibration_samples_used": int(len(x_cal))}  # fmt: skip
+    details: dict[str, Any] = {
+        "technique": technique,
+        "quant_scheme": params.quant_scheme,
+        "config": "default (per-channel weights)",
+        "calibration_samples_used": int(len(x_cal)),
+    }
     with toolkit_errors("aimet-onnx"), quiet(*LOGGERS):
         from aimet_onnx import apply_adaround, apply_seq_mse
         from aimet_onnx.batch_norm_fold import fold_all_batch_norms_to_weight
@@ -85,10 +104,18 @@ def quantize(ctx: PrepareContext, params: AimetParams, technique: str) -> Any:
             details["relu6_replaced_with_relu"] = clips - sum(n.op_type == "Clip" for n in model.graph.node)
         else:
             folded = fold_all_batch_norms_to_weight(model)
-            details["batchnorms_folded"] = len(folded[0]) if isinstance(folded, tuple) and folded and hasattr(folded[0], "__len__") else None
-        sim = QuantizationSimModel(model, param_type="int8", activation_type="int8", quant_scheme=params.quant_scheme,
-                                   config_file="default", path=str(ctx.workdir / "aimet"),
-                                   session_options_kwargs={"intra_op_num_threads": 1})  # fmt: skip
+            details["batchnorms_folded"] = (
+                len(folded[0]) if isinstance(folded, tuple) and folded and hasattr(folded[0], "__len__") else None
+            )
+        sim = QuantizationSimModel(
+            model,
+            param_type="int8",
+            activation_type="int8",
+            quant_scheme=params.quant_scheme,
+            config_file="default",
+            path=str(ctx.workdir / "aimet"),
+            session_options_kwargs={"intra_op_num_threads": 1},
+        )
         if technique == "adaround":
             apply_adaround(sim, inputs, num_iterations=params.iterations)  # type: ignore[attr-defined]
             details["iterations"] = params.iterations  # type: ignore[attr-defined]

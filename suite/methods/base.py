@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 import zlib
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -63,7 +64,7 @@ class Artifact:
         return data
 
     @classmethod
-    def from_record(cls, data: dict[str, Any], simulated_top1: float | None = None) -> "Artifact":
+    def from_record(cls, data: dict[str, Any], simulated_top1: float | None = None) -> Artifact:
         return cls(**{**data, "path": Path(data["path"]), "simulated_top1": simulated_top1})
 
     @classmethod
@@ -79,7 +80,7 @@ class Artifact:
         details: dict[str, Any] | None = None,
         simulated_top1: float | None = None,
         compressed_size_bytes: int | None = None,
-    ) -> "Artifact":
+    ) -> Artifact:
         """Describe a written model file: its hash, size and compressed size are read from the file.
 
         ``compressed_size_bytes`` overrides the zlib size for methods whose deployable form is a codebook

@@ -71,8 +71,18 @@ class Binary(Method):
             return [f"{n}.1" for n in names], [f"sign(x - t) before {n}" for n in names]
 
         return lowbit_artifact(
-            ctx, binarize, bits=1, keep_first_last=params.keep_first_last, epochs=params.epochs, lr=params.lr,
-            seed=params.seed, prepare=prepare, activation_bits=1 if params.binarize_activations else 32,
-            details={"weights": "alpha_c * sign(W), alpha_c = mean|W_c|", "granularity": "per-channel scale",
-                     "activations": "sign(x - t), learned per-channel t" if params.binarize_activations else "float"},
-        )  # fmt: skip
+            ctx,
+            binarize,
+            bits=1,
+            keep_first_last=params.keep_first_last,
+            epochs=params.epochs,
+            lr=params.lr,
+            seed=params.seed,
+            prepare=prepare,
+            activation_bits=1 if params.binarize_activations else 32,
+            details={
+                "weights": "alpha_c * sign(W), alpha_c = mean|W_c|",
+                "granularity": "per-channel scale",
+                "activations": "sign(x - t), learned per-channel t" if params.binarize_activations else "float",
+            },
+        )

@@ -74,7 +74,9 @@ def theoretical(path: Any, w_bits: int) -> dict[str, Any]:
     import onnx
 
     model = onnx.load(str(path))
-    n = sum(math.prod(t.dims) for t in model.graph.initializer if t.data_type == onnx.TensorProto.INT8 and len(t.dims) > 1)
+    n = sum(
+        math.prod(t.dims) for t in model.graph.initializer if t.data_type == onnx.TensorProto.INT8 and len(t.dims) > 1
+    )
     return {"bits_per_weight": w_bits, "quantized_weights": n, "size_bytes": n * w_bits // 8}
 
 
@@ -91,7 +93,9 @@ class BrevitasQat(Method):
 
         require("brevitas", "brevitas")
         require("onnxoptimizer", "onnxoptimizer")  # Brevitas' ONNX export needs it
-        module = copy.deepcopy(ctx.reference.torch_module("method 'brevitas-qat' (it fine-tunes the torch model with Brevitas)"))
+        module = copy.deepcopy(
+            ctx.reference.torch_module("method 'brevitas-qat' (it fine-tunes the torch model with Brevitas)")
+        )
         shape = ctx.task.input.shape
         out = ctx.workdir / "model.onnx"
         with toolkit_errors("brevitas"):
@@ -107,12 +111,30 @@ class BrevitasQat(Method):
             from brevitas.export import export_onnx_qcdq
 
             export_onnx_qcdq(
-                model, args=torch.zeros(1, *shape), export_path=str(out), opset_version=17, dynamo=False,
-                input_names=["input"], output_names=["logits"], dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
-            )  # fmt: skip
+                model,
+                args=torch.zeros(1, *shape),
+                export_path=str(out),
+                opset_version=17,
+                dynamo=False,
+                input_names=["input"],
+                output_names=["logits"],
+                dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
+            )
         passes = deployable_qdq(out)
-        details: dict[str, Any] = {"w_bits": params.w_bits, "granularity": "per-channel" if params.per_channel else "per-tensor",
-                                   "export": "QCDQ (QuantizeLinear/Clip/DequantizeLinear)", **passes, "ort_cpu": ort_kernels(out)}  # fmt: skip
+        details: dict[str, Any] = {
+            "w_bits": params.w_bits,
+            "granularity": "per-channel" if params.per_channel else "per-tensor",
+            "export": "QCDQ (QuantizeLinear/Clip/DequantizeLinear)",
+            **passes,
+            "ort_cpu": ort_kernels(out),
+        }
         if params.w_bits < 8:
             details["theoretical"] = theoretical(out, params.w_bits)
-        return onnx_artifact(out, simulated=params.w_bits < 8, weight_bits=params.w_bits, activation_bits=8, simulated_top1=simulated_top1, details=details)
+        return onnx_artifact(
+            out,
+            simulated=params.w_bits < 8,
+            weight_bits=params.w_bits,
+            activation_bits=8,
+            simulated_top1=simulated_top1,
+            details=details,
+        )

@@ -10,8 +10,9 @@ indices, other tensors in fp32.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -44,8 +45,15 @@ def rewrite_weights(
         recon, bits = encoded
         by_name[t.name].CopyFrom(numpy_helper.from_array(recon.astype(np.float32).reshape(arr.shape), t.name))
         total_bits += bits
-        layers.append({"weight": t.name, "shape": list(arr.shape), "codebook_form_bytes": math.ceil(bits / 8),
-                       "bits_per_weight": bits / arr.size, "max_abs_error": float(np.abs(recon.reshape(arr.shape) - arr).max())})  # fmt: skip
+        layers.append(
+            {
+                "weight": t.name,
+                "shape": list(arr.shape),
+                "codebook_form_bytes": math.ceil(bits / 8),
+                "bits_per_weight": bits / arr.size,
+                "max_abs_error": float(np.abs(recon.reshape(arr.shape) - arr).max()),
+            }
+        )
     onnx.save(model, str(out))
     return {"layers": layers, "codebook_form_bytes": math.ceil(total_bits / 8)}
 

@@ -41,7 +41,9 @@ def precision_of(graph_module: Any) -> dict[str, int]:
     for node in graph_module.graph.nodes:
         if _is_compute(node):
             source = node.args[0] if node.args else None
-            quantized = getattr(source, "op", None) == "call_function" and "dequantize" in str(getattr(source, "target", ""))
+            quantized = getattr(source, "op", None) == "call_function" and "dequantize" in str(
+                getattr(source, "target", "")
+            )
             counts["int8" if quantized else "fp32"] += 1
     return dict(counts)
 
@@ -59,8 +61,13 @@ def delegation(edge: Any) -> dict[str, Any]:
             inside += sum(1 for n in nodes if _is_compute(n))
     outside = [str(n.target) for n in graph_module.graph.nodes if _is_compute(n)]
     total = inside + len(outside)
-    return {"partitions": partitions, "delegated_compute_nodes": inside, "total_compute_nodes": total,
-            "delegated_fraction": inside / total if total else 0.0, "not_delegated": sorted(set(outside))}  # fmt: skip
+    return {
+        "partitions": partitions,
+        "delegated_compute_nodes": inside,
+        "total_compute_nodes": total,
+        "delegated_fraction": inside / total if total else 0.0,
+        "not_delegated": sorted(set(outside)),
+    }
 
 
 def lower(program: Any, path: Path) -> dict[str, Any]:
@@ -78,11 +85,12 @@ def pte_artifact(path: Path, precision: dict[str, int], bits: int, details: dict
     order = sorted(precision.items(), key=lambda kv: (-kv[1], kv[0]))
     names = {"fp32": "f32", "int8": "int8"}
     details = {**details, "inference_precision": "+".join(names.get(p, p) for p, _ in order) or None}
-    return Artifact.for_file("pte", path, simulated=False, weight_bits=bits, activation_bits=bits, precision_map=precision, details=details)
+    return Artifact.for_file(
+        "pte", path, simulated=False, weight_bits=bits, activation_bits=bits, precision_map=precision, details=details
+    )
 
 
 class ExecutorchFp32(Method):
-
     class Params(Params):
         pass
 
@@ -119,12 +127,17 @@ class ExecutorchInt8(Method):
         out = ctx.workdir / "model.pte"
         x_cal = ctx.splits.x_cal[: params.calibration_samples]
         with toolkit_errors("executorch", "quantize and lower this model"), torch.no_grad():
-            from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import XNNPACKQuantizer, get_symmetric_quantization_config
+            from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
+                XNNPACKQuantizer,
+                get_symmetric_quantization_config,
+            )
             from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 
             from suite.methods.torch_common import single_thread
 
-            quantizer = XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=params.per_channel))
+            quantizer = XNNPACKQuantizer().set_global(
+                get_symmetric_quantization_config(is_per_channel=params.per_channel)
+            )
             prepared = prepare_pt2e(torch.export.export(module, example).module(), quantizer)
             with single_thread():
                 for i in range(len(x_cal)):
@@ -133,6 +146,12 @@ class ExecutorchInt8(Method):
             program = torch.export.export(converted, example)
             precision = precision_of(program.graph_module)
             facts = lower(program, out)
-        details = {"delegation": facts, "batch": 1, "backend": "XnnpackBackend", "quantizer": "XNNPACKQuantizer symmetric int8",
-                   "granularity": "per-channel" if params.per_channel else "per-tensor", "calibration_samples_used": int(len(x_cal))}  # fmt: skip
+        details = {
+            "delegation": facts,
+            "batch": 1,
+            "backend": "XnnpackBackend",
+            "quantizer": "XNNPACKQuantizer symmetric int8",
+            "granularity": "per-channel" if params.per_channel else "per-tensor",
+            "calibration_samples_used": int(len(x_cal)),
+        }
         return pte_artifact(out, precision, 8, details)

@@ -51,8 +51,8 @@ class FixedPoint(Method):
     Params = FixedPointParams
 
     def apply(self, ctx: PrepareContext, params: FixedPointParams):  # type: ignore[override, no-untyped-def]
-        import onnx
         import numpy as np
+        import onnx
         from onnxruntime.quantization import QuantType
 
         src = preprocess(ctx.fp32_onnx(), ctx.workdir / "preprocessed.onnx")
@@ -69,28 +69,51 @@ class FixedPoint(Method):
                 scale = pow2_ceil(bound / 127)
                 zero_point, qtype = 0, QuantType.QInt8
             zp_dtype = np.uint8 if qtype == QuantType.QUInt8 else np.int8
-            overrides[name] = [{"scale": np.array(scale, np.float32), "zero_point": np.array(zero_point, zp_dtype), "quant_type": qtype}]
+            overrides[name] = [
+                {
+                    "scale": np.array(scale, np.float32),
+                    "zero_point": np.array(zero_point, zp_dtype),
+                    "quant_type": qtype,
+                }
+            ]
             formats[name] = qformat(scale, 8, signed)
         model = onnx.load(str(src))
         inits = {t.name: onnx.numpy_helper.to_array(t) for t in model.graph.initializer}
         for _node, _op, w_name in compute_nodes(src):
             scale = pow2_ceil(max(float(np.abs(inits[w_name]).max()), 1e-8) / 127)
-            overrides[w_name] = [{"scale": np.array(scale, np.float32), "zero_point": np.array(0, np.int8), "quant_type": QuantType.QInt8}]
+            overrides[w_name] = [
+                {
+                    "scale": np.array(scale, np.float32),
+                    "zero_point": np.array(0, np.int8),
+                    "quant_type": QuantType.QInt8,
+                }
+            ]
             formats[w_name] = qformat(scale, 8, True)
         out = ctx.workdir / "model.onnx"
         qdq_quantize(
-            src, out, x_cal, per_channel=False, activation_type=params.activation_type, weight_type="int8",
-            overrides=overrides, extra={"QDQDisableWeightAdjustForInt32Bias": True},
-        )  # fmt: skip
+            src,
+            out,
+            x_cal,
+            per_channel=False,
+            activation_type=params.activation_type,
+            weight_type="int8",
+            overrides=overrides,
+            extra={"QDQDisableWeightAdjustForInt32Bias": True},
+        )
         src.unlink(missing_ok=True)
         return onnx_artifact(
             out,
             simulated=False,
             weight_bits=8,
             activation_bits=8,
-            details={"granularity": "per-tensor", "symmetric": params.activation_type == "int8", "q_formats": formats,
-                     "calibration_samples_used": int(len(x_cal)), "ort_cpu": ort_kernels(out)},
-        )  # fmt: skip
+            details={
+                "granularity": "per-tensor",
+                "symmetric": params.activation_type == "int8",
+                "q_formats": formats,
+                "calibration_samples_used": int(len(x_cal)),
+                "ort_cpu": ort_kernels(out),
+            },
+        )
 
 
 def qformat(scale: float, bits: int, signed: bool) -> str:

@@ -34,4 +34,6 @@ class Fp16(Method):
             if kernels["float16_compute_nodes"]
             else "ORT CPU has no float16 Conv/Gemm kernel here: it casts to float32 (half-size file, float32 compute)"
         )
-        return onnx_artifact(out, simulated=False, weight_bits=16, activation_bits=16, details={"ort_cpu": kernels, "compute": note})
+        return onnx_artifact(
+            out, simulated=False, weight_bits=16, activation_bits=16, details={"ort_cpu": kernels, "compute": note}
+        )

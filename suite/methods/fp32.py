@@ -41,7 +41,6 @@ def export_onnx(module, sample_shape: list[int], path: Path, opset: int = OPSET)
 
 
 class Fp32(Method):
-
     class Params(Params):
         pass
 

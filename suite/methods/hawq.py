@@ -87,15 +87,21 @@ class MixedHawq(Method):
 
         module = clone_sequential(ctx.reference.module)
         rng = np.random.default_rng(params.seed)
-        pick = rng.choice(len(ctx.splits.x_train), size=min(params.hessian_batch, len(ctx.splits.x_train)), replace=False)
-        traces = hessian_traces(module, ctx.splits.x_train[pick], ctx.splits.y_train[pick], params.hutchinson_samples, params.seed)
+        pick = rng.choice(
+            len(ctx.splits.x_train), size=min(params.hessian_batch, len(ctx.splits.x_train)), replace=False
+        )
+        traces = hessian_traces(
+            module, ctx.splits.x_train[pick], ctx.splits.y_train[pick], params.hutchinson_samples, params.seed
+        )
         layers = weight_layers(module)
         src = preprocess(ctx.fp32_onnx(), ctx.workdir / "preprocessed.onnx")
         onnx_layers = compute_nodes(src)
         if len(onnx_layers) != len(layers):
-            raise BadInput(f"mixed-hawq: {len(layers)} torch layers but {len(onnx_layers)} ONNX compute nodes; cannot pair them")
+            raise BadInput(
+                f"mixed-hawq: {len(layers)} torch layers but {len(onnx_layers)} ONNX compute nodes; cannot pair them"
+            )
         rows, omega, sizes = [], [], []
-        for (name, m), (node, op, w_name), trace in zip(layers, onnx_layers, traces):
+        for (name, m), (node, _op, w_name), trace in zip(layers, onnx_layers, traces):
             w = m.weight.detach().numpy().astype(np.float64)
             axis = 0
             err = {}
@@ -106,15 +112,33 @@ class MixedHawq(Method):
             avg_trace = max(trace, 0.0) / w.size
             omega.append(avg_trace * (err[4] - err[8]))
             sizes.append(w.size)
-            rows.append({"layer": name, "node": node, "weight": w_name, "n_weights": int(w.size), "hessian_trace": float(trace),
-                         "avg_trace": avg_trace, "sq_err_int4": err[4], "sq_err_int8": err[8], "omega": omega[-1]})  # fmt: skip
+            rows.append(
+                {
+                    "layer": name,
+                    "node": node,
+                    "weight": w_name,
+                    "n_weights": int(w.size),
+                    "hessian_trace": float(trace),
+                    "avg_trace": avg_trace,
+                    "sq_err_int4": err[4],
+                    "sq_err_int8": err[8],
+                    "omega": omega[-1],
+                }
+            )
         choice = allocate(np.array(omega), np.array(sizes, dtype=float), params.target_avg_bits)
         for row, x in zip(rows, choice):
             row["bits"] = 4 if x else 8
 
         def build(four: set[str], path):  # type: ignore[no-untyped-def]
             overrides = {w: [{"quant_type": QuantType.QInt4}] for w in four}
-            return qdq_quantize(src, path, ctx.splits.x_cal, per_channel=params.per_channel, calibration=params.calibration, overrides=overrides)
+            return qdq_quantize(
+                src,
+                path,
+                ctx.splits.x_cal,
+                per_channel=params.per_channel,
+                calibration=params.calibration,
+                overrides=overrides,
+            )
 
         x_sel, y_sel, selection = selection_data(ctx, MixedParams(), src)
         work = ctx.workdir / "candidate.onnx"
@@ -135,7 +159,13 @@ class MixedHawq(Method):
             simulated=True,
             weight_bits=None,
             activation_bits=8,
-            details={"target_avg_bits": params.target_avg_bits, "avg_weight_bits": sum(b * n for b, n in hist.items()) / total,
-                     "allocation": rows, "selection": selection, "selection_top1": context,
-                     "granularity": "per-channel" if params.per_channel else "per-tensor", "ort_cpu": ort_kernels(out)},
-        )  # fmt: skip
+            details={
+                "target_avg_bits": params.target_avg_bits,
+                "avg_weight_bits": sum(b * n for b, n in hist.items()) / total,
+                "allocation": rows,
+                "selection": selection,
+                "selection_top1": context,
+                "granularity": "per-channel" if params.per_channel else "per-tensor",
+                "ort_cpu": ort_kernels(out),
+            },
+        )

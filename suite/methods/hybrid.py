@@ -31,7 +31,11 @@ class Hybrid(Method):
             simulated=False,
             weight_bits=8,
             activation_bits=32,
-            details={"granularity": "per-channel" if params.per_channel else "per-tensor", "symmetric": True,
-                     "quantized_weights": len(summary["quantized_weights"]), "ort_cpu": kernels,
-                     "compute": "float32 after DequantizeLinear (no integer kernel; size benefit only)"},
-        )  # fmt: skip
+            details={
+                "granularity": "per-channel" if params.per_channel else "per-tensor",
+                "symmetric": True,
+                "quantized_weights": len(summary["quantized_weights"]),
+                "ort_cpu": kernels,
+                "compute": "float32 after DequantizeLinear (no integer kernel; size benefit only)",
+            },
+        )

@@ -40,7 +40,9 @@ class Int4Params(Params):
     calibration: Literal["minmax", "entropy", "percentile"] = "minmax"  # w4a8 only
     algorithm: Literal["rtn", "gptq", "hqq"] = Field("rtn", description="MatMulNBits quantizer for MatMul weights")
     symmetric: bool = Field(True, description="rtn/gptq: symmetric 4-bit blocks (hqq is always asymmetric)")
-    accuracy_level: Literal[0, 1, 2, 4] = Field(0, description="MatMulNBits compute type: 0 = float input type, 4 = int8")
+    accuracy_level: Literal[0, 1, 2, 4] = Field(
+        0, description="MatMulNBits compute type: 0 = float input type, 4 = int8"
+    )
 
 
 class Int4(Method):
@@ -63,7 +65,14 @@ class Int4(Method):
             activation_bits = 32
         else:
             pre = preprocess(work, ctx.workdir / "preprocessed.onnx")
-            qdq_quantize(pre, out, ctx.splits.x_cal, per_channel=params.per_channel, weight_type="int4", calibration=params.calibration)
+            qdq_quantize(
+                pre,
+                out,
+                ctx.splits.x_cal,
+                per_channel=params.per_channel,
+                weight_type="int4",
+                calibration=params.calibration,
+            )
             pre.unlink(missing_ok=True)
             activation_bits = 8
         work.unlink(missing_ok=True)
@@ -94,7 +103,11 @@ class Int4(Method):
 def four_bit_deployable(facts: dict[str, Any]) -> bool:
     """Every 4-bit weight of an analysed ONNX file sits in a MatMulNBits node (ORT's 4-bit CPU kernel)."""
     four_bit = {int(b): n for b, n in facts["weight_bits_hist"].items()}.get(4, 0)
-    in_kernels = sum(layer.get("n_weights", 0) for layer in facts["layers"] if layer["op"] == "MatMulNBits" and layer["precision"] == "int4-weight-only")
+    in_kernels = sum(
+        layer.get("n_weights", 0)
+        for layer in facts["layers"]
+        if layer["op"] == "MatMulNBits" and layer["precision"] == "int4-weight-only"
+    )
     return bool(four_bit and in_kernels >= four_bit)
 
 
@@ -109,13 +122,21 @@ def matmul_nbits(path: Path, params: Int4Params, x_cal: Any) -> None:
 
     block = params.matmul_block_size
     if params.algorithm == "gptq":
-        config: Any = nbits.GPTQWeightOnlyQuantConfig(calibration_data_reader=calibration_reader(path, x_cal), block_size=block)
+        config: Any = nbits.GPTQWeightOnlyQuantConfig(
+            calibration_data_reader=calibration_reader(path, x_cal), block_size=block
+        )
     elif params.algorithm == "hqq":
         config = nbits.HQQWeightOnlyQuantConfig(block_size=block, bits=4)
     else:
-        config = nbits.DefaultWeightOnlyQuantConfig(block_size=block, is_symmetric=params.symmetric, bits=4, accuracy_level=params.accuracy_level)
+        config = nbits.DefaultWeightOnlyQuantConfig(
+            block_size=block, is_symmetric=params.symmetric, bits=4, accuracy_level=params.accuracy_level
+        )
     quantizer = nbits.MatMulNBitsQuantizer(
-        onnx.load(str(path)), block_size=block, is_symmetric=params.symmetric, accuracy_level=params.accuracy_level, algo_config=config
+        onnx.load(str(path)),
+        block_size=block,
+        is_symmetric=params.symmetric,
+        accuracy_level=params.accuracy_level,
+        algo_config=config,
     )
     root = logging.getLogger()
     level = root.level

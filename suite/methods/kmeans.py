@@ -37,8 +37,15 @@ class Kmeans(Method):
         out = ctx.workdir / "model.onnx"
         facts = rewrite_weights(ctx.fp32_onnx(), out, encode)
         return onnx_artifact(
-            out, simulated=False, weight_bits=index_bits, activation_bits=32,
+            out,
+            simulated=False,
+            weight_bits=index_bits,
+            activation_bits=32,
             compressed_size_bytes=facts["codebook_form_bytes"],
-            details={"clusters": params.clusters, "index_bits": index_bits, "codebook": facts["layers"],
-                     "compute": "float32 (weights decoded in the file); size benefit only"},
-        )  # fmt: skip
+            details={
+                "clusters": params.clusters,
+                "index_bits": index_bits,
+                "codebook": facts["layers"],
+                "compute": "float32 (weights decoded in the file); size benefit only",
+            },
+        )

@@ -45,7 +45,16 @@ class Log2(Method):
             return log2_quantize(w, params.bits)
 
         return lowbit_artifact(
-            ctx, quantizer, bits=params.bits, keep_first_last=params.keep_first_last, epochs=params.epochs,
-            lr=params.lr, seed=params.seed,
-            details={"weights": "0 or +-2^e, no scale", "exponent_levels": 2 ** (params.bits - 1) - 1, "activations": "float"},
-        )  # fmt: skip
+            ctx,
+            quantizer,
+            bits=params.bits,
+            keep_first_last=params.keep_first_last,
+            epochs=params.epochs,
+            lr=params.lr,
+            seed=params.seed,
+            details={
+                "weights": "0 or +-2^e, no scale",
+                "exponent_levels": 2 ** (params.bits - 1) - 1,
+                "activations": "float",
+            },
+        )

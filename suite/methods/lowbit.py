@@ -16,7 +16,8 @@ that packed size, the zlib size of the float file is ``details.zlib_size_bytes``
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from suite.errors import BadInput
 from suite.methods.base import PrepareContext
@@ -42,7 +43,16 @@ def make_layer(layer: Any, quantizer: Quantizer) -> Any:
             def forward(self, x):  # type: ignore[no-untyped-def]
                 return self._conv_forward(x, ste(self.weight, quantizer), self.bias)
 
-        new = QConv2d(layer.in_channels, layer.out_channels, layer.kernel_size, layer.stride, layer.padding, layer.dilation, layer.groups, layer.bias is not None)
+        new = QConv2d(
+            layer.in_channels,
+            layer.out_channels,
+            layer.kernel_size,
+            layer.stride,
+            layer.padding,
+            layer.dilation,
+            layer.groups,
+            layer.bias is not None,
+        )
     else:
 
         class QLinear(nn.Linear):
@@ -59,7 +69,9 @@ def choose_layers(module: Any, keep_first_last: bool) -> list[str]:
     if keep_first_last:
         names = names[1:-1]
     if not names:
-        raise BadInput("no Conv2d/Linear layer left to quantize (the model has only a first and a last layer; set keep_first_last: false)")
+        raise BadInput(
+            "no Conv2d/Linear layer left to quantize (the model has only a first and a last layer; set keep_first_last: false)"
+        )
     return names
 
 
@@ -79,7 +91,20 @@ def bake(module: Any, quantizer: Quantizer, names: list[str]) -> None:
     lookup = dict(module.named_modules())
     for name in names:
         q = lookup[name]
-        plain = nn.Conv2d(q.in_channels, q.out_channels, q.kernel_size, q.stride, q.padding, q.dilation, q.groups, q.bias is not None) if isinstance(q, nn.Conv2d) else nn.Linear(q.in_features, q.out_features, q.bias is not None)
+        plain = (
+            nn.Conv2d(
+                q.in_channels,
+                q.out_channels,
+                q.kernel_size,
+                q.stride,
+                q.padding,
+                q.dilation,
+                q.groups,
+                q.bias is not None,
+            )
+            if isinstance(q, nn.Conv2d)
+            else nn.Linear(q.in_features, q.out_features, q.bias is not None)
+        )
         with torch.no_grad():
             plain.weight.copy_(quantizer(q.weight))
             if q.bias is not None:
@@ -87,7 +112,9 @@ def bake(module: Any, quantizer: Quantizer, names: list[str]) -> None:
         replace(module, name, plain)
 
 
-def theoretical(module: Any, names: list[str], bits: float, input_shape: list[int], activation_bits: int = 32) -> dict[str, Any]:
+def theoretical(
+    module: Any, names: list[str], bits: float, input_shape: list[int], activation_bits: int = 32
+) -> dict[str, Any]:
     """Theoretical size and bit-operations: quantized layers at ``bits`` per weight (plus one fp32
     scale per output channel), everything else fp32; BOPs = MACs x weight bits x activation bits."""
     import torch
@@ -123,7 +150,15 @@ def theoretical(module: Any, names: list[str], bits: float, input_shape: list[in
             fp32_bops += macs[name] * 32 * 32
             if m.bias is not None:
                 size_bits += m.bias.numel() * 32
-    others = sum(p.numel() for m in module.modules() if not isinstance(m, (nn.Conv2d, nn.Linear)) for p in m.parameters(recurse=False)) * 32
+    others = (
+        sum(
+            p.numel()
+            for m in module.modules()
+            if not isinstance(m, (nn.Conv2d, nn.Linear))
+            for p in m.parameters(recurse=False)
+        )
+        * 32
+    )
     return {
         "size_bytes": int((size_bits + others + 7) // 8),
         "bit_operations": int(bops),

@@ -27,7 +27,16 @@ from suite.methods.ort_common import preprocess
 from suite.methods.ort_ptq import PtqParams
 from suite.methods.ort_qdq import ort_kernels, ort_predict, qdq_quantize, quantizable_nodes
 
-SENSITIVITY_OPS = {"Conv", "ConvTranspose", "Gemm", "MatMul", "BatchNormalization", "InstanceNormalization", "LayerNormalization", "AveragePool"}
+SENSITIVITY_OPS = {
+    "Conv",
+    "ConvTranspose",
+    "Gemm",
+    "MatMul",
+    "BatchNormalization",
+    "InstanceNormalization",
+    "LayerNormalization",
+    "AveragePool",
+}
 
 
 class MixedParams(PtqParams):
@@ -42,11 +51,21 @@ def selection_data(ctx: PrepareContext, params: MixedParams, fp32_path) -> tuple
 
     splits = ctx.splits
     if params.selection in ("auto", "val") and splits.x_val is not None and len(splits.x_val):
-        return splits.x_val, splits.y_val, f"validation split ({len(splits.x_val)} labelled samples, disjoint from eval)"  # type: ignore[return-value]
+        return (
+            splits.x_val,
+            splits.y_val,
+            f"validation split ({len(splits.x_val)} labelled samples, disjoint from eval)",
+        )  # type: ignore[return-value]
     if params.selection == "val":
-        raise BadInput(f"mixed-precision: selection val needs a validation split; set dataset.n_val in the task {ctx.task.name!r}")
+        raise BadInput(
+            f"mixed-precision: selection val needs a validation split; set dataset.n_val in the task {ctx.task.name!r}"
+        )
     x = splits.x_cal[: params.calibration_samples]
-    return x, ort_predict(fp32_path, x).argmax(1), f"calibration split ({len(x)} samples), agreement with fp32 predictions"
+    return (
+        x,
+        ort_predict(fp32_path, x).argmax(1),
+        f"calibration split ({len(x)} samples), agreement with fp32 predictions",
+    )
 
 
 class MixedPrecision(Method):
@@ -63,10 +82,16 @@ class MixedPrecision(Method):
 
         def quantize(**nodes: Any):  # type: ignore[no-untyped-def]
             return qdq_quantize(
-                src, work, x_cal, per_channel=params.per_channel, activation_type=params.activation_type,
-                weight_type=params.weight_type, calibration=params.calibration,
-                symmetric_activations=params.symmetric_activations, **nodes,
-            )  # fmt: skip
+                src,
+                work,
+                x_cal,
+                per_channel=params.per_channel,
+                activation_type=params.activation_type,
+                weight_type=params.weight_type,
+                calibration=params.calibration,
+                symmetric_activations=params.symmetric_activations,
+                **nodes,
+            )
 
         fp32_score = score(src)
         candidates = [(name, op) for name, op in quantizable_nodes(src) if op in SENSITIVITY_OPS]

@@ -34,14 +34,18 @@ class NncfPtqParams(Params):
     bias_correction: Literal["fast", "full", "none"] = "fast"
     subset_size: int = Field(300, ge=1, description="calibration samples (at most the calibration split)")
     model_type: Literal["cnn", "transformer"] = "cnn"
-    smooth_quant_alpha: float | None = Field(None, le=1, description="SmoothQuant alpha for MatMul (model_type transformer); None: NNCF's default; < 0: off")
+    smooth_quant_alpha: float | None = Field(
+        None, le=1, description="SmoothQuant alpha for MatMul (model_type transformer); None: NNCF's default; < 0: off"
+    )
     target_device: Literal["any", "cpu", "cpu_spr"] = "any"
 
 
 class NncfAccuracyParams(NncfPtqParams):
     max_drop: float = Field(0.01, ge=0, le=1, description="allowed absolute top-1 drop on the validation set")
     selection: Literal["auto", "val", "calibration-agreement"] = "auto"
-    calibration_samples: int | None = Field(None, ge=1, description="samples of the calibration split used for agreement")
+    calibration_samples: int | None = Field(
+        None, ge=1, description="samples of the calibration split used for agreement"
+    )
 
 
 def quantize_kwargs(nncf: Any, params: NncfPtqParams, n_cal: int) -> dict[str, Any]:
@@ -54,8 +58,14 @@ def quantize_kwargs(nncf: Any, params: NncfPtqParams, n_cal: int) -> dict[str, A
     if params.smooth_quant_alpha is not None:
         advanced["smooth_quant_alphas"] = AdvancedSmoothQuantParameters(matmul=params.smooth_quant_alpha)
     kwargs: dict[str, Any] = {
-        "preset": {"performance": nncf.QuantizationPreset.PERFORMANCE, "mixed": nncf.QuantizationPreset.MIXED}[params.preset],
-        "target_device": {"any": nncf.TargetDevice.ANY, "cpu": nncf.TargetDevice.CPU, "cpu_spr": nncf.TargetDevice.CPU_SPR}[params.target_device],
+        "preset": {"performance": nncf.QuantizationPreset.PERFORMANCE, "mixed": nncf.QuantizationPreset.MIXED}[
+            params.preset
+        ],
+        "target_device": {
+            "any": nncf.TargetDevice.ANY,
+            "cpu": nncf.TargetDevice.CPU,
+            "cpu_spr": nncf.TargetDevice.CPU_SPR,
+        }[params.target_device],
         "subset_size": min(params.subset_size, n_cal),
         "fast_bias_correction": params.bias_correction != "full",
     }
@@ -78,8 +88,14 @@ def calibration_dataset(nncf: Any, x: np.ndarray, src: Any) -> Any:
 
 
 def _details(params: NncfPtqParams, n_cal: int, out: Any) -> dict[str, Any]:
-    return {"preset": params.preset, "bias_correction": params.bias_correction, "calibration_samples_used": min(params.subset_size, n_cal),
-            "model_type": params.model_type, "smooth_quant_alpha": params.smooth_quant_alpha, "ort_cpu": ort_kernels(out)}  # fmt: skip
+    return {
+        "preset": params.preset,
+        "bias_correction": params.bias_correction,
+        "calibration_samples_used": min(params.subset_size, n_cal),
+        "model_type": params.model_type,
+        "smooth_quant_alpha": params.smooth_quant_alpha,
+        "ort_cpu": ort_kernels(out),
+    }
 
 
 class NncfPtq(Method):
@@ -92,10 +108,14 @@ class NncfPtq(Method):
         src = ctx.fp32_onnx()
         x_cal = ctx.splits.x_cal
         with toolkit_errors("nncf"), quiet("nncf"):
-            quantized = nncf.quantize(onnx.load(str(src)), calibration_dataset(nncf, x_cal, src), **quantize_kwargs(nncf, params, len(x_cal)))
+            quantized = nncf.quantize(
+                onnx.load(str(src)), calibration_dataset(nncf, x_cal, src), **quantize_kwargs(nncf, params, len(x_cal))
+            )
         out = ctx.workdir / "model.onnx"
         onnx.save(quantized, str(out))
-        return onnx_artifact(out, simulated=False, weight_bits=8, activation_bits=8, details=_details(params, len(x_cal), out))
+        return onnx_artifact(
+            out, simulated=False, weight_bits=8, activation_bits=8, details=_details(params, len(x_cal), out)
+        )
 
 
 class NncfAccuracyControl(Method):
@@ -130,17 +150,31 @@ class NncfAccuracyControl(Method):
                 scores.append(score)
             return score
 
-        val_items = nncf.Dataset([(np.ascontiguousarray(x_val[i : i + 1]), int(y_val[i])) for i in range(len(x_val))], lambda item: {name: item[0]})
+        val_items = nncf.Dataset(
+            [(np.ascontiguousarray(x_val[i : i + 1]), int(y_val[i])) for i in range(len(x_val))],
+            lambda item: {name: item[0]},
+        )
         kwargs = quantize_kwargs(nncf, params, len(x_cal))
         kwargs.pop("fast_bias_correction")  # not an argument of quantize_with_accuracy_control
         with toolkit_errors("nncf", "quantize this model with accuracy control"), quiet("nncf"):
             quantized = nncf.quantize_with_accuracy_control(
-                onnx.load(str(src)), calibration_dataset(nncf, x_cal, src), val_items, validation_fn=validate,
-                max_drop=params.max_drop, drop_type=nncf.DropType.ABSOLUTE, **kwargs,
-            )  # fmt: skip
+                onnx.load(str(src)),
+                calibration_dataset(nncf, x_cal, src),
+                val_items,
+                validation_fn=validate,
+                max_drop=params.max_drop,
+                drop_type=nncf.DropType.ABSOLUTE,
+                **kwargs,
+            )
         out = ctx.workdir / "model.onnx"
         onnx.save(quantized, str(out))
         details = _details(params, len(x_cal), out)
-        details.update(max_drop=params.max_drop, selection=selection, validation_fp32_top1=scores[0] if scores else None,
-                       validation_top1=ort_top1(out, x_val, y_val), validations_run=len(scores), nncf=version_of("nncf"))  # fmt: skip
+        details.update(
+            max_drop=params.max_drop,
+            selection=selection,
+            validation_fp32_top1=scores[0] if scores else None,
+            validation_top1=ort_top1(out, x_val, y_val),
+            validations_run=len(scores),
+            nncf=version_of("nncf"),
+        )
         return onnx_artifact(out, simulated=False, weight_bits=8, activation_bits=8, details=details)

@@ -22,7 +22,9 @@ from suite.methods.onnx_graph import onnx_artifact
 class NncfWeightsParams(Params):
     mode: Literal["int4_sym", "int4_asym", "int8_sym", "int8_asym"] = "int4_sym"
     group_size: int = Field(32, ge=-1, description="weights per quantization group (-1: per channel)")
-    ratio: float = Field(1.0, gt=0, le=1, description="share of the ratio-defining layers in 4 bits (the rest in backup_mode)")
+    ratio: float = Field(
+        1.0, gt=0, le=1, description="share of the ratio-defining layers in 4 bits (the rest in backup_mode)"
+    )
     all_layers: bool = Field(False, description="4 bits also for the embedding and the LM head")
     backup_mode: Literal["int8_asym", "int8_sym", "none"] = "int8_asym"
     awq: bool = Field(False, description="activation-aware weight quantization (needs calibration data)")
@@ -76,11 +78,14 @@ class NncfWeights(Method):
             activation_bits=32,
             details={
                 "toolkit": {"name": "nncf", "version": metadata.version("nncf")},
-                "mode": params.mode, "group_size": params.group_size, "awq": params.awq,
-                "scale_estimation": params.scale_estimation, "calibration_samples": params.subset_size if data_aware else 0,
+                "mode": params.mode,
+                "group_size": params.group_size,
+                "awq": params.awq,
+                "scale_estimation": params.scale_estimation,
+                "calibration_samples": params.subset_size if data_aware else 0,
                 "zero_points_repacked": repacked,
             },
-        )  # fmt: skip
+        )
 
 
 def pack_zero_points(model: Any) -> int:
@@ -110,6 +115,8 @@ def pack_zero_points(model: Any) -> int:
         if blocks % 2:
             zp = np.concatenate([zp, np.zeros((n, 1), dtype=np.uint8)], axis=1)
         packed = (zp[:, 0::2] & 0x0F) | ((zp[:, 1::2] & 0x0F) << 4)
-        inits[node.input[3]].CopyFrom(numpy_helper.from_array(np.ascontiguousarray(packed.astype(np.uint8)), node.input[3]))
+        inits[node.input[3]].CopyFrom(
+            numpy_helper.from_array(np.ascontiguousarray(packed.astype(np.uint8)), node.input[3])
+        )
         repacked += 1
     return repacked

@@ -18,11 +18,35 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-NORM_OPS = {"BatchNormalization", "InstanceNormalization", "LayerNormalization"}  # layers, but their scales are not weights
+NORM_OPS = {
+    "BatchNormalization",
+    "InstanceNormalization",
+    "LayerNormalization",
+}  # layers, but their scales are not weights
 COMPUTE_OPS = {"Conv", "ConvTranspose", "Gemm", "MatMul", "LSTM", "GRU", "RNN"} | NORM_OPS
-INTEGER_OPS = {"ConvInteger": "dynamic", "MatMulInteger": "dynamic", "QLinearConv": "static", "QLinearMatMul": "static", "DynamicQuantizeLSTM": "dynamic"}
+INTEGER_OPS = {
+    "ConvInteger": "dynamic",
+    "MatMulInteger": "dynamic",
+    "QLinearConv": "static",
+    "QLinearMatMul": "static",
+    "DynamicQuantizeLSTM": "dynamic",
+}
 
-_BITS = {"INT8": 8, "UINT8": 8, "INT4": 4, "UINT4": 4, "INT16": 16, "UINT16": 16, "FLOAT16": 16, "BFLOAT16": 16, "FLOAT": 32, "DOUBLE": 64, "FLOAT8E4M3FN": 8, "INT2": 2, "UINT2": 2}
+_BITS = {
+    "INT8": 8,
+    "UINT8": 8,
+    "INT4": 4,
+    "UINT4": 4,
+    "INT16": 16,
+    "UINT16": 16,
+    "FLOAT16": 16,
+    "BFLOAT16": 16,
+    "FLOAT": 32,
+    "DOUBLE": 64,
+    "FLOAT8E4M3FN": 8,
+    "INT2": 2,
+    "UINT2": 2,
+}
 
 
 def _type_name(elem_type: int) -> str:
@@ -33,8 +57,8 @@ def _type_name(elem_type: int) -> str:
 
 def analyse(path: Path) -> dict[str, Any]:
     """``precision_map`` (layers per precision) and the weight bits histogram of an ONNX model."""
-    import onnx
     import numpy as np
+    import onnx
 
     model = onnx.load(str(path), load_external_data=False)
     graph = model.graph
@@ -69,7 +93,11 @@ def analyse(path: Path) -> dict[str, Any]:
             precision[label] += 1
             layers.append({"node": node.name, "op": op, "precision": label})
             for name in node.input:
-                if name in inits and _type_name(inits[name].data_type) in ("INT8", "UINT8") and len(inits[name].dims) > 1:
+                if (
+                    name in inits
+                    and _type_name(inits[name].data_type) in ("INT8", "UINT8")
+                    and len(inits[name].dims) > 1
+                ):
                     weight_bits[8] += int(np.prod(inits[name].dims))
             continue
         if op == "MatMulNBits":
@@ -109,8 +137,16 @@ def analyse(path: Path) -> dict[str, Any]:
         source = producer.get(node.input[0])
         if source is not None and source.op_type == "Sign":
             layer["activation_levels"] = 2
-        if op not in NORM_OPS and w_name in inits and _type_name(inits[w_name].data_type) in ("FLOAT", "FLOAT16", "BFLOAT16", "DOUBLE"):
-            layer.update(float_weight_levels(onnx.numpy_helper.to_array(inits[w_name]), transposed=op == "Gemm" and _attr(node, "transB", 0) == 0))
+        if (
+            op not in NORM_OPS
+            and w_name in inits
+            and _type_name(inits[w_name].data_type) in ("FLOAT", "FLOAT16", "BFLOAT16", "DOUBLE")
+        ):
+            layer.update(
+                float_weight_levels(
+                    onnx.numpy_helper.to_array(inits[w_name]), transposed=op == "Gemm" and _attr(node, "transB", 0) == 0
+                )
+            )
         layers.append(layer)
     total = sum(weight_bits.values())
     mean_bits = sum(b * n for b, n in weight_bits.items()) / total if total else None

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import numpy as np
 
@@ -14,7 +14,9 @@ class ArrayReader:
     ``input_name`` is the model's one input, or a function batch -> feeds (``feeder``: text models with
     packed inputs, causal LMs with their empty KV cache)."""
 
-    def __init__(self, input_name: str | Callable[[np.ndarray], dict[str, np.ndarray]], x: np.ndarray, batch_size: int = 32) -> None:
+    def __init__(
+        self, input_name: str | Callable[[np.ndarray], dict[str, np.ndarray]], x: np.ndarray, batch_size: int = 32
+    ) -> None:
         self.feeds = input_name if callable(input_name) else (lambda batch, name=input_name: {name: batch})
         self.x = x
         self.batch_size = batch_size
@@ -42,9 +44,17 @@ def graph_io(path: Path) -> tuple[list[tuple[str, list, str]], list[str]]:
 
     model = onnx.load(str(path), load_external_data=False)
     inits = {t.name for t in model.graph.initializer}
-    types = {onnx.TensorProto.FLOAT: "tensor(float)", onnx.TensorProto.FLOAT16: "tensor(float16)", onnx.TensorProto.INT64: "tensor(int64)"}
+    types = {
+        onnx.TensorProto.FLOAT: "tensor(float)",
+        onnx.TensorProto.FLOAT16: "tensor(float16)",
+        onnx.TensorProto.INT64: "tensor(int64)",
+    }
     meta = [
-        (i.name, [d.dim_value if d.HasField("dim_value") else d.dim_param for d in i.type.tensor_type.shape.dim], types.get(i.type.tensor_type.elem_type, "tensor(float)"))
+        (
+            i.name,
+            [d.dim_value if d.HasField("dim_value") else d.dim_param for d in i.type.tensor_type.shape.dim],
+            types.get(i.type.tensor_type.elem_type, "tensor(float)"),
+        )
         for i in model.graph.input
         if i.name not in inits
     ]

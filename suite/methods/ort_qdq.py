@@ -37,8 +37,18 @@ def qdq_quantize(
 
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
-    qtype = {"int8": QuantType.QInt8, "uint8": QuantType.QUInt8, "int4": QuantType.QInt4, "uint4": QuantType.QUInt4, "int16": QuantType.QInt16}
-    calib = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy, "percentile": CalibrationMethod.Percentile}
+    qtype = {
+        "int8": QuantType.QInt8,
+        "uint8": QuantType.QUInt8,
+        "int4": QuantType.QInt4,
+        "uint4": QuantType.QUInt4,
+        "int16": QuantType.QInt16,
+    }
+    calib = {
+        "minmax": CalibrationMethod.MinMax,
+        "entropy": CalibrationMethod.Entropy,
+        "percentile": CalibrationMethod.Percentile,
+    }
     options: dict[str, Any] = {
         "ActivationSymmetric": symmetric_activations,
         "WeightSymmetric": weight_type in ("int8", "int4"),
@@ -99,7 +109,9 @@ def ort_predict(path: Path, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
     options.log_severity_level = 3
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     name = session.get_inputs()[0].name
-    outs = [session.run(None, {name: np.ascontiguousarray(x[i : i + batch_size])})[0] for i in range(0, len(x), batch_size)]
+    outs = [
+        session.run(None, {name: np.ascontiguousarray(x[i : i + batch_size])})[0] for i in range(0, len(x), batch_size)
+    ]
     return np.concatenate(outs)
 
 
@@ -134,8 +146,24 @@ def ort_kernels(path: Path) -> dict[str, Any]:
             w = inits.get(node.input[1])
             if w is not None and w.data_type == onnx.TensorProto.FLOAT16:
                 float16_compute += 1
-    integer_kernels = sum(ops[k] for k in ("QLinearConv", "QGemm", "QLinearMatMul", "MatMulIntegerToFloat", "ConvInteger", "MatMulInteger", "DynamicQuantizeMatMul", "MatMulNBits"))
-    return {"ops": dict(sorted(ops.items())), "float16_compute_nodes": float16_compute, "integer_kernel_nodes": integer_kernels}
+    integer_kernels = sum(
+        ops[k]
+        for k in (
+            "QLinearConv",
+            "QGemm",
+            "QLinearMatMul",
+            "MatMulIntegerToFloat",
+            "ConvInteger",
+            "MatMulInteger",
+            "DynamicQuantizeMatMul",
+            "MatMulNBits",
+        )
+    )
+    return {
+        "ops": dict(sorted(ops.items())),
+        "float16_compute_nodes": float16_compute,
+        "integer_kernel_nodes": integer_kernels,
+    }
 
 
 def pow2_ceil(value: float) -> float:

@@ -32,7 +32,9 @@ class PqParams(Params):
     seed: int = 0
 
 
-def product_quantize(w: np.ndarray, d: int, k: int, seed: int, codebook_dtype: str = "float32") -> tuple[np.ndarray, int, int]:
+def product_quantize(
+    w: np.ndarray, d: int, k: int, seed: int, codebook_dtype: str = "float32"
+) -> tuple[np.ndarray, int, int]:
     """(reconstructed w, codewords used, index bits). Rows are output channels (axis 0)."""
     from sklearn.cluster import KMeans
 
@@ -54,17 +56,32 @@ class ProductQuantization(Method):
         def encode(name, w):  # type: ignore[no-untyped-def]
             if w.size < params.min_weights:
                 return None
-            recon, k, index_bits = product_quantize(w, params.subvector_dim, params.codebook_size, params.seed, params.codebook_dtype)
+            recon, k, index_bits = product_quantize(
+                w, params.subvector_dim, params.codebook_size, params.seed, params.codebook_dtype
+            )
             n_sub = math.ceil(w.size / w.shape[0] / params.subvector_dim) * w.shape[0]
-            return recon, n_sub * index_bits + k * params.subvector_dim * (16 if params.codebook_dtype == "float16" else 32)
+            return recon, n_sub * index_bits + k * params.subvector_dim * (
+                16 if params.codebook_dtype == "float16" else 32
+            )
 
         out = ctx.workdir / "model.onnx"
         facts = rewrite_weights(ctx.fp32_onnx(), out, encode)
         coded = [layer for layer in facts["layers"] if not layer.get("kept_float")]
-        bits = (sum(l["bits_per_weight"] * np.prod(l["shape"]) for l in coded) / sum(np.prod(l["shape"]) for l in coded)) if coded else None
+        bits = (
+            (sum(c["bits_per_weight"] * np.prod(c["shape"]) for c in coded) / sum(np.prod(c["shape"]) for c in coded))
+            if coded
+            else None
+        )
         return onnx_artifact(
-            out, simulated=True, weight_bits=None, activation_bits=32,
+            out,
+            simulated=True,
+            weight_bits=None,
+            activation_bits=32,
             compressed_size_bytes=facts["codebook_form_bytes"],
-            details={"subvector_dim": params.subvector_dim, "codebook_size": params.codebook_size,
-                     "bits_per_weight_coded_layers": float(bits) if bits is not None else None, "codebook": facts["layers"]},
-        )  # fmt: skip
+            details={
+                "subvector_dim": params.subvector_dim,
+                "codebook_size": params.codebook_size,
+                "bits_per_weight_coded_layers": float(bits) if bits is not None else None,
+                "codebook": facts["layers"],
+            },
+        )

@@ -41,12 +41,16 @@ from suite.methods.torch_common import clone_sequential, export, finetune, torch
 
 class QatParams(Params):
     epochs: int = Field(4, ge=0, description="fine-tuning epochs with fake quantization")
-    observer_epochs: int = Field(2, ge=0, description="epochs whose ranges keep updating; later ones train with frozen ranges")
+    observer_epochs: int = Field(
+        2, ge=0, description="epochs whose ranges keep updating; later ones train with frozen ranges"
+    )
     lr: float = Field(2e-4, gt=0)
     batch_size: int = Field(64, ge=2)
     per_channel: bool = True
     seed: int = 0
-    quantize_adds: bool = Field(True, description="fake-quantize residual adds, so ORT runs them as QLinearAdd (false: float adds)")
+    quantize_adds: bool = Field(
+        True, description="fake-quantize residual adds, so ORT runs them as QLinearAdd (false: float adds)"
+    )
 
 
 def qat_model(reference: Any, input_shape: list[int], per_channel: bool, quantize_adds: bool = True) -> Any:
@@ -62,18 +66,32 @@ def qat_model(reference: Any, input_shape: list[int], per_channel: bool, quantiz
 
     model = fold_batchnorm(clone_sequential(reference).eval())  # Conv+BN -> Conv (eval statistics)
     activation = tq.FakeQuantize.with_args(
-        observer=tq.MovingAverageMinMaxObserver, quant_min=0, quant_max=255, dtype=torch.quint8, qscheme=torch.per_tensor_affine
+        observer=tq.MovingAverageMinMaxObserver,
+        quant_min=0,
+        quant_max=255,
+        dtype=torch.quint8,
+        qscheme=torch.per_tensor_affine,
     )
     if per_channel:
         weight = tq.FakeQuantize.with_args(
-            observer=tq.MovingAveragePerChannelMinMaxObserver, quant_min=-128, quant_max=127, dtype=torch.qint8,
-            qscheme=torch.per_channel_symmetric, ch_axis=0,
-        )  # fmt: skip
+            observer=tq.MovingAveragePerChannelMinMaxObserver,
+            quant_min=-128,
+            quant_max=127,
+            dtype=torch.qint8,
+            qscheme=torch.per_channel_symmetric,
+            ch_axis=0,
+        )
     else:
         weight = tq.FakeQuantize.with_args(
-            observer=tq.MovingAverageMinMaxObserver, quant_min=-128, quant_max=127, dtype=torch.qint8, qscheme=torch.per_tensor_symmetric
+            observer=tq.MovingAverageMinMaxObserver,
+            quant_min=-128,
+            quant_max=127,
+            dtype=torch.qint8,
+            qscheme=torch.per_tensor_symmetric,
         )
-    mapping = QConfigMapping().set_global(QConfig(activation=activation, weight=weight))  # non-fused FakeQuantize: it exports
+    mapping = QConfigMapping().set_global(
+        QConfig(activation=activation, weight=weight)
+    )  # non-fused FakeQuantize: it exports
     if not quantize_adds:
         mapping = mapping.set_object_type(operator.add, None).set_object_type(torch.add, None)
     with warnings.catch_warnings():
@@ -112,7 +130,11 @@ def scale_check(wrapped: Any, path: Path) -> dict[str, Any]:
             name = producer[name].input[0]
         return inits.get(name)
 
-    fake_quants = {name: m for name, m in wrapped.named_modules() if hasattr(m, "scale") and hasattr(m, "zero_point") and hasattr(m, "fake_quant_enabled")}
+    fake_quants = {
+        name: m
+        for name, m in wrapped.named_modules()
+        if hasattr(m, "scale") and hasattr(m, "zero_point") and hasattr(m, "fake_quant_enabled")
+    }
     checked, worst = 0, 0.0
     missing = []
     for node in model.graph.node:
@@ -128,11 +150,15 @@ def scale_check(wrapped: Any, path: Path) -> dict[str, Any]:
         zp_learned = fq.zero_point.detach().numpy().astype(np.int64).reshape(-1)
         zp_stored = np.asarray(constant(node.input[2]), dtype=np.int64).reshape(-1)
         if stored.shape != learned.shape or not np.array_equal(zp_stored, zp_learned):
-            raise JobFailed(f"QAT export: {node.name} has scale/zero point of shape {stored.shape} / {zp_stored.tolist()[:4]}, its FakeQuantize learned {learned.shape} / {zp_learned.tolist()[:4]}")
+            raise JobFailed(
+                f"QAT export: {node.name} has scale/zero point of shape {stored.shape} / {zp_stored.tolist()[:4]}, its FakeQuantize learned {learned.shape} / {zp_learned.tolist()[:4]}"
+            )
         worst = max(worst, float(np.max(np.abs(stored - learned) / learned)))
         checked += 1
     if missing or not checked or worst > 1e-6:
-        raise JobFailed(f"QAT export: scales do not match the learned FakeQuantize scales (max rel diff {worst:.2g}, unmatched {missing[:3]})")
+        raise JobFailed(
+            f"QAT export: scales do not match the learned FakeQuantize scales (max rel diff {worst:.2g}, unmatched {missing[:3]})"
+        )
     return {"qdq_nodes_checked": checked, "max_rel_diff": worst, "fake_quant_modules": len(fake_quants)}
 
 
@@ -176,8 +202,15 @@ class Qat(Method):
             weight_bits=8,
             activation_bits=8,
             simulated_top1=simulated_top1,
-            details={"granularity": "per-channel" if params.per_channel else "per-tensor", "symmetric_weights": True,
-                     "activations": "quint8 0..255 affine, per tensor", "batchnorm": "folded into conv before fake quantization",
-                     "quantize_adds": params.quantize_adds, "graph": "torch.ao FX (prepare_qat_fx)", **passes, "scale_check": check,
-                     "ort_cpu": ort_kernels(out)},
-        )  # fmt: skip
+            details={
+                "granularity": "per-channel" if params.per_channel else "per-tensor",
+                "symmetric_weights": True,
+                "activations": "quint8 0..255 affine, per tensor",
+                "batchnorm": "folded into conv before fake quantization",
+                "quantize_adds": params.quantize_adds,
+                "graph": "torch.ao FX (prepare_qat_fx)",
+                **passes,
+                "scale_check": check,
+                "ort_cpu": ort_kernels(out),
+            },
+        )

@@ -98,7 +98,11 @@ def fold_weight_quantize(model: Any) -> int:
             if scale.size > 1:
                 shape[axis] = -1
             info = np.iinfo(zp.dtype)
-            q = np.clip(np.round(w / scale.astype(np.float32).reshape(shape)) + zp.astype(np.int32).reshape(shape), info.min, info.max).astype(zp.dtype)
+            q = np.clip(
+                np.round(w / scale.astype(np.float32).reshape(shape)) + zp.astype(np.int32).reshape(shape),
+                info.min,
+                info.max,
+            ).astype(zp.dtype)
         elif node.op_type == "Clip" and len(node.input) == 3:
             w, lo, hi = (constant(name) for name in node.input)
             if lo is None or hi is None or w.dtype.kind not in "iu":
@@ -138,14 +142,21 @@ def requantize_passthrough(model: Any) -> int:
         while source is not None and source.op_type in SCALE_PRESERVING:
             source = producer.get(source.input[0])
         consumers = [n for n in graph.node if node.output[0] in n.input]
-        if source is None or source.op_type != "DequantizeLinear" or not consumers or any(c.op_type == "QuantizeLinear" for c in consumers):
+        if (
+            source is None
+            or source.op_type != "DequantizeLinear"
+            or not consumers
+            or any(c.op_type == "QuantizeLinear" for c in consumers)
+        ):
             continue
         if any(a.name == "axis" for a in source.attribute):
             continue  # per-channel: not an activation
         scale, zp = source.input[1], source.input[2]
         q_out, dq_out = node.output[0] + "_requantized", node.output[0] + "_dequantized"
         dq = helper.make_node("DequantizeLinear", [q_out, scale, zp], [dq_out], name=node.name + "_DequantizeLinear")
-        nodes.append(helper.make_node("QuantizeLinear", [node.output[0], scale, zp], [q_out], name=node.name + "_QuantizeLinear"))
+        nodes.append(
+            helper.make_node("QuantizeLinear", [node.output[0], scale, zp], [q_out], name=node.name + "_QuantizeLinear")
+        )
         nodes.append(dq)
         producer[dq_out] = dq  # a chain (MaxPool -> Flatten) requantizes each link
         for consumer in consumers:

@@ -44,7 +44,17 @@ class Ternary(Method):
             return ternarize(w, per_channel, params.threshold_ratio)
 
         return lowbit_artifact(
-            ctx, quantizer, bits=2, keep_first_last=params.keep_first_last, epochs=params.epochs, lr=params.lr,
-            seed=params.seed, details={"granularity": params.granularity, "threshold_ratio": params.threshold_ratio,
-                                       "weights": "{-alpha, 0, +alpha}", "activations": "float"},
-        )  # fmt: skip
+            ctx,
+            quantizer,
+            bits=2,
+            keep_first_last=params.keep_first_last,
+            epochs=params.epochs,
+            lr=params.lr,
+            seed=params.seed,
+            details={
+                "granularity": params.granularity,
+                "threshold_ratio": params.threshold_ratio,
+                "weights": "{-alpha, 0, +alpha}",
+                "activations": "float",
+            },
+        )

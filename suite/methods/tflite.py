@@ -83,9 +83,13 @@ class TfliteMethod(Method):
         if x_cal is not None:
             details["calibration_samples_used"] = int(len(x_cal))
         return tflite_artifact(
-            ctx, configure, simulated=False, weight_bits=recipe.weight_bits, activation_bits=recipe.activation_bits,
+            ctx,
+            configure,
+            simulated=False,
+            weight_bits=recipe.weight_bits,
+            activation_bits=recipe.activation_bits,
             details=details or None,
-        )  # fmt: skip
+        )
 
 
 class TfliteFp32(TfliteMethod):
@@ -94,9 +98,12 @@ class TfliteFp32(TfliteMethod):
 
 class TfliteFp16(TfliteMethod):
     recipe = Recipe(
-        weight_bits=16, activation_bits=32, optimize=True, float16=True,
+        weight_bits=16,
+        activation_bits=32,
+        optimize=True,
+        float16=True,
         details={"compute": "float16 weights dequantized at load; float32 compute on CPUs without fp16 arithmetic"},
-    )  # fmt: skip
+    )
 
 
 class TfliteDynamic(TfliteMethod):
@@ -107,18 +114,25 @@ class TfliteDynamic(TfliteMethod):
 class TfliteInt8(TfliteMethod):
     Params = CalibratedPerChannelParams
     recipe = Recipe(
-        weight_bits=8, activation_bits=8, optimize=True, ops="TFLITE_BUILTINS_INT8", calibrated=True,
+        weight_bits=8,
+        activation_bits=8,
+        optimize=True,
+        ops="TFLITE_BUILTINS_INT8",
+        calibrated=True,
         details={"symmetric": True, "calibration": "minmax"},
-    )  # fmt: skip
+    )
 
 
 class Tflite16x8(TfliteMethod):
     Params = CalibratedParams
     recipe = Recipe(
-        weight_bits=8, activation_bits=16, optimize=True, calibrated=True,
+        weight_bits=8,
+        activation_bits=16,
+        optimize=True,
+        calibrated=True,
         ops="EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8",
         details={"granularity": "per-channel", "symmetric": True, "calibration": "minmax"},
-    )  # fmt: skip
+    )
 
 
 class EdgeTpuInt8(TfliteInt8):
@@ -131,6 +145,11 @@ class EdgeTpuInt8(TfliteInt8):
         base = super().apply(ctx, params)
         compiled, report = compile_for_edgetpu(base.path, ctx.workdir / "edgetpu")
         return Artifact.for_file(
-            "tflite", compiled, simulated=False, weight_bits=base.weight_bits, activation_bits=base.activation_bits,
-            precision_map=base.precision_map, details={**base.details, "edgetpu": report, "cpu_model_sha256": base.sha256},
-        )  # fmt: skip
+            "tflite",
+            compiled,
+            simulated=False,
+            weight_bits=base.weight_bits,
+            activation_bits=base.activation_bits,
+            precision_map=base.precision_map,
+            details={**base.details, "edgetpu": report, "cpu_model_sha256": base.sha256},
+        )

@@ -18,8 +18,9 @@ from __future__ import annotations
 import contextlib
 import io
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -35,7 +36,9 @@ def keras_twin(module: Any, input_shape: list[int]) -> Any:
     from torch import nn
 
     if not isinstance(module, nn.Sequential):
-        raise BadInput(f"TFLite methods need a Keras twin of the model; only nn.Sequential stacks are supported, got {type(module).__name__}")
+        raise BadInput(
+            f"TFLite methods need a Keras twin of the model; only nn.Sequential stacks are supported, got {type(module).__name__}"
+        )
     inp = keras.Input(tuple(input_shape), batch_size=None, name="input")
     h = inp
     if len(input_shape) == 3:
@@ -44,7 +47,9 @@ def keras_twin(module: Any, input_shape: list[int]) -> Any:
     for index, layer in enumerate(module):
         where = f"layer {index} ({type(layer).__name__})"
         if isinstance(layer, nn.Conv2d):
-            depthwise = layer.groups == layer.in_channels and layer.groups > 1 and layer.out_channels == layer.in_channels
+            depthwise = (
+                layer.groups == layer.in_channels and layer.groups > 1 and layer.out_channels == layer.in_channels
+            )
             if layer.groups != 1 and not depthwise:
                 raise BadInput(f"{where}: grouped convolutions other than depthwise have no Keras twin here")
             if layer.dilation != (1, 1) or layer.stride[0] != layer.stride[1]:
@@ -65,7 +70,9 @@ def keras_twin(module: Any, input_shape: list[int]) -> Any:
                 h = klayer(h)
                 klayer.set_weights([w.transpose(2, 3, 0, 1), bias])  # (C,1,kh,kw) -> (kh,kw,C,1)
             else:
-                klayer = keras.layers.Conv2D(layer.out_channels, layer.kernel_size, strides=layer.stride, padding=padding)
+                klayer = keras.layers.Conv2D(
+                    layer.out_channels, layer.kernel_size, strides=layer.stride, padding=padding
+                )
                 h = klayer(h)
                 klayer.set_weights([w.transpose(2, 3, 1, 0), bias])  # (O,I,kh,kw) -> (kh,kw,I,O)
         elif isinstance(layer, nn.Linear):
@@ -126,7 +133,9 @@ def keras_model(ctx: PrepareContext) -> tuple[Any, dict[str, Any]]:
     twin = keras_twin(module, ctx.task.input.shape)
     diff = check_twin(module, twin, ctx.splits.x_eval[:256])
     if not diff <= TWIN_TOLERANCE:
-        raise BadInput(f"the Keras twin does not reproduce the torch model (max |logit diff| {diff:.3g} > {TWIN_TOLERANCE})")
+        raise BadInput(
+            f"the Keras twin does not reproduce the torch model (max |logit diff| {diff:.3g} > {TWIN_TOLERANCE})"
+        )
     return twin, {"keras_source": "keras twin of the torch model (weights copied)", "twin_max_abs_diff": diff}
 
 
@@ -162,7 +171,9 @@ def analyse_tflite(path: Path) -> dict[str, Any]:
     counted as 16-bit weights."""
     from ai_edge_litert import interpreter as lrt
 
-    it = lrt.Interpreter(model_path=str(path), experimental_op_resolver_type=lrt.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    it = lrt.Interpreter(
+        model_path=str(path), experimental_op_resolver_type=lrt.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+    )
     tensors = {t["index"]: t for t in it.get_tensor_details()}
     ops = it._get_ops_details()  # the only reader of the node list LiteRT exposes to Python
     producer = {int(t): op for op in ops for t in op["outputs"]}

@@ -13,7 +13,8 @@ from __future__ import annotations
 import contextlib
 import importlib
 import logging
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from suite.errors import BadInput, JobFailed, NotAvailableHere
 from suite.registry import dist_version

@@ -38,7 +38,6 @@ def export_program(module: Any, sample_shape: list[int], path: Path) -> dict[str
 
 
 class Fp32Torch(Method):
-
     class Params(Params):
         pass
 

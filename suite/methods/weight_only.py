@@ -33,7 +33,9 @@ def quantize_symmetric(w: np.ndarray, bits: int, per_channel: bool, axis: int = 
     return q, scale
 
 
-def insert_weight_dequantize(src: Path, out: Path, bits: int, per_channel: bool = True, op_types: tuple[str, ...] = ("Conv", "Gemm")) -> dict[str, Any]:
+def insert_weight_dequantize(
+    src: Path, out: Path, bits: int, per_channel: bool = True, op_types: tuple[str, ...] = ("Conv", "Gemm")
+) -> dict[str, Any]:
     """Rewrite ``src`` so every constant Conv/Gemm weight is stored in ``bits`` bits; returns a summary."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
@@ -65,7 +67,16 @@ def insert_weight_dequantize(src: Path, out: Path, bits: int, per_channel: bool 
             graph.initializer.remove(inits[w_name])
             graph.initializer.extend([q_tensor, numpy_helper.from_array(scale, s_name)])
             attrs = {"axis": axis} if per_channel else {}
-            new_nodes.append(helper.make_node("DequantizeLinear", [q_name, s_name], [dq_out], name=f"{w_name}_DequantizeLinear", domain=domain, **attrs))
+            new_nodes.append(
+                helper.make_node(
+                    "DequantizeLinear",
+                    [q_name, s_name],
+                    [dq_out],
+                    name=f"{w_name}_DequantizeLinear",
+                    domain=domain,
+                    **attrs,
+                )
+            )
             node.input[1] = rewritten[w_name] = dq_out
             done.append({"node": node.name, "weight": w_name, "shape": list(w.shape), "bits": bits})
         new_nodes.append(node)

@@ -54,7 +54,7 @@ class PowerSensor(ABC):
     method: str = ""
 
     @classmethod
-    def from_spec(cls, options: dict[str, Any] | None = None, boundary: str | None = None) -> "PowerSensor":
+    def from_spec(cls, options: dict[str, Any] | None = None, boundary: str | None = None) -> PowerSensor:
         """A sensor built from a profile's ``power:`` entry (options are constructor keywords)."""
         from suite.errors import BadInput
 

@@ -52,7 +52,7 @@ def parse_time(text: str) -> float:
 
 def _pick(header: list[str], wanted: str | None, choices: tuple[str, ...]) -> int | None:
     lowered = [h.strip().lstrip("#").strip().lower() for h in header]
-    for name in ([wanted.lower()] if wanted else list(choices)):
+    for name in [wanted.lower()] if wanted else list(choices):
         if name in lowered:
             return lowered.index(name)
     return None
@@ -72,9 +72,13 @@ def parse_csv(
     v_idx = _pick(header, None, VOLTS_COLUMNS)
     a_idx = _pick(header, None, AMPS_COLUMNS)
     if t_idx is None:
-        raise ValueError(f"no time column in header {header} (expected one of {', '.join(TIME_COLUMNS)}, or set time_column)")
+        raise ValueError(
+            f"no time column in header {header} (expected one of {', '.join(TIME_COLUMNS)}, or set time_column)"
+        )
     if w_idx is None and (v_idx is None or a_idx is None):
-        raise ValueError(f"no power column in header {header} (expected one of {', '.join(WATTS_COLUMNS)}, or volts and amps)")
+        raise ValueError(
+            f"no power column in header {header} (expected one of {', '.join(WATTS_COLUMNS)}, or volts and amps)"
+        )
     samples: list[Sample] = []
     bad = 0
     for row in rows[1:]:
@@ -131,7 +135,10 @@ class ExternalMeterSensor(PowerSensor):
         if self.command:
             return Probe("available")
         if not self.csv_path:
-            return Probe("unavailable", "no meter configured (set EDGEQ_METER_CSV or EDGEQ_METER_COMMAND, or the profile's csv/command option)")
+            return Probe(
+                "unavailable",
+                "no meter configured (set EDGEQ_METER_CSV or EDGEQ_METER_COMMAND, or the profile's csv/command option)",
+            )
         path = Path(self.csv_path)
         if not path.is_file():
             return Probe("unavailable", f"meter log {path} does not exist (is the meter logging?)")
@@ -146,7 +153,9 @@ class ExternalMeterSensor(PowerSensor):
 
     def start(self) -> None:
         if self.command:
-            self._lines = LineSampler(self.command, lambda line: parse_command_line(line, self.clock_offset_s), "meter-command")
+            self._lines = LineSampler(
+                self.command, lambda line: parse_command_line(line, self.clock_offset_s), "meter-command"
+            )
             self._t0 = self._lines.start(first_sample_timeout=max(2.0, self.settle_s))
         else:
             self._lines = None
@@ -180,7 +189,11 @@ class ExternalMeterSensor(PowerSensor):
             source = {"csv": str(self.csv_path)}
         window = [s for s in samples if self._t0 - 60 <= s[0] <= t1 + 60]
         if not window:
-            last = f"; its last row is at {max(t for t, _ in samples) - t1:+.1f} s from the window's end" if samples else ""
+            last = (
+                f"; its last row is at {max(t for t, _ in samples) - t1:+.1f} s from the window's end"
+                if samples
+                else ""
+            )
             raise WindowError(f"no meter rows within the window {self._t0:.3f}..{t1:.3f} (Unix time){last}")
         energy, used = integrate(window, self._t0, t1)
         return EnergyReading(
@@ -189,5 +202,12 @@ class ExternalMeterSensor(PowerSensor):
             samples=used,
             boundary=self.boundary,
             method=self.method,
-            detail={**source, "bad_rows": bad, "parse_errors": errors, "clock_offset_s": self.clock_offset_s, "t_start_unix": self._t0, "t_end_unix": t1},
+            detail={
+                **source,
+                "bad_rows": bad,
+                "parse_errors": errors,
+                "clock_offset_s": self.clock_offset_s,
+                "t_start_unix": self._t0,
+                "t_end_unix": t1,
+            },
         )

@@ -95,14 +95,20 @@ class Ina3221Sensor(PowerSensor):
         rails = discover_rails()
         if not rails:
             where = system_path(DRIVER_GLOB[0])
-            return [], f"no INA3221 hwmon channels under {where} or {system_path(CLASS_DIR)} (not a Jetson, or JetPack 4's iio driver)"
+            return (
+                [],
+                f"no INA3221 hwmon channels under {where} or {system_path(CLASS_DIR)} (not a Jetson, or JetPack 4's iio driver)",
+            )
         if self.wanted is None:
             for label in INPUT_RAILS:
                 if label in rails:
                     return [rails[label]], None
             return [], f"no module-input rail ({' or '.join(INPUT_RAILS)}); rails present: {', '.join(sorted(rails))}"
         if len(self.wanted) > 1 and set(self.wanted) & set(INPUT_RAILS):
-            return [], f"rails {', '.join(self.wanted)}: the module input already contains the others (summing double-counts); list it alone"
+            return (
+                [],
+                f"rails {', '.join(self.wanted)}: the module input already contains the others (summing double-counts); list it alone",
+            )
         missing = [r for r in self.wanted if r not in rails]
         if missing:
             return [], f"rail(s) {', '.join(missing)} not found; rails present: {', '.join(sorted(rails))}"
@@ -116,7 +122,11 @@ class Ina3221Sensor(PowerSensor):
             try:
                 rail.watts()
             except PermissionError:
-                return Probe("needs_privilege", f"{rail.curr} is not readable by this user", f"run as root, or: sudo chmod o+r {rail.hwmon}/in*_input {rail.hwmon}/curr*_input")
+                return Probe(
+                    "needs_privilege",
+                    f"{rail.curr} is not readable by this user",
+                    f"run as root, or: sudo chmod o+r {rail.hwmon}/in*_input {rail.hwmon}/curr*_input",
+                )
             except (OSError, ValueError) as exc:
                 return Probe("unavailable", f"cannot read rail {rail.label} ({rail.curr}): {exc}")
         return Probe("available")

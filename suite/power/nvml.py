@@ -68,7 +68,9 @@ class NvmlSensor(PowerSensor):
         except Exception as exc:  # pynvml.NVMLError subclasses: LibraryNotFound, DriverNotLoaded, NotSupported ...
             text = str(exc) or type(exc).__name__
             if "Permission" in text or "NoPermission" in type(exc).__name__:
-                return Probe("needs_privilege", f"NVML GPU {self.index}: {text}", "run as a user with access to /dev/nvidia*")
+                return Probe(
+                    "needs_privilege", f"NVML GPU {self.index}: {text}", "run as a user with access to /dev/nvidia*"
+                )
             return Probe("unavailable", f"NVML GPU {self.index}: {text}")
         return Probe("available")
 
@@ -82,7 +84,9 @@ class NvmlSensor(PowerSensor):
             self._t0 = time.time()
         else:
             self.method = "integrated_samples"
-            self._sampler = PolledSampler(lambda: nvml.nvmlDeviceGetPowerUsage(handle) / 1000.0, self.period_s, "nvml-poll")
+            self._sampler = PolledSampler(
+                lambda: nvml.nvmlDeviceGetPowerUsage(handle) / 1000.0, self.period_s, "nvml-poll"
+            )
             self._t0 = self._sampler.start()
 
     def stop(self) -> EnergyReading:
@@ -94,11 +98,15 @@ class NvmlSensor(PowerSensor):
             if energy < 0:
                 raise WindowError(f"the NVML energy counter went backwards ({self._e0} -> {e1} mJ; driver reloaded?)")
             samples = 2
-            detail["counter_resolution"] = "the counter updates every ~20-100 ms: windows under ~1 s carry that edge error"
+            detail["counter_resolution"] = (
+                "the counter updates every ~20-100 ms: windows under ~1 s carry that edge error"
+            )
         else:
             assert self._sampler is not None
             t1 = self._sampler.stop()
             energy, samples = integrate(self._sampler.samples, self._t0, t1)
-            detail["averaging"] = "nvmlDeviceGetPowerUsage is a 1 s moving average on Ampere and newer (except GA100): it lags the load"
+            detail["averaging"] = (
+                "nvmlDeviceGetPowerUsage is a 1 s moving average on Ampere and newer (except GA100): it lags the load"
+            )
         detail.update(t_start_unix=self._t0, t_end_unix=t1)
         return EnergyReading(energy, t1 - self._t0, samples, self.boundary, self.method, detail)

@@ -78,7 +78,10 @@ class RaplSensor(PowerSensor):
     def probe(self) -> Probe:
         dirs = self._package_dirs()
         if not dirs:
-            return Probe("unavailable", f"no RAPL package domain under {system_path(POWERCAP)} (no powercap driver, a VM, or not an Intel/AMD CPU)")
+            return Probe(
+                "unavailable",
+                f"no RAPL package domain under {system_path(POWERCAP)} (no powercap driver, a VM, or not an Intel/AMD CPU)",
+            )
         try:
             for d in dirs:
                 int((d / "energy_uj").read_text().strip())

@@ -18,7 +18,9 @@ from suite.power.sampling import PolledSampler, window_energy
 
 _LINE = re.compile(r"^\s*(\S+)_([AV])\s+(?:current|volt)\(\d+\)=([-+\d.eE]+)[AV]\s*$")
 MIN_PERIOD_S = 0.1
-PRIVILEGE_HINT = "add the user to the 'video' group (sudo usermod -aG video $USER; log in again) so vcgencmd can open /dev/vcio"
+PRIVILEGE_HINT = (
+    "add the user to the 'video' group (sudo usermod -aG video $USER; log in again) so vcgencmd can open /dev/vcio"
+)
 
 
 def parse_pmic(text: str) -> tuple[dict[str, float], list[str]]:
@@ -95,7 +97,9 @@ class RpiPmicSensor(PowerSensor):
             method=self.method,
             detail={
                 "rails": self._rails,
-                "not_measured": "board input: " + ", ".join(self._voltage_only) + " report a voltage only" if self._voltage_only else "board input",
+                "not_measured": "board input: " + ", ".join(self._voltage_only) + " report a voltage only"
+                if self._voltage_only
+                else "board input",
                 "period_s": self.period_s,
                 "read_errors": sampler.errors,
                 "t_start_unix": self._t0,

@@ -19,8 +19,8 @@ import shlex
 import subprocess
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
 
 from suite.power.base import WindowError
 
@@ -118,7 +118,9 @@ class LineSampler:
     A line may carry its own timestamp: ``parse`` then returns ``(unix_seconds, watts)``.
     """
 
-    def __init__(self, command: str | list[str], parse: Callable[[str], float | tuple[float, float] | None], name: str) -> None:
+    def __init__(
+        self, command: str | list[str], parse: Callable[[str], float | tuple[float, float] | None], name: str
+    ) -> None:
         self.argv = shlex.split(command) if isinstance(command, str) else list(command)
         self.parse = parse
         self.name = name

@@ -38,7 +38,9 @@ class TegrastatsSensor(PowerSensor):
 
     def probe(self) -> Probe:
         if not shutil.which(self.command):
-            return Probe("unavailable", f"{self.command!r} is not on PATH (not a Jetson, or L4T's tegrastats not installed)")
+            return Probe(
+                "unavailable", f"{self.command!r} is not on PATH (not a Jetson, or L4T's tegrastats not installed)"
+            )
         return Probe("available")
 
     def _watts(self, line: str) -> float | None:
@@ -49,7 +51,9 @@ class TegrastatsSensor(PowerSensor):
             if self.rails:
                 missing = [r for r in self.rails if r not in rails]
                 if missing:
-                    raise ValueError(f"rail(s) {', '.join(missing)} not in tegrastats output (rails: {', '.join(rails)})")
+                    raise ValueError(
+                        f"rail(s) {', '.join(missing)} not in tegrastats output (rails: {', '.join(rails)})"
+                    )
                 self._rails_used = list(self.rails)
             else:
                 first = next((r for r in INPUT_RAILS if r in rails), None)
@@ -79,5 +83,11 @@ class TegrastatsSensor(PowerSensor):
             samples=used,
             boundary=boundary,
             method=self.method,
-            detail={"rails": used_rails, "interval_ms": self.interval_ms, "parse_errors": sampler.errors, "t_start_unix": self._t0, "t_end_unix": t1},
+            detail={
+                "rails": used_rails,
+                "interval_ms": self.interval_ms,
+                "parse_errors": sampler.errors,
+                "t_start_unix": self._t0,
+                "t_end_unix": t1,
+            },
         )

@@ -89,7 +89,16 @@ def write_root(df, records: list[dict[str, Any]], out_root: Path, title: str, re
     written = [
         _write(out_root / "index.html", html.page(df, plots, cross_rows, title, note, toolkits.html_table(view))),
         _write(out_root / "cross-target.md", cross_md),
-        _write(out_root / "cross-toolkit.md", "\n".join(["# EdgeQ across toolkits", "", *(toolkits.markdown_lines(view) or ["No int8 results with a toolkit yet."])])),
+        _write(
+            out_root / "cross-toolkit.md",
+            "\n".join(
+                [
+                    "# EdgeQ across toolkits",
+                    "",
+                    *(toolkits.markdown_lines(view) or ["No int8 results with a toolkit yet."]),
+                ]
+            ),
+        ),
     ]
     toolkits.write_csv(view, out_root / "cross-toolkit.csv")
     written.append(out_root / "cross-toolkit.csv")

@@ -25,7 +25,14 @@ from typing import Any
 
 from suite.errors import BadInput
 
-ROW_FILTERS = {"target": "target", "task": "task", "method": "method", "runtime": "runtime", "version": "runtime_version", "provider": "provider"}
+ROW_FILTERS = {
+    "target": "target",
+    "task": "task",
+    "method": "method",
+    "runtime": "runtime",
+    "version": "runtime_version",
+    "provider": "provider",
+}
 
 
 @dataclass
@@ -38,8 +45,16 @@ class RecordSet:
 
     def describe(self) -> str:
         targets = sorted({r["target"]["name"] for r in self.records})
-        runtimes = sorted({f"{(r.get('runtime') or {}).get('name')} {(r.get('runtime') or {}).get('version')}" for r in self.records if r.get("runtime")})
-        commits = sorted({((r.get("environment") or {}).get("git") or {}).get("commit", "")[:7] for r in self.records} - {""})
+        runtimes = sorted(
+            {
+                f"{(r.get('runtime') or {}).get('name')} {(r.get('runtime') or {}).get('version')}"
+                for r in self.records
+                if r.get("runtime")
+            }
+        )
+        commits = sorted(
+            {((r.get("environment") or {}).get("git") or {}).get("commit", "")[:7] for r in self.records} - {""}
+        )
         return (
             f"{self.spec}: {len(self.records)} record(s); targets {', '.join(targets)}; "
             f"runtimes {', '.join(runtimes) or '?'}; commits {', '.join(commits) or '?'}"
@@ -92,9 +107,17 @@ def load_set(spec: str) -> RecordSet:
                 f"{base!r} is neither a folder of records nor a target with records under {store.root}"
                 + (f" (targets there: {', '.join(known)})" if known else "")
             )
-    unknown = [k for k in filters if k not in ROW_FILTERS and k != "commit" and not any(k in ((r.get("environment") or {}).get("packages") or {}) for r in records)]
+    unknown = [
+        k
+        for k in filters
+        if k not in ROW_FILTERS
+        and k != "commit"
+        and not any(k in ((r.get("environment") or {}).get("packages") or {}) for r in records)
+    ]
     if unknown:
-        raise BadInput(f"{spec!r}: unknown filter key(s) {', '.join(unknown)} (use {', '.join(sorted(ROW_FILTERS))}, commit, or a recorded package name)")
+        raise BadInput(
+            f"{spec!r}: unknown filter key(s) {', '.join(unknown)} (use {', '.join(sorted(ROW_FILTERS))}, commit, or a recorded package name)"
+        )
     chosen = [r for r in records if _matches(r, filters)]
     if not chosen:
         raise BadInput(f"{spec!r}: none of its {len(records)} record(s) match {filter_text!r}")
@@ -103,8 +126,12 @@ def load_set(spec: str) -> RecordSet:
 
 def _ranges_apart(a: Any, b: Any) -> int:
     """+1 if b's per-run p50 range lies wholly above a's, -1 wholly below, 0 if they overlap."""
-    a_lo, a_hi = (a["p50_ms_min"], a["p50_ms_max"]) if a["p50_ms_min"] == a["p50_ms_min"] else (a["p50_ms"], a["p50_ms"])
-    b_lo, b_hi = (b["p50_ms_min"], b["p50_ms_max"]) if b["p50_ms_min"] == b["p50_ms_min"] else (b["p50_ms"], b["p50_ms"])
+    a_lo, a_hi = (
+        (a["p50_ms_min"], a["p50_ms_max"]) if a["p50_ms_min"] == a["p50_ms_min"] else (a["p50_ms"], a["p50_ms"])
+    )
+    b_lo, b_hi = (
+        (b["p50_ms_min"], b["p50_ms_max"]) if b["p50_ms_min"] == b["p50_ms_min"] else (b["p50_ms"], b["p50_ms"])
+    )
     if b_lo > a_hi:
         return 1
     if b_hi < a_lo:
@@ -140,7 +167,9 @@ def _pair_rows(df_a, df_b, side_a: RecordSet, side_b: RecordSet) -> tuple[list[t
                 continue
             for side, rows in ((side_a, sa), (side_b, sb)):
                 if len(rows) > 1:
-                    side.notes.append(f"{k[0]}/{k[1]} on {rt}: {len(rows)} rows (runtime versions {', '.join(map(str, rows['runtime_version']))}); the newest is compared, narrow with '#version=...'")
+                    side.notes.append(
+                        f"{k[0]}/{k[1]} on {rt}: {len(rows)} rows (runtime versions {', '.join(map(str, rows['runtime_version']))}); the newest is compared, narrow with '#version=...'"
+                    )
             pairs.append((sa.sort_values("created_at").iloc[-1], sb.sort_values("created_at").iloc[-1]))
         matched = set(ga["runtime"].astype(str) + "\0" + ga["provider"].astype(str))
         only_b.extend(r for _, r in gb.iterrows() if f"{r['runtime']}\0{r['provider']}" not in matched)
@@ -172,29 +201,42 @@ def compare(a: RecordSet, b: RecordSet) -> dict[str, Any]:
         ppl_a, ppl_b = _f(ra["perplexity"]), _f(rb["perplexity"])
         tps_a, tps_b = _f(ra["tokens_per_s"]), _f(rb["tokens_per_s"])
         ttft_a, ttft_b = _f(ra["ttft_ms"]), _f(rb["ttft_ms"])
-        rows.append({
-            "task": ra["task"], "method": ra["label"],
-            "runtime_a": f"{ra['runtime']} {ra['runtime_version']}", "runtime_b": f"{rb['runtime']} {rb['runtime_version']}",
-            "target_a": ra["target"], "target_b": rb["target"],
-            "status_a": ra["status"], "status_b": rb["status"],
-            "top1_a": top1_a, "top1_b": top1_b,
-            "delta_top1_pts": (top1_b - top1_a) * 100 if top1_a is not None and top1_b is not None else None,
-            "p50_ms_a": p50_a if timed else None, "p50_ms_b": p50_b if timed else None,
-            "p50_change_pct": (p50_b / p50_a - 1) * 100 if timed else None,
-            "latency": latency,
-            "items_per_s_change_pct": (ips_b / ips_a - 1) * 100 if timed and ips_a and ips_b else None,
-            "mj_per_item_a": mj_a, "mj_per_item_b": mj_b,
-            "mj_per_item_change_pct": (mj_b / mj_a - 1) * 100 if mj_a and mj_b else None,
-            "size_change_pct": (size_b / size_a - 1) * 100 if size_a and size_b else None,
-            # language models (lower perplexity is better): B - A, and the token timing changes
-            "metric": ra["metric"], "perplexity_a": ppl_a, "perplexity_b": ppl_b,
-            "delta_perplexity": ppl_b - ppl_a if ppl_a is not None and ppl_b is not None else None,
-            "ttft_change_pct": (ttft_b / ttft_a - 1) * 100 if timed and ttft_a and ttft_b else None,
-            "tokens_per_s_change_pct": (tps_b / tps_a - 1) * 100 if timed and tps_a and tps_b else None,
-        })  # fmt: skip
+        rows.append(
+            {
+                "task": ra["task"],
+                "method": ra["label"],
+                "runtime_a": f"{ra['runtime']} {ra['runtime_version']}",
+                "runtime_b": f"{rb['runtime']} {rb['runtime_version']}",
+                "target_a": ra["target"],
+                "target_b": rb["target"],
+                "status_a": ra["status"],
+                "status_b": rb["status"],
+                "top1_a": top1_a,
+                "top1_b": top1_b,
+                "delta_top1_pts": (top1_b - top1_a) * 100 if top1_a is not None and top1_b is not None else None,
+                "p50_ms_a": p50_a if timed else None,
+                "p50_ms_b": p50_b if timed else None,
+                "p50_change_pct": (p50_b / p50_a - 1) * 100 if timed else None,
+                "latency": latency,
+                "items_per_s_change_pct": (ips_b / ips_a - 1) * 100 if timed and ips_a and ips_b else None,
+                "mj_per_item_a": mj_a,
+                "mj_per_item_b": mj_b,
+                "mj_per_item_change_pct": (mj_b / mj_a - 1) * 100 if mj_a and mj_b else None,
+                "size_change_pct": (size_b / size_a - 1) * 100 if size_a and size_b else None,
+                # language models (lower perplexity is better): B - A, and the token timing changes
+                "metric": ra["metric"],
+                "perplexity_a": ppl_a,
+                "perplexity_b": ppl_b,
+                "delta_perplexity": ppl_b - ppl_a if ppl_a is not None and ppl_b is not None else None,
+                "ttft_change_pct": (ttft_b / ttft_a - 1) * 100 if timed and ttft_a and ttft_b else None,
+                "tokens_per_s_change_pct": (tps_b / tps_a - 1) * 100 if timed and tps_a and tps_b else None,
+            }
+        )
     mixed = sorted({str(ra["label"]) for ra, rb in pairs if bool(ra["quick"]) != bool(rb["quick"])})
     if mixed:
-        a.notes.append(f"timing modes differ (--quick on one side only) for {', '.join(mixed)}: their latency is not like for like")
+        a.notes.append(
+            f"timing modes differ (--quick on one side only) for {', '.join(mixed)}: their latency is not like for like"
+        )
     return {
         "a": a.describe(),
         "b": b.describe(),
@@ -232,21 +274,57 @@ def render(result: dict[str, Any], fmt: str = "table") -> str:
     table = Table(title="B against A, per method", title_justify="left")
     lm = any(r.get("metric") == "perplexity" for r in rows)
     extra = ("ppl A", "ppl B", "TTFT Δ", "tok/s Δ") if lm else ()
-    for col in ("task", "method", "runtime A → B", "top-1 A %", "top-1 B %", "Δ pts", *extra, "p50 A ms", "p50 B ms", "p50 Δ", "latency", "items/s Δ", "mJ/item Δ", "size Δ"):
+    for col in (
+        "task",
+        "method",
+        "runtime A → B",
+        "top-1 A %",
+        "top-1 B %",
+        "Δ pts",
+        *extra,
+        "p50 A ms",
+        "p50 B ms",
+        "p50 Δ",
+        "latency",
+        "items/s Δ",
+        "mJ/item Δ",
+        "size Δ",
+    ):
         table.add_column(col, justify="left" if col in ("task", "method", "runtime A → B", "latency") else "right")
     for r in rows:
         runtime = r["runtime_a"] if r["runtime_a"] == r["runtime_b"] else f"{r['runtime_a']} → {r['runtime_b']}"
         if r["target_a"] != r["target_b"]:
             runtime += f" ({r['target_a']} → {r['target_b']})"
-        lm_cells = (_n(r["perplexity_a"], ".3f"), _n(r["perplexity_b"], ".3f"), _n(r["ttft_change_pct"], "+.1f", "%"), _n(r["tokens_per_s_change_pct"], "+.1f", "%")) if lm else ()
+        lm_cells = (
+            (
+                _n(r["perplexity_a"], ".3f"),
+                _n(r["perplexity_b"], ".3f"),
+                _n(r["ttft_change_pct"], "+.1f", "%"),
+                _n(r["tokens_per_s_change_pct"], "+.1f", "%"),
+            )
+            if lm
+            else ()
+        )
         table.add_row(
-            r["task"], r["method"], runtime,
-            _n(r["top1_a"] * 100 if r["top1_a"] is not None else None, ".2f") if r["status_a"] == "ok" else r["status_a"],
-            _n(r["top1_b"] * 100 if r["top1_b"] is not None else None, ".2f") if r["status_b"] == "ok" else r["status_b"],
-            _n(r["delta_top1_pts"], "+.2f"), *lm_cells, _n(r["p50_ms_a"], ".4f"), _n(r["p50_ms_b"], ".4f"),
-            _n(r["p50_change_pct"], "+.1f", "%"), r["latency"], _n(r["items_per_s_change_pct"], "+.1f", "%"),
-            _n(r["mj_per_item_change_pct"], "+.1f", "%"), _n(r["size_change_pct"], "+.1f", "%"),
-        )  # fmt: skip
+            r["task"],
+            r["method"],
+            runtime,
+            _n(r["top1_a"] * 100 if r["top1_a"] is not None else None, ".2f")
+            if r["status_a"] == "ok"
+            else r["status_a"],
+            _n(r["top1_b"] * 100 if r["top1_b"] is not None else None, ".2f")
+            if r["status_b"] == "ok"
+            else r["status_b"],
+            _n(r["delta_top1_pts"], "+.2f"),
+            *lm_cells,
+            _n(r["p50_ms_a"], ".4f"),
+            _n(r["p50_ms_b"], ".4f"),
+            _n(r["p50_change_pct"], "+.1f", "%"),
+            r["latency"],
+            _n(r["items_per_s_change_pct"], "+.1f", "%"),
+            _n(r["mj_per_item_change_pct"], "+.1f", "%"),
+            _n(r["size_change_pct"], "+.1f", "%"),
+        )
     console = Console(width=200, highlight=False, record=True, force_terminal=False, color_system=None)
     with console.capture() as capture:
         console.print(f"A = {result['a']}")
@@ -260,11 +338,18 @@ def render(result: dict[str, Any], fmt: str = "table") -> str:
             console.print("only in B: " + ", ".join(result["only_b"]))
         slower = [r["method"] for r in rows if r["latency"] == "slower"]
         faster = [r["method"] for r in rows if r["latency"] == "faster"]
-        acc = [r["method"] for r in rows if r["delta_top1_pts"] not in (None, 0.0) or r.get("delta_perplexity") not in (None, 0.0)]
+        acc = [
+            r["method"]
+            for r in rows
+            if r["delta_top1_pts"] not in (None, 0.0) or r.get("delta_perplexity") not in (None, 0.0)
+        ]
         console.print(
             f"{len(rows)} method(s) compared: {len(slower)} slower beyond the run spread"
             + (f" ({', '.join(slower)})" if slower else "")
-            + f", {len(faster)} faster" + (f" ({', '.join(faster)})" if faster else "")
-            + f", accuracy changed for {len(acc)}" + (f" ({', '.join(acc)})" if acc else "") + "."
-        )  # fmt: skip
+            + f", {len(faster)} faster"
+            + (f" ({', '.join(faster)})" if faster else "")
+            + f", accuracy changed for {len(acc)}"
+            + (f" ({', '.join(acc)})" if acc else "")
+            + "."
+        )
     return "\n".join(line.rstrip() for line in capture.get().splitlines()) + "\n"

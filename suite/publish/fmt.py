@@ -67,7 +67,9 @@ def short_reason(reason: Any, limit: int = 60) -> str:
 def power(row: Any, limit: int = 60) -> str:
     if row["power_status"] == "measured":
         return f"{num(row['avg_w'], '.2f')} W · {num(row['mj_per_item'], '.3f')} mJ/item"
-    reason = short_reason(row["power_reason"], limit) or (row["power_status"] if not missing(row["power_status"]) else "no sensor")
+    reason = short_reason(row["power_reason"], limit) or (
+        row["power_status"] if not missing(row["power_status"]) else "no sensor"
+    )
     return f"not measured: {reason}"
 
 

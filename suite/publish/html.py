@@ -10,8 +10,9 @@ larger file to keep up to date than the few lines it replaces. Numbers sort on t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
-from typing import Any, Callable
+from typing import Any
 
 from suite.publish import fmt
 
@@ -21,9 +22,21 @@ COLUMNS: list[tuple[str, str, Cell, Cell]] = [
     ("method", "text", lambda r: r["label"], lambda r: r["label"]),
     ("top-1 %", "num", lambda r: fmt.pct(r["top1"]), lambda r: r["top1"]),
     ("Δ pts", "num", fmt.delta, lambda r: r["delta_top1"]),
-    ("p50 ms", "num", lambda r: fmt.with_spread(r["p50_ms"], r["latency_cv"], r["latency_runs"], ".4f", r["p50_ci_pct"]), lambda r: r["p50_ms"]),
+    (
+        "p50 ms",
+        "num",
+        lambda r: fmt.with_spread(r["p50_ms"], r["latency_cv"], r["latency_runs"], ".4f", r["p50_ci_pct"]),
+        lambda r: r["p50_ms"],
+    ),
     ("speed-up", "num", fmt.speedup, lambda r: None if r["simulated"] else r["speedup"]),
-    ("items/s", "num", lambda r: fmt.with_spread(r["items_per_s"], r["throughput_cv"], r["throughput_runs"], ",.0f", r["items_per_s_ci_pct"]), lambda r: r["items_per_s"]),
+    (
+        "items/s",
+        "num",
+        lambda r: fmt.with_spread(
+            r["items_per_s"], r["throughput_cv"], r["throughput_runs"], ",.0f", r["items_per_s_ci_pct"]
+        ),
+        lambda r: r["items_per_s"],
+    ),
     ("perplexity", "num", lambda r: fmt.num(r["perplexity"], ".3f"), lambda r: r["perplexity"]),
     ("Δ ppl", "num", lambda r: fmt.num(r["delta_perplexity"], "+.3f"), lambda r: r["delta_perplexity"]),
     ("TTFT ms", "num", lambda r: fmt.num(r["ttft_ms"], ".2f"), lambda r: r["ttft_ms"]),
@@ -135,9 +148,12 @@ def _v(value: Any) -> str:
 def _row(r: Any) -> str:
     classes = (["front"] if r["pareto"] else []) + (["failed"] if r["status"] != "ok" else [])
     attrs = {
-        "data-target": r["target"], "data-task": r["task"], "data-method": r["method"],
-        "data-label": r["label"], "data-pareto": "1" if r["pareto"] else "0",
-    }  # fmt: skip
+        "data-target": r["target"],
+        "data-task": r["task"],
+        "data-method": r["method"],
+        "data-label": r["label"],
+        "data-pareto": "1" if r["pareto"] else "0",
+    }
     cells = []
     for i, (header, kind, text, value) in enumerate(COLUMNS):
         shown = text(r)
@@ -160,15 +176,27 @@ def _row(r: Any) -> str:
 
 
 def _options(values: list[str]) -> str:
-    return '<option value="">all</option>' + "".join(f'<option value="{escape(v)}">{escape(v)}</option>' for v in values)
+    return '<option value="">all</option>' + "".join(
+        f'<option value="{escape(v)}">{escape(v)}</option>' for v in values
+    )
 
 
-def page(df, plots: dict[tuple[str, str], list[str]], cross_md_rows: list[dict[str, Any]], title: str, note: str, toolkit_table: str = "") -> str:  # type: ignore[no-untyped-def]
+def page(
+    df,
+    plots: dict[tuple[str, str], list[str]],
+    cross_md_rows: list[dict[str, Any]],
+    title: str,
+    note: str,
+    toolkit_table: str = "",
+) -> str:  # type: ignore[no-untyped-def]
     """The whole page. ``plots`` maps (target, task) to image paths relative to the page;
     ``toolkit_table`` is the cross-toolkit view (``suite.publish.toolkits.html_table``)."""
     targets = sorted(df["target"].unique())
     tasks = sorted(df["task"].unique())
-    head = "".join(f'<th class="{kind}" data-type="{kind}" scope="col"><button type="button">{escape(name)}</button></th>' for name, kind, _, _ in COLUMNS)
+    head = "".join(
+        f'<th class="{kind}" data-type="{kind}" scope="col"><button type="button">{escape(name)}</button></th>'
+        for name, kind, _, _ in COLUMNS
+    )
     body = "\n".join(_row(r) for _, r in df.iterrows())
     figures = []
     for (target, task), images in sorted(plots.items()):

@@ -9,8 +9,9 @@ they were built from), and a rebuild from any folder of records (``edgeq publish
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from suite.errors import BadInput
 from suite.publish.rows import COLUMN_DOCS, COLUMNS, flatten  # noqa: F401  (re-exported: the column contract)
@@ -56,7 +57,9 @@ def _display(path: Path) -> str:
         return str(path.resolve())
 
 
-def write_snapshot(records: list[dict[str, Any]], dest: Path, name: str | None = None, in_place: bool = False) -> list[Path]:
+def write_snapshot(
+    records: list[dict[str, Any]], dest: Path, name: str | None = None, in_place: bool = False
+) -> list[Path]:
     """A self-contained snapshot at ``dest``: the records, then everything built from them.
 
     An existing ``dest`` is replaced only if it is an EdgeQ snapshot (or empty): a mistyped path never
@@ -67,12 +70,16 @@ def write_snapshot(records: list[dict[str, Any]], dest: Path, name: str | None =
     if dest.exists() and any(dest.iterdir()):
         if not (dest / SNAPSHOT_MARKER).is_file():
             raise BadInput(f"{dest} exists and is not an EdgeQ snapshot (no {SNAPSHOT_MARKER}); choose another name")
-        for child in ([c for c in dest.iterdir() if c.name != "records"] if in_place else [dest]):
+        for child in [c for c in dest.iterdir() if c.name != "records"] if in_place else [dest]:
             shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
     for record in [] if in_place else records:  # in place, the records are already there, as they were
-        atomic_write_json(dest / "records" / record["target"]["name"] / record["task"]["name"] / f"{record['job_id']}.json", record)
+        atomic_write_json(
+            dest / "records" / record["target"]["name"] / record["task"]["name"] / f"{record['job_id']}.json", record
+        )
     targets = sorted({r["target"]["name"] for r in records})
-    atomic_write_json(dest / SNAPSHOT_MARKER, {"schema": SNAPSHOT_SCHEMA, "name": name, "targets": targets, "records": len(records)})
+    atomic_write_json(
+        dest / SNAPSHOT_MARKER, {"schema": SNAPSHOT_SCHEMA, "name": name, "targets": targets, "records": len(records)}
+    )
     from suite.publish.build import build
 
     written = build(records, dest, title=f"EdgeQ published snapshot: {name}", rebuild_from=_display(dest))
@@ -134,10 +141,14 @@ def require_track_extra(what: str) -> None:
 
     missing = [m for m in ("pandas", "matplotlib") if importlib.util.find_spec(m) is None]
     if missing:
-        raise BadInput(f"{what} needs {' and '.join(missing)}: pip install 'edgeq[track]' (records are complete; publish where it is installed)")
+        raise BadInput(
+            f"{what} needs {' and '.join(missing)}: pip install 'edgeq[track]' (records are complete; publish where it is installed)"
+        )
 
 
-def run_publish(targets: list[str] | None, snapshot_name: str | None, source: Path | None, published_dir: Path) -> list[Path]:
+def run_publish(
+    targets: list[str] | None, snapshot_name: str | None, source: Path | None, published_dir: Path
+) -> list[Path]:
     """What ``edgeq publish`` does with its options (one place, so the CLI stays a thin shell).
 
     - no option: the working leaderboard ``<results>/leaderboard/`` from ``<results>/records/``;
@@ -149,7 +160,9 @@ def run_publish(targets: list[str] | None, snapshot_name: str | None, source: Pa
     from suite.publish.build import build
 
     require_track_extra("edgeq publish")
-    if snapshot_name is not None and (not snapshot_name.strip() or "/" in snapshot_name or "\\" in snapshot_name or snapshot_name.startswith(".")):
+    if snapshot_name is not None and (
+        not snapshot_name.strip() or "/" in snapshot_name or "\\" in snapshot_name or snapshot_name.startswith(".")
+    ):
         raise BadInput(f"--snapshot: got {snapshot_name!r}, expected a plain folder name such as 2026-06-local-cpu")
     if source is not None:
         records = records_from(source)

@@ -16,10 +16,28 @@ from suite.publish.rows import COLUMN_DOCS
 from suite.records.paired import MIN_RANKED_ITEMS
 
 HEADER = [
-    "#", "method", "family", "W/A bits", "runtime", "provider", "top-1 %", "top-5 %", "Δ vs fp32 (pts)",
-    "sim→real gap (pts)", "p50 ms", "p90 ms", "items/s", "speed-up vs fp32", "power (avg W · mJ/item)",
-    "size KB", "Pareto", "flags", "date", "commit", "toolkit",
-]  # fmt: skip
+    "#",
+    "method",
+    "family",
+    "W/A bits",
+    "runtime",
+    "provider",
+    "top-1 %",
+    "top-5 %",
+    "Δ vs fp32 (pts)",
+    "sim→real gap (pts)",
+    "p50 ms",
+    "p90 ms",
+    "items/s",
+    "speed-up vs fp32",
+    "power (avg W · mJ/item)",
+    "size KB",
+    "Pareto",
+    "flags",
+    "date",
+    "commit",
+    "toolkit",
+]
 
 
 def _cell(text: Any) -> str:
@@ -33,22 +51,56 @@ def row_cells(rank: int, r: Any) -> list[str]:
     return [
         _cell(c)
         for c in [
-            rank, r["label"], r["family"], fmt.bits(r), fmt.runtime(r), r["provider"] if not fmt.missing(r["provider"]) else fmt.DASH,
-            fmt.pct(r["top1"]), fmt.pct(r["top5"]), fmt.delta(r), fmt.pts(r["sim_to_real_gap"]),
-            fmt.with_spread(r["p50_ms"], r["latency_cv"], r["latency_runs"], ".4f", r["p50_ci_pct"]), fmt.num(r["p90_ms"], ".4f"),
-            fmt.with_spread(r["items_per_s"], r["throughput_cv"], r["throughput_runs"], ",.0f", r["items_per_s_ci_pct"]), fmt.speedup(r),
-            fmt.power(r), fmt.size_kb(r), "★" if r["pareto"] else "", (r["flags"] or "").replace(",", ", "),
-            r["date"] if not fmt.missing(r["date"]) else fmt.DASH, fmt.commit(r), fmt.toolkit(r),
+            rank,
+            r["label"],
+            r["family"],
+            fmt.bits(r),
+            fmt.runtime(r),
+            r["provider"] if not fmt.missing(r["provider"]) else fmt.DASH,
+            fmt.pct(r["top1"]),
+            fmt.pct(r["top5"]),
+            fmt.delta(r),
+            fmt.pts(r["sim_to_real_gap"]),
+            fmt.with_spread(r["p50_ms"], r["latency_cv"], r["latency_runs"], ".4f", r["p50_ci_pct"]),
+            fmt.num(r["p90_ms"], ".4f"),
+            fmt.with_spread(
+                r["items_per_s"], r["throughput_cv"], r["throughput_runs"], ",.0f", r["items_per_s_ci_pct"]
+            ),
+            fmt.speedup(r),
+            fmt.power(r),
+            fmt.size_kb(r),
+            "★" if r["pareto"] else "",
+            (r["flags"] or "").replace(",", ", "),
+            r["date"] if not fmt.missing(r["date"]) else fmt.DASH,
+            fmt.commit(r),
+            fmt.toolkit(r),
         ]
-    ]  # fmt: skip
+    ]
 
 
 #: Language-model tasks (metric perplexity, lower is better): perplexity, TTFT and decode rate instead
 #: of top-1 and items/s; p50 is the latency of one whole generation of the task's new tokens.
 LM_HEADER = [
-    "#", "method", "family", "W/A bits", "runtime", "provider", "perplexity", "Δ vs fp32", "TTFT ms", "tokens/s",
-    "p50 ms (generation)", "speed-up vs fp32", "peak RSS MB", "size KB", "Pareto", "flags", "date", "commit", "toolkit",
-]  # fmt: skip
+    "#",
+    "method",
+    "family",
+    "W/A bits",
+    "runtime",
+    "provider",
+    "perplexity",
+    "Δ vs fp32",
+    "TTFT ms",
+    "tokens/s",
+    "p50 ms (generation)",
+    "speed-up vs fp32",
+    "peak RSS MB",
+    "size KB",
+    "Pareto",
+    "flags",
+    "date",
+    "commit",
+    "toolkit",
+]
 
 
 def lm_row_cells(rank: int, r: Any) -> list[str]:
@@ -58,19 +110,38 @@ def lm_row_cells(rank: int, r: Any) -> list[str]:
     return [
         _cell(c)
         for c in [
-            rank, r["label"], r["family"], fmt.bits(r), fmt.runtime(r), r["provider"] if not fmt.missing(r["provider"]) else fmt.DASH,
-            fmt.num(r["perplexity"], ".3f"), fmt.num(r["delta_perplexity"], "+.3f"), fmt.num(r["ttft_ms"], ".2f"),
-            fmt.num(r["tokens_per_s"], ",.1f"), fmt.with_spread(r["p50_ms"], r["latency_cv"], r["latency_runs"], ".2f"),
-            fmt.speedup(r), fmt.num(r["peak_rss_mb"], ",.0f"), fmt.size_kb(r), "★" if r["pareto"] else "",
-            (r["flags"] or "").replace(",", ", "), r["date"] if not fmt.missing(r["date"]) else fmt.DASH, fmt.commit(r), fmt.toolkit(r),
+            rank,
+            r["label"],
+            r["family"],
+            fmt.bits(r),
+            fmt.runtime(r),
+            r["provider"] if not fmt.missing(r["provider"]) else fmt.DASH,
+            fmt.num(r["perplexity"], ".3f"),
+            fmt.num(r["delta_perplexity"], "+.3f"),
+            fmt.num(r["ttft_ms"], ".2f"),
+            fmt.num(r["tokens_per_s"], ",.1f"),
+            fmt.with_spread(r["p50_ms"], r["latency_cv"], r["latency_runs"], ".2f"),
+            fmt.speedup(r),
+            fmt.num(r["peak_rss_mb"], ",.0f"),
+            fmt.size_kb(r),
+            "★" if r["pareto"] else "",
+            (r["flags"] or "").replace(",", ", "),
+            r["date"] if not fmt.missing(r["date"]) else fmt.DASH,
+            fmt.commit(r),
+            fmt.toolkit(r),
         ]
-    ]  # fmt: skip
+    ]
 
 
 def _failed_cells(rank: int, r: Any, width: int) -> list[str]:
     reason = f"**{r['status']}**" + (f": {r['error']}" if not fmt.missing(r["error"]) else "")
     head = [str(rank), r["label"], r["family"], fmt.bits(r), fmt.runtime(r), r["provider"]]
-    return [_cell(c if not fmt.missing(c) else fmt.DASH) for c in head] + [_cell(reason)] + [fmt.DASH] * (width - 10) + [_cell(r["date"]), fmt.commit(r), _cell(fmt.toolkit(r))]
+    return (
+        [_cell(c if not fmt.missing(c) else fmt.DASH) for c in head]
+        + [_cell(reason)]
+        + [fmt.DASH] * (width - 10)
+        + [_cell(r["date"]), fmt.commit(r), _cell(fmt.toolkit(r))]
+    )
 
 
 def table(group) -> str:  # type: ignore[no-untyped-def]
@@ -89,9 +160,24 @@ def table(group) -> str:  # type: ignore[no-untyped-def]
 
 
 _RIGHT = {
-    "#", "top-1 %", "top-5 %", "Δ vs fp32 (pts)", "sim→real gap (pts)", "p50 ms", "p90 ms", "items/s", "speed-up vs fp32", "size KB",
-    "perplexity", "Δ vs fp32", "TTFT ms", "tokens/s", "p50 ms (generation)", "peak RSS MB", "emb. cosine vs fp32",
-}  # fmt: skip
+    "#",
+    "top-1 %",
+    "top-5 %",
+    "Δ vs fp32 (pts)",
+    "sim→real gap (pts)",
+    "p50 ms",
+    "p90 ms",
+    "items/s",
+    "speed-up vs fp32",
+    "size KB",
+    "perplexity",
+    "Δ vs fp32",
+    "TTFT ms",
+    "tokens/s",
+    "p50 ms (generation)",
+    "peak RSS MB",
+    "emb. cosine vs fp32",
+}
 
 
 def machine_lines(records: list[dict[str, Any]]) -> list[str]:
@@ -148,14 +234,25 @@ def target_readme(df, records: list[dict[str, Any]], target: str, plots: dict[st
         "differences that are not significant count as ties there. Files: [leaderboard.csv](leaderboard.csv), [leaderboard.json](leaderboard.json); "
         "their columns are listed at the end.",
         "",
-    ]  # fmt: skip
+    ]
     for task, group in df.groupby("task", sort=True):
         first = group.iloc[0]
         n_eval = next((int(v) for v in group["n_eval"] if not fmt.missing(v)), None)
         lm = first["metric"] == "perplexity"
-        few = f" **Too few to rank**: fewer than {MIN_RANKED_ITEMS} items; a one-item difference is {100 / n_eval:.1f} points." if n_eval and n_eval < MIN_RANKED_ITEMS and not lm else ""
+        few = (
+            f" **Too few to rank**: fewer than {MIN_RANKED_ITEMS} items; a one-item difference is {100 / n_eval:.1f} points."
+            if n_eval and n_eval < MIN_RANKED_ITEMS and not lm
+            else ""
+        )
         order = "lowest first" if lm else "highest first"
-        lines += [f"## {task}", "", f"Sorted by deployed {first['metric']} ({order})" + (f" on {n_eval} evaluation {'windows of held-out text' if lm else 'samples'}." if n_eval else ".") + few, ""]
+        lines += [
+            f"## {task}",
+            "",
+            f"Sorted by deployed {first['metric']} ({order})"
+            + (f" on {n_eval} evaluation {'windows of held-out text' if lm else 'samples'}." if n_eval else ".")
+            + few,
+            "",
+        ]
         lines += [table(group), ""]
         reasons = sorted({" ".join(str(r).split()) for r in group["power_reason"] if not fmt.missing(r)})
         if reasons:
@@ -216,7 +313,9 @@ def cross_target(df) -> tuple[str, list[dict[str, Any]]]:  # type: ignore[no-unt
                 best = here[(here["status"] == "ok")].sort_values("p50_ms", na_position="last")
                 b = best.iloc[0] if len(best) else None
                 row[f"{target}:top1"] = None if b is None or fmt.missing(b["top1"]) else float(b["top1"])
-                row[f"{target}:p50_ms"] = None if b is None or b["simulated"] or fmt.missing(b["p50_ms"]) else float(b["p50_ms"])
+                row[f"{target}:p50_ms"] = (
+                    None if b is None or b["simulated"] or fmt.missing(b["p50_ms"]) else float(b["p50_ms"])
+                )
                 row[f"{target}:speedup"] = None if b is None or fmt.missing(b["speedup"]) else float(b["speedup"])
                 row[f"{target}:runtime"] = None if b is None else b["runtime"]
             lines.append(f"| {_cell(label)} | " + " | ".join(cells) + " |")

@@ -9,9 +9,10 @@ they are safe to draw from any thread and never open a window.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 #: Which plots exist: file suffix -> (cost column, axis label).
 AXES: dict[str, tuple[str, str]] = {
@@ -89,18 +90,37 @@ def plot_front(group, axis: str, path: Path, title: str) -> PlotResult | None:  
             idx = [i for i, fam in enumerate(fams) if fam == family and mask[i] == on_front]
             if idx:
                 ax.scatter(
-                    [xs[i] for i in idx], [ys[i] for i in idx], s=70 if on_front else 40, color=colours[family],
-                    alpha=1.0 if on_front else 0.3, edgecolors="black" if on_front else "none", linewidths=0.8,
-                    zorder=3, label=None if labelled else family,
-                )  # fmt: skip
+                    [xs[i] for i in idx],
+                    [ys[i] for i in idx],
+                    s=70 if on_front else 40,
+                    color=colours[family],
+                    alpha=1.0 if on_front else 0.3,
+                    edgecolors="black" if on_front else "none",
+                    linewidths=0.8,
+                    zorder=3,
+                    label=None if labelled else family,
+                )
                 labelled = True
     front = sorted(((xs[i], ys[i]) for i in range(len(xs)) if mask[i]), key=lambda p: (p[0], p[1] if lower else -p[1]))
     fx, fy = [p[0] for p in front], [p[1] for p in front]
-    ax.step(fx + [max(xs) * 1.05], fy + [fy[-1]], where="post", color="black", linewidth=1.2, alpha=0.7, zorder=2, label="Pareto front")
+    ax.step(
+        fx + [max(xs) * 1.05],
+        fy + [fy[-1]],
+        where="post",
+        color="black",
+        linewidth=1.2,
+        alpha=0.7,
+        zorder=2,
+        label="Pareto front",
+    )
     _margins(ax, xs, ys, percent=not lower)
     _annotate(fig, ax, xs, ys, labels, mask)
     ax.set_xlabel(xlabel)
-    ax.set_ylabel("perplexity, deployed (lower is better)" if lower else f"{shown['metric'].iloc[0]} %, deployed (higher is better)")
+    ax.set_ylabel(
+        "perplexity, deployed (lower is better)"
+        if lower
+        else f"{shown['metric'].iloc[0]} %, deployed (higher is better)"
+    )
     ax.set_title(title, fontsize=11)
     ax.grid(True, alpha=0.3, which="both")
     legend = ax.legend(fontsize=8, loc="lower right", framealpha=0.85)
@@ -146,10 +166,15 @@ def _annotate(fig: Any, ax: Any, xs: list[float], ys: list[float], labels: list[
             dy += 9.0
         placed.append((px, py + dy * 1.4))
         ax.annotate(
-            labels[i], (xs[i], ys[i]), xytext=(6, dy), textcoords="offset points", fontsize=8,
-            alpha=1.0 if mask[i] else 0.45, zorder=4,
+            labels[i],
+            (xs[i], ys[i]),
+            xytext=(6, dy),
+            textcoords="offset points",
+            fontsize=8,
+            alpha=1.0 if mask[i] else 0.45,
+            zorder=4,
             arrowprops={"arrowstyle": "-", "alpha": 0.3, "linewidth": 0.6} if dy > 13 else None,
-        )  # fmt: skip
+        )
 
 
 def plot_task(group, out_dir: Path, target: str, task: str) -> list[PlotResult]:  # type: ignore[no-untyped-def]
@@ -162,4 +187,3 @@ def plot_task(group, out_dir: Path, target: str, task: str) -> list[PlotResult]:
         if result is not None:
             results.append(result)
     return results
-

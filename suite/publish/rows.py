@@ -19,7 +19,8 @@ is added, never renamed. Derived columns follow three rules:
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from suite.publish.pareto import front_mask
 from suite.records.paired import MIN_RANKED_ITEMS
@@ -31,7 +32,11 @@ COLUMN_DOCS: list[tuple[str, str, str]] = [
     ("method", "str", "quantization method (registry name)"),
     ("label", "str", "method, plus the parameters that tell apart several variants of it on this task"),
     ("family", "str", "method family: baseline, ptq, dynamic, qat, mixed, binary, ..."),
-    ("toolkit", "str", "library that quantized (method.toolkit: onnxruntime, nncf, aimet-onnx, brevitas, torch, tensorflow, executorch, ...); a separate column from runtime"),
+    (
+        "toolkit",
+        "str",
+        "library that quantized (method.toolkit: onnxruntime, nncf, aimet-onnx, brevitas, torch, tensorflow, executorch, ...); a separate column from runtime",
+    ),
     ("toolkit_version", "str", "its version when the job was planned (empty for records older than method.toolkit)"),
     ("params", "json", "the method's parameters, as recorded"),
     ("w_bits", "int", "weight bits of the artifact"),
@@ -56,7 +61,11 @@ COLUMN_DOCS: list[tuple[str, str, str]] = [
     ("fp32_perplexity", "ratio", "perplexity of the fp32 artifact on the same runtime"),
     ("delta_perplexity", "ratio", "perplexity - fp32_perplexity (positive: worse)"),
     ("embedding_cosine", "ratio", "encoders: mean cosine of the method's sentence embeddings to fp32's"),
-    ("p50_ms", "ms", "LoadGen SingleStream latency, 50th percentile (precision mode: of all runs' queries pooled; mlperf: median over runs)"),
+    (
+        "p50_ms",
+        "ms",
+        "LoadGen SingleStream latency, 50th percentile (precision mode: of all runs' queries pooled; mlperf: median over runs)",
+    ),
     ("p90_ms", "ms", "SingleStream 90th percentile"),
     ("p99_ms", "ms", "SingleStream 99th percentile"),
     ("p50_ms_min", "ms", "lowest per-run p50 (spread across runs)"),
@@ -64,7 +73,11 @@ COLUMN_DOCS: list[tuple[str, str, str]] = [
     ("latency_cv", "ratio", "coefficient of variation of the per-run p50s"),
     ("latency_runs", "int", "SingleStream runs"),
     ("queries", "int", "SingleStream queries in the median run"),
-    ("items_per_s", "items/s", "LoadGen Offline throughput (precision mode: all samples over all runs' LoadGen time; mlperf: median over runs)"),
+    (
+        "items_per_s",
+        "items/s",
+        "LoadGen Offline throughput (precision mode: all samples over all runs' LoadGen time; mlperf: median over runs)",
+    ),
     ("items_per_s_min", "items/s", "lowest per-run throughput"),
     ("items_per_s_max", "items/s", "highest per-run throughput"),
     ("throughput_cv", "ratio", "coefficient of variation of the per-run throughputs"),
@@ -77,7 +90,11 @@ COLUMN_DOCS: list[tuple[str, str, str]] = [
     ("power_status", "str", "measured | unavailable | needs_privilege"),
     ("power_reason", "str", "why power was not measured"),
     ("power_sensor", "str", "sensor that measured power"),
-    ("power_boundary", "str", "what the sensor sees: wall, board_input, module_input, gpu_board, cpu_package, partial_rails"),
+    (
+        "power_boundary",
+        "str",
+        "what the sensor sees: wall, board_input, module_input, gpu_board, cpu_package, partial_rails",
+    ),
     ("avg_w", "W", "average power over the timed window"),
     ("energy_j", "J", "energy over the timed window"),
     ("mj_per_item", "mJ", "energy per inference"),
@@ -99,19 +116,43 @@ COLUMN_DOCS: list[tuple[str, str, str]] = [
     ("dirty", "bool", "the suite's working tree had uncommitted changes"),
     ("cpu", "str", "CPU model of the machine that measured"),
     ("job_id", "str", "record id (file name under records/<target>/<task>/)"),
-    ("latency_mode", "str", "precision (timed until the 95% intervals met the profile's goal) or mlperf (fixed counts, --mlperf)"),
-    ("p50_ci_lo_ms", "ms", "lower end of the 95% interval of p50_ms (order-statistic, over the pooled per-query latencies)"),
+    (
+        "latency_mode",
+        "str",
+        "precision (timed until the 95% intervals met the profile's goal) or mlperf (fixed counts, --mlperf)",
+    ),
+    (
+        "p50_ci_lo_ms",
+        "ms",
+        "lower end of the 95% interval of p50_ms (order-statistic, over the pooled per-query latencies)",
+    ),
     ("p50_ci_hi_ms", "ms", "upper end of that interval"),
     ("p50_ci_pct", "%", "half-width of that interval in % of p50_ms: the ± of the tables"),
-    ("items_per_s_ci_lo", "items/s", "lower end of the 95% interval of items_per_s (batch means over the Offline runs' batches)"),
+    (
+        "items_per_s_ci_lo",
+        "items/s",
+        "lower end of the 95% interval of items_per_s (batch means over the Offline runs' batches)",
+    ),
     ("items_per_s_ci_hi", "items/s", "upper end of that interval"),
     ("items_per_s_ci_pct", "%", "half-width of that interval in % of items_per_s: the ± of the tables"),
-    ("precision_met", "bool", "both intervals reached the profile's goal before its time bound (empty for mlperf rows)"),
+    (
+        "precision_met",
+        "bool",
+        "both intervals reached the profile's goal before its time bound (empty for mlperf rows)",
+    ),
     ("top1_ci_lo", "fraction", "lower end of the Wilson 95% interval of top1"),
     ("top1_ci_hi", "fraction", "upper end of that interval"),
     ("mcnemar_p", "p-value", "exact McNemar test against fp32 on the same evaluated items (paired, two-sided)"),
-    ("delta_significant", "bool", "mcnemar_p < 0.05: the accuracy difference from fp32 is more than chance; tables print n.s. otherwise"),
-    ("too_few_to_rank", "bool", "the task was scored on fewer than 200 items: accuracy ties unless significant, for the Pareto mark"),
+    (
+        "delta_significant",
+        "bool",
+        "mcnemar_p < 0.05: the accuracy difference from fp32 is more than chance; tables print n.s. otherwise",
+    ),
+    (
+        "too_few_to_rank",
+        "bool",
+        "the task was scored on fewer than 200 items: accuracy ties unless significant, for the Pareto mark",
+    ),
 ]
 COLUMNS: list[str] = [name for name, _, _ in COLUMN_DOCS]
 NUMERIC = {name for name, unit, _ in COLUMN_DOCS if unit not in ("str", "json", "bool", "date", "datetime")}
@@ -187,7 +228,12 @@ def flatten(record: dict[str, Any]) -> dict[str, Any]:
     precise = _precision_met(lat, thr)
     # items scored right or wrong (a perplexity is over tokens, not a count of right answers)
     too_few = acc.get("metric", "top1") == "top1" and isinstance(acc.get("n"), int) and 0 < acc["n"] < MIN_RANKED_ITEMS
-    flags = [f for f in ("simulated", "unstable") if (f == "simulated" and art.get("simulated")) or (f == "unstable" and (lat.get("unstable") or thr.get("unstable")))]
+    flags = [
+        f
+        for f in ("simulated", "unstable")
+        if (f == "simulated" and art.get("simulated"))
+        or (f == "unstable" and (lat.get("unstable") or thr.get("unstable")))
+    ]
     valid = (bool(lat.get("valid", True)) and bool(thr.get("valid", True))) if (lat or thr) else None
     if valid is False:
         flags.append("invalid")
@@ -302,7 +348,9 @@ def _labels(df) -> list[str]:  # type: ignore[no-untyped-def]
         differing = [k for k in keys if len({json.dumps(p.get(k), sort_keys=True) for p in parsed.values()}) > 1]
         for idx in group.index:
             p = parsed[df.at[idx, "params"]]
-            labels[df.index.get_loc(idx)] = f"{df.at[idx, 'method']} [" + " ".join(f"{k}={p.get(k)}" for k in differing) + "]"
+            labels[df.index.get_loc(idx)] = (
+                f"{df.at[idx, 'method']} [" + " ".join(f"{k}={p.get(k)}" for k in differing) + "]"
+            )
     return labels
 
 
@@ -342,7 +390,12 @@ def frame(records: Iterable[dict[str, Any]]):  # type: ignore[no-untyped-def]
                 df.loc[pts.index[mask], column] = True
     df["_ok"] = df["status"] == "ok"
     df["_rank"] = [ranked(m, s) for m, s in zip(df["metric"], df["score"])]
-    df = df.sort_values(["target", "task", "_ok", "_rank", "p50_ms"], ascending=[True, True, False, False, True], na_position="last", kind="stable")
+    df = df.sort_values(
+        ["target", "task", "_ok", "_rank", "p50_ms"],
+        ascending=[True, True, False, False, True],
+        na_position="last",
+        kind="stable",
+    )
     return df.drop(columns=["_ok", "_rank"]).reset_index(drop=True)
 
 
@@ -350,7 +403,7 @@ def front_scores(df):  # type: ignore[no-untyped-def]
     """The score each row competes with on the Pareto fronts: its own, except in a task scored on too
     few items to rank, where a difference from fp32 that is not significant counts as fp32's score."""
     scores = df["score"].copy()
-    for (_target, task), group in df.groupby(["target", "task"], sort=False):
+    for (_target, _task), group in df.groupby(["target", "task"], sort=False):
         if not group["too_few_to_rank"].astype(bool).any():
             continue
         base = group[(group["family"] == "baseline") & group["score"].notna()]

@@ -34,7 +34,11 @@ COLUMN_DOCS: list[tuple[str, str, str]] = [
     ("runtime_version", "str", "version of that runtime's package"),
     ("top1", "fraction", "deployed top-1"),
     ("delta_top1", "fraction", "top1 minus the fp32 top-1 on the same runtime"),
-    ("delta_significant", "bool", "the paired McNemar test finds the delta more than chance (tables print n.s. otherwise)"),
+    (
+        "delta_significant",
+        "bool",
+        "the paired McNemar test finds the delta more than chance (tables print n.s. otherwise)",
+    ),
     ("p50_ms", "ms", "LoadGen SingleStream p50"),
     ("speedup", "x", "fp32 p50 / p50 on the same runtime, version and provider"),
     ("size_bytes", "bytes", "artifact file size"),
@@ -67,13 +71,24 @@ def rows(df) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
         best = group.sort_values(["score", "p50_ms"], ascending=[False, True], na_position="last", kind="stable")
         best = best.drop_duplicates(["toolkit", "runtime"], keep="first")
         for _, r in best.iterrows():
-            out.append({
-                "target": target, "task": task, "toolkit": r["toolkit"], "toolkit_version": _clean(r["toolkit_version"]),
-                "method": r["label"], "runtime": r["runtime"], "runtime_version": _clean(r["runtime_version"]),
-                "top1": _clean(r["top1"]), "delta_top1": _clean(r["delta_top1"]),
-                "delta_significant": _clean(r.get("delta_significant")), "p50_ms": _clean(r["p50_ms"]),
-                "speedup": _clean(r["speedup"]), "size_bytes": _clean(r["size_bytes"]), "job_id": r["job_id"],
-            })  # fmt: skip
+            out.append(
+                {
+                    "target": target,
+                    "task": task,
+                    "toolkit": r["toolkit"],
+                    "toolkit_version": _clean(r["toolkit_version"]),
+                    "method": r["label"],
+                    "runtime": r["runtime"],
+                    "runtime_version": _clean(r["runtime_version"]),
+                    "top1": _clean(r["top1"]),
+                    "delta_top1": _clean(r["delta_top1"]),
+                    "delta_significant": _clean(r.get("delta_significant")),
+                    "p50_ms": _clean(r["p50_ms"]),
+                    "speedup": _clean(r["speedup"]),
+                    "size_bytes": _clean(r["size_bytes"]),
+                    "job_id": r["job_id"],
+                }
+            )
     return out
 
 
@@ -93,22 +108,42 @@ def markdown_lines(view: list[dict[str, Any]], heading: str = "##") -> list[str]
     for r in view:
         groups.setdefault((r["target"], r["task"]), []).append(r)
     for (target, task), group in groups.items():
-        lines += [f"{heading}# {task} on {target}", "",
-                  "| toolkit | method | runtime | top-1 % | Δ vs fp32 (pts) | p50 ms | speed-up vs fp32 | size KB |",
-                  "|---|---|---|---:|---:|---:|---:|---:|"]  # fmt: skip
+        lines += [
+            f"{heading}# {task} on {target}",
+            "",
+            "| toolkit | method | runtime | top-1 % | Δ vs fp32 (pts) | p50 ms | speed-up vs fp32 | size KB |",
+            "|---|---|---|---:|---:|---:|---:|---:|",
+        ]
         for r in group:
             toolkit = f"{r['toolkit']} {r['toolkit_version']}" if r["toolkit_version"] else str(r["toolkit"])
             runtime = f"{r['runtime']} {r['runtime_version']}" if r["runtime_version"] else str(r["runtime"])
             speedup = fmt.DASH if r["speedup"] is None else f"{r['speedup']:.2f}x"
             size = fmt.DASH if r["size_bytes"] is None else f"{r['size_bytes'] / 1000:.1f}"
-            cells = [toolkit, r["method"], runtime, fmt.pct(r["top1"]), fmt.delta(r), fmt.num(r["p50_ms"], ".4f"), speedup, size]
+            cells = [
+                toolkit,
+                r["method"],
+                runtime,
+                fmt.pct(r["top1"]),
+                fmt.delta(r),
+                fmt.num(r["p50_ms"], ".4f"),
+                speedup,
+                size,
+            ]
             lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
         lines.append("")
     return lines
 
 
 def json_text(view: list[dict[str, Any]]) -> str:
-    return json.dumps({"schema": CROSS_TOOLKIT_SCHEMA, "columns": [{"name": n, "unit": u, "meaning": m} for n, u, m in COLUMN_DOCS], "rows": view}, indent=1, allow_nan=False)
+    return json.dumps(
+        {
+            "schema": CROSS_TOOLKIT_SCHEMA,
+            "columns": [{"name": n, "unit": u, "meaning": m} for n, u, m in COLUMN_DOCS],
+            "rows": view,
+        },
+        indent=1,
+        allow_nan=False,
+    )
 
 
 def html_table(view: list[dict[str, Any]]) -> str:
@@ -116,13 +151,31 @@ def html_table(view: list[dict[str, Any]]) -> str:
     if not view:
         return '<p class="meta">No int8 results with a toolkit yet.</p>'
     heads = ["target", "task", "toolkit", "method", "runtime", "top-1 %", "Δ pts", "p50 ms", "speed-up", "size KB"]
-    head = "".join(f'<th class="{"text" if i < 5 else "num"}" scope="col">{escape(h)}</th>' for i, h in enumerate(heads))
+    head = "".join(
+        f'<th class="{"text" if i < 5 else "num"}" scope="col">{escape(h)}</th>' for i, h in enumerate(heads)
+    )
     body = []
     for r in view:
-        cells = [r["target"], r["task"], f"{r['toolkit']} {r['toolkit_version'] or ''}".strip(), r["method"], f"{r['runtime']} {r['runtime_version'] or ''}".strip()]
-        nums = [fmt.pct(r["top1"]), fmt.delta(r), fmt.num(r["p50_ms"], ".4f"),
-                fmt.DASH if r["speedup"] is None else f"{r['speedup']:.2f}x", fmt.DASH if r["size_bytes"] is None else f"{r['size_bytes'] / 1000:.1f}"]  # fmt: skip
-        body.append("<tr>" + "".join(f'<td class="text">{escape(str(c))}</td>' for c in cells) + "".join(f"<td>{escape(c)}</td>" for c in nums) + "</tr>")
+        cells = [
+            r["target"],
+            r["task"],
+            f"{r['toolkit']} {r['toolkit_version'] or ''}".strip(),
+            r["method"],
+            f"{r['runtime']} {r['runtime_version'] or ''}".strip(),
+        ]
+        nums = [
+            fmt.pct(r["top1"]),
+            fmt.delta(r),
+            fmt.num(r["p50_ms"], ".4f"),
+            fmt.DASH if r["speedup"] is None else f"{r['speedup']:.2f}x",
+            fmt.DASH if r["size_bytes"] is None else f"{r['size_bytes'] / 1000:.1f}",
+        ]
+        body.append(
+            "<tr>"
+            + "".join(f'<td class="text">{escape(str(c))}</td>' for c in cells)
+            + "".join(f"<td>{escape(c)}</td>" for c in nums)
+            + "</tr>"
+        )
     return f'<div class="scroll"><table id="toolkits"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
 
 

@@ -16,13 +16,15 @@ same queue) it is filled here, from the merged records, and the record says so.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from suite.errors import BadInput
 from suite.records.baseline import baseline_of
 from suite.records.paired import vs_baseline
 from suite.records.schema import problem
 from suite.records.store import RecordStore
+
 
 def check_record(record: Any, where: str) -> dict[str, Any]:
     """A record from elsewhere, checked against the schema (every contract key's type and range, plain

@@ -23,7 +23,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -99,14 +100,22 @@ def vs_baseline(accuracy: dict[str, Any], baseline: dict[str, Any] | None) -> di
     if baseline is None:
         return None
     base_acc = baseline.get("accuracy") or {}
-    out: dict[str, Any] = {"baseline_job": baseline.get("job_id"), "test": "exact McNemar (binomial, two-sided)", "alpha": ALPHA}
+    out: dict[str, Any] = {
+        "baseline_job": baseline.get("job_id"),
+        "test": "exact McNemar (binomial, two-sided)",
+        "alpha": ALPHA,
+    }
     mine, theirs = decode_correct(accuracy.get("correct")), decode_correct(base_acc.get("correct"))
     if mine is None or theirs is None:
         side = "this record" if mine is None else "the fp32 record"
-        out["error"] = f"{side} keeps no per-item correctness (more than {MAX_ITEMS} items, or written before it was recorded)"
+        out["error"] = (
+            f"{side} keeps no per-item correctness (more than {MAX_ITEMS} items, or written before it was recorded)"
+        )
         return out
     if mine.size != theirs.size or accuracy.get("labels_sha256") != base_acc.get("labels_sha256"):
-        out["error"] = f"not the same evaluated items ({mine.size} here, {theirs.size} in the fp32 record, or other labels)"
+        out["error"] = (
+            f"not the same evaluated items ({mine.size} here, {theirs.size} in the fp32 record, or other labels)"
+        )
         return out
     only_fp32 = int(np.count_nonzero(theirs & ~mine))
     only_method = int(np.count_nonzero(mine & ~theirs))

@@ -15,7 +15,7 @@ never rewritten by being read).
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Optional
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
@@ -47,159 +47,159 @@ FractionInterval = Annotated[list[Fraction], Field(min_length=2, max_length=2), 
 
 class Task(_Open):
     name: PlainName
-    file_sha256: Optional[str] = None
-    limit: Optional[Annotated[int, Field(ge=1)]] = None
-    weights_sha256: Optional[str] = None
-    dataset: Optional[dict[str, Any]] = None
-    model: Optional[dict[str, Any]] = None
+    file_sha256: str | None = None
+    limit: Annotated[int, Field(ge=1)] | None = None
+    weights_sha256: str | None = None
+    dataset: dict[str, Any] | None = None
+    model: dict[str, Any] | None = None
 
 
 class Toolkit(_Open):
     name: str
-    version: Optional[str] = None
+    version: str | None = None
 
 
 class Method(_Open):
     name: Annotated[str, Field(min_length=1)]
-    family: Optional[str] = None
-    params: Optional[dict[str, Any]] = None
-    toolkit: Optional[Toolkit] = None
+    family: str | None = None
+    params: dict[str, Any] | None = None
+    toolkit: Toolkit | None = None
 
 
 class Target(_Open):
     name: PlainName
-    matched: Optional[bool] = None
-    override: Optional[bool] = None
+    matched: bool | None = None
+    override: bool | None = None
 
 
 class Runtime(_Open):
     name: Annotated[str, Field(min_length=1)]
-    version: Optional[str] = None
-    provider: Optional[str] = None
-    providers_requested: Optional[list[str]] = None
-    fallback: Optional[bool] = None
-    threads: Optional[Count] = None
-    delegate: Optional[str] = None
-    providers_session: Optional[list[str]] = None
-    providers_missing: Optional[list[str]] = None
-    placement: Optional[dict[str, Any]] = None
-    inference_precision: Optional[str] = None
+    version: str | None = None
+    provider: str | None = None
+    providers_requested: list[str] | None = None
+    fallback: bool | None = None
+    threads: Count | None = None
+    delegate: str | None = None
+    providers_session: list[str] | None = None
+    providers_missing: list[str] | None = None
+    placement: dict[str, Any] | None = None
+    inference_precision: str | None = None
 
 
 class Artifact(_Open):
-    format: Optional[str] = None
-    path: Optional[str] = None
-    sha256: Optional[str] = None
-    size_bytes: Optional[Count] = None
-    compressed_size_bytes: Optional[Count] = None
-    simulated: Optional[bool] = None
-    weight_bits: Optional[Bits] = None
-    activation_bits: Optional[Bits] = None
-    precision_map: Optional[dict[str, Count]] = None
-    details: Optional[dict[str, Any]] = None
-    cached: Optional[bool] = None
+    format: str | None = None
+    path: str | None = None
+    sha256: str | None = None
+    size_bytes: Count | None = None
+    compressed_size_bytes: Count | None = None
+    simulated: bool | None = None
+    weight_bits: Bits | None = None
+    activation_bits: Bits | None = None
+    precision_map: dict[str, Count] | None = None
+    details: dict[str, Any] | None = None
+    cached: bool | None = None
 
 
 class VsFp32(_Open):
-    both_right: Optional[Count] = None
-    only_fp32: Optional[Count] = None
-    only_method: Optional[Count] = None
-    mcnemar_p: Optional[Fraction] = None
-    significant: Optional[bool] = None
+    both_right: Count | None = None
+    only_fp32: Count | None = None
+    only_method: Count | None = None
+    mcnemar_p: Fraction | None = None
+    significant: bool | None = None
 
 
 class Accuracy(_Open):
-    metric: Optional[str] = None
-    top1: Optional[Fraction] = None
-    top5: Optional[Fraction] = None
-    n: Optional[Count] = None
-    fp32_top1: Optional[Fraction] = None
-    delta_top1: Optional[Signed] = None
-    simulated_top1: Optional[Fraction] = None
-    delta_filled_at: Optional[str] = None
-    top1_ci: Optional[FractionInterval] = None
-    vs_fp32: Optional[VsFp32] = None
-    perplexity: Optional[Number] = None
-    fp32_perplexity: Optional[Number] = None
-    embedding_cosine: Optional[Signed] = None
+    metric: str | None = None
+    top1: Fraction | None = None
+    top5: Fraction | None = None
+    n: Count | None = None
+    fp32_top1: Fraction | None = None
+    delta_top1: Signed | None = None
+    simulated_top1: Fraction | None = None
+    delta_filled_at: str | None = None
+    top1_ci: FractionInterval | None = None
+    vs_fp32: VsFp32 | None = None
+    perplexity: Number | None = None
+    fp32_perplexity: Number | None = None
+    embedding_cosine: Signed | None = None
 
 
 class _Timed(_Open):
     """What the SingleStream and Offline blocks share."""
 
-    scenario: Optional[str] = None
-    runs: Optional[Count] = None
-    cv: Optional[Number] = None
-    unstable: Optional[bool] = None
-    valid: Optional[bool] = None
-    invalid_reason: Optional[str] = None
-    quick: Optional[bool] = None
+    scenario: str | None = None
+    runs: Count | None = None
+    cv: Number | None = None
+    unstable: bool | None = None
+    valid: bool | None = None
+    invalid_reason: str | None = None
+    quick: bool | None = None
 
 
 class Latency(_Timed):
-    p50_ms: Optional[Number] = None
-    p90_ms: Optional[Number] = None
-    p99_ms: Optional[Number] = None
-    mean_ms: Optional[Number] = None
-    early_stopping_p90_ms: Optional[Number] = None
-    queries: Optional[Count] = None
-    per_run_p50_ms: Optional[list[Optional[Number]]] = None
-    expected_latency_ns: Optional[Number] = None
-    mode: Optional[Literal["precision", "mlperf"]] = None
-    p50_ci_ms: Optional[Interval] = None
-    precision_met: Optional[bool] = None
-    ttft_ms: Optional[Number] = None
+    p50_ms: Number | None = None
+    p90_ms: Number | None = None
+    p99_ms: Number | None = None
+    mean_ms: Number | None = None
+    early_stopping_p90_ms: Number | None = None
+    queries: Count | None = None
+    per_run_p50_ms: list[Number | None] | None = None
+    expected_latency_ns: Number | None = None
+    mode: Literal["precision", "mlperf"] | None = None
+    p50_ci_ms: Interval | None = None
+    precision_met: bool | None = None
+    ttft_ms: Number | None = None
 
 
 class Throughput(_Timed):
-    items_per_s: Optional[Number] = None
-    per_run_items_per_s: Optional[list[Optional[Number]]] = None
-    samples: Optional[Count] = None
-    batch_size: Optional[Count] = None
-    ci: Optional[Interval] = None
-    tokens_per_s: Optional[Number] = None
+    items_per_s: Number | None = None
+    per_run_items_per_s: list[Number | None] | None = None
+    samples: Count | None = None
+    batch_size: Count | None = None
+    ci: Interval | None = None
+    tokens_per_s: Number | None = None
 
 
 class Power(_Open):
-    status: Optional[Literal["measured", "unavailable", "needs_privilege"]] = None
-    reason: Optional[str] = None
-    hint: Optional[str] = None
-    sensor: Optional[str] = None
-    boundary: Optional[str] = None
-    method: Optional[str] = None
-    avg_w: Optional[Number] = None
-    energy_j: Optional[Number] = None
-    mj_per_item: Optional[Number] = None
-    window_s: Optional[Number] = None
-    samples: Optional[Count] = None
-    detail: Optional[dict[str, Any]] = None
+    status: Literal["measured", "unavailable", "needs_privilege"] | None = None
+    reason: str | None = None
+    hint: str | None = None
+    sensor: str | None = None
+    boundary: str | None = None
+    method: str | None = None
+    avg_w: Number | None = None
+    energy_j: Number | None = None
+    mj_per_item: Number | None = None
+    window_s: Number | None = None
+    samples: Count | None = None
+    detail: dict[str, Any] | None = None
 
 
 class Environment(_Open):
-    packages: Optional[dict[str, str]] = None
-    python: Optional[str] = None
-    cpu: Optional[dict[str, Any]] = None
-    os: Optional[str] = None
-    kernel: Optional[str] = None
-    governor: Optional[str] = None
-    git: Optional[dict[str, Any]] = None
-    temperatures: Optional[dict[str, Any]] = None
-    throttled: Optional[dict[str, Any]] = None
-    preflight: Optional[list[Any]] = None
+    packages: dict[str, str] | None = None
+    python: str | None = None
+    cpu: dict[str, Any] | None = None
+    os: str | None = None
+    kernel: str | None = None
+    governor: str | None = None
+    git: dict[str, Any] | None = None
+    temperatures: dict[str, Any] | None = None
+    throttled: dict[str, Any] | None = None
+    preflight: list[Any] | None = None
 
 
 class Diagnosis(_Open):
-    baseline_job: Optional[str] = None
-    speedup_p50: Optional[Number] = None
-    speedup_items_per_s: Optional[Number] = None
-    faster: Optional[bool] = None
-    causes: Optional[list[str]] = None
-    not_faster_on: Optional[list[str]] = None
-    line: Optional[str] = None
+    baseline_job: str | None = None
+    speedup_p50: Number | None = None
+    speedup_items_per_s: Number | None = None
+    faster: bool | None = None
+    causes: list[str] | None = None
+    not_faster_on: list[str] | None = None
+    line: str | None = None
 
 
 class Memory(_Open):
-    peak_rss_mb: Optional[Number] = None
+    peak_rss_mb: Number | None = None
 
 
 class Record(_Open):
@@ -209,26 +209,26 @@ class Record(_Open):
     job_id: PlainName
     fingerprint: Annotated[str, Field(pattern=r"^[0-9a-f]{16,64}$")]
     status: Literal["ok", "failed", "skipped"]
-    error: Optional[str] = None
-    error_tail: Optional[list[str]] = None
-    error_kind: Optional[str] = None
-    created_at: Optional[Annotated[str, Field(pattern=r"^\d{4}-\d\d-\d\dT\d\d:\d\d")]] = None
+    error: str | None = None
+    error_tail: list[str] | None = None
+    error_kind: str | None = None
+    created_at: Annotated[str, Field(pattern=r"^\d{4}-\d\d-\d\dT\d\d:\d\d")] | None = None
     task: Task
     method: Method
     target: Target
     runtime: Runtime
-    artifact: Optional[Artifact] = None
-    accuracy: Optional[Accuracy] = None
-    latency: Optional[Latency] = None
-    throughput: Optional[Throughput] = None
-    power: Optional[Power] = None
-    environment: Optional[Environment] = None
-    timings_s: Optional[dict[str, Number]] = None
-    inputs: Optional[dict[str, Any]] = None
-    sources: Optional[dict[str, Any]] = None
-    diagnosis: Optional[Diagnosis] = None
-    dispatch: Optional[dict[str, Any]] = None
-    memory: Optional[Memory] = None
+    artifact: Artifact | None = None
+    accuracy: Accuracy | None = None
+    latency: Latency | None = None
+    throughput: Throughput | None = None
+    power: Power | None = None
+    environment: Environment | None = None
+    timings_s: dict[str, Number] | None = None
+    inputs: dict[str, Any] | None = None
+    sources: dict[str, Any] | None = None
+    diagnosis: Diagnosis | None = None
+    dispatch: dict[str, Any] | None = None
+    memory: Memory | None = None
 
 
 def _got(value: Any) -> str:

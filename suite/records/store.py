@@ -11,9 +11,10 @@ import json
 import os
 import tempfile
 import time
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from suite.errors import BadInput
 from suite.paths import results_root
@@ -22,9 +23,24 @@ from suite.records.schema import SCHEMA, problem
 MAX_RECORD_BYTES = 16 << 20  # a record is 5-50 KB (its sources embed two small YAML files)
 TEMP_SUFFIX = ".tmp"
 RECORD_KEYS = (
-    "schema", "job_id", "status", "error", "error_tail", "created_at", "task", "method", "target",
-    "runtime", "artifact", "accuracy", "latency", "throughput", "power", "environment", "timings_s",
-)  # fmt: skip
+    "schema",
+    "job_id",
+    "status",
+    "error",
+    "error_tail",
+    "created_at",
+    "task",
+    "method",
+    "target",
+    "runtime",
+    "artifact",
+    "accuracy",
+    "latency",
+    "throughput",
+    "power",
+    "environment",
+    "timings_s",
+)
 
 
 def utc_now() -> str:
@@ -160,7 +176,9 @@ class RecordStore:
         record = clean_nans(record)
         wrong = problem(record)
         if wrong:
-            raise BadInput(f"record {record.get('job_id') if isinstance(record, dict) else '?'}: not written, it does not fit {SCHEMA}: {wrong}")
+            raise BadInput(
+                f"record {record.get('job_id') if isinstance(record, dict) else '?'}: not written, it does not fit {SCHEMA}: {wrong}"
+            )
         path = self.path_for(record["target"]["name"], record["task"]["name"], record["job_id"])
         atomic_write_json(path, record)
         return path

@@ -7,9 +7,32 @@ what would fall back, how its profile entries are labelled) is asked of the runt
 """
 
 PLUGINS: dict[str, tuple[str, dict[str, object]]] = {
-    "ort": ("ort:OrtRuntime", dict(formats=["onnx"], summary="ONNX Runtime (execution providers from the profile, the one used read back)")),
-    "litert": ("litert:LiteRtRuntime", dict(formats=["tflite"], summary="LiteRT (ai-edge-litert) with the XNNPACK delegate")),
-    "torch": ("torch_rt:TorchRuntime", dict(formats=["torch"], summary="PyTorch eager, CPU or CUDA (fp32/fp16/bf16, CUDA graphs)")),
-    "openvino": ("openvino_rt:OpenVinoRuntime", dict(formats=["onnx", "openvino"], package="openvino", summary="OpenVINO CPU plugin: ONNX (fp32, QDQ) and IR; f32 unless bf16 is asked for, precision read back")),
-    "executorch": ("executorch_rt:ExecutorchRuntime", dict(formats=["pte"], package="executorch", summary="ExecuTorch runtime (XNNPACK delegate) for .pte programs; delegated share read from the program")),
-}  # fmt: skip
+    "ort": (
+        "ort:OrtRuntime",
+        dict(formats=["onnx"], summary="ONNX Runtime (execution providers from the profile, the one used read back)"),
+    ),
+    "litert": (
+        "litert:LiteRtRuntime",
+        dict(formats=["tflite"], summary="LiteRT (ai-edge-litert) with the XNNPACK delegate"),
+    ),
+    "torch": (
+        "torch_rt:TorchRuntime",
+        dict(formats=["torch"], summary="PyTorch eager, CPU or CUDA (fp32/fp16/bf16, CUDA graphs)"),
+    ),
+    "openvino": (
+        "openvino_rt:OpenVinoRuntime",
+        dict(
+            formats=["onnx", "openvino"],
+            package="openvino",
+            summary="OpenVINO CPU plugin: ONNX (fp32, QDQ) and IR; f32 unless bf16 is asked for, precision read back",
+        ),
+    ),
+    "executorch": (
+        "executorch_rt:ExecutorchRuntime",
+        dict(
+            formats=["pte"],
+            package="executorch",
+            summary="ExecuTorch runtime (XNNPACK delegate) for .pte programs; delegated share read from the program",
+        ),
+    ),
+}

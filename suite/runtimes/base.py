@@ -8,9 +8,10 @@ as a built-in one.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -35,6 +36,7 @@ class Session(ABC):
         timed: called with SingleStream's and Offline's batch sizes before the warm-up, so neither
         LoadGen's runs nor the rate estimate before them pay a compile (measured: OpenVINO compiles
         mnist5k-resnet int8 for batch 32 in 0.38 s, longer than the 0.3 s estimate loop). Default: nothing."""
+        return None
 
 
 @dataclass
@@ -54,7 +56,9 @@ def packed_feeds(names: list[str], x: np.ndarray) -> dict[str, np.ndarray]:
     if x.ndim < 2 or x.shape[1] != len(names):
         from suite.errors import JobFailed
 
-        raise JobFailed(f"the model takes {len(names)} inputs {names}, but a sample has shape {list(x.shape[1:])}: pack them along its first axis (input.names)")
+        raise JobFailed(
+            f"the model takes {len(names)} inputs {names}, but a sample has shape {list(x.shape[1:])}: pack them along its first axis (input.names)"
+        )
     return {name: np.ascontiguousarray(x[:, i]) for i, name in enumerate(names)}
 
 
@@ -66,7 +70,15 @@ def threads_label(threads: int | None) -> str | None:
 
 
 # Placement precision labels -> how runtimes name an inference precision (OpenVINO's spelling).
-_PRECISION_NAMES = {"fp32": "f32", "fp16": "f16", "bf16": "bf16", "int8": "int8", "int4": "int4", "int16": "int16", "fp64": "f64"}
+_PRECISION_NAMES = {
+    "fp32": "f32",
+    "fp16": "f16",
+    "bf16": "bf16",
+    "int8": "int8",
+    "int4": "int4",
+    "int16": "int16",
+    "fp64": "f64",
+}
 
 
 def inference_precision(placement: dict[str, Any] | None) -> str | None:

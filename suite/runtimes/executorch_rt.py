@@ -31,7 +31,14 @@ from suite.registry import dist_version
 from suite.runtimes.base import Runtime, RuntimeStatus, Session, threads_label
 
 INSTALL = "ExecuTorch is not installed: pip install -e '.[toolkits]' (or pip install executorch)"
-DATA_OPS = {"aten::view_copy", "aten::_to_copy", "aten::squeeze_copy", "aten::unsqueeze_copy", "aten::permute_copy", "aten::clone"}
+DATA_OPS = {
+    "aten::view_copy",
+    "aten::_to_copy",
+    "aten::squeeze_copy",
+    "aten::unsqueeze_copy",
+    "aten::permute_copy",
+    "aten::clone",
+}
 
 
 def portable_lib() -> Any:
@@ -87,7 +94,9 @@ class ExecutorchSession(Session):
         if et_version() is None:
             raise NotAvailableHere(INSTALL)
         if spec.options:
-            raise BadInput(f"runtime executorch: options.{sorted(spec.options)[0]}: unknown option (it has none; threads sets the pool)")
+            raise BadInput(
+                f"runtime executorch: options.{sorted(spec.options)[0]}: unknown option (it has none; threads sets the pool)"
+            )
         import torch
 
         lib = portable_lib()
@@ -104,7 +113,9 @@ class ExecutorchSession(Session):
             self.program = EtRuntime.get().load_program(self._data)
             self.method = self.program.load_method("forward")
         except Exception as exc:  # ExecuTorch raises RuntimeError with its error code
-            raise JobFailed(f"{path}: ExecuTorch {et_version()} cannot load it: {' '.join(str(exc).split())[:300]}") from None
+            raise JobFailed(
+                f"{path}: ExecuTorch {et_version()} cannot load it: {' '.join(str(exc).split())[:300]}"
+            ) from None
         meta = self.method.metadata
         info = meta.input_tensor_meta(0)
         self.input_shape = tuple(info.sizes())
@@ -133,7 +144,10 @@ class ExecutorchSession(Session):
         return {
             "name": "executorch",
             "version": et_version(),
-            "provider": "+".join(self.delegation["backends"] + (["portable kernels"] if self.delegation["kernel_calls"] else [])) or "portable kernels",
+            "provider": "+".join(
+                self.delegation["backends"] + (["portable kernels"] if self.delegation["kernel_calls"] else [])
+            )
+            or "portable kernels",
             "providers_requested": ["XnnpackBackend"],
             "fallback": bool(compute_left) or not self.delegation["delegate_calls"],
             "threads": self.threads,
@@ -159,14 +173,21 @@ class ExecutorchRuntime(Runtime):
             return RuntimeStatus("executorch", False, f"{INSTALL}; its jobs are recorded as skipped")
         missing = [m for m in ("executorch.extension.pybindings", "executorch.runtime") if find_spec(m) is None]
         if missing:
-            return RuntimeStatus("executorch", False, f"executorch {version}: {', '.join(missing)} missing from the installation")
+            return RuntimeStatus(
+                "executorch", False, f"executorch {version}: {', '.join(missing)} missing from the installation"
+            )
         summary = f"executorch {version}: Python runtime bindings, .pte programs lowered to XNNPACK"
         notes = [
             "operators XNNPACK cannot take run on ExecuTorch's portable kernels (fp32), per job in runtime.delegation and flagged as a fallback",
             "programs run with a batch of 1; Offline batches are sequential calls",
         ]
         if find_spec("executorch.backends.xnnpack") is None:
-            return RuntimeStatus("executorch", True, summary, fallback="no XNNPACK backend in this installation: .pte files lowered to XNNPACK will not load (jobs fail)")
+            return RuntimeStatus(
+                "executorch",
+                True,
+                summary,
+                fallback="no XNNPACK backend in this installation: .pte files lowered to XNNPACK will not load (jobs fail)",
+            )
         return RuntimeStatus("executorch", True, summary, notes=notes)
 
     def label(self, spec: dict[str, Any]) -> str:

@@ -58,7 +58,15 @@ def delegation(ops: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-COMPUTE_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV", "BATCH_MATMUL", "CONV_3D", "UNIDIRECTIONAL_SEQUENCE_LSTM"}
+COMPUTE_OPS = {
+    "CONV_2D",
+    "DEPTHWISE_CONV_2D",
+    "FULLY_CONNECTED",
+    "TRANSPOSE_CONV",
+    "BATCH_MATMUL",
+    "CONV_3D",
+    "UNIDIRECTIONAL_SEQUENCE_LSTM",
+}
 _DTYPE_NAMES = {"float32": "f32", "float16": "f16", "int8": "int8", "uint8": "int8", "int16": "int16"}
 
 
@@ -88,7 +96,9 @@ class LiteRtSession(Session):
         if self.delegate_name not in ("xnnpack", "none"):
             raise BadInput(f"runtimes.litert.options.delegate: got {self.delegate_name!r}, expected xnnpack or none")
         self._resolver = (
-            lrt.OpResolverType.AUTO if self.delegate_name == "xnnpack" else lrt.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+            lrt.OpResolverType.AUTO
+            if self.delegate_name == "xnnpack"
+            else lrt.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
         )
         self._lrt = lrt
         self._by_batch: dict[int, Any] = {}
@@ -104,7 +114,9 @@ class LiteRtSession(Session):
         if entry is not None:
             return entry[0]
         try:
-            it = self._lrt.Interpreter(model_path=str(self.path), num_threads=self.threads, experimental_op_resolver_type=self._resolver)
+            it = self._lrt.Interpreter(
+                model_path=str(self.path), num_threads=self.threads, experimental_op_resolver_type=self._resolver
+            )
             inp = it.get_input_details()[0]
             if list(inp["shape"])[0] != batch:
                 it.resize_tensor_input(inp["index"], [batch, *list(inp["shape"])[1:]])
@@ -173,7 +185,11 @@ class LiteRtRuntime(Runtime):
         if (spec.options or {}).get("delegate") == "edgetpu":
             lib = ctypes.util.find_library("edgetpu")
             if lib is None:
-                return RuntimeStatus("litert", False, f"{summary}; the Edge TPU delegate needs libedgetpu (apt-get install libedgetpu1-std), not found")
+                return RuntimeStatus(
+                    "litert",
+                    False,
+                    f"{summary}; the Edge TPU delegate needs libedgetpu (apt-get install libedgetpu1-std), not found",
+                )
             summary += f"; Edge TPU delegate {lib}"
         return RuntimeStatus("litert", True, summary)
 

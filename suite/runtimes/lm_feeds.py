@@ -10,15 +10,23 @@ of a board needs nothing more.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from suite.errors import JobFailed
 
 _PAST = re.compile(r"^past_key_values\.(\d+)\.(key|value)$")
-_DTYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16, "float32": np.float32, "float16": np.float16, "f32": np.float32, "f16": np.float16}
+_DTYPES = {
+    "tensor(float)": np.float32,
+    "tensor(float16)": np.float16,
+    "float32": np.float32,
+    "float16": np.float16,
+    "f32": np.float32,
+    "f16": np.float16,
+}
 
 RunFeeds = Callable[[dict[str, np.ndarray]], Sequence[np.ndarray]]
 
@@ -35,10 +43,13 @@ class LmGraph:
     past_dtype: Any
 
     @classmethod
-    def from_meta(cls, inputs: list[tuple[str, list[Any], str]], outputs: list[str]) -> "LmGraph":
+    def from_meta(cls, inputs: list[tuple[str, list[Any], str]], outputs: list[str]) -> LmGraph:
         """From (name, shape, element type) of the inputs and the output names, in graph order."""
         names = [n for n, _, _ in inputs]
-        past = sorted((n for n in names if _PAST.match(n)), key=lambda n: (int(_PAST.match(n).group(1)), _PAST.match(n).group(2) != "key"))  # type: ignore[union-attr]
+        past = sorted(
+            (n for n in names if _PAST.match(n)),
+            key=lambda n: (int(_PAST.match(n).group(1)), _PAST.match(n).group(2) != "key"),
+        )  # type: ignore[union-attr]
         if "input_ids" not in names or not past or "logits" not in outputs:
             raise JobFailed(
                 f"the model is not a causal LM with a KV cache: expected inputs input_ids and past_key_values.<i>.key|value "
@@ -51,11 +62,20 @@ class LmGraph:
         kv, head_dim = shape[1], shape[3]
         if not isinstance(kv, int) or not isinstance(head_dim, int):
             raise JobFailed(f"{past[0]} has shape {shape}: expected fixed kv heads and head size")
-        return cls(inputs=names, outputs=list(outputs), past=past, kv_heads=kv, head_dim=head_dim, past_dtype=_DTYPES.get(dtype, np.float32))
+        return cls(
+            inputs=names,
+            outputs=list(outputs),
+            past=past,
+            kv_heads=kv,
+            head_dim=head_dim,
+            past_dtype=_DTYPES.get(dtype, np.float32),
+        )
 
     @classmethod
-    def of_ort(cls, session: Any) -> "LmGraph":
-        return cls.from_meta([(i.name, list(i.shape), i.type) for i in session.get_inputs()], [o.name for o in session.get_outputs()])
+    def of_ort(cls, session: Any) -> LmGraph:
+        return cls.from_meta(
+            [(i.name, list(i.shape), i.type) for i in session.get_inputs()], [o.name for o in session.get_outputs()]
+        )
 
     def empty_past(self, batch: int) -> list[np.ndarray]:
         return [np.zeros((batch, self.kv_heads, 0, self.head_dim), dtype=self.past_dtype) for _ in self.past]
@@ -89,7 +109,9 @@ def is_lm(input_names: Sequence[str]) -> bool:
     return any(_PAST.match(n) for n in input_names)
 
 
-def batch_feeds(inputs: list[tuple[str, list[Any], str]], outputs: list[str]) -> Callable[[np.ndarray], dict[str, np.ndarray]]:
+def batch_feeds(
+    inputs: list[tuple[str, list[Any], str]], outputs: list[str]
+) -> Callable[[np.ndarray], dict[str, np.ndarray]]:
     """How a batch of samples becomes a model's feeds: one input; several packed along the sample's
     first axis (``input.names``, text encoders); or a causal LM's prompt with an empty KV cache."""
     from suite.runtimes.base import packed_feeds

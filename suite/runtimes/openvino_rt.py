@@ -36,9 +36,32 @@ from suite.runtimes.base import Runtime, RuntimeStatus, Session, inference_preci
 PRECISIONS = {"f32": "f32", "fp32": "f32", "bf16": "bf16", "f16": "f16", "fp16": "f16"}
 HINTS = {"latency": "LATENCY", "throughput": "THROUGHPUT", "none": None}
 # OpenVINO element types of runtimePrecision -> the suite's labels (runtime.placement, as for ORT).
-_LABELS = {"f32": "fp32", "bf16": "bf16", "f16": "fp16", "u8": "int8", "i8": "int8", "u4": "int4", "i4": "int4", "i32": "int32", "i64": "int64", "f64": "fp64", "boolean": "bool", "u1": "binary"}
+_LABELS = {
+    "f32": "fp32",
+    "bf16": "bf16",
+    "f16": "fp16",
+    "u8": "int8",
+    "i8": "int8",
+    "u4": "int4",
+    "i4": "int4",
+    "i32": "int32",
+    "i64": "int64",
+    "f64": "fp64",
+    "boolean": "bool",
+    "u1": "binary",
+}
 # Layer types of the CPU plugin's execution graph that do the arithmetic.
-COMPUTE_LAYERS = {"Convolution", "GroupConvolution", "Deconvolution", "FullyConnected", "MatMul", "RNNSeq", "RNNCell", "ScaledDotProductAttention", "BinaryConvolution"}
+COMPUTE_LAYERS = {
+    "Convolution",
+    "GroupConvolution",
+    "Deconvolution",
+    "FullyConnected",
+    "MatMul",
+    "RNNSeq",
+    "RNNCell",
+    "ScaledDotProductAttention",
+    "BinaryConvolution",
+}
 INSTALL = "OpenVINO is not installed: pip install -e '.[toolkits]' (or pip install openvino)"
 
 
@@ -141,9 +164,13 @@ class OpenVinoSession(Session):
     def _meta(self, compiled: Any) -> tuple[list[tuple[str, list[Any], str]], list[str]]:
         """(name, shape with None for dynamic dims, element type) of the inputs, and the output names."""
         inputs = [
-            (i.get_any_name(), [d.get_length() if d.is_static else None for d in i.get_partial_shape()], i.get_element_type().get_type_name())
+            (
+                i.get_any_name(),
+                [d.get_length() if d.is_static else None for d in i.get_partial_shape()],
+                i.get_element_type().get_type_name(),
+            )
             for i in compiled.inputs
-        ]  # fmt: skip
+        ]
         return inputs, self._names
 
     def _compile_named(self, model: Any) -> None:
@@ -198,10 +225,14 @@ class OpenVinoSession(Session):
         model = model if model is not None else self._read()
         shape = model.input(0).get_partial_shape()
         if shape.rank.is_dynamic:
-            raise JobFailed(f"{self.path}: OpenVINO {ov_version()}: the input has a dynamic rank; expected [batch, ...]")
+            raise JobFailed(
+                f"{self.path}: OpenVINO {ov_version()}: the input has a dynamic rank; expected [batch, ...]"
+            )
         dims = [batch, *[d.get_length() if d.is_static else -1 for d in list(shape)[1:]]]  # batch -1: dynamic
         if any(d < 0 for d in dims[1:]):
-            raise JobFailed(f"{self.path}: OpenVINO {ov_version()}: input dimensions {shape} are dynamic beyond the batch axis")
+            raise JobFailed(
+                f"{self.path}: OpenVINO {ov_version()}: input dimensions {shape} are dynamic beyond the batch axis"
+            )
         try:
             model.reshape(dims)
             compiled = self.core.compile_model(model, "CPU", self.config)
@@ -306,23 +337,36 @@ class OpenVinoRuntime(Runtime):
         ov = _openvino()
         core = ov.Core()
         if "CPU" not in core.available_devices:
-            return RuntimeStatus("openvino", False, f"openvino {version}: no CPU device (available: {core.available_devices})")
+            return RuntimeStatus(
+                "openvino", False, f"openvino {version}: no CPU device (available: {core.available_devices})"
+            )
         caps = core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")
         summary = f"openvino {version}: CPU plugin on {core.get_property('CPU', 'FULL_DEVICE_NAME')}; float layers at {options['precision']}"
         notes = []
         if "BF16" in caps and options["precision"] == "f32":
-            notes.append("this CPU supports bf16: the plugin's default would be bf16; this entry asks for f32 (options.precision: bf16 to time bf16)")
+            notes.append(
+                "this CPU supports bf16: the plugin's default would be bf16; this entry asks for f32 (options.precision: bf16 to time bf16)"
+            )
         if options["precision"] == "bf16" and "BF16" not in caps:
-            return RuntimeStatus("openvino", True, summary, fallback=f"bf16 asked but this CPU has no bf16 support ({', '.join(caps)}): OpenVINO will run f32 (recorded in runtime.inference_precision)")
+            return RuntimeStatus(
+                "openvino",
+                True,
+                summary,
+                fallback=f"bf16 asked but this CPU has no bf16 support ({', '.join(caps)}): OpenVINO will run f32 (recorded in runtime.inference_precision)",
+            )
         return RuntimeStatus("openvino", True, summary, notes=notes)
 
     def label(self, spec: dict[str, Any]) -> str:
         options = spec.get("options") or {}
         precision = str(options.get("precision", "f32")).lower()
         streams = options.get("streams", 1)
-        parts = ["openvino", None if precision in ("f32", "fp32") else precision, f"{streams}s" if streams != 1 else None, threads_label(spec.get("threads"))]
+        parts = [
+            "openvino",
+            None if precision in ("f32", "fp32") else precision,
+            f"{streams}s" if streams != 1 else None,
+            threads_label(spec.get("threads")),
+        ]
         return " ".join(str(p) for p in parts if p)
 
     def load(self, path: Path, spec: RuntimeSpec) -> OpenVinoSession:
         return OpenVinoSession(path, spec)
-

@@ -87,7 +87,10 @@ class OrtSession(Session):
         if self._feeds is None:
             from suite.runtimes.lm_feeds import batch_feeds
 
-            self._feeds = batch_feeds([(i.name, list(i.shape), i.type) for i in self.session.get_inputs()], [o.name for o in self.session.get_outputs()])
+            self._feeds = batch_feeds(
+                [(i.name, list(i.shape), i.type) for i in self.session.get_inputs()],
+                [o.name for o in self.session.get_outputs()],
+            )
         return self._feeds(x)
 
     def outputs(self, batch: np.ndarray) -> dict[str, np.ndarray]:
@@ -184,7 +187,9 @@ class OrtRuntime(Runtime):
         if missing:
             fallback = (
                 f"{', '.join(missing)} not in this onnxruntime build: {usable[0]} will run these jobs "
-                f"(recorded as a fallback)" if usable[0] != requested[0] else f"{', '.join(missing)} not in this build"
+                f"(recorded as a fallback)"
+                if usable[0] != requested[0]
+                else f"{', '.join(missing)} not in this build"
             )
         return RuntimeStatus("ort", True, summary, fallback)
 

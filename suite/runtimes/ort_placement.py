@@ -20,16 +20,43 @@ from pathlib import Path
 from typing import Any
 
 _DTYPE_PRECISION = {
-    "int8": "int8", "uint8": "int8", "int4": "int4", "uint4": "int4", "float16": "fp16", "bfloat16": "bf16",
-    "float": "fp32", "double": "fp64", "int32": "int32", "int64": "int64", "bool": "bool",
-}  # fmt: skip
+    "int8": "int8",
+    "uint8": "int8",
+    "int4": "int4",
+    "uint4": "int4",
+    "float16": "fp16",
+    "bfloat16": "bf16",
+    "float": "fp32",
+    "double": "fp64",
+    "int32": "int32",
+    "int64": "int64",
+    "bool": "bool",
+}
 QDQ_OPS = {"QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear"}
 COMPUTE_OPS = {
-    "Conv", "ConvTranspose", "Gemm", "MatMul", "FusedConv", "FusedGemm", "FusedMatMul", "NhwcFusedConv",
-    "QLinearConv", "QLinearMatMul", "QGemm", "ConvInteger", "MatMulInteger", "MatMulIntegerToFloat",
-    "DynamicQuantizeMatMul", "MatMulNBits", "NhwcConv", "QAttention", "Attention", "LSTM", "GRU",
+    "Conv",
+    "ConvTranspose",
+    "Gemm",
+    "MatMul",
+    "FusedConv",
+    "FusedGemm",
+    "FusedMatMul",
+    "NhwcFusedConv",
+    "QLinearConv",
+    "QLinearMatMul",
+    "QGemm",
+    "ConvInteger",
+    "MatMulInteger",
+    "MatMulIntegerToFloat",
+    "DynamicQuantizeMatMul",
+    "MatMulNBits",
+    "NhwcConv",
+    "QAttention",
+    "Attention",
+    "LSTM",
+    "GRU",
     "DynamicQuantizeLSTM",
-}  # fmt: skip
+}
 INTEGER_OPS = {"ConvInteger", "MatMulInteger", "MatMulIntegerToFloat", "DynamicQuantizeMatMul", "DynamicQuantizeLSTM"}
 
 

@@ -48,11 +48,19 @@ def parse_options(options: dict[str, Any]) -> dict[str, Any]:
         raise BadInput(f"runtime torch: dtype: got {dtype!r}, expected one of {', '.join(DTYPES)}")
     compile_mode = options.get("compile", False)
     if compile_mode not in (False, None, *COMPILE_MODES):
-        raise BadInput(f"runtime torch: compile: got {compile_mode!r}, expected false or one of {', '.join(COMPILE_MODES)}")
+        raise BadInput(
+            f"runtime torch: compile: got {compile_mode!r}, expected false or one of {', '.join(COMPILE_MODES)}"
+        )
     cuda_graphs = bool(options.get("cuda_graphs", device.startswith("cuda"))) and device.startswith("cuda")
     if compile_mode == "reduce-overhead":
         cuda_graphs = False
-    return {"device": device, "dtype": dtype, "cuda_graphs": cuda_graphs, "compile": compile_mode or False, "warmup": int(options.get("warmup", 3))}
+    return {
+        "device": device,
+        "dtype": dtype,
+        "cuda_graphs": cuda_graphs,
+        "compile": compile_mode or False,
+        "warmup": int(options.get("warmup", 3)),
+    }
 
 
 class TorchSession(Session):
@@ -65,10 +73,14 @@ class TorchSession(Session):
         if device.startswith("cuda"):
             if not torch.cuda.is_available():
                 build = f"CUDA {torch.version.cuda}" if torch.version.cuda else "a CPU-only build"
-                raise JobFailed(f"torch: device {device} requested but CUDA is not available (torch {torch.__version__} is {build}, or no GPU/driver)")
+                raise JobFailed(
+                    f"torch: device {device} requested but CUDA is not available (torch {torch.__version__} is {build}, or no GPU/driver)"
+                )
             index = int(device.split(":")[1]) if ":" in device else torch.cuda.current_device()
             if index >= torch.cuda.device_count():
-                raise JobFailed(f"torch: device {device} requested but only {torch.cuda.device_count()} CUDA device(s) are visible")
+                raise JobFailed(
+                    f"torch: device {device} requested but only {torch.cuda.device_count()} CUDA device(s) are visible"
+                )
         if spec.threads and device == "cpu":
             torch.set_num_threads(spec.threads)
         self.device = torch.device(device)
@@ -177,14 +189,24 @@ class TorchRuntime(Runtime):
         opts = parse_options(spec.options)
         import torch
 
-        summary = f"torch {torch.__version__}, {opts['device']} {opts['dtype']}" + (" with CUDA graphs" if opts["cuda_graphs"] else "")
+        summary = f"torch {torch.__version__}, {opts['device']} {opts['dtype']}" + (
+            " with CUDA graphs" if opts["cuda_graphs"] else ""
+        )
         if opts["device"].startswith("cuda"):
             if not torch.cuda.is_available():
-                build = f"CUDA {torch.version.cuda} build, no usable GPU/driver" if torch.version.cuda else "a CPU-only build"
-                return RuntimeStatus("torch", False, f"{summary}: CUDA is not available (torch is {build}); these jobs will fail")
+                build = (
+                    f"CUDA {torch.version.cuda} build, no usable GPU/driver"
+                    if torch.version.cuda
+                    else "a CPU-only build"
+                )
+                return RuntimeStatus(
+                    "torch", False, f"{summary}: CUDA is not available (torch is {build}); these jobs will fail"
+                )
             summary += f" on {torch.cuda.get_device_name(0)} (CUDA {torch.version.cuda})"
             if opts["dtype"] == "bfloat16" and not torch.cuda.is_bf16_supported():
-                return RuntimeStatus("torch", True, summary, notes=["this GPU has no native bfloat16: bf16 is emulated and slow"])
+                return RuntimeStatus(
+                    "torch", True, summary, notes=["this GPU has no native bfloat16: bf16 is emulated and slow"]
+                )
         return RuntimeStatus("torch", True, summary)
 
     def label(self, spec: dict[str, Any]) -> str:

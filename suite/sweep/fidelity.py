@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
@@ -53,10 +53,9 @@ def bare_p50_ms(run, samples: list[np.ndarray], seconds: float) -> float:  # typ
 def run_fidelity(target: str, tasks: list[str] | None, methods: list[str] | None, seconds: float) -> Iterator[str]:
     from suite.config import load_task
     from suite.job import build as prepare
-    from suite.job.measure import precision_goal
+    from suite.job.measure import precision_goal, scenario
     from suite.job.plan import plan
     from suite.machine.target import load_target
-    from suite.job.measure import scenario
     from suite.measure.loadgen import bare_batch_loop, offline_batches
     from suite.measure.precision import offline, offline_warm_up, single_stream, warm_up
     from suite.registry import runtimes
@@ -72,7 +71,9 @@ def run_fidelity(target: str, tasks: list[str] | None, methods: list[str] | None
         goal = precision_goal(profile.config, "single_stream", quick=False)
         before = bare_times_ns(session.run, samples, seconds / 2)
         with tempfile.TemporaryDirectory(prefix="edgeq-fidelity-") as tmp:
-            lat = single_stream(session.run, samples, goal, expected, Path(tmp), profile.config.measurement.cv_threshold)
+            lat = single_stream(
+                session.run, samples, goal, expected, Path(tmp), profile.config.measurement.cv_threshold
+            )
         after = bare_times_ns(session.run, samples, seconds / 2, start=len(before))
         b = loadgen_percentile(before + after, 50) / 1e6
         s = lat["p50_ms"]
@@ -91,7 +92,9 @@ def run_fidelity(target: str, tasks: list[str] | None, methods: list[str] | None
         n1, t1 = bare_batch_loop(session.run, batches, seconds / 2)
         with tempfile.TemporaryDirectory(prefix="edgeq-fidelity-") as tmp:
             goal = precision_goal(profile.config, "offline", quick=False)
-            thr = offline(session.run, batches, batch_size, goal, rate, Path(tmp), profile.config.measurement.cv_threshold)
+            thr = offline(
+                session.run, batches, batch_size, goal, rate, Path(tmp), profile.config.measurement.cv_threshold
+            )
         n2, t2 = bare_batch_loop(session.run, batches, seconds / 2)
         bare = (n1 + n2) / (t1 + t2)
         suite = thr["items_per_s"]

@@ -13,9 +13,9 @@ from suite.job.build import run_job
 from suite.job.plan import parse_overrides, plan
 from suite.machine.target import load_target
 from suite.paths import results_root
+from suite.publish.leaderboard import publish_working
 from suite.records.store import RecordStore
 from suite.sweep.loop import LocalExecutor, Outcome, run_sweep
-from suite.publish.leaderboard import publish_working
 from suite.sweep.summary import finish
 from suite.tracking.sink import MlflowSink
 
@@ -41,21 +41,34 @@ def run_bench(
 
     profile = load_target(target)
     jobs = plan(
-        profile, tasks, methods, runtimes, quick=quick, limit=limit, override=override_target,
-        overrides=parse_overrides(overrides), mlperf=mlperf,
-    )  # fmt: skip
+        profile,
+        tasks,
+        methods,
+        runtimes,
+        quick=quick,
+        limit=limit,
+        override=override_target,
+        overrides=parse_overrides(overrides),
+        mlperf=mlperf,
+    )
     jobs.sort(key=lambda j: (j.task_name, not j.is_baseline))  # baselines first: the others' deltas read them
     check_power_required(profile)
     store = RecordStore()
     for stale in store.clean_stale_temps():
         console.print(f"removed {stale.name}, the temp file of an interrupted record write")
     sink = MlflowSink(enabled=use_mlflow, say=lambda line: console.print(escape(line)))
-    console.print(f"edgeq bench: target [bold]{profile.config.name}[/] ({profile.path}), {len(jobs)} job(s), results in {results_root()}")
+    console.print(
+        f"edgeq bench: target [bold]{profile.config.name}[/] ({profile.path}), {len(jobs)} job(s), results in {results_root()}"
+    )
     bench_preamble(profile, console)  # the resolved target, runtime fallbacks, pre-flight (may stop: exit 2)
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=console, transient=True,
-    ) as progress:  # fmt: skip
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
         bar = progress.add_task("jobs", total=len(jobs))
 
         def started(job: Any) -> None:
@@ -66,8 +79,15 @@ def run_bench(
 
         executor = LocalExecutor(run_job, profile.config.measurement.job_timeout_s, on_start=started)
         outcomes = run_sweep(
-            jobs, executor, store, sink, force=force, retry_failed=retry_failed, on_record=arrived, prewarm=import_publisher,
-        )  # fmt: skip
+            jobs,
+            executor,
+            store,
+            sink,
+            force=force,
+            retry_failed=retry_failed,
+            on_record=arrived,
+            prewarm=import_publisher,
+        )
     sink.finish()
     written = publish_working(store, [profile.config.name], console)
     return finish(console, outcomes, sink, written)

@@ -9,9 +9,10 @@ record, or none, in place.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Protocol
+from typing import Any, Protocol
 
 from suite.errors import BadInput
 from suite.job.spec import Job
@@ -149,8 +150,14 @@ class LocalExecutor:
     """Jobs one after the other in a reused job process (``suite.job.isolate``), each bounded by the
     target's ``measurement.job_timeout_s``; ``decorate`` adds to each record (a bundle's ``dispatch``)."""
 
-    def __init__(self, runner: Any, timeout_s: float, env: dict[str, str] | None = None,
-                 decorate: Callable[[dict[str, Any]], None] | None = None, on_start: Callable[[Job], None] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        runner: Any,
+        timeout_s: float,
+        env: dict[str, str] | None = None,
+        decorate: Callable[[dict[str, Any]], None] | None = None,
+        on_start: Callable[[Job], None] | None = None,
+    ) -> None:
         self.runner = runner
         self.env = env
         self.timeout_s = timeout_s

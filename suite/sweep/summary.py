@@ -14,14 +14,21 @@ from suite.errors import EXIT_JOBS_FAILED, EXIT_OK
 from suite.runtimes.base import label_of
 from suite.sweep.loop import Outcome
 
-
 # (header, justify, required). Required columns always show in full; the others are added, in this
 # order, while the table still fits the terminal (flags may wrap onto a second line).
 COLUMNS: list[tuple[str, str, bool]] = [
-    ("method", "left", True), ("top-1 %", "right", True), ("Δ pts", "right", True), ("p50 ms", "right", True),
-    ("speed-up", "right", True), ("runtime", "left", False), ("flags", "left", False), ("±95%", "right", False),
-    ("items/s", "right", False), ("size KB", "right", False), ("power", "left", False),
-]  # fmt: skip
+    ("method", "left", True),
+    ("top-1 %", "right", True),
+    ("Δ pts", "right", True),
+    ("p50 ms", "right", True),
+    ("speed-up", "right", True),
+    ("runtime", "left", False),
+    ("flags", "left", False),
+    ("±95%", "right", False),
+    ("items/s", "right", False),
+    ("size KB", "right", False),
+    ("power", "left", False),
+]
 
 
 def _speedup(record: dict[str, Any], is_baseline: bool) -> str:
@@ -57,22 +64,32 @@ def row_cells(o: Outcome) -> dict[str, str]:
     flags = [o.how] if o.how != "ran" else []
     if r["status"] != "ok":
         flags.insert(0, r["status"])
-    flags += [name for name, on in (
-        ("simulated", art.get("simulated")), ("unstable", lat.get("unstable") or thr.get("unstable")),
-        ("imprecise", lat.get("precision_met") is False or thr.get("precision_met") is False),
-        ("quick", lat.get("quick")), ("fallback", (r.get("runtime") or {}).get("fallback")),
-        ("invalid", lat.get("invalid_reason")),
-    ) if on]  # fmt: skip
+    flags += [
+        name
+        for name, on in (
+            ("simulated", art.get("simulated")),
+            ("unstable", lat.get("unstable") or thr.get("unstable")),
+            ("imprecise", lat.get("precision_met") is False or thr.get("precision_met") is False),
+            ("quick", lat.get("quick")),
+            ("fallback", (r.get("runtime") or {}).get("fallback")),
+            ("invalid", lat.get("invalid_reason")),
+        )
+        if on
+    ]
     half = lat.get("ci_half_width_pct")
     return {
         "method": o.job.method,
-        "top-1 %": f"{acc['top1'] * 100:.2f}" if acc.get("top1") is not None else (f"ppl {acc['perplexity']:.3f}" if acc.get("perplexity") else "–"),
+        "top-1 %": f"{acc['top1'] * 100:.2f}"
+        if acc.get("top1") is not None
+        else (f"ppl {acc['perplexity']:.3f}" if acc.get("perplexity") else "–"),
         "Δ pts": _delta(acc),
         "p50 ms": _p50(lat.get("p50_ms")),
         "speed-up": _speedup(r, o.job.is_baseline),
         "runtime": label_of(o.job.runtime),
         "±95%": f"{half:.1f}%" if half is not None else "–",
-        "items/s": f"{thr['tokens_per_s']:,.1f} tok/s" if thr.get("tokens_per_s") else (f"{thr['items_per_s']:,.0f}" if thr.get("items_per_s") else "–"),
+        "items/s": f"{thr['tokens_per_s']:,.1f} tok/s"
+        if thr.get("tokens_per_s")
+        else (f"{thr['items_per_s']:,.0f}" if thr.get("items_per_s") else "–"),
         "size KB": f"{art['size_bytes'] / 1024:.1f}" if art.get("size_bytes") else "–",
         "power": f"{pw['avg_w']:.2f} W" if pw.get("status") == "measured" else (pw.get("status") or "–"),
         "flags": ", ".join(flags),
@@ -112,13 +129,28 @@ def table(console: Any, outcomes: list[Outcome]) -> None:
     for task, group in by_task.items():
         rows = [row_cells(o) for o in group]
         headers = fit_columns(rows, console.width)
-        n = next((int((o.record.get("accuracy") or {}).get("n") or 0) for o in group if (o.record.get("accuracy") or {}).get("n")), 0)
-        ranked_by_items = any((o.record.get("accuracy") or {}).get("metric") == "top1" for o in group)  # not perplexity windows
-        title = f"{task}" + (f" · {n} items" if n else "") + (" · too few to rank" if ranked_by_items and 0 < n < MIN_RANKED_ITEMS else "")
+        n = next(
+            (
+                int((o.record.get("accuracy") or {}).get("n") or 0)
+                for o in group
+                if (o.record.get("accuracy") or {}).get("n")
+            ),
+            0,
+        )
+        ranked_by_items = any(
+            (o.record.get("accuracy") or {}).get("metric") == "top1" for o in group
+        )  # not perplexity windows
+        title = (
+            f"{task}"
+            + (f" · {n} items" if n else "")
+            + (" · too few to rank" if ranked_by_items and 0 < n < MIN_RANKED_ITEMS else "")
+        )
         out = Table(title=escape(title), show_lines=False)
         for header in headers:
             required = header in ("method", "top-1 %", "Δ pts", "p50 ms", "speed-up")
-            out.add_column(header, justify=justify[header], no_wrap=required or header in ("runtime", "±95%", "items/s"))  # type: ignore[arg-type]
+            out.add_column(
+                header, justify=justify[header], no_wrap=required or header in ("runtime", "±95%", "items/s")
+            )  # type: ignore[arg-type]
         for o, cells in zip(group, rows):
             styled = [escape(cells[h]) for h in headers]
             if o.record["status"] == "failed":
@@ -136,13 +168,16 @@ def notes(console: Any, outcomes: list[Outcome]) -> None:
         rt = record.get("runtime") or {}
         label = escape(f"{o.job.task_name} / {o.job.method} / {label_of(o.job.runtime)}")
         if rt.get("fallback"):
-            console.print(f"[yellow]fallback[/] {label}: asked for {escape(str((rt.get('providers_requested') or ['?'])[0]))}, {escape(str(rt.get('provider')))} ran it")
+            console.print(
+                f"[yellow]fallback[/] {label}: asked for {escape(str((rt.get('providers_requested') or ['?'])[0]))}, {escape(str(rt.get('provider')))} ran it"
+            )
         lat = record.get("latency") or {}
         if lat.get("invalid_reason"):
             console.print(f"[red]invalid[/] {label}: {escape(str(lat['invalid_reason']))}")
         short = [
             f"{name} ±{b['ci_half_width_pct']:.1f}% after {b.get('duration_s')} s (bound {b.get('max_duration_s')} s"
-            + ("; out of reach: stopped early" if b.get("stop_reason") == OUT_OF_REACH else "") + ")"
+            + ("; out of reach: stopped early" if b.get("stop_reason") == OUT_OF_REACH else "")
+            + ")"
             for name, b in (("p50", lat), ("items/s", record.get("throughput") or {}))
             if b.get("precision_met") is False and b.get("ci_half_width_pct") is not None
         ]
@@ -155,7 +190,11 @@ def notes(console: Any, outcomes: list[Outcome]) -> None:
 
 
 def finish(
-    console: Any, outcomes: list[Outcome], sink: Any = None, written: list[Path] | None = None, retry_hint: str = "--retry-failed"
+    console: Any,
+    outcomes: list[Outcome],
+    sink: Any = None,
+    written: list[Path] | None = None,
+    retry_hint: str = "--retry-failed",
 ) -> int:
     """The table, the notes, where the leaderboard is, the MLflow lines, one line per skipped reason and
     per failed job; the exit code (1 if any job failed, after every job ran)."""
@@ -175,7 +214,9 @@ def finish(
         console.print(f"[yellow]skipped[/] {text}")
     failed = [o.record for o in outcomes if o.record["status"] == "failed"]
     for record in failed:  # errors quote shapes like [batch, 10]: print them, not parse them
-        console.print(f"[red]failed[/] {record['task']['name']} / {record['method']['name']}: {escape(str(record['error']))}")
+        console.print(
+            f"[red]failed[/] {record['task']['name']} / {record['method']['name']}: {escape(str(record['error']))}"
+        )
     if failed:
         console.print(f"{len(failed)} job(s) failed; {retry_hint} redoes them")
     link = sink.compare_link() if sink is not None else None

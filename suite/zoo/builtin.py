@@ -109,4 +109,3 @@ def load(task: TaskConfig, splits: Splits) -> ReferenceModel:
         weights_sha256=state_sha256(module.state_dict()),
         origin={"source": "builtin", "name": spec.name, "checkpoint": str(path), "trained_now": trained_here},
     )
-

@@ -12,7 +12,8 @@ epoch on 4000 digits stays under a minute here (8 epochs: 94.5 % top-1 on 1000 h
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 ARCHITECTURES: dict[str, Callable[[int], Any]] = {}
 

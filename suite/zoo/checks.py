@@ -74,7 +74,9 @@ def check_tflite(path: Any) -> None:
     except OSError as exc:
         raise BadInput(f"{path}: cannot read it ({exc.strerror or exc})") from None
     if len(head) < 8 or head[4:8] != b"TFL3":
-        raise BadInput(f"{path}: not a TFLite model (no 'TFL3' flatbuffer identifier: truncated, empty or another format)")
+        raise BadInput(
+            f"{path}: not a TFLite model (no 'TFL3' flatbuffer identifier: truncated, empty or another format)"
+        )
     try:
         from ai_edge_litert.interpreter import Interpreter
     except ImportError:
@@ -96,7 +98,6 @@ def check_torch_fits(module: Any, task: Any, what: str) -> None:
     import copy
 
     import torch
-
     from torch.nn.modules.lazy import LazyModuleMixin
 
     if any(isinstance(m, LazyModuleMixin) and m.has_uninitialized_params() for m in module.modules()):
@@ -113,4 +114,6 @@ def check_torch_fits(module: Any, task: Any, what: str) -> None:
             ) from None
     got = list(getattr(out, "shape", []))
     if got != [2, int(task.num_classes)]:
-        raise BadInput(f"num_classes: {what} gives outputs of shape {got} for a batch of 2, expected [2, {task.num_classes}]")
+        raise BadInput(
+            f"num_classes: {what} gives outputs of shape {got} for a batch of 2, expected [2, {task.num_classes}]"
+        )

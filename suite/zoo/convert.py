@@ -29,8 +29,11 @@ def run_child(kind: str, src: Path, dst: Path, *extra: str, timeout: float = 900
     tmp = dst.with_suffix(".tmp.onnx")
     proc = subprocess.run(
         [sys.executable, "-m", "suite.zoo.convert", kind, str(src), str(tmp), *extra],
-        capture_output=True, text=True, env=env, timeout=timeout,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+    )
     if proc.returncode != 0 or not tmp.is_file():
         lines = [line for line in proc.stderr.splitlines() if line.strip() and not line.startswith((" ", "\t"))]
         marked = [line for line in lines if line.startswith("edgeq-convert:")]
@@ -40,9 +43,8 @@ def run_child(kind: str, src: Path, dst: Path, *extra: str, timeout: float = 900
 
 
 def _keras(src: str, dst: str, name: str | None, classes: int | None, shape: list[int] | None) -> None:
-    import numpy as np
-
     import keras
+    import numpy as np
 
     if src.endswith(".keras"):
         model = keras.saving.load_model(src, compile=False)

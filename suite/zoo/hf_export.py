@@ -39,7 +39,9 @@ def _quiet_export(module: Any, args: tuple, path: Path, **kwargs: Any) -> None:
     logging.getLogger("torch.onnx").setLevel(logging.ERROR)
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
-        torch.onnx.export(module, args, str(tmp), dynamo=True, opset_version=OPSET, external_data=False, verbose=False, **kwargs)
+        torch.onnx.export(
+            module, args, str(tmp), dynamo=True, opset_version=OPSET, external_data=False, verbose=False, **kwargs
+        )
     model = onnx.load(str(tmp))
     fold_weight_transposes(model)
     onnx.save(model, str(tmp))
@@ -63,7 +65,9 @@ def fold_weight_transposes(model: Any) -> int:
         if node.op_type == "Transpose" and node.input[0] in inits:
             perm = next((list(a.ints) for a in node.attribute if a.name == "perm"), None)
             w = numpy_helper.to_array(inits[node.input[0]])
-            model.graph.initializer.append(numpy_helper.from_array(np.ascontiguousarray(w.transpose(perm)), node.output[0]))
+            model.graph.initializer.append(
+                numpy_helper.from_array(np.ascontiguousarray(w.transpose(perm)), node.output[0])
+            )
             folded += 1
             continue
         keep.append(node)
@@ -96,7 +100,13 @@ class _CachedLM:
                 cache = DynamicCache(config=self.model.config)
                 for i in range(layers):
                     cache.update(past[2 * i], past[2 * i + 1], i)
-                out = self.model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids, past_key_values=cache, use_cache=True)
+                out = self.model(
+                    input_ids=input_ids,
+                    attention_mask=attention_mask,
+                    position_ids=position_ids,
+                    past_key_values=cache,
+                    use_cache=True,
+                )
                 present = []
                 for layer in out.past_key_values.layers:
                     present += [layer.keys, layer.values]
@@ -132,13 +142,19 @@ def export_causal_lm(model: Any, path: Path) -> Path:
     past_len = torch.export.Dim("past", min=0, max=limit)
     total = torch.export.Dim("total", min=1, max=2 * limit)
     shapes = {
-        "input_ids": {0: batch, 1: seq}, "attention_mask": {0: batch, 1: total}, "position_ids": {0: batch, 1: seq},
+        "input_ids": {0: batch, 1: seq},
+        "attention_mask": {0: batch, 1: total},
+        "position_ids": {0: batch, 1: seq},
         "past": tuple({0: batch, 2: past_len} for _ in range(2 * layers)),
-    }  # fmt: skip
-    names = ["input_ids", "attention_mask", "position_ids"] + [f"past_key_values.{i}.{k}" for i in range(layers) for k in ("key", "value")]
+    }
+    names = ["input_ids", "attention_mask", "position_ids"] + [
+        f"past_key_values.{i}.{k}" for i in range(layers) for k in ("key", "value")
+    ]
     outputs = ["logits"] + [f"present.{i}.{k}" for i in range(layers) for k in ("key", "value")]
     with torch.no_grad():
-        _quiet_export(wrapper, (ids, mask, pos, *past), path, dynamic_shapes=shapes, input_names=names, output_names=outputs)
+        _quiet_export(
+            wrapper, (ids, mask, pos, *past), path, dynamic_shapes=shapes, input_names=names, output_names=outputs
+        )
     check_causal_lm(model, path)
     return path
 
@@ -163,7 +179,9 @@ def check_causal_lm(model: Any, path: Path, tokens: int = 7) -> None:
     scale = float(np.abs(ref).max()) or 1.0
     err = max(float(np.abs(logits - ref[:, :tokens]).max()), float(np.abs(step[:, -1] - ref[:, -1]).max())) / scale
     if not err < 1e-3:
-        raise BadInput(f"{path}: the ONNX export differs from transformers by {err:.2e} (relative) on a prompt and a decode step")
+        raise BadInput(
+            f"{path}: the ONNX export differs from transformers by {err:.2e} (relative) on a prompt and a decode step"
+        )
 
 
 def export_encoder(module: Any, seq_len: int, path: Path) -> Path:
@@ -175,7 +193,11 @@ def export_encoder(module: Any, seq_len: int, path: Path) -> Path:
     mask = torch.ones(2, seq_len, dtype=torch.int64)
     with torch.no_grad():
         _quiet_export(
-            module, (ids, mask), path, dynamic_shapes={"input_ids": {0: batch}, "attention_mask": {0: batch}},
-            input_names=["input_ids", "attention_mask"], output_names=["logits", "sentence_embedding"],
-        )  # fmt: skip
+            module,
+            (ids, mask),
+            path,
+            dynamic_shapes={"input_ids": {0: batch}, "attention_mask": {0: batch}},
+            input_names=["input_ids", "attention_mask"],
+            output_names=["logits", "sentence_embedding"],
+        )
     return path

@@ -53,18 +53,25 @@ def gguf_facts(path: Path) -> dict[str, Any]:
 
             reader = GGUFReader(str(path))
         except ImportError:
-            raise BadInput(f"{path}: reading a GGUF needs the gguf package (pip install gguf; the lm extra has it)") from None
+            raise BadInput(
+                f"{path}: reading a GGUF needs the gguf package (pip install gguf; the lm extra has it)"
+            ) from None
         except Exception as exc:
             raise BadInput(f"{path}: not a readable GGUF file ({' '.join(str(exc).split())[:160]})") from None
         arch = _field(reader, "general.architecture")
         tokens = reader.fields.get("tokenizer.ggml.tokens")
         types = sorted({t.tensor_type.name for t in reader.tensors})
         memo[sha] = {
-            "architecture": arch, "name": _field(reader, "general.name"),
-            "context_length": _field(reader, f"{arch}.context_length"), "block_count": _field(reader, f"{arch}.block_count"),
-            "embedding_length": _field(reader, f"{arch}.embedding_length"), "tokenizer_model": _field(reader, "tokenizer.ggml.model"),
-            "vocab_size": len(tokens.data) if tokens is not None else None, "tensor_types": types, "file_sha256": sha,
-        }  # fmt: skip
+            "architecture": arch,
+            "name": _field(reader, "general.name"),
+            "context_length": _field(reader, f"{arch}.context_length"),
+            "block_count": _field(reader, f"{arch}.block_count"),
+            "embedding_length": _field(reader, f"{arch}.embedding_length"),
+            "tokenizer_model": _field(reader, "tokenizer.ggml.model"),
+            "vocab_size": len(tokens.data) if tokens is not None else None,
+            "tensor_types": types,
+            "file_sha256": sha,
+        }
         tmp = memo_path.with_name(".gguf-facts.json.tmp")
         tmp.write_text(json.dumps(memo, sort_keys=True))
         tmp.replace(memo_path)
@@ -84,7 +91,9 @@ def folder_facts(folder: Path) -> dict[str, Any]:
 
     config = folder / "config.json"
     if not config.is_file():
-        raise BadInput(f"{folder}: no config.json (expected a Hugging Face model folder: config.json, model.safetensors, tokenizer.json)")
+        raise BadInput(
+            f"{folder}: no config.json (expected a Hugging Face model folder: config.json, model.safetensors, tokenizer.json)"
+        )
     try:
         cfg = json.loads(config.read_text(encoding="utf-8"))
     except ValueError as exc:
@@ -93,11 +102,16 @@ def folder_facts(folder: Path) -> dict[str, Any]:
     if weights is None:
         raise BadInput(f"{folder}: no weights file (expected {' or '.join(WEIGHT_FILES)} beside config.json)")
     return {
-        "architecture": cfg.get("model_type"), "architectures": cfg.get("architectures"),
-        "context_length": cfg.get("max_position_embeddings"), "vocab_size": cfg.get("vocab_size"),
-        "hidden_size": cfg.get("hidden_size"), "block_count": cfg.get("num_hidden_layers"),
-        "config_sha256": file_sha256(config), "weights_file": weights.name, "weights_sha256": file_sha256(weights),
-    }  # fmt: skip
+        "architecture": cfg.get("model_type"),
+        "architectures": cfg.get("architectures"),
+        "context_length": cfg.get("max_position_embeddings"),
+        "vocab_size": cfg.get("vocab_size"),
+        "hidden_size": cfg.get("hidden_size"),
+        "block_count": cfg.get("num_hidden_layers"),
+        "config_sha256": file_sha256(config),
+        "weights_file": weights.name,
+        "weights_sha256": file_sha256(weights),
+    }
 
 
 def check_positions(facts: dict[str, Any], needed: dict[str, int], where: Path) -> None:

@@ -16,7 +16,16 @@ import numpy as np
 from suite.errors import BadInput
 
 #: ``model.options.config`` keys of a causal LM trained here (a Llama-architecture decoder).
-CONFIG_KEYS = {"hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads", "max_position_embeddings", "tie_word_embeddings", "rope_theta"}
+CONFIG_KEYS = {
+    "hidden_size",
+    "intermediate_size",
+    "num_hidden_layers",
+    "num_attention_heads",
+    "num_key_value_heads",
+    "max_position_embeddings",
+    "tie_word_embeddings",
+    "rope_theta",
+}
 
 
 def lm_config(options: dict[str, Any], vocab_size: int) -> Any:
@@ -26,7 +35,9 @@ def lm_config(options: dict[str, Any], vocab_size: int) -> Any:
     raw = options.get("config") or {}
     unknown = sorted(set(raw) - CONFIG_KEYS) if isinstance(raw, dict) else ["(not a mapping)"]
     if unknown:
-        raise BadInput(f"model.options.config: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(CONFIG_KEYS))})")
+        raise BadInput(
+            f"model.options.config: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(CONFIG_KEYS))})"
+        )
     return LlamaConfig(vocab_size=vocab_size, **{"tie_word_embeddings": True, **raw})
 
 
@@ -36,7 +47,9 @@ def train_lm(config: Any, chunks: np.ndarray, recipe: Any) -> tuple[Any, dict[st
     from transformers import LlamaForCausalLM
 
     if len(chunks) < 1:
-        raise BadInput("dataset: no training text for the model trained here (eval_fraction leaves no training documents)")
+        raise BadInput(
+            "dataset: no training text for the model trained here (eval_fraction leaves no training documents)"
+        )
     before = torch.get_num_threads()
     torch.set_num_threads(recipe.threads)
     t0 = time.perf_counter()
@@ -65,7 +78,12 @@ def train_lm(config: Any, chunks: np.ndarray, recipe: Any) -> tuple[Any, dict[st
     finally:
         torch.set_num_threads(before)
     tail = losses[-max(1, len(losses) // 20) :]
-    return model, {"steps": len(losses), "train_loss_last": float(np.mean(tail)), "train_s": round(time.perf_counter() - t0, 1), "chunks": int(len(chunks))}
+    return model, {
+        "steps": len(losses),
+        "train_loss_last": float(np.mean(tail)),
+        "train_s": round(time.perf_counter() - t0, 1),
+        "chunks": int(len(chunks)),
+    }
 
 
 def mean_pool(hidden: Any, mask: Any) -> Any:
@@ -121,7 +139,9 @@ def classifier(encoder: Any, head: Any, normalize: bool = True) -> Any:
             self.encoder, self.head = encoder, head
 
         def forward(self, input_ids, attention_mask):  # type: ignore[no-untyped-def]
-            pooled = mean_pool(self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state, attention_mask)
+            pooled = mean_pool(
+                self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state, attention_mask
+            )
             embedding = torch.nn.functional.normalize(pooled, dim=-1) if normalize else pooled
             return self.head(embedding), embedding
 

@@ -29,7 +29,9 @@ def check(task: Any) -> None:
 
     require_path(task)
     if task.input.layout != "NHWC":
-        raise BadInput(f"input.layout: got {task.input.layout}, expected NHWC (Keras models take channels-last input, shape [H, W, C])")
+        raise BadInput(
+            f"input.layout: got {task.input.layout}, expected NHWC (Keras models take channels-last input, shape [H, W, C])"
+        )
 
 
 def identity(task: Any) -> dict[str, Any]:
@@ -43,11 +45,20 @@ def load(task: Any, splits: Splits) -> ReferenceModel:
 
     path = _path(task)
     sha = file_sha256(path)
-    key = hashlib.sha256(f"{sha}|{task.model.name}|{task.num_classes}|{task.input.shape}|{metadata.version('keras')}".encode()).hexdigest()[:16]
+    key = hashlib.sha256(
+        f"{sha}|{task.model.name}|{task.num_classes}|{task.input.shape}|{metadata.version('keras')}".encode()
+    ).hexdigest()[:16]
     out = cache_dir("onnx", task.name) / f"keras-{key}.onnx"
     extra: list[str] = []
     if path.suffix != ".keras":
-        extra = ["--name", task.model.name, "--classes", str(task.num_classes), "--shape", *[str(d) for d in task.input.shape]]
+        extra = [
+            "--name",
+            task.model.name,
+            "--classes",
+            str(task.num_classes),
+            "--shape",
+            *[str(d) for d in task.input.shape],
+        ]
     if not out.is_file():
         run_child("keras", path, out, *extra)
     info = check_against_task(out, task, what=f"{path} (exported to ONNX)")
@@ -55,6 +66,13 @@ def load(task: Any, splits: Splits) -> ReferenceModel:
         module=None,
         weights_sha256=sha,
         onnx_path=out,
-        origin={"source": "keras", "name": task.model.name, "path": str(path), "file_sha256": sha,
-                "keras": metadata.version("keras"), "exported": "keras torch backend -> torch.onnx", "input": info["input"]},
+        origin={
+            "source": "keras",
+            "name": task.model.name,
+            "path": str(path),
+            "file_sha256": sha,
+            "keras": metadata.version("keras"),
+            "exported": "keras torch backend -> torch.onnx",
+            "input": info["input"],
+        },
     )

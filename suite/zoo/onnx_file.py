@@ -40,6 +40,13 @@ def load(task: Any, splits: Splits) -> ReferenceModel:
         module=None,
         weights_sha256=sha,
         onnx_path=copy,
-        origin={"source": "onnx", "name": task.model.name, "path": str(path), "file_sha256": sha,
-                "input": info["input"], "output": info["output"], "opset": info["opset"]},
+        origin={
+            "source": "onnx",
+            "name": task.model.name,
+            "path": str(path),
+            "file_sha256": sha,
+            "input": info["input"],
+            "output": info["output"],
+            "opset": info["opset"],
+        },
     )

@@ -34,7 +34,9 @@ def describe(model_or_path: Any) -> dict[str, Any]:
     """{input: {name, dims, dtype}, output: {name, dims}, opset} of an ONNX model (weights not loaded)."""
     from suite.zoo.checks import load_onnx  # a truncated or corrupt file: one line naming it
 
-    model = load_onnx(model_or_path, load_external_data=False) if isinstance(model_or_path, (str, Path)) else model_or_path
+    model = (
+        load_onnx(model_or_path, load_external_data=False) if isinstance(model_or_path, (str, Path)) else model_or_path
+    )
     inits = {t.name for t in model.graph.initializer}
     inputs = [i for i in model.graph.input if i.name not in inits]
     if not inputs:
@@ -42,7 +44,11 @@ def describe(model_or_path: Any) -> dict[str, Any]:
     first = inputs[0]
     out = model.graph.output[0]
     return {
-        "input": {"name": first.name, "dims": _dims(first), "dtype": _DTYPES.get(first.type.tensor_type.elem_type, str(first.type.tensor_type.elem_type))},
+        "input": {
+            "name": first.name,
+            "dims": _dims(first),
+            "dtype": _DTYPES.get(first.type.tensor_type.elem_type, str(first.type.tensor_type.elem_type)),
+        },
         "n_inputs": len(inputs),
         "output": {"name": out.name, "dims": _dims(out)},
         "opset": next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), None),
@@ -71,7 +77,9 @@ def check_against_task(path: Path, task: Any, what: str | None = None) -> dict[s
         raise BadInput(f"{name}: the model has {info['n_inputs']} inputs; EdgeQ feeds one image tensor")
     sample = dims[1:]
     if len(dims) != len(want) + 1:
-        raise BadInput(f"{name}: input {info['input']['name']!r} has shape {dims}, but the task's input.shape {want} (plus batch) has rank {len(want) + 1}")
+        raise BadInput(
+            f"{name}: input {info['input']['name']!r} has shape {dims}, but the task's input.shape {want} (plus batch) has rank {len(want) + 1}"
+        )
     fixed_mismatch = [i for i, (m, t) in enumerate(zip(sample, want)) if isinstance(m, int) and m != t]
     if fixed_mismatch:
         model_layout = layout_of(sample)
@@ -81,9 +89,13 @@ def check_against_task(path: Path, task: Any, what: str | None = None) -> dict[s
                 f"but the task declares input.layout {task.input.layout} with shape {want}; set input.layout: {model_layout} "
                 f"and input.shape: {[d for d in sample]}"
             )
-        raise BadInput(f"{name}: wrong input shape: the model's input {info['input']['name']!r} is {dims}, but the task's input.shape is {want}")
+        raise BadInput(
+            f"{name}: wrong input shape: the model's input {info['input']['name']!r} is {dims}, but the task's input.shape is {want}"
+        )
     if info["input"]["dtype"] != task.input.dtype:
-        raise BadInput(f"{name}: the model's input {info['input']['name']!r} is {info['input']['dtype']}, but the task's input.dtype is {task.input.dtype}")
+        raise BadInput(
+            f"{name}: the model's input {info['input']['name']!r} is {info['input']['dtype']}, but the task's input.dtype is {task.input.dtype}"
+        )
     out_dims = info["output"]["dims"]
     classes = out_dims[-1] if out_dims else None
     if isinstance(classes, int) and classes != task.num_classes:
@@ -132,7 +144,9 @@ def _free_reshape_batch(model: Any, batch: int) -> int:
         if node.op_type == "Reshape":
             for a in node.attribute:
                 if a.name == "allowzero" and a.i == 1 and changed:
-                    raise BadInput("the model's Reshape uses allowzero=1 with a fixed batch; export it with a dynamic batch axis")
+                    raise BadInput(
+                        "the model's Reshape uses allowzero=1 with a fixed batch; export it with a dynamic batch axis"
+                    )
     return changed
 
 
@@ -205,6 +219,8 @@ def benchable_copy(src: Path, dst: Path, task: Any) -> Path:
                 f"{src}: the model is exported with a fixed batch of {fixed} and does not run "
                 f"with a batch of 2 ({line[:200]}); export it with a dynamic batch axis"
             ) from None
-        raise BadInput(f"{src}: ONNX Runtime cannot run it on a batch of 2 of input.shape {task.input.shape}: {line[:200]}") from None
+        raise BadInput(
+            f"{src}: ONNX Runtime cannot run it on a batch of 2 of input.shape {task.input.shape}: {line[:200]}"
+        ) from None
     tmp.replace(dst)
     return dst

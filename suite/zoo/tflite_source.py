@@ -40,7 +40,9 @@ def load(task: Any, splits: Splits) -> ReferenceModel:
     from suite.zoo.onnx_io import benchable_copy, check_against_task
 
     if _version("tf2onnx") == "not installed":
-        raise BadInput("model.source tflite needs tf2onnx (the tflite extra: pip install -e '.[tflite]'; make setup does)")
+        raise BadInput(
+            "model.source tflite needs tf2onnx (the tflite extra: pip install -e '.[tflite]'; make setup does)"
+        )
     path = weights_file(task.model.path, task, hint="the .tflite model file")
     sha = file_sha256(path)
     key = hashlib.sha256(f"{sha}|{_version('tf2onnx')}".encode()).hexdigest()[:16]
@@ -56,6 +58,12 @@ def load(task: Any, splits: Splits) -> ReferenceModel:
         module=None,
         weights_sha256=sha,
         onnx_path=out,
-        origin={"source": "tflite", "name": task.model.name, "path": str(path), "file_sha256": sha,
-                "converted_with": f"tf2onnx {_version('tf2onnx')}", "input": info["input"]},
+        origin={
+            "source": "tflite",
+            "name": task.model.name,
+            "path": str(path),
+            "file_sha256": sha,
+            "converted_with": f"tf2onnx {_version('tf2onnx')}",
+            "input": info["input"],
+        },
     )

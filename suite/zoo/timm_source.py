@@ -24,7 +24,9 @@ from suite.zoo.torchvision_source import INSTALL_HINT
 
 
 def hf_hub_dir() -> Path:
-    hf_home = os.environ.get("HF_HOME") or os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "huggingface")
+    hf_home = os.environ.get("HF_HOME") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "huggingface"
+    )
     return Path(os.environ.get("HF_HUB_CACHE") or os.path.join(hf_home, "hub"))
 
 
@@ -32,7 +34,11 @@ def find_weights(task: Any) -> Path:
     if task.model.path:
         return weights_file(task.model.path, task, hint=f"the timm {task.model.name} weights file")
     repo = hf_hub_dir() / f"models--timm--{task.model.name}" / "snapshots"
-    found = sorted(p for name in ("model.safetensors", "pytorch_model.bin") for p in repo.glob(f"*/{name}")) if repo.is_dir() else []
+    found = (
+        sorted(p for name in ("model.safetensors", "pytorch_model.bin") for p in repo.glob(f"*/{name}"))
+        if repo.is_dir()
+        else []
+    )
     if found:
         return found[0]
     raise BadInput(
@@ -46,12 +52,20 @@ def load(task: Any, splits: Splits) -> ReferenceModel:
     try:
         import timm
     except Exception as exc:
-        raise BadInput(f"model.source timm needs timm and torchvision: {INSTALL_HINT}, then pip install timm ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})") from None
+        raise BadInput(
+            f"model.source timm needs timm and torchvision: {INSTALL_HINT}, then pip install timm ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})"
+        ) from None
     path = find_weights(task)
     try:
-        module = timm.create_model(task.model.name, pretrained=False, num_classes=task.num_classes, **task.model.options)
+        module = timm.create_model(
+            task.model.name, pretrained=False, num_classes=task.num_classes, **task.model.options
+        )
     except RuntimeError as exc:
-        raise BadInput(f"model.name: timm has no model {task.model.name!r} ({str(exc).splitlines()[0][:160]})") from None
+        raise BadInput(
+            f"model.name: timm has no model {task.model.name!r} ({str(exc).splitlines()[0][:160]})"
+        ) from None
     cfg = getattr(module, "pretrained_cfg", {}) or {}
-    expected = {k: cfg.get(k) for k in ("input_size", "interpolation", "crop_pct", "crop_mode", "mean", "std") if k in cfg}
+    expected = {
+        k: cfg.get(k) for k in ("input_size", "interpolation", "crop_pct", "crop_mode", "mean", "std") if k in cfg
+    }
     return with_weights(module, path, task, "timm", timm=timm.__version__, pretrained_cfg=expected)

@@ -18,7 +18,9 @@ def load_state_dict(path: Path) -> dict[str, Any]:
         try:
             from safetensors.torch import load_file
         except ImportError:
-            raise BadInput(f"{path}: reading .safetensors needs the safetensors package (pip install safetensors)") from None
+            raise BadInput(
+                f"{path}: reading .safetensors needs the safetensors package (pip install safetensors)"
+            ) from None
         return load_file(str(path))
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
@@ -50,7 +52,9 @@ def check_module(module: Any, task: Any, what: str) -> None:
             out = module(torch.zeros(1, *task.input.shape))
     except Exception as exc:
         line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise BadInput(f"{what} does not accept input.shape {list(task.input.shape)} ({task.input.layout}): {line[:200]}") from None
+        raise BadInput(
+            f"{what} does not accept input.shape {list(task.input.shape)} ({task.input.layout}): {line[:200]}"
+        ) from None
     if out.ndim != 2 or out.shape[1] != task.num_classes:
         raise BadInput(f"{what} returns shape {list(out.shape)}, expected [batch, {task.num_classes}] (num_classes)")
 

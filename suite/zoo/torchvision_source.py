@@ -31,7 +31,9 @@ INSTALL_HINT = (
 
 def hub_checkpoints() -> Path:
     """torch.hub's checkpoint folder, as ``torch.hub.get_dir()`` computes it, without importing torch."""
-    torch_home = os.environ.get("TORCH_HOME") or os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "torch")
+    torch_home = os.environ.get("TORCH_HOME") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "torch"
+    )
     return Path(torch_home) / "hub" / "checkpoints"
 
 
@@ -43,7 +45,9 @@ def find_weights(task: Any, source: str = "torchvision") -> Path:
     if len(found) == 1:
         return found[0]
     if len(found) > 1:
-        raise BadInput(f"model.path: several {task.model.name} weights in {folder} ({', '.join(p.name for p in found)}); name one in model.path")
+        raise BadInput(
+            f"model.path: several {task.model.name} weights in {folder} ({', '.join(p.name for p in found)}); name one in model.path"
+        )
     raise BadInput(
         f"model.path: no weights for {source} {task.model.name}: model.path is unset and {folder}/{task.model.name}-*.pth "
         f"does not exist; copy the weights file there or set model.path (EdgeQ never downloads)"
@@ -56,9 +60,15 @@ def load(task: Any, splits: Splits) -> ReferenceModel:
     try:
         import torchvision
     except Exception as exc:  # ImportError, or the RuntimeError of a torch/torchvision mismatch
-        raise BadInput(f"model.source torchvision: {INSTALL_HINT} ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})") from None
+        raise BadInput(
+            f"model.source torchvision: {INSTALL_HINT} ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})"
+        ) from None
     try:
-        module = torchvision.models.get_model(task.model.name, weights=None, num_classes=task.num_classes, **task.model.options)
+        module = torchvision.models.get_model(
+            task.model.name, weights=None, num_classes=task.num_classes, **task.model.options
+        )
     except (ValueError, KeyError, TypeError) as exc:
-        raise BadInput(f"model.name: torchvision has no classification model {task.model.name!r} taking these options ({exc})") from None
+        raise BadInput(
+            f"model.name: torchvision has no classification model {task.model.name!r} taking these options ({exc})"
+        ) from None
     return with_weights(module, path, task, "torchvision", torchvision=torchvision.__version__)

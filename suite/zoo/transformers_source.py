@@ -55,7 +55,9 @@ def check(task: Any) -> None:
         if task.metric != "perplexity":
             raise BadInput(f"metric: got {task.metric!r}, expected perplexity for a causal-lm model")
         if not task.model.path and task.model.train is None:
-            raise BadInput("model.path: missing; give a model folder or .gguf file, or model.train to train the causal LM here")
+            raise BadInput(
+                "model.path: missing; give a model folder or .gguf file, or model.train to train the causal LM here"
+            )
         gen, window = task.generation, int(task.input.shape[0])
         eval_tokens = int(task.dataset.options.get("eval_tokens", window))
         if gen is not None and gen.prompt_tokens > min(window, eval_tokens):
@@ -67,9 +69,13 @@ def check(task: Any) -> None:
         if task.metric != "top1":
             raise BadInput(f"metric: got {task.metric!r}, expected top1 for an encoder-classifier model")
         if not task.model.path:
-            raise BadInput("model.path: missing; encoder-classifier needs a Hugging Face encoder folder (config.json, model.safetensors, tokenizer.json)")
+            raise BadInput(
+                "model.path: missing; encoder-classifier needs a Hugging Face encoder folder (config.json, model.safetensors, tokenizer.json)"
+            )
         if list(task.input.names or []) != ["input_ids", "attention_mask"]:
-            raise BadInput(f"input.names: got {task.input.names}, expected [input_ids, attention_mask] for an encoder-classifier model")
+            raise BadInput(
+                f"input.names: got {task.input.names}, expected [input_ids, attention_mask] for an encoder-classifier model"
+            )
 
 
 def _needed_positions(task: Any) -> dict[str, int]:
@@ -100,22 +106,34 @@ def identity(task: Any) -> dict[str, Any]:
 
     check(task)
     ident: dict[str, Any] = {
-        "transformers": metadata.version("transformers"), "export_version": EXPORT_VERSION, "tokenizer": tokenizer_identity(task),
-    }  # fmt: skip
+        "transformers": metadata.version("transformers"),
+        "export_version": EXPORT_VERSION,
+        "tokenizer": tokenizer_identity(task),
+    }
     if task.model.path:
         _path, facts = _file_facts(task)
-        ident.update({k: facts[k] for k in ("file_sha256", "weights_sha256", "config_sha256", "architecture") if k in facts})
+        ident.update(
+            {k: facts[k] for k in ("file_sha256", "weights_sha256", "config_sha256", "architecture") if k in facts}
+        )
     else:
         ident["training_version"] = TRAINING_VERSION
         limit = (task.model.options.get("config") or {}).get("max_position_embeddings", 2048)
         from suite.zoo.hf_facts import check_positions
 
-        check_positions({"context_length": limit}, _needed_positions(task), Path("model.options.config.max_position_embeddings"))
+        check_positions(
+            {"context_length": limit}, _needed_positions(task), Path("model.options.config.max_position_embeddings")
+        )
     return ident
 
 
 def _key(task: Any, splits: Splits, extra: dict[str, Any]) -> str:
-    payload = {"identity": identity(task), "model": task.model.model_dump(), "data": splits.identity.get("file_sha256"), "torch": metadata.version("torch"), **extra}
+    payload = {
+        "identity": identity(task),
+        "model": task.model.model_dump(),
+        "data": splits.identity.get("file_sha256"),
+        "torch": metadata.version("torch"),
+        **extra,
+    }
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -124,7 +142,12 @@ def _lm_export_path(weights_sha256: str) -> Path:
     that evaluates the same weights (another text, another window), so they export once."""
     from suite.zoo.hf_export import EXPORT_VERSION
 
-    versions = {"weights": weights_sha256, "export": EXPORT_VERSION, "torch": metadata.version("torch"), "transformers": metadata.version("transformers")}
+    versions = {
+        "weights": weights_sha256,
+        "export": EXPORT_VERSION,
+        "torch": metadata.version("torch"),
+        "transformers": metadata.version("transformers"),
+    }
     key = hashlib.sha256(json.dumps(versions, sort_keys=True).encode()).hexdigest()[:16]
     return cache_dir("onnx", "causal-lm") / f"fp32-{key}.onnx"
 
@@ -146,7 +169,9 @@ def _load_causal(path: Path) -> Any:
             return AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name, **kwargs).eval()
         return AutoModelForCausalLM.from_pretrained(str(path), **kwargs).eval()
     except (OSError, ValueError, KeyError) as exc:
-        raise BadInput(f"{path}: transformers cannot load it as a causal LM ({' '.join(str(exc).split())[:240]})") from None
+        raise BadInput(
+            f"{path}: transformers cannot load it as a causal LM ({' '.join(str(exc).split())[:240]})"
+        ) from None
 
 
 def _causal_lm(task: Any, splits: Splits) -> ReferenceModel:
@@ -157,12 +182,17 @@ def _causal_lm(task: Any, splits: Splits) -> ReferenceModel:
     if task.model.path:
         path, facts = _file_facts(task)
         onnx = _lm_export_path(facts.get("file_sha256") or facts["weights_sha256"])
-        origin.update(path=str(path), architecture=facts.get("architecture"), context_length=facts.get("context_length"))
+        origin.update(
+            path=str(path), architecture=facts.get("architecture"), context_length=facts.get("context_length")
+        )
         if path.suffix == ".gguf":
-            origin.update(gguf_tensor_types=facts.get("tensor_types"), note=(
-                "weights dequantized from a GGUF file by transformers: the fp32 reference holds the file's "
-                f"{'/'.join(t for t in facts.get('tensor_types', []) if t.startswith('Q'))}-rounded values, so deltas from it are lower bounds"
-            ))  # fmt: skip
+            origin.update(
+                gguf_tensor_types=facts.get("tensor_types"),
+                note=(
+                    "weights dequantized from a GGUF file by transformers: the fp32 reference holds the file's "
+                    f"{'/'.join(t for t in facts.get('tensor_types', []) if t.startswith('Q'))}-rounded values, so deltas from it are lower bounds"
+                ),
+            )
         weights = facts.get("file_sha256") or facts["weights_sha256"]
         if not onnx.is_file():
             model = _load_causal(path)
@@ -202,7 +232,16 @@ def _encoder_classifier(task: Any, splits: Splits) -> ReferenceModel:
     path, facts = _file_facts(task)
     recipe = task.model.train or TrainRecipe(epochs=300, lr=0.05)
     normalize = bool(task.model.options.get("normalize", True))
-    key = _key(task, splits, {"recipe": recipe.model_dump(), "training_version": TRAINING_VERSION, "n_train": len(splits.x_train), "input": list(task.input.shape)})
+    key = _key(
+        task,
+        splits,
+        {
+            "recipe": recipe.model_dump(),
+            "training_version": TRAINING_VERSION,
+            "n_train": len(splits.x_train),
+            "input": list(task.input.shape),
+        },
+    )
     folder = cache_dir("onnx", task.name)
     onnx, info_file = folder / f"fp32-{key}.onnx", folder / f"fp32-{key}.json"
     if not (onnx.is_file() and info_file.is_file()):
@@ -217,7 +256,9 @@ def _encoder_classifier(task: Any, splits: Splits) -> ReferenceModel:
         try:
             encoder = AutoModel.from_pretrained(str(path), local_files_only=True, dtype="float32").eval()
         except (OSError, ValueError) as exc:
-            raise BadInput(f"{path}: transformers cannot load it as an encoder ({' '.join(str(exc).split())[:240]})") from None
+            raise BadInput(
+                f"{path}: transformers cannot load it as an encoder ({' '.join(str(exc).split())[:240]})"
+            ) from None
         features = embed(encoder, splits.x_train, normalize=normalize)
         head, info = train_head(features, splits.y_train, task.num_classes, recipe)
         export_encoder(classifier(encoder, head, normalize), int(task.input.shape[-1]), onnx)
@@ -231,11 +272,19 @@ def _encoder_classifier(task: Any, splits: Splits) -> ReferenceModel:
     return ReferenceModel(
         module=None,
         weights_sha256=facts["weights_sha256"],
-        origin={"source": "transformers", "name": task.model.name, "path": str(path), "architecture": facts.get("architecture"),
-                "pooling": "mean", "normalize": normalize, "head": json.loads(info_file.read_text()), "encoder": "frozen"},
+        origin={
+            "source": "transformers",
+            "name": task.model.name,
+            "path": str(path),
+            "architecture": facts.get("architecture"),
+            "pooling": "mean",
+            "normalize": normalize,
+            "head": json.loads(info_file.read_text()),
+            "encoder": "frozen",
+        },
         onnx_path=onnx,
         eval_extras={"reference_embedding": reference},
-    )  # fmt: skip
+    )
 
 
 def _ort_outputs(onnx: Path, x: np.ndarray, batch: int = 64) -> np.ndarray:
@@ -246,7 +295,12 @@ def _ort_outputs(onnx: Path, x: np.ndarray, batch: int = 64) -> np.ndarray:
     options.log_severity_level = 3
     options.intra_op_num_threads = 1
     session = ort.InferenceSession(str(onnx), options, providers=["CPUExecutionProvider"])
-    out = [session.run(["sentence_embedding"], {"input_ids": x[i : i + batch, 0], "attention_mask": x[i : i + batch, 1]})[0] for i in range(0, len(x), batch)]
+    out = [
+        session.run(["sentence_embedding"], {"input_ids": x[i : i + batch, 0], "attention_mask": x[i : i + batch, 1]})[
+            0
+        ]
+        for i in range(0, len(x), batch)
+    ]
     return np.concatenate(out).astype(np.float32)
 
 
