@@ -1,4 +1,4 @@
-"""README's "Reliability" and "Security" claims that no other test covered, one test each: Ctrl-C exits
+"""The claims of docs/reliability.md (faults and security) that no other test covered, one test each: Ctrl-C exits
 130 with its line; ``--force`` re-measures; a cached artifact whose bytes changed is rebuilt; an MLflow
 run left RUNNING is logged again; the MLflow probe's 2 s bound; throttling during timing marks the
 result invalid; the archive size and member-count limits; a meter command is split into arguments,
@@ -6,6 +6,8 @@ never given to a shell.
 
 The sweeps here use a task that trains nothing (a small ONNX classifier made with onnx.helper and an
 .npz of digits), with a cache of their own, so each costs a job process and LoadGen's quick runs only.
+The first test checks that docs/reliability.md still states what the others check, so the page and the
+tests cannot drift apart.
 """
 
 from __future__ import annotations
@@ -61,6 +63,28 @@ def _env(tmp_path: Path) -> dict[str, str]:
 
 def _records(results_dir: Path) -> dict[str, dict]:
     return {r["method"]["name"]: r for r in map(load_record, (results_dir / "records").rglob("*.json"))}
+
+
+RELIABILITY = REPO / "docs" / "reliability.md"
+
+
+def test_docs_reliability_states_the_claims_checked_here() -> None:
+    """Each claim tested below is written in docs/reliability.md, with the same figures, and the page
+    names this file as the test that checks it."""
+    text = " ".join(RELIABILITY.read_text(encoding="utf-8").split())
+    for claim in (
+        INTERRUPTED,  # Ctrl-C
+        "`--force` re-measures the same job id",
+        "a cached artifact whose sha256 no longer matches",
+        "a run cut off mid-logging (left `RUNNING`) is logged again",
+        "The sweep probes the tracking store once (at most 2 s;",
+        '`invalid_reason: "throttled: ..."`',
+        "64 GiB and 200,000 members at most",
+        "split into arguments and run without a shell",
+    ):
+        assert claim in text, f"docs/reliability.md no longer says: {claim}"
+    checked_here = [row for row in text.split(" | ") if "tests/claims/test_readme_claims.py" in row]
+    assert len(checked_here) >= 6, "docs/reliability.md's table no longer names this file for its claims"
 
 
 @pytest.mark.slow
