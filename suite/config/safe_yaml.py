@@ -1,8 +1,8 @@
 """YAML that cannot blow up: a size cap on files, and a bound on alias expansion, before pydantic sees it.
 
 ``yaml.safe_load`` refuses code, but not a "billion laughs": nine levels of ``&aN [*aN-1, ... x9]``
-compose to a few hundred nodes and expand to 9⁹ when anything walks the result (pydantic does: 6 GB
-and a pydantic-core panic, measured on main before this module). PyYAML has no limit of its own, so
+compose to a few hundred nodes and expand to 9⁹ when anything walks the result (pydantic does, until
+memory runs out or pydantic-core panics). PyYAML has no limit of its own, so
 the document is composed first (nodes, with aliases still shared), then checked here, then
 constructed: an alias count past ``MAX_ALIASES``, an expansion past ``MAX_NODES`` nodes, a recursive
 alias, or nesting deeper than Python's stack is refused with one line naming the limits. Task files,

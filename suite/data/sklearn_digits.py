@@ -1,8 +1,8 @@
 """scikit-learn's digits: 1797 real 8x8 handwritten digits (16 grey levels), shipped inside the wheel.
 
 Read from the wheel's ``datasets/data/digits.csv.gz`` the way ``sklearn.datasets.load_digits`` parses
-it (64 pixel columns, then the label), without importing scikit-learn: that import alone took 2.5 s
-of the default sweep's 9 s fp32 job on the 2-core development VM. A test checks the arrays equal
+it (64 pixel columns, then the label), without importing scikit-learn: that import alone is a large
+share of the default sweep's fp32 job (measured: docs/benchmarks.md). A test checks the arrays equal
 ``load_digits()``'s.
 """
 

@@ -179,9 +179,9 @@ def offline_run(
 
     ``batch_times``: also ``batch_s`` and ``batch_items``, each batch's time (from the previous batch's
     completion, the first from the SUT's entry) and size, in order, with the time LoadGen counted
-    outside them (its hand-over of the query, the Python binding building the samples' list: 0.6-3.4%
-    of a digits-cnn run here) shared out over the batches by their sizes, so the times add up
-    to LoadGen's own duration of the run (samples / its samples per second).
+    outside them (its hand-over of the query, the Python binding building the samples' list) shared out
+    over the batches by their sizes, so the times add up to LoadGen's own duration of the run (samples /
+    its samples per second).
     """
     import mlperf_loadgen as lg
 
@@ -193,7 +193,7 @@ def offline_run(
     marks: list[int] = []
     sizes: list[int] = []
     # One batch buffer, filled in place: a fresh array a batch (19 MB on EfficientNet-Lite0 at 32)
-    # costs page faults, and now and then far more (one gather of 4 ms took 140 ms here).
+    # costs page faults, and now and then far more (docs/benchmarks.md has a measured case).
     buffer = np.empty((bs, *flat.shape[1:]), dtype=flat.dtype)
 
     def issue(queries: list) -> None:

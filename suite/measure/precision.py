@@ -23,27 +23,25 @@ LoadGen's own minimum duration per run is set to 1 ms and its query count to the
 ends each run where the rule asked; LoadGen's VALID verdict of every run is kept.
 
 Why repeated runs and not one long LoadGen run: LoadGen stops only on its minimum duration and query
-count, and cannot be asked "stop when the median is known"; a run is cheap to start (about 30-40 ms of
-LoadGen set-up and log writing, measured on the 2-core development VMs).
+count, and cannot be asked "stop when the median is known"; a run costs only LoadGen's set-up and log
+writing (its cost, measured: docs/benchmarks.md, "Figures behind choices in the code").
 
 **Offline.** At least ``min_runs`` LoadGen Offline runs, the first ones of ``min_duration_s / min_runs``
 seconds each (sized from an untimed 0.1 s Offline run), then as the interval asks, of whole batches
 only. The SUT notes when each batch completes (the instant it tells LoadGen), so each run yields a
 series of per-batch times; the time LoadGen counts outside the SUT's batches (handing over the query,
-the Python binding building its sample list: 0.6-3.4% of a digits-cnn run here, recorded as
-``loadgen_outside_share``) is shared out over the run's batches, so the series adds up to LoadGen's
-own durations. ``items_per_s`` is all samples over
+the Python binding building its sample list; recorded as ``loadgen_outside_share``) is shared out over
+the run's batches, so the series adds up to LoadGen's own durations. ``items_per_s`` is all samples over
 all of LoadGen's time (per run, exactly LoadGen's samples per second); its interval is by
 non-overlapping batch means (``suite.measure.stats.batch_means_rate_ci``: 20 consecutive groups of
 batches, Student t). Same goal, minimums, projection and bound as SingleStream.
 
-Why batch means, and not the interval of the per-run rates this mode used first (the median of >= 6
-runs, order-statistic interval): per-run rates need many short runs, each paying LoadGen's set-up
-(30-40 ms a run: a quarter of the Offline time on digits-cnn went there); and the batches of one run
-are not independent (on the development VM the machine's speed wanders over tens of milliseconds:
-lag-1 correlation up to 0.6 between 20 ms segments), which a plain t interval over batches would
-ignore and 20 long groups nearly absorb (checked on a correlated series: tests/measure/test_stats.py). Measured on the 2-core Xeon VM, idle: the default sweep's Offline phases took
-0.7-2.0 s each, against 5 s at the bound for most jobs before.
+Why batch means, and not an interval of per-run rates (the median of many short runs): per-run rates
+need many runs, each paying LoadGen's set-up, which on a small model is a large share of the Offline
+time; and the batches of one run are not independent (a shared machine's speed wanders over short
+spans, so neighbouring batches are correlated), which a plain t interval over batches would ignore and
+20 long groups nearly absorb (checked on a correlated series: tests/measure/test_stats.py). What the
+two designs cost on the default sweep, measured: docs/benchmarks.md.
 
 The warm-up is kept (``warmup_queries`` untimed calls); the expected latency LoadGen needs is taken
 from the warm-up itself and the first timed Offline run's size from the untimed one, so this mode
@@ -91,7 +89,7 @@ OFFLINE_MAX_SAMPLES = 2_000_000  # per Offline run (no trace log: LoadGen holds 
 OFFLINE_WARMUP_S = 0.1  # the untimed Offline run before the timed ones (at least one batch)
 MIN_ROUND_QUERIES = 64  # LoadGen's early-stopping estimate (and so its VALID) wants 64 queries per SingleStream run
 MIN_BOUNDED_QUERIES = 8  # fewer per run only when the time bound leaves no more (LoadGen then says INVALID)
-RUN_OVERHEAD_S = 0.04  # LoadGen set-up and log writing per run (measured here: 30-45 ms)
+RUN_OVERHEAD_S = 0.04  # LoadGen set-up and log writing per run (30-45 ms measured: docs/benchmarks.md)
 CHUNK_S = 0.5  # a run after the minimum ones takes at most max(a third of the time left, this)
 MIN_WARMUP_TIMED = 10  # calls the expected latency is taken from when warmup_queries is smaller
 

@@ -1,9 +1,10 @@
 """``qat``: quantization-aware training with torch.ao (FX graph mode), exported to ONNX QDQ that ONNX
 Runtime runs as integer kernels, like ``ptq-static``'s files.
 
-The earlier eager-mode version trained a model whose BatchNorms and residual adds stayed float: its
-export put Q/DQ pairs where ORT cannot fuse them, and on mnist5k-resnet it ran at 0.47-0.63x fp32 while
-``ptq-static`` ran at 3x (README). This one deploys the way ORT's own quantizer lays a graph out:
+Why FX graph mode and the steps below: an eager-mode QAT model keeps its BatchNorms and residual adds
+float, so its export puts Q/DQ pairs where ORT cannot fuse them and the file runs slower than fp32
+(measured on mnist5k-resnet: docs/benchmarks.md). This one deploys the way ORT's own quantizer lays a
+graph out:
 
 1. BatchNorm is folded into the preceding convolution before any fake quantization
    (``torch.fx.experimental.optimization.fuse``, eval-mode statistics): the weights that are

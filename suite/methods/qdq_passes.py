@@ -1,9 +1,9 @@
 """Graph passes that make an exported fake-quant ONNX file deploy like ONNX Runtime's own QDQ files.
 
 Exporters of QAT models (torch.ao's TorchScript export, Brevitas' QCDQ export) write correct QDQ
-graphs that ONNX Runtime nevertheless leaves partly in float. Measured on mnist5k-resnet (README):
-the eager torch.ao QAT export ran at 0.47-0.63x fp32 while ``ptq-static`` ran at 3x. Each pass below
-fixes one reason, and changes no number the graph computes:
+graphs that ONNX Runtime nevertheless leaves partly in float, so they run slower than fp32 where
+``ptq-static``'s files run several times faster (measured on mnist5k-resnet: docs/benchmarks.md). Each
+pass below fixes one reason, and changes no number the graph computes:
 
 - ``inline_constants``: the TorchScript exporter shares constants through ``Identity`` nodes; ORT's
   QDQ fusions need the scale and zero point as initializers, not as node outputs;

@@ -31,8 +31,7 @@ def clone_sequential(reference: Any) -> Any:
 @contextlib.contextmanager
 def single_thread() -> Iterator[None]:
     """Run torch on one thread: these models are tiny, and on a shared 2-core machine torch's thread
-    pool spins against other processes (measured here: QAT fine-tuning 31 s with 2 threads under load,
-    4.3 s with 1)."""
+    pool spins against other processes (the timings: docs/benchmarks.md)."""
     import torch
 
     before = torch.get_num_threads()

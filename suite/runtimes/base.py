@@ -34,8 +34,8 @@ class Session(ABC):
     def prepare(self, batch_sizes: list[int]) -> None:
         """Build what each batch size needs (an interpreter, a compiled model) before anything is
         timed: called with SingleStream's and Offline's batch sizes before the warm-up, so neither
-        LoadGen's runs nor the rate estimate before them pay a compile (measured: OpenVINO compiles
-        mnist5k-resnet int8 for batch 32 in 0.38 s, longer than the 0.3 s estimate loop). Default: nothing."""
+        LoadGen's runs nor the rate estimate before them pay a compile (one compile can outlast the whole
+        estimate loop: docs/benchmarks.md). Default: nothing."""
         return None
 
 

@@ -1,7 +1,7 @@
 """OpenVINO: the CPU plugin runs ONNX files (fp32 and QDQ int8) and OpenVINO IR (``.xml`` + ``.bin``).
 
-What the record must not get wrong here is the precision. On a CPU with avx512_bf16 or AMX (this
-suite's build machine has avx512_bf16) the CPU plugin's default ``INFERENCE_PRECISION_HINT`` is bf16,
+What the record must not get wrong here is the precision. On a CPU with avx512_bf16 or AMX the CPU
+plugin's default ``INFERENCE_PRECISION_HINT`` is bf16,
 so an "fp32" row timed with the defaults is a bf16 row. This runtime therefore asks for f32 unless the
 profile entry asks for bf16 (or f16) explicitly (``options.precision``), then reads back what the
 compiled model says it does: the hint it settled on (``precision_hint``) and, from the execution graph
@@ -244,7 +244,7 @@ class OpenVinoSession(Session):
             self._by_batch[batch] = entry
             return entry
         # Filling the request's own input buffer and calling infer() is the cheapest way in from Python
-        # (measured here on digits-cnn: 25 us a call, against 42 us for infer({0: x}, share_inputs=True)).
+        # (the per-call times of both ways, measured on digits-cnn: docs/benchmarks.md).
         entry = (compiled, request, request.get_input_tensor(0).data, request.get_output_tensor(0))
         self._by_batch[batch] = entry
         return entry

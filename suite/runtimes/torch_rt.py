@@ -5,9 +5,9 @@ Profile options (``runtimes: - name: torch, options: {...}``):
 - ``device``: ``cpu`` (default), ``cuda`` or ``cuda:N``; ``dtype``: ``float32`` (default), ``float16``,
   ``bfloat16`` (weights and inputs are cast; the logits come back as float32);
 - ``cuda_graphs`` (default true on CUDA): each input shape is captured once as a CUDA graph and
-  replayed. Small-batch GPU inference is launch-bound: measured on an H100 with bare PyTorch, ResNet-50
-  at batch 1 took 3.7 ms eager and 0.84 ms replayed as a graph (issue 4), so SingleStream on a GPU
-  means little without graphs;
+  replayed. Small-batch GPU inference is launch-bound (a batch-1 ResNet-50 runs several times faster
+  replayed as a graph: the figures reported in issue 4 are in docs/benchmarks.md), so SingleStream on a
+  GPU means little without graphs;
 - ``compile``: false (default) or a ``torch.compile`` mode (``default``, ``reduce-overhead``,
   ``max-autotune``); ``reduce-overhead`` brings its own CUDA graphs, so ours are turned off with it.
 

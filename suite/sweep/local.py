@@ -94,8 +94,8 @@ def run_bench(
 
 
 def import_publisher() -> None:
-    """What the leaderboard at the end imports (pandas, matplotlib: 1.3 s on the 2-core VM), done while
-    the first job prepares instead of after the last one."""
+    """What the leaderboard at the end imports (pandas and matplotlib, slow to import), done while the
+    first job prepares instead of after the last one."""
     import pandas  # noqa: F401
     from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: F401
     from matplotlib.figure import Figure  # noqa: F401

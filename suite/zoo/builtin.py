@@ -39,9 +39,9 @@ def checkpoint_key(task: TaskConfig) -> str:
 def train(module: Any, splits: Splits, recipe: TrainRecipe) -> None:
     """Adam + cross-entropy, fixed seed, fixed batch order: the same weights on every run here.
 
-    ``recipe.threads`` torch threads (default 1): on a shared 2-core machine the default pool spun
-    against other processes and training the digits CNN took ~100 s instead of ~3 s (measured on the
-    development VM under load). The count is part of the recipe because it changes the summation order.
+    ``recipe.threads`` torch threads (default 1): on a shared machine torch's default pool spins against
+    other processes and makes training these tiny models many times slower (measured:
+    docs/benchmarks.md). The count is part of the recipe because it changes the summation order.
     """
     import torch
 

@@ -4,10 +4,10 @@ feature vectors) and, for 28x28 greyscale digits (mnist5k), ``mnist-cnn`` and ``
 ``mnist-cnn`` is the classic two-conv MNIST network. ``resnet-mnist`` is a small ResNet (stem + three
 stages of one basic block each, 48/96/192 channels, batch norm, identity and 1x1 projection shortcuts):
 big enough that its convolutions, not per-call overhead, decide latency, so what int8 kernels buy on a
-CPU is visible (the digits CNN runs in ~17 us, where int8 buys nothing). Its widths were chosen by
-measurement on this suite's build machine: at 32/64/128 ORT int8 QDQ ran 2.7x faster than fp32 in a
-bare single-thread loop, at 48/96/192 3.3-3.9x (3.1x in the suite's SingleStream, README), while an
-epoch on 4000 digits stays under a minute here (8 epochs: 94.5 % top-1 on 1000 held-out digits).
+CPU is visible (the digits CNN is so small that per-call overhead decides its latency, and int8 buys
+nothing there). Its widths trade a larger int8 speed-up on a CPU (than at 32/64/128 channels) against
+training time on two cores; the measurements behind the choice are in docs/benchmarks.md, "Figures
+behind choices in the code".
 """
 
 from __future__ import annotations
