@@ -107,3 +107,16 @@ def test_every_test_the_reliability_page_names_exists() -> None:
         assert (REPO / path).is_file() and "def test_" in (REPO / path).read_text(encoding="utf-8"), path
     checked = [row for row in table if "`tests/" in row.rsplit(" | ", 1)[-1]]
     assert len(checked) >= 15, "the 'what was tried' table lost its 'checked by' column"
+
+
+def test_the_license_is_one_and_the_same_everywhere() -> None:
+    """LICENSE holds the Apache-2.0 text, pyproject.toml declares it as an SPDX expression (which the
+    wheel's metadata carries), and the README names it."""
+    import tomllib
+
+    text = (REPO / "LICENSE").read_text(encoding="utf-8")
+    assert "Apache License" in text and "Version 2.0, January 2004" in text
+    assert "END OF TERMS AND CONDITIONS" in text  # the whole text, not a pointer to it
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert project["license"] == "Apache-2.0"
+    assert "[LICENSE](LICENSE)" in README.read_text(encoding="utf-8")
