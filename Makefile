@@ -88,7 +88,8 @@ lint: setup
 DOC_GENERATORS := suite.records.docs suite.methods.catalogue_doc
 docs-check:
 	@for mod in $(DOC_GENERATORS); do \
-	  if [ -f "$$(echo $$mod | tr . /).py" ]; then $(BIN)/python -m $$mod --check || exit 1; \
+	  path=$$(echo $$mod | tr . /); \
+	  if [ -f $$path.py ] || [ -f $$path/__main__.py ]; then $(BIN)/python -m $$mod --check || exit 1; \
 	  else echo "docs-check: $$mod is not in this tree: skipped"; fi; \
 	done
 
