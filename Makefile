@@ -10,7 +10,7 @@ STAMP := $(VENV)/.edgeq-installed
 LOCK := constraints.txt
 LOCK_VENV ?= .lock-venv
 
-.PHONY: setup test-deps browser redis bench test publish ui fidelity clean lock
+.PHONY: setup test-deps browser redis bench test test-fast lint docs-check publish ui fidelity clean lock
 
 setup: $(STAMP)
 
@@ -66,10 +66,32 @@ lock:
 bench: setup
 	$(BIN)/edgeq bench --target $(TARGET) $(ARGS)
 
-# lint-imports: the layers and the run side's import rules of pyproject.toml ([tool.importlinter]).
-test: setup test-deps
-	$(BIN)/lint-imports
+# Everything: lint first, then every test (servers, browser, emulated boards, slow sweeps included).
+test: setup test-deps lint
 	$(BIN)/python -m pytest -q $(ARGS)
+
+# The edit-test loop: unit tests only (no end-to-end CLI run, server, browser, emulated board, GPU or long
+# sweep; the markers are in pyproject.toml, the two tiers in docs/developing.md).
+FAST := not slow and not e2e and not server and not browser and not board and not gpu and not jetson
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "$(FAST)" $(ARGS)
+
+# ruff (lint and format, [tool.ruff]), the layers and the run side's import rules ([tool.importlinter]),
+# mypy on the run side ([tool.mypy]).
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
+
+# The generated docs match the code (pre-commit runs this). A generator not present yet is skipped.
+DOC_GENERATORS := suite.records.docs suite.methods.catalogue_doc
+docs-check:
+	@for mod in $(DOC_GENERATORS); do \
+	  path=$$(echo $$mod | tr . /); \
+	  if [ -f $$path.py ] || [ -f $$path/__main__.py ]; then $(BIN)/python -m $$mod --check || exit 1; \
+	  else echo "docs-check: $$mod is not in this tree: skipped"; fi; \
+	done
 
 publish: setup
 	$(BIN)/edgeq publish $(ARGS)

@@ -21,7 +21,7 @@ import tempfile
 import time
 import zipfile
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Literal
 
 from suite.errors import BadInput
 from suite.files import file_sha256
@@ -127,10 +127,13 @@ def safe_extract(archive: Path, dest: Path, max_bytes: int = MAX_BYTES) -> list[
 
 
 # ------------------------------------------------------------------------------------------ writing
-def _tar_mode(path: Path, write: bool) -> str:
+def _tar_mode(path: Path, write: bool) -> Literal["w", "w:gz", "w:xz", "r", "r:gz", "r:xz"]:
     name = path.name.lower()
-    kind = "gz" if name.endswith((".tar.gz", ".tgz")) else "xz" if name.endswith((".tar.xz", ".txz")) else ""
-    return ("w" if write else "r") + (f":{kind}" if kind else "")
+    if name.endswith((".tar.gz", ".tgz")):
+        return "w:gz" if write else "r:gz"
+    if name.endswith((".tar.xz", ".txz")):
+        return "w:xz" if write else "r:xz"
+    return "w" if write else "r"
 
 
 class TarWriter:

@@ -33,11 +33,11 @@ class Bundle:
 
     @property
     def target(self) -> str:
-        return self.manifest["target"]
+        return str(self.manifest["target"])
 
     @property
     def target_path(self) -> Path:
-        return self.root / self.manifest["profile_file"]
+        return self.root / str(self.manifest["profile_file"])
 
     def jobs(self) -> list[Any]:
         """The bundle's jobs with their files pointing into this extraction (fingerprints unchanged)."""

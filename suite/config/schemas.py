@@ -219,7 +219,7 @@ class RuntimeSpec(Strict):
     def _drop_unset_default_methods(self, handler: Any) -> dict[str, Any]:
         """Left out of the dump while unset, so the ``inputs.runtime`` of every existing job (and its id)
         stays what it was before the key existed."""
-        data = handler(self)
+        data: dict[str, Any] = handler(self)
         if data.get("default_methods") is None:
             data.pop("default_methods", None)
         return data
@@ -376,13 +376,17 @@ class DispatchSpec(Strict):
     )
 
 
+def _no_sensor() -> list[str | PowerSpec]:
+    return ["none"]
+
+
 class TargetConfig(Strict):
     name: str
     description: str = ""
-    system: SystemDescription = Field(default_factory=SystemDescription, description="MLPerf system-description fields")  # type: ignore[valid-type]
+    system: SystemDescription = Field(default_factory=SystemDescription, description="MLPerf system-description fields")
     detect: DetectSpec = Field(default_factory=DetectSpec)
     runtimes: list[RuntimeSpec] = Field(min_length=1)
-    power: list[str | PowerSpec] = Field(default_factory=lambda: ["none"], description="sensors in order of preference")
+    power: list[str | PowerSpec] = Field(default_factory=_no_sensor, description="sensors in order of preference")
     measurement: MeasurementSpec
     tasks: list[str] = Field(default_factory=list, description="tasks of the default sweep")
     method_defaults: dict[str, dict[str, Any]] = Field(

@@ -127,7 +127,7 @@ def jetson_clocks() -> dict[str, Any] | None:
 
 def thermal_zones() -> list[dict[str, Any]]:
     """Each zone's type, temperature and passive trip point (°C)."""
-    zones = []
+    zones: list[dict[str, Any]] = []
     base = system_path("/sys/class/thermal")
     if not base.is_dir():
         return zones

@@ -21,7 +21,8 @@ def topk_hits(logits: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
     """Per item: is the label among the k highest scores?"""
     k = min(k, logits.shape[1])
     top = np.argpartition(-logits, kth=k - 1, axis=1)[:, :k]
-    return (top == labels[:, None]).any(axis=1)
+    hits: np.ndarray = (top == labels[:, None]).any(axis=1)
+    return hits
 
 
 def topk_correct(logits: np.ndarray, labels: np.ndarray, k: int) -> int:

@@ -35,7 +35,8 @@ def token_nll(logits: np.ndarray, ids: np.ndarray, first: int) -> np.ndarray:
     x = logits[first - 1 : len(ids) - 1].astype(np.float64)
     peak = x.max(axis=-1, keepdims=True)
     lse = peak[:, 0] + np.log(np.exp(x - peak).sum(axis=-1))
-    return lse - x[np.arange(len(x)), ids[first:]]
+    nll: np.ndarray = lse - x[np.arange(len(x)), ids[first:]]
+    return nll
 
 
 def perplexity(

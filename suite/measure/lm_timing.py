@@ -59,15 +59,13 @@ def _run(
 
     response = lg.QuerySampleResponse
 
-    def issue(queries: list) -> None:
+    def issue(queries: list[Any]) -> None:
         for q in queries:
-            greedy(
-                session,
-                graph,
-                prompt,
-                new_tokens,
-                on_first=lambda q=q: lg.FirstTokenComplete([response(q.id, 0, 0, 1)]),
-            )
+
+            def first_token(query_id: int = q.id) -> None:
+                lg.FirstTokenComplete([response(query_id, 0, 0, 1)])
+
+            greedy(session, graph, prompt, new_tokens, on_first=first_token)
             lg.QuerySamplesComplete([response(q.id, 0, 0, new_tokens)])
 
     test = lg.TestSettings()

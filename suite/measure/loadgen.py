@@ -41,7 +41,7 @@ class ScenarioSettings:
     batch_size: int = 1
 
 
-def _log_settings(outdir: Path, trace: bool = False):  # type: ignore[no-untyped-def]
+def _log_settings(outdir: Path, trace: bool = False) -> Any:
     import mlperf_loadgen as lg
 
     out = lg.LogOutputSettings()

@@ -122,7 +122,8 @@ def status_of(spec: RuntimeSpec) -> RuntimeStatus:
     from suite.registry import runtimes
 
     try:
-        return runtimes.get(spec.name)().status(spec)
+        status: RuntimeStatus = runtimes.get(spec.name)().status(spec)
+        return status
     except BadInput as exc:
         return RuntimeStatus(spec.name, False, str(exc))
     except Exception as exc:  # a broken plugin is reported, not raised
@@ -134,6 +135,7 @@ def label_of(spec: dict[str, Any]) -> str:
     from suite.registry import runtimes
 
     try:
-        return runtimes.get(spec["name"])().label(spec)
+        label: str = runtimes.get(spec["name"])().label(spec)
+        return label
     except Exception:
         return str(spec.get("name"))

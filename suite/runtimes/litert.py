@@ -136,7 +136,8 @@ class LiteRtSession(Session):
         it, in_index, out_index, _ = entry
         it.set_tensor(in_index, x)
         it.invoke()
-        return it.get_tensor(out_index)
+        out: np.ndarray = it.get_tensor(out_index)
+        return out
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         return np.asarray(self._run(np.ascontiguousarray(batch, dtype=np.float32)))

@@ -46,10 +46,8 @@ class LmGraph:
     def from_meta(cls, inputs: list[tuple[str, list[Any], str]], outputs: list[str]) -> LmGraph:
         """From (name, shape, element type) of the inputs and the output names, in graph order."""
         names = [n for n, _, _ in inputs]
-        past = sorted(
-            (n for n in names if _PAST.match(n)),
-            key=lambda n: (int(_PAST.match(n).group(1)), _PAST.match(n).group(2) != "key"),
-        )  # type: ignore[union-attr]
+        matches = [m for m in map(_PAST.match, names) if m]
+        past = [m.string for m in sorted(matches, key=lambda m: (int(m.group(1)), m.group(2) != "key"))]
         if "input_ids" not in names or not past or "logits" not in outputs:
             raise JobFailed(
                 f"the model is not a causal LM with a KV cache: expected inputs input_ids and past_key_values.<i>.key|value "

@@ -192,7 +192,8 @@ class OpenVinoSession(Session):
     def _run_named(self, x: np.ndarray) -> np.ndarray:
         _, request, feeds = self._named  # type: ignore[misc]
         request.infer(feeds(x))
-        return request.get_output_tensor(0).data
+        out: np.ndarray = request.get_output_tensor(0).data
+        return out
 
     def outputs(self, batch: np.ndarray) -> dict[str, np.ndarray]:
         """Every output for a batch, by name (encoders: logits and the sentence embedding)."""
@@ -256,10 +257,12 @@ class OpenVinoSession(Session):
                 entry = self._compiled(x.shape[0])
             else:  # a size prepare() did not see: the dynamic-batch model, nothing compiled here
                 self._dynamic[1].infer({0: x})
-                return self._dynamic[1].get_output_tensor(0).data
+                dynamic_out: np.ndarray = self._dynamic[1].get_output_tensor(0).data
+                return dynamic_out
         np.copyto(entry[2], x)
         entry[1].infer()
-        return entry[3].data
+        out: np.ndarray = entry[3].data
+        return out
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         if self._named is not None:

@@ -8,6 +8,7 @@ ran the graph, and anything the profile asked for that is missing is reported as
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +80,7 @@ class OrtSession(Session):
             self.run = lambda x: session_run(outs, feeds(x))
         self._used: list[str] | None = None
         self._graph: Any = None
-        self._feeds: Any = None
+        self._feeds: Callable[[np.ndarray], dict[str, np.ndarray]] | None = None
 
     def feeds(self, x: np.ndarray) -> dict[str, np.ndarray]:
         """The feed dict of a batch: one input; inputs packed along axis 1 (``input.names``); or, for a
@@ -96,7 +97,8 @@ class OrtSession(Session):
     def outputs(self, batch: np.ndarray) -> dict[str, np.ndarray]:
         """Every output of the model for a batch, by name (encoders: logits and embedding)."""
         names = [o.name for o in self.session.get_outputs()]
-        return dict(zip(names, self.session.run(names, self.feeds(batch))))
+        values: list[np.ndarray] = self.session.run(names, self.feeds(batch))
+        return dict(zip(names, values))
 
     def lm_graph(self) -> Any:
         """The KV-cache interface of a causal LM (suite/runtimes/lm_feeds.py)."""
@@ -108,7 +110,8 @@ class OrtSession(Session):
 
     def run_feeds(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
         """All outputs, in graph order, for named feeds (what the LM loops call)."""
-        return self.session.run(None, feeds)
+        values: list[np.ndarray] = self.session.run(None, feeds)
+        return values
 
     def _make_session(self, options_hook: Any = None) -> Any:
         """An InferenceSession with the profile's threads and providers (``options_hook`` may add profiling)."""
@@ -167,7 +170,7 @@ class OrtRuntime(Runtime):
     def version(self) -> str:
         import onnxruntime as ort
 
-        return ort.__version__
+        return str(ort.__version__)
 
     def status(self, spec: RuntimeSpec) -> RuntimeStatus:
         """Which of the profile's providers this onnxruntime build has; the first usable one runs."""

@@ -77,13 +77,13 @@ def node_precision(op: str, args: dict[str, Any]) -> str:
     if op in INTEGER_OPS or op.startswith("QLinear") or op == "QGemm":
         return "int8"
     shapes = args.get("input_type_shape") or args.get("output_type_shape") or []
-    first = None
+    first: str | None = None
     for entry in shapes:
         for dtype, shape in entry.items():
             if first is None:
-                first = dtype
+                first = str(dtype)
             if shape:  # the first non-scalar input is the activation
-                return _DTYPE_PRECISION.get(dtype, dtype)
+                return _DTYPE_PRECISION.get(dtype, str(dtype))
     return _DTYPE_PRECISION.get(first, first or "unknown") if first else "unknown"
 
 

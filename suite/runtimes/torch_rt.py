@@ -20,6 +20,7 @@ Run side: torch is imported when a session is made, never at import time.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +90,8 @@ class TorchSession(Session):
             program = torch.export.load(str(path))
         except Exception as exc:
             raise JobFailed(f"{path}: torch.export.load cannot read it: {' '.join(str(exc).split())[:200]}") from None
-        module = program.module().to(device=self.device, dtype=self.dtype)
+        # the exported GraphModule, or what torch.compile makes of it: either is called on a batch
+        module: Callable[..., Any] = program.module().to(device=self.device, dtype=self.dtype)
         if self.opts["compile"]:
             module = torch.compile(module, mode=self.opts["compile"])
         self.module = module

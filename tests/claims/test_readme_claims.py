@@ -185,6 +185,7 @@ def test_force_remeasures_and_a_changed_cached_artifact_is_rebuilt(
     assert redone["accuracy"]["top1"] == original["accuracy"]["top1"]
 
 
+@pytest.mark.slow
 def test_an_mlflow_run_left_running_is_logged_again(tmp_path: Path) -> None:
     """A run cut off mid-logging (status RUNNING) does not count as logged: ``edgeq sync`` logs the
     record again, and a second sync finds the finished run and logs nothing."""

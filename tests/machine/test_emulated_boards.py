@@ -19,7 +19,7 @@ import pytest
 from tests.conftest import REPO, edgeq
 from tests.support import boards
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.board]
 
 
 def _records(results: Path, target: str) -> list[dict]:  # type: ignore[type-arg]

@@ -45,6 +45,7 @@ def test_page_is_self_contained(page: Path) -> None:
     assert text.count("<tr class=") + text.count("<tr data-") >= len(RECORDS)
 
 
+@pytest.mark.browser
 def test_sort_and_filter_in_chromium(page: Path) -> None:
     require_browser()
     from selenium.webdriver.common.by import By
@@ -107,6 +108,7 @@ def test_sort_and_filter_in_chromium(page: Path) -> None:
         assert all(url.startswith("file:") for url in loaded), loaded
 
 
+@pytest.mark.browser
 def test_readable_on_a_phone(page: Path, tmp_path: Path) -> None:
     require_browser()
     from matplotlib.image import imread

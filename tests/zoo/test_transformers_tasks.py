@@ -313,6 +313,7 @@ def test_gguf_of_unknown_architecture(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.slow
 def test_packaged_tasks_validate_and_find_their_files() -> None:
     """The three shipped tasks validate, and their packaged files are found (cheap: no weights loaded)."""
     from suite.config import load_task

@@ -180,6 +180,7 @@ def test_env_var_tasks_are_skipped_with_one_line(results_dir: Path) -> None:
     assert "skipped" in proc.stdout
 
 
+@pytest.mark.slow  # validating the language-model tasks on a cold cache tokenizes their corpora and hashes the GGUF
 def test_shipped_tasks_list_and_validate() -> None:
     proc = edgeq("list", "tasks")
     for name in (
