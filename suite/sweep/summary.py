@@ -37,6 +37,8 @@ def _speedup(record: dict[str, Any], is_baseline: bool) -> str:
         return "–"
     if (record.get("artifact") or {}).get("simulated"):
         return "sim."  # simulated: its speed is not the method's, never claimed
+    if View(record).emulated:
+        return "emul."  # timed under an emulator: its speed is not the board's, never claimed
     if is_baseline:
         return "1.00x"
     s = (record.get("diagnosis") or {}).get("speedup_p50")
@@ -88,6 +90,7 @@ def row_cells(o: Outcome) -> dict[str, str]:
             ("quick", lat.get("quick")),
             ("fallback", (r.get("runtime") or {}).get("fallback")),
             ("invalid", lat.get("invalid_reason")),
+            ("emulated", View(r).emulated),
         )
         if on
     ]
