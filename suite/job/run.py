@@ -36,16 +36,19 @@ def _source(path: str) -> dict[str, Any]:
 
 def job_record(job: Job) -> dict[str, Any]:
     """A record for ``job`` with what is known before it runs (status ``failed`` until it succeeds)."""
-    record = empty_record(job.job_id, job.fingerprint)
-    record["task"] = {"name": job.task_name, "file_sha256": job.task_sha256}
-    record["method"] = {"name": job.method, "family": job.family, "params": job.params}
+    method = {"name": job.method, "family": job.family, "params": job.params}
     if job.toolkit:
-        record["method"]["toolkit"] = job.toolkit
-    record["target"] = {"name": job.target_name, "matched": job.target_matched, "override": job.target_override}
-    record["runtime"] = {"name": job.runtime["name"]}
-    record["inputs"] = job.inputs
-    record["error_kind"] = None
-    record["sources"] = {"task": _source(job.task_path), "profile": _source(job.target_path)}
+        method["toolkit"] = job.toolkit
+    record = empty_record(job.job_id, job.fingerprint)
+    record.update(
+        task={"name": job.task_name, "file_sha256": job.task_sha256},
+        method=method,
+        target={"name": job.target_name, "matched": job.target_matched, "override": job.target_override},
+        runtime={"name": job.runtime["name"]},
+        inputs=job.inputs,
+        error_kind=None,
+        sources={"task": _source(job.task_path), "profile": _source(job.target_path)},
+    )
     return record
 
 
