@@ -537,8 +537,8 @@ FIELDS: list[Field] = [
         "speedup",
         "x",
         "fp32 p50 / p50 on the same target, task, runtime, version, provider and timing mode",
-        "latency.p50_ms",
-        read=lambda v: None,
+        None,
+        read=lambda v: None,  # filled across rows (suite.publish.rows.frame)
         timing=True,
     ),
     Field("power_status", "str", "measured | unavailable | needs_privilege", "power.status"),
