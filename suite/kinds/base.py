@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from suite.config.schemas import TargetConfig, TaskConfig
+from suite.records.fields import Field, lower_is_better, shown_for
 
 
 def _no_hook() -> None:
@@ -63,6 +64,15 @@ class TaskKind:
     metric: str = "top1"
     #: Picked when no more specific kind of the same metric claims the task.
     fallback: bool = False
+
+    @property
+    def lower_is_better(self) -> bool:
+        """The kind's ranking: its metric's declaration says which way is better (tables, Pareto fronts)."""
+        return lower_is_better(self.metric)
+
+    def columns(self) -> list[Field]:
+        """The columns only this kind fills that the tables show, as declared (``suite.records.fields``)."""
+        return shown_for(self.name)
 
     def claims(self, task: TaskConfig, extras: dict[str, Any]) -> bool:
         """Does this kind measure ``task`` (its metric is this kind's; ``extras``: the prepared eval data)?"""

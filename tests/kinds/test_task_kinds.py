@@ -33,7 +33,9 @@ def test_each_task_gets_its_kind() -> None:
     assert kind_for(task("cancer-mlp"), {}).name == CLASSIFIER
     assert kind_for(task("minilm-drugreviews"), {"reference_embedding": np.zeros((2, 4))}).name == ENCODER
     lm = kind_for(task("gpt-tiny-wiki"), {})
-    assert lm.name == CAUSAL_LM and lower_is_better(lm.metric)  # its ranking comes from its metric's declaration
+    assert lm.name == CAUSAL_LM and lm.lower_is_better and lower_is_better(lm.metric)  # from its metric's declaration
+    assert not kind_for(task("digits-cnn"), {}).lower_is_better
+    assert lm.columns() and all(f.kinds == (CAUSAL_LM,) for f in lm.columns())
 
 
 class _Ranker(TaskKind):
