@@ -39,7 +39,7 @@ class CausalLm(TaskKind):
         from suite.measure.lm_timing import measure_generation
 
         m = run.profile.measurement
-        gen = run.task.generation or GenerationSpec()
+        gen = run.task.generation or GenerationSpec.model_validate({})  # the defaults
         ss = scenario(run.profile, "single_stream", run.quick)
         run.ready()
         latency, throughput, tokens = measure_generation(
