@@ -294,6 +294,7 @@ FIELDS: list[Field] = [
         "method.toolkit.version",
         read=lambda v: v.toolkit.get("version"),
         param="toolkit_version",
+        mlflow=raw("method.toolkit.version"),
     ),
     Field(
         "params",
