@@ -1,4 +1,5 @@
-"""One registry class for every plugin kind (methods, runtimes, zoo sources, datasets, power sensors).
+"""One registry class for every plugin kind (methods, runtimes, zoo sources, datasets, power sensors, task
+kinds).
 
 Modelled on lm-evaluation-harness's registry: the built-in plugins of a kind are listed in the
 ``PLUGINS`` table of their own package (``suite/methods/__init__.py``: name -> ``"module:attr"`` and
@@ -168,6 +169,7 @@ runtimes = Registry("runtimes", package="suite.runtimes")
 zoo = Registry("zoo", label="model source", package="suite.zoo")
 datasets = Registry("datasets", package="suite.data")
 power = Registry("power", label="sensor", package="suite.power")
+kinds = Registry("kinds", label="task kind", package="suite.kinds")
 
 REGISTRIES: dict[str, Registry] = {
     "methods": methods,
@@ -176,6 +178,7 @@ REGISTRIES: dict[str, Registry] = {
     "datasets": datasets,
     "sensors": power,
     "power": power,
+    "kinds": kinds,
 }
 
 

@@ -1,7 +1,8 @@
 """The hardware side of one job, kept out of ``measure.py``: pre-flight state, throttle checks around
 the timed window, where the runtime placed each node, and the diagnosis when a quantized artifact is
-not faster than its fp32 baseline. Each step adds to the record; none of them can fail the job (a
-board file that cannot be read is reported in the record, not raised).
+not faster than its fp32 baseline. Each step sets its part of the job's blocks
+(``suite.records.blocks``); none of them can fail the job (a board file that cannot be read is reported in
+the record, not raised).
 """
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ import traceback
 from typing import Any
 
 from suite.machine import preflight
+from suite.records.blocks import Blocks, assemble
 
 
-def begin(profile: Any, record: dict[str, Any]) -> dict[str, Any]:
+def begin(profile: Any, blocks: Blocks) -> dict[str, Any]:
     """Before timing: record pre-flight (waiting for the start temperature) and take a throttle snapshot."""
-    env = record.setdefault("environment", {}) or {}
+    env = blocks.environment_added
     try:
         env["preflight"] = preflight.as_record(preflight.check(profile.preflight))
     except Exception as exc:  # never fail a job over a board file
@@ -36,9 +38,12 @@ def placement(session: Any, sample: Any) -> dict[str, Any] | None:
         return {"error": f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"}
 
 
-def end(profile: Any, record: dict[str, Any], before: dict[str, Any], baseline: dict[str, Any] | None) -> None:
-    """After timing: throttle verdict (a throttled run is invalid) and the not-faster diagnosis."""
-    env = record.setdefault("environment", {}) or {}
+def end(
+    profile: Any, record: dict[str, Any], blocks: Blocks, before: dict[str, Any], baseline: dict[str, Any] | None
+) -> None:
+    """After timing: throttle verdict (a throttled run is invalid) and the not-faster diagnosis of the
+    record as the blocks will make it (``record``: the job's record so far, read only)."""
+    env = blocks.environment_added
     try:
         after = preflight.snapshot(list(profile.throttle))
         reasons = preflight.compare(before, after)
@@ -49,15 +54,12 @@ def end(profile: Any, record: dict[str, Any], before: dict[str, Any], baseline: 
         {"checks": list(profile.throttle), "throttled": bool(reasons), "reasons": reasons} if profile.throttle else None
     )
     if reasons:
-        for key in ("latency", "throughput"):
-            block = record.get(key)
-            if block:
-                block["valid"] = False
-                block["invalid_reason"] = "throttled: " + "; ".join(reasons)
+        blocks.invalidate("throttled: " + "; ".join(reasons))
+    blocks.diagnosed = True
     try:
-        record["diagnosis"] = diagnosis(record, baseline)
+        blocks.diagnosis = diagnosis(assemble(dict(record), blocks), baseline)
     except Exception:
-        record["diagnosis"] = {"error": traceback.format_exc().splitlines()[-1]}
+        blocks.diagnosis = {"error": traceback.format_exc().splitlines()[-1]}
 
 
 def diagnosis(record: dict[str, Any], baseline: dict[str, Any] | None) -> dict[str, Any] | None:

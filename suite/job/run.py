@@ -21,6 +21,7 @@ from suite.errors import BadInput, JobFailed, MissingEnv, NotAvailableHere
 from suite.job.inputs import PreparedInputs, load_carried
 from suite.job.spec import Job
 from suite.machine.envinfo import environment
+from suite.records.blocks import Blocks, assemble
 from suite.records.store import RecordStore, empty_record
 
 
@@ -35,21 +36,25 @@ def _source(path: str) -> dict[str, Any]:
 
 def job_record(job: Job) -> dict[str, Any]:
     """A record for ``job`` with what is known before it runs (status ``failed`` until it succeeds)."""
-    record = empty_record(job.job_id, job.fingerprint)
-    record["task"] = {"name": job.task_name, "file_sha256": job.task_sha256}
-    record["method"] = {"name": job.method, "family": job.family, "params": job.params}
+    method = {"name": job.method, "family": job.family, "params": job.params}
     if job.toolkit:
-        record["method"]["toolkit"] = job.toolkit
-    record["target"] = {"name": job.target_name, "matched": job.target_matched, "override": job.target_override}
-    record["runtime"] = {"name": job.runtime["name"]}
-    record["inputs"] = job.inputs
-    record["error_kind"] = None
-    record["sources"] = {"task": _source(job.task_path), "profile": _source(job.target_path)}
+        method["toolkit"] = job.toolkit
+    record = empty_record(job.job_id, job.fingerprint)
+    record.update(
+        task={"name": job.task_name, "file_sha256": job.task_sha256},
+        method=method,
+        target={"name": job.target_name, "matched": job.target_matched, "override": job.target_override},
+        runtime={"name": job.runtime["name"]},
+        inputs=job.inputs,
+        error_kind=None,
+        sources={"task": _source(job.task_path), "profile": _source(job.target_path)},
+    )
     return record
 
 
 def run(job: Job, get_inputs: Callable[[Job], PreparedInputs], store: RecordStore | None = None) -> dict[str, Any]:
-    """One job, start to record: ``get_inputs(job)``, then ``suite.job.measure.measure``."""
+    """One job, start to record: ``get_inputs(job)``, then ``suite.job.measure.measure``; what they
+    measure is built as blocks and assembled into the record here, once (``suite.records.blocks``)."""
     from suite.job.measure import measure
     from suite.machine.target import load_target
 
@@ -60,15 +65,16 @@ def run(job: Job, get_inputs: Callable[[Job], PreparedInputs], store: RecordStor
     if job.skip:  # e.g. the task's data is named by an environment variable this machine does not set
         record.update(status="skipped", error=job.skip, error_kind="skipped")
         return record
+    blocks = Blocks()
     try:
         task = load_task(job.task_path).config
         target = load_target(job.target_path).config
-        record["environment"] = environment()
+        blocks.environment = environment()
         inputs = get_inputs(job)
         timings["prepare"] = inputs.prepare_s  # type: ignore[assignment]
-        record["task"].update(inputs.task_block)
-        record["artifact"] = inputs.artifact_record
-        measure(job, record, inputs, task, target, store, timings)
+        blocks.task_added = inputs.task_block
+        blocks.artifact = inputs.artifact_record
+        measure(job, record, blocks, inputs, task, target, store, timings)
         record["status"] = "ok"
     except (MissingEnv, NotAvailableHere) as exc:  # missing data or tool: skipped, with the reason
         record.update(status="skipped", error=str(exc), error_kind="skipped")
@@ -81,7 +87,7 @@ def run(job: Job, get_inputs: Callable[[Job], PreparedInputs], store: RecordStor
         record["error"] = f"{type(exc).__name__}: {line}"[:500]
         record["error_kind"] = "exception"
         record["error_tail"] = traceback.format_exc().splitlines()[-20:]
-    return record
+    return assemble(record, blocks)  # a job that stopped part-way keeps what it measured
 
 
 def run_carried(job: Job) -> dict[str, Any]:

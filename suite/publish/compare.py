@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from suite.errors import BadInput
+from suite.records.fields import COMPARED, OWN_METRICS
 
 ROW_FILTERS = {
     "target": "target",
@@ -198,40 +199,38 @@ def compare(a: RecordSet, b: RecordSet) -> dict[str, Any]:
         ips_a, ips_b = _f(ra["items_per_s"]), _f(rb["items_per_s"])
         mj_a, mj_b = _f(ra["mj_per_item"]), _f(rb["mj_per_item"])
         size_a, size_b = _f(ra["size_bytes"]), _f(rb["size_bytes"])
-        ppl_a, ppl_b = _f(ra["perplexity"]), _f(rb["perplexity"])
-        tps_a, tps_b = _f(ra["tokens_per_s"]), _f(rb["tokens_per_s"])
-        ttft_a, ttft_b = _f(ra["ttft_ms"]), _f(rb["ttft_ms"])
-        rows.append(
-            {
-                "task": ra["task"],
-                "method": ra["label"],
-                "runtime_a": f"{ra['runtime']} {ra['runtime_version']}",
-                "runtime_b": f"{rb['runtime']} {rb['runtime_version']}",
-                "target_a": ra["target"],
-                "target_b": rb["target"],
-                "status_a": ra["status"],
-                "status_b": rb["status"],
-                "top1_a": top1_a,
-                "top1_b": top1_b,
-                "delta_top1_pts": (top1_b - top1_a) * 100 if top1_a is not None and top1_b is not None else None,
-                "p50_ms_a": p50_a if timed else None,
-                "p50_ms_b": p50_b if timed else None,
-                "p50_change_pct": (p50_b / p50_a - 1) * 100 if timed else None,
-                "latency": latency,
-                "items_per_s_change_pct": (ips_b / ips_a - 1) * 100 if timed and ips_a and ips_b else None,
-                "mj_per_item_a": mj_a,
-                "mj_per_item_b": mj_b,
-                "mj_per_item_change_pct": (mj_b / mj_a - 1) * 100 if mj_a and mj_b else None,
-                "size_change_pct": (size_b / size_a - 1) * 100 if size_a and size_b else None,
-                # language models (lower perplexity is better): B - A, and the token timing changes
-                "metric": ra["metric"],
-                "perplexity_a": ppl_a,
-                "perplexity_b": ppl_b,
-                "delta_perplexity": ppl_b - ppl_a if ppl_a is not None and ppl_b is not None else None,
-                "ttft_change_pct": (ttft_b / ttft_a - 1) * 100 if timed and ttft_a and ttft_b else None,
-                "tokens_per_s_change_pct": (tps_b / tps_a - 1) * 100 if timed and tps_a and tps_b else None,
-            }
-        )
+        row = {
+            "task": ra["task"],
+            "method": ra["label"],
+            "runtime_a": f"{ra['runtime']} {ra['runtime_version']}",
+            "runtime_b": f"{rb['runtime']} {rb['runtime_version']}",
+            "target_a": ra["target"],
+            "target_b": rb["target"],
+            "status_a": ra["status"],
+            "status_b": rb["status"],
+            "top1_a": top1_a,
+            "top1_b": top1_b,
+            "delta_top1_pts": (top1_b - top1_a) * 100 if top1_a is not None and top1_b is not None else None,
+            "p50_ms_a": p50_a if timed else None,
+            "p50_ms_b": p50_b if timed else None,
+            "p50_change_pct": (p50_b / p50_a - 1) * 100 if timed else None,
+            "latency": latency,
+            "items_per_s_change_pct": (ips_b / ips_a - 1) * 100 if timed and ips_a and ips_b else None,
+            "mj_per_item_a": mj_a,
+            "mj_per_item_b": mj_b,
+            "mj_per_item_change_pct": (mj_b / mj_a - 1) * 100 if mj_a and mj_b else None,
+            "size_change_pct": (size_b / size_a - 1) * 100 if size_a and size_b else None,
+            "metric": ra["metric"],
+        }
+        # a kind's own metric (declared in suite.records.fields): A, B and B - A; its timing figures' changes
+        for decl in OWN_METRICS:
+            own_a, own_b = _f(ra[decl.column]), _f(rb[decl.column])
+            row[f"{decl.column}_a"], row[f"{decl.column}_b"] = own_a, own_b
+            row[f"delta_{decl.column}"] = own_b - own_a if own_a is not None and own_b is not None else None
+        for decl in COMPARED:
+            fig_a, fig_b = _f(ra[decl.column]), _f(rb[decl.column])
+            row[f"{decl.column}_change_pct"] = (fig_b / fig_a - 1) * 100 if timed and fig_a and fig_b else None
+        rows.append(row)
     mixed = sorted({str(ra["label"]) for ra, rb in pairs if bool(ra["quick"]) != bool(rb["quick"])})
     if mixed:
         a.notes.append(
@@ -272,8 +271,9 @@ def render(result: dict[str, Any], fmt: str = "table") -> str:
     from rich.table import Table
 
     table = Table(title="B against A, per method", title_justify="left")
-    lm = any(r.get("metric") == "perplexity" for r in rows)
-    extra = ("ppl A", "ppl B", "TTFT Δ", "tok/s Δ") if lm else ()
+    own = [f for f in OWN_METRICS if any(r.get("metric") == f.column for r in rows)]
+    figures = [f for f in COMPARED if any(set(f.kinds) & set(o.kinds) for o in own)]
+    extra = [*(f"{f.abbrev} {side}" for f in own for side in "AB"), *(f"{f.abbrev} Δ" for f in figures)]
     for col in (
         "task",
         "method",
@@ -295,16 +295,10 @@ def render(result: dict[str, Any], fmt: str = "table") -> str:
         runtime = r["runtime_a"] if r["runtime_a"] == r["runtime_b"] else f"{r['runtime_a']} → {r['runtime_b']}"
         if r["target_a"] != r["target_b"]:
             runtime += f" ({r['target_a']} → {r['target_b']})"
-        lm_cells = (
-            (
-                _n(r["perplexity_a"], ".3f"),
-                _n(r["perplexity_b"], ".3f"),
-                _n(r["ttft_change_pct"], "+.1f", "%"),
-                _n(r["tokens_per_s_change_pct"], "+.1f", "%"),
-            )
-            if lm
-            else ()
-        )
+        own_cells = [
+            *(_n(r[f"{f.column}_{side.lower()}"], f.spec or "") for f in own for side in "AB"),
+            *(_n(r[f"{f.column}_change_pct"], "+.1f", "%") for f in figures),
+        ]
         table.add_row(
             r["task"],
             r["method"],
@@ -316,7 +310,7 @@ def render(result: dict[str, Any], fmt: str = "table") -> str:
             if r["status_b"] == "ok"
             else r["status_b"],
             _n(r["delta_top1_pts"], "+.2f"),
-            *lm_cells,
+            *own_cells,
             _n(r["p50_ms_a"], ".4f"),
             _n(r["p50_ms_b"], ".4f"),
             _n(r["p50_change_pct"], "+.1f", "%"),
@@ -341,7 +335,8 @@ def render(result: dict[str, Any], fmt: str = "table") -> str:
         acc = [
             r["method"]
             for r in rows
-            if r["delta_top1_pts"] not in (None, 0.0) or r.get("delta_perplexity") not in (None, 0.0)
+            if r["delta_top1_pts"] not in (None, 0.0)
+            or any(r.get(f"delta_{f.column}") not in (None, 0.0) for f in OWN_METRICS)
         ]
         console.print(
             f"{len(rows)} method(s) compared: {len(slower)} slower beyond the run spread"

@@ -15,9 +15,20 @@ from html import escape
 from typing import Any
 
 from suite.publish import fmt
+from suite.records.fields import ALL_KINDS, COLUMN_FIELDS, Field, shown_for
 
 # (header, kind, cell text, sort value). kind "num" sorts numerically, "text" alphabetically.
 Cell = Callable[[Any], Any]
+#: Columns only one task kind fills (a language model's metric and token timing, an encoder's cosine), and the memory columns:
+#: headed and formatted as declared in suite.records.fields.
+KIND_FIELDS = [f for kind in ALL_KINDS for f in shown_for(kind)]
+MEMORY_FIELDS = [f for f in COLUMN_FIELDS if f.block == "memory" and f.header]
+
+
+def _declared(field: Field) -> tuple[str, str, Cell, Cell]:
+    return (field.short or field.header or str(field.column), "num", field.cell, lambda r: r[field.column])
+
+
 COLUMNS: list[tuple[str, str, Cell, Cell]] = [
     ("method", "text", lambda r: r["label"], lambda r: r["label"]),
     ("top-1 %", "num", lambda r: fmt.pct(r["top1"]), lambda r: r["top1"]),
@@ -37,10 +48,8 @@ COLUMNS: list[tuple[str, str, Cell, Cell]] = [
         ),
         lambda r: r["items_per_s"],
     ),
-    ("perplexity", "num", lambda r: fmt.num(r["perplexity"], ".3f"), lambda r: r["perplexity"]),
-    ("Δ ppl", "num", lambda r: fmt.num(r["delta_perplexity"], "+.3f"), lambda r: r["delta_perplexity"]),
-    ("TTFT ms", "num", lambda r: fmt.num(r["ttft_ms"], ".2f"), lambda r: r["ttft_ms"]),
-    ("tokens/s", "num", lambda r: fmt.num(r["tokens_per_s"], ",.1f"), lambda r: r["tokens_per_s"]),
+    *(_declared(f) for f in KIND_FIELDS if f.block == "accuracy"),
+    *(_declared(f) for f in KIND_FIELDS if f.block != "accuracy"),
     ("flags", "text", lambda r: (r["flags"] or "").replace(",", ", "), lambda r: r["flags"]),
     ("power", "num", lambda r: fmt.power(r, 36), lambda r: r["mj_per_item"]),
     ("size KB", "num", fmt.size_kb, lambda r: r["size_bytes"]),
@@ -54,8 +63,7 @@ COLUMNS: list[tuple[str, str, Cell, Cell]] = [
     ("sim→real pts", "num", lambda r: fmt.pts(r["sim_to_real_gap"]), lambda r: r["sim_to_real_gap"]),
     ("top-5 %", "num", lambda r: fmt.pct(r["top5"]), lambda r: r["top5"]),
     ("p90 ms", "num", lambda r: fmt.num(r["p90_ms"], ".4f"), lambda r: r["p90_ms"]),
-    ("emb. cosine", "num", lambda r: fmt.num(r["embedding_cosine"], ".4f"), lambda r: r["embedding_cosine"]),
-    ("peak RSS MB", "num", lambda r: fmt.num(r["peak_rss_mb"], ",.0f"), lambda r: r["peak_rss_mb"]),
+    *(_declared(f) for f in MEMORY_FIELDS),
     ("date", "text", lambda r: r["date"], lambda r: r["date"]),
     ("commit", "text", fmt.commit, fmt.commit),
 ]

@@ -13,6 +13,16 @@ from typing import Any
 
 from suite.publish import fmt, toolkits
 from suite.publish.rows import COLUMN_DOCS
+from suite.records.fields import (
+    ALL_KINDS,
+    COLUMN_FIELDS,
+    Field,
+    evaluated_items,
+    kind_of_metric,
+    lower_is_better,
+    scored_by_items,
+    shown_for,
+)
 from suite.records.paired import MIN_RANKED_ITEMS
 
 HEADER = [
@@ -78,35 +88,30 @@ def row_cells(rank: int, r: Any) -> list[str]:
     ]
 
 
-#: Language-model tasks (metric perplexity, lower is better): perplexity, TTFT and decode rate instead
-#: of top-1 and items/s; p50 is the latency of one whole generation of the task's new tokens.
-LM_HEADER = [
-    "#",
-    "method",
-    "family",
-    "W/A bits",
-    "runtime",
-    "provider",
-    "perplexity",
-    "Δ vs fp32",
-    "TTFT ms",
-    "tokens/s",
-    "p50 ms (generation)",
-    "speed-up vs fp32",
-    "peak RSS MB",
-    "size KB",
-    "Pareto",
-    "flags",
-    "date",
-    "commit",
-    "toolkit",
-]
+#: Tasks whose metric is not a share of items (a causal LM's): the columns only their kind fills (declared
+#: in suite.records.fields: the metric, its Δ, token timing) instead of top-1 and items/s; p50 is then the
+#: latency of one whole generation of the task's new tokens.
+KIND_HEAD = HEADER[:6]
+KIND_TIMING = ["p50 ms (generation)", "speed-up vs fp32"]
+MEMORY_FIELDS = [f for f in COLUMN_FIELDS if f.block == "memory" and f.header]
+KIND_TAIL = ["size KB", "Pareto", "flags", "date", "commit", "toolkit"]
 
 
-def lm_row_cells(rank: int, r: Any) -> list[str]:
-    """The cells of one language-model row (LM_HEADER)."""
+def kind_header(special: list[Field]) -> list[str]:
+    """The header of a table of a kind not scored by items (``special``: its declared columns)."""
+    return [
+        *KIND_HEAD,
+        *(str(f.header) for f in special),
+        *KIND_TIMING,
+        *(str(f.header) for f in MEMORY_FIELDS),
+        *KIND_TAIL,
+    ]
+
+
+def kind_row_cells(rank: int, r: Any, special: list[Field]) -> list[str]:
+    """The cells of one row of such a table (``kind_header``)."""
     if r["status"] != "ok":
-        return _failed_cells(rank, r, len(LM_HEADER))
+        return _failed_cells(rank, r, len(kind_header(special)))
     return [
         _cell(c)
         for c in [
@@ -116,13 +121,10 @@ def lm_row_cells(rank: int, r: Any) -> list[str]:
             fmt.bits(r),
             fmt.runtime(r),
             r["provider"] if not fmt.missing(r["provider"]) else fmt.DASH,
-            fmt.num(r["perplexity"], ".3f"),
-            fmt.num(r["delta_perplexity"], "+.3f"),
-            fmt.num(r["ttft_ms"], ".2f"),
-            fmt.num(r["tokens_per_s"], ",.1f"),
+            *(f.cell(r) for f in special),
             fmt.with_spread(r["p50_ms"], r["latency_cv"], r["latency_runs"], ".2f"),
             fmt.speedup(r),
-            fmt.num(r["peak_rss_mb"], ",.0f"),
+            *(f.cell(r) for f in MEMORY_FIELDS),
             fmt.size_kb(r),
             "★" if r["pareto"] else "",
             (r["flags"] or "").replace(",", ", "),
@@ -131,6 +133,11 @@ def lm_row_cells(rank: int, r: Any) -> list[str]:
             fmt.toolkit(r),
         ]
     ]
+
+
+def special_fields(group) -> list[Field]:  # type: ignore[no-untyped-def]
+    """The declared columns that only one task kind fills, where this task's rows have values."""
+    return [f for kind in ALL_KINDS for f in shown_for(kind) if group[f.column].notna().any()]
 
 
 def _failed_cells(rank: int, r: Any, width: int) -> list[str]:
@@ -145,17 +152,22 @@ def _failed_cells(rank: int, r: Any, width: int) -> list[str]:
 
 
 def table(group) -> str:  # type: ignore[no-untyped-def]
-    lm = (group["metric"] == "perplexity").any()
-    header, cells = (LM_HEADER, lm_row_cells) if lm else (HEADER, row_cells)
-    cosine = not lm and group["embedding_cosine"].notna().any()  # encoders: how close to fp32's embeddings
-    if cosine:
-        header = [*header[:9], "emb. cosine vs fp32", *header[9:]]
+    special = special_fields(group)
+    if not scored_by_items(group["metric"].iloc[0]):
+        special = shown_for(kind_of_metric(group["metric"].iloc[0]) or "")
+        header = kind_header(special)
+        rows = [kind_row_cells(rank, r, special) for rank, (_, r) in enumerate(group.iterrows(), start=1)]
+    else:  # top-1 tables; an encoder's own columns (embedding cosine) after the Δ
+        header = [*HEADER[:9], *(str(f.header) for f in special), *HEADER[9:]]
+        rows = []
+        for rank, (_, r) in enumerate(group.iterrows(), start=1):
+            row = row_cells(rank, r)
+            if special:
+                own = [f.cell(r) if r["status"] == "ok" else fmt.DASH for f in special]
+                row = [*row[:9], *own, *row[9:]]
+            rows.append(row)
     lines = ["| " + " | ".join(header) + " |", "|" + "".join("---:|" if h in _RIGHT else "---|" for h in header)]
-    for rank, (_, r) in enumerate(group.iterrows(), start=1):
-        row = cells(rank, r)
-        if cosine:
-            row = [*row[:9], fmt.num(r["embedding_cosine"], ".4f") if r["status"] == "ok" else fmt.DASH, *row[9:]]
-        lines.append("| " + " | ".join(row) + " |")
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
 
 
@@ -170,13 +182,8 @@ _RIGHT = {
     "items/s",
     "speed-up vs fp32",
     "size KB",
-    "perplexity",
-    "Δ vs fp32",
-    "TTFT ms",
-    "tokens/s",
-    "p50 ms (generation)",
-    "peak RSS MB",
-    "emb. cosine vs fp32",
+    *KIND_TIMING,
+    *(str(f.header) for f in COLUMN_FIELDS if f.header),
 }
 
 
@@ -238,18 +245,18 @@ def target_readme(df, records: list[dict[str, Any]], target: str, plots: dict[st
     for task, group in df.groupby("task", sort=True):
         first = group.iloc[0]
         n_eval = next((int(v) for v in group["n_eval"] if not fmt.missing(v)), None)
-        lm = first["metric"] == "perplexity"
+        by_items = scored_by_items(first["metric"])
         few = (
             f" **Too few to rank**: fewer than {MIN_RANKED_ITEMS} items; a one-item difference is {100 / n_eval:.1f} points."
-            if n_eval and n_eval < MIN_RANKED_ITEMS and not lm
+            if n_eval and n_eval < MIN_RANKED_ITEMS and by_items
             else ""
         )
-        order = "lowest first" if lm else "highest first"
+        order = "lowest first" if lower_is_better(first["metric"]) else "highest first"
         lines += [
             f"## {task}",
             "",
             f"Sorted by deployed {first['metric']} ({order})"
-            + (f" on {n_eval} evaluation {'windows of held-out text' if lm else 'samples'}." if n_eval else ".")
+            + (f" on {n_eval} evaluation {evaluated_items(first['metric'])}." if n_eval else ".")
             + few,
             "",
         ]
@@ -300,7 +307,7 @@ def cross_target(df) -> tuple[str, list[dict[str, Any]]]:  # type: ignore[no-unt
     flat: list[dict[str, Any]] = []
     for task, group in df.groupby("task", sort=True):
         lines += [f"## {task}", "", "| method | " + " | ".join(targets) + " |", "|---|" + "---|" * len(targets)]
-        lower = (group["metric"] == "perplexity").any()
+        lower = any(lower_is_better(m) for m in group["metric"].unique())
         best = group.groupby("label", sort=False)["score"]
         order = (best.min() if lower else best.max()).sort_values(ascending=lower, na_position="last").index
         for label in order:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from suite.records.fields import lower_is_better, scored_by_items
+
 #: Which plots exist: file suffix -> (cost column, axis label).
 AXES: dict[str, tuple[str, str]] = {
     "latency": ("p50_ms", "p50 latency, ms (LoadGen SingleStream, lower is better)"),
@@ -67,7 +69,8 @@ def plot_front(group, axis: str, path: Path, title: str) -> PlotResult | None:  
         return None
     labels = _point_labels(shown)
     xs = [float(v) for v in shown[cost_col]]
-    lower = shown["metric"].iloc[0] == "perplexity"  # lower is better: the front is drawn on -score
+    metric = shown["metric"].iloc[0]
+    lower = lower_is_better(metric)  # the front is then drawn on -score
     ys = [float(v) * (1 if lower else 100) for v in shown["score"]]
     column = "pareto" if axis == "latency" else "pareto_energy"
     # The leaderboard's own marks (suite.publish.rows: ties in a task too small to rank) where the rows
@@ -117,7 +120,7 @@ def plot_front(group, axis: str, path: Path, title: str) -> PlotResult | None:  
     _annotate(fig, ax, xs, ys, labels, mask)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(
-        "perplexity, deployed (lower is better)"
+        f"{metric}, deployed (lower is better)"
         if lower
         else f"{shown['metric'].iloc[0]} %, deployed (higher is better)"
     )
@@ -181,7 +184,8 @@ def plot_task(group, out_dir: Path, target: str, task: str) -> list[PlotResult]:
     """Every plot of one task on one target: latency always, energy where it was measured."""
     results = []
     for axis in AXES:
-        metric = "perplexity" if (group["metric"] == "perplexity").any() else "top-1"
+        own = next((m for m in group["metric"].unique() if not scored_by_items(m)), None)
+        metric = own or "top-1"
         name = f"{metric} vs p50 latency" if axis == "latency" else f"{metric} vs energy per item"
         result = plot_front(group, axis, out_dir / f"pareto-{task}-{axis}.png", f"{task} on {target}: {name}")
         if result is not None:

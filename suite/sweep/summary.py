@@ -11,6 +11,7 @@ from typing import Any
 from rich.markup import escape
 
 from suite.errors import EXIT_JOBS_FAILED, EXIT_OK
+from suite.records.fields import OWN_METRICS, Field, View, kind_of_metric, scored_by_items, shown_for
 from suite.runtimes.base import label_of
 from suite.sweep.loop import Outcome
 
@@ -36,6 +37,8 @@ def _speedup(record: dict[str, Any], is_baseline: bool) -> str:
         return "–"
     if (record.get("artifact") or {}).get("simulated"):
         return "sim."  # simulated: its speed is not the method's, never claimed
+    if View(record).emulated:
+        return "emul."  # timed under an emulator: its speed is not the board's, never claimed
     if is_baseline:
         return "1.00x"
     s = (record.get("diagnosis") or {}).get("speedup_p50")
@@ -48,10 +51,24 @@ def _p50(value: Any) -> str:
     return f"{value:.4f}" if value < 10 else f"{value:,.1f}"
 
 
+def _own(record: dict[str, Any], block: str) -> tuple[Field, Any] | None:
+    """The first declared column of ``block`` that only the record's task kind fills and the tables show
+    (a causal LM's own metric and its Δ, its decode rate), with its value; None for a top-1 record."""
+    kind = kind_of_metric((record.get("accuracy") or {}).get("metric"))
+    view = View(record)
+    for field in shown_for(kind or ""):
+        value = field.value(view)
+        if field.block == block and value is not None:
+            return field, value
+    return None
+
+
 def _delta(acc: dict[str, Any]) -> str:
     delta = acc.get("delta_top1")
-    if delta is None:  # a language model: the perplexity's change (positive: worse)
-        return f"{acc['delta_perplexity']:+.3f}" if acc.get("delta_perplexity") is not None else "–"
+    if delta is None:  # a kind scored otherwise: its metric's change (as declared: positive is worse)
+        own = [f for f in OWN_METRICS if acc.get("metric") == f.column]
+        deltas = [acc.get(f"delta_{f.column}") for f in own]
+        return f"{deltas[0]:+{own[0].spec}}" if deltas and deltas[0] is not None else "–"
     paired = acc.get("vs_fp32") or {}
     return f"{delta * 100:+.2f}" + (" n.s." if paired.get("significant") is False else "")
 
@@ -73,22 +90,25 @@ def row_cells(o: Outcome) -> dict[str, str]:
             ("quick", lat.get("quick")),
             ("fallback", (r.get("runtime") or {}).get("fallback")),
             ("invalid", lat.get("invalid_reason")),
+            ("emulated", View(r).emulated),
         )
         if on
     ]
     half = lat.get("ci_half_width_pct")
+    score = next((f for f in OWN_METRICS if acc.get("metric") == f.column and acc.get(f.column)), None)
+    rate = _own(r, "throughput")
     return {
         "method": o.job.method,
         "top-1 %": f"{acc['top1'] * 100:.2f}"
         if acc.get("top1") is not None
-        else (f"ppl {acc['perplexity']:.3f}" if acc.get("perplexity") else "–"),
+        else (f"{score.abbrev} {acc[score.column]:{score.spec}}" if score else "–"),
         "Δ pts": _delta(acc),
         "p50 ms": _p50(lat.get("p50_ms")),
         "speed-up": _speedup(r, o.job.is_baseline),
         "runtime": label_of(o.job.runtime),
         "±95%": f"{half:.1f}%" if half is not None else "–",
-        "items/s": f"{thr['tokens_per_s']:,.1f} tok/s"
-        if thr.get("tokens_per_s")
+        "items/s": f"{rate[1]:{rate[0].spec}} {rate[0].abbrev}"
+        if rate and rate[1]
         else (f"{thr['items_per_s']:,.0f}" if thr.get("items_per_s") else "–"),
         "size KB": f"{art['size_bytes'] / 1024:.1f}" if art.get("size_bytes") else "–",
         "power": f"{pw['avg_w']:.2f} W" if pw.get("status") == "measured" else (pw.get("status") or "–"),
@@ -137,9 +157,7 @@ def table(console: Any, outcomes: list[Outcome]) -> None:
             ),
             0,
         )
-        ranked_by_items = any(
-            (o.record.get("accuracy") or {}).get("metric") == "top1" for o in group
-        )  # not perplexity windows
+        ranked_by_items = any(scored_by_items((o.record.get("accuracy") or {}).get("metric")) for o in group)
         title = (
             f"{task}"
             + (f" · {n} items" if n else "")

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from suite.paths import results_root
+from suite.records.fields import mlflow_metrics, mlflow_params
 from suite.tracking.sqlite_lock import retry_locked, store_lock
 
 FINGERPRINT_TAG = "edgeq.fingerprint"
@@ -158,73 +159,13 @@ def store_bundle(tracking_uri: str, experiment: str, path: Path, run_name: str, 
 
 
 def params_of(record: dict[str, Any]) -> dict[str, str]:
-    p = record["method"].get("params") or {}
-    runtime = record.get("runtime") or {}
-    art = record.get("artifact") or {}
-    values = {
-        "method": record["method"]["name"],
-        "family": record["method"].get("family"),
-        "toolkit": (record["method"].get("toolkit") or {}).get("name"),
-        "toolkit_version": (record["method"].get("toolkit") or {}).get("version"),
-        "inference_precision": runtime.get("inference_precision"),
-        "w_bits": art.get("weight_bits"),
-        "a_bits": art.get("activation_bits"),
-        "granularity": ("per_channel" if p.get("per_channel") else "per_tensor") if "per_channel" in p else None,
-        "symmetric": p.get("symmetric_activations", p.get("symmetric")),
-        "calibration": p.get("calibration"),
-        "runtime": runtime.get("name"),
-        "provider": runtime.get("provider"),
-        "target": record["target"]["name"],
-        "batch_size": (record.get("throughput") or {}).get("batch_size"),
-        "scenario": "single_stream+offline",
-        "timing_mode": (record.get("latency") or {}).get("mode"),
-    }
-    for key, value in p.items():  # every method parameter, prefixed, so nothing is hidden
-        values.setdefault(f"param.{key}", value)
-    return {k: str(v) for k, v in values.items() if v is not None}
+    """The MLflow params of a record, as declared in ``suite.records.fields``."""
+    return mlflow_params(record)
 
 
 def metrics_of(record: dict[str, Any]) -> dict[str, float]:
-    acc = record.get("accuracy") or {}
-    lat = record.get("latency") or {}
-    thr = record.get("throughput") or {}
-    pw = record.get("power") or {}
-    art = record.get("artifact") or {}
-
-    def end(block: dict[str, Any], key: str, i: int) -> Any:
-        pair = block.get(key)
-        return pair[i] if isinstance(pair, list) and len(pair) == 2 else None
-
-    values = {
-        "acc/top1": acc.get("top1"),
-        "acc/top1_ci_lo": end(acc, "top1_ci", 0),
-        "acc/top1_ci_hi": end(acc, "top1_ci", 1),
-        "acc/mcnemar_p": (acc.get("vs_fp32") or {}).get("mcnemar_p"),
-        "latency/p50_ci_lo_ms": end(lat, "p50_ci_ms", 0),
-        "latency/p50_ci_hi_ms": end(lat, "p50_ci_ms", 1),
-        "throughput/ci_lo": end(thr, "ci", 0),
-        "throughput/ci_hi": end(thr, "ci", 1),
-        "acc/top5": acc.get("top5"),
-        "acc/delta_top1": acc.get("delta_top1"),
-        "acc/simulated_top1": acc.get("simulated_top1"),
-        "latency/p50_ms": lat.get("p50_ms"),
-        "latency/p90_ms": lat.get("p90_ms"),
-        "latency/p99_ms": lat.get("p99_ms"),
-        "latency/cv": lat.get("cv"),
-        "throughput/items_per_s": thr.get("items_per_s"),
-        "power/avg_w": pw.get("avg_w"),
-        "energy/mj_per_item": pw.get("mj_per_item"),
-        "efficiency/items_per_j": (1000.0 / pw["mj_per_item"]) if pw.get("mj_per_item") else None,
-        "model/size_mb": (art["size_bytes"] / 1e6) if art.get("size_bytes") else None,
-        "acc/perplexity": acc.get("perplexity"),
-        "acc/delta_perplexity": acc.get("delta_perplexity"),
-        "acc/embedding_cosine": acc.get("embedding_cosine"),
-        "latency/ttft_ms": lat.get("ttft_ms"),
-        "latency/tpot_ms": lat.get("tpot_ms"),
-        "throughput/tokens_per_s": thr.get("tokens_per_s"),
-        "memory/peak_rss_mb": (record.get("memory") or {}).get("peak_rss_mb"),
-    }
-    return {k: float(v) for k, v in values.items() if v is not None}
+    """The MLflow metrics of a record, as declared in ``suite.records.fields`` (no timing when emulated)."""
+    return mlflow_metrics(record)
 
 
 def tags_of(record: dict[str, Any]) -> dict[str, str]:

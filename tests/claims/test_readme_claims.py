@@ -267,6 +267,7 @@ def test_mlflow_probe_gives_up_within_its_2_s_bound(drip: bool) -> None:
 def test_throttling_during_timing_marks_both_scenarios_invalid(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from suite.job import hardware
     from suite.machine.target import load_target
+    from suite.records.blocks import Blocks, assemble
     from tests.support import boards
 
     root = tmp_path / "root"
@@ -277,26 +278,20 @@ def test_throttling_during_timing_marks_both_scenarios_invalid(tmp_path: Path, m
     assert "thermal_trip" in profile.throttle
     temp = root / "sys/class/thermal/thermal_zone0/temp"
     cool = temp.read_text()
-    record = {
-        "environment": {"os": "Linux"},
-        "latency": {"valid": True},
-        "throughput": {"valid": True},
-        "method": {"family": "baseline"},
-    }
-    before = hardware.begin(profile, record)
+    record = {"method": {"family": "baseline"}}
+    blocks = Blocks(environment={"os": "Linux"}, latency={"valid": True}, throughput={"valid": True})
+    before = hardware.begin(profile, blocks)
     temp.write_text("96500\n")  # past the passive trip point mid-window
-    hardware.end(profile, record, before, None)
+    hardware.end(profile, record, blocks, before, None)
+    assemble(record, blocks)
     for key in ("latency", "throughput"):
         assert record[key]["valid"] is False and record[key]["invalid_reason"].startswith("throttled: "), record[key]
     assert record["environment"]["throttled"]["throttled"] is True
     temp.write_text(cool)  # cooled down: a window without throttling stays valid
-    calm = {
-        "environment": {"os": "Linux"},
-        "latency": {"valid": True},
-        "throughput": {"valid": True},
-        "method": {"family": "baseline"},
-    }
-    hardware.end(profile, calm, hardware.begin(profile, calm), None)
+    calm = {"method": {"family": "baseline"}}
+    blocks = Blocks(environment={"os": "Linux"}, latency={"valid": True}, throughput={"valid": True})
+    hardware.end(profile, calm, blocks, hardware.begin(profile, blocks), None)
+    assemble(calm, blocks)
     assert calm["latency"]["valid"] is True and calm["environment"]["throttled"]["throttled"] is False
 
 
