@@ -164,7 +164,8 @@ def test_planning_needs_no_torch(first_sweep) -> None:
         "import sys\n"
         "from suite.machine.target import load_target\n"
         "from suite.job.plan import plan\n"
-        "jobs = plan(load_target('local-cpu'), quick=True)\n"
+        "from suite.job.request import SweepRequest\n"
+        "jobs = plan(load_target('local-cpu'), SweepRequest(quick=True)).jobs\n"
         "print(len(jobs), [m for m in ('torch', 'onnxruntime', 'tensorflow') if m in sys.modules])\n"
     )
     out = subprocess.run(
