@@ -67,11 +67,15 @@ def bench(
     raise typer.Exit(run_bench(request, console()))
 
 
-@app.command()
+@app.command(
+    help="The suite's precision-mode p50 and its 95% interval against a long bare runtime loop, per artifact.\n\n"
+    + ENTRY_RULE
+)
 def fidelity(
     target: o.Target = "local-cpu",
     tasks: o.Tasks = None,
     methods: o.Methods = None,
+    runtimes: o.Runtimes = None,
     seconds: float = typer.Option(
         4.0,
         "--seconds",
@@ -79,8 +83,7 @@ def fidelity(
         help="length of the bare loop per artifact (half before, half after the suite's run)",
     ),
 ) -> None:
-    """The suite's precision-mode p50 and its 95% interval against a long bare runtime loop, per artifact."""
     from suite.sweep.fidelity import run_fidelity
 
-    for line in run_fidelity(o.sweep_request(target, tasks, methods), seconds):
+    for line in run_fidelity(o.sweep_request(target, tasks, methods, runtimes), seconds):
         print(line, flush=True)
