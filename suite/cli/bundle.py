@@ -56,9 +56,9 @@ def run_(
     override_target: o.OverrideTarget = False,
 ) -> None:
     """On the board: measure every job of a bundle (run side only: no torch, TensorFlow, mlflow or pandas)."""
-    from suite.bundle.run import run_bundle
+    from suite.bundle.run import measure_bundle
 
-    raise typer.Exit(run_bundle(bundle, out, override_target, console()))
+    raise typer.Exit(measure_bundle(bundle, out, override_target, console()))
 
 
 @app.command("import")

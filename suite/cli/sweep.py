@@ -57,14 +57,14 @@ def bench(
         use_mlflow=not no_mlflow,
     )
     if fleet:
-        from suite.fleet.dispatch import run_fleet
+        from suite.fleet.dispatch import sweep_on_fleet
 
-        raise typer.Exit(run_fleet(request, share, fleet_timeout, console()))
+        raise typer.Exit(sweep_on_fleet(request, share, fleet_timeout, console()))
     if share is not None or fleet_timeout is not None:
         raise BadInput("--share and --fleet-timeout go with --fleet")
-    from suite.sweep.local import run_bench
+    from suite.sweep.local import sweep_here
 
-    raise typer.Exit(run_bench(request, console()))
+    raise typer.Exit(sweep_here(request, console()))
 
 
 @app.command(
@@ -83,7 +83,7 @@ def fidelity(
         help="length of the bare loop per artifact (half before, half after the suite's run)",
     ),
 ) -> None:
-    from suite.sweep.fidelity import run_fidelity
+    from suite.sweep.fidelity import fidelity_lines
 
-    for line in run_fidelity(o.sweep_request(target, tasks, methods, runtimes), seconds):
+    for line in fidelity_lines(o.sweep_request(target, tasks, methods, runtimes), seconds):
         print(line, flush=True)

@@ -183,7 +183,7 @@ class FleetExecutor:
                 yield job, failed_record(job, "timeout", line, [], time.time() - self.started), "timed out"
 
 
-def run_fleet(request: SweepRequest, share: Path | None, timeout_s: float | None, console: Any) -> int:
+def sweep_on_fleet(request: SweepRequest, share: Path | None, timeout_s: float | None, console: Any) -> int:
     """Plan ``request`` on each of its targets, measure on the boards serving their queues; the exit code."""
     from suite.fleet.app import make_app
     from suite.fleet.config import broker_url, ping, redact

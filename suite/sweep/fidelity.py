@@ -51,7 +51,7 @@ def bare_p50_ms(run, samples: list[np.ndarray], seconds: float) -> float:  # typ
     return loadgen_percentile(bare_times_ns(run, samples, seconds), 50) / 1e6
 
 
-def run_fidelity(request: SweepRequest, seconds: float) -> Iterator[str]:
+def fidelity_lines(request: SweepRequest, seconds: float) -> Iterator[str]:
     """Two lines per job of ``request`` (SingleStream, Offline), measured here whatever the target's ``detect`` says."""
     from suite.config import load_task
     from suite.job import build as prepare

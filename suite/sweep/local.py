@@ -1,5 +1,6 @@
-"""``edgeq bench``: plan the target's sweep, reuse what is measured, run the rest here in a job process,
-log to MLflow, publish the leaderboard, summarise.
+"""``edgeq bench`` here (``sweep_here``): plan the request on its target, reuse what is measured, execute
+the rest in a job process on this machine, log to MLflow, publish the leaderboard, summarise.
+(The words are docs/design.md's glossary: plan, sweep, execute, measure.)
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from suite.sweep.summary import finish
 from suite.tracking.sink import MlflowSink
 
 
-def run_bench(request: SweepRequest, console: Any) -> int:
-    """Plan ``request`` on its target, print the plan, run every job not yet measured here; the exit code."""
+def sweep_here(request: SweepRequest, console: Any) -> int:
+    """Plan ``request`` on its target, print the plan, execute every job not yet measured here; the exit code."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from suite.machine.doctor import bench_preamble
@@ -31,7 +32,7 @@ def run_bench(request: SweepRequest, console: Any) -> int:
     planned = plan(profile, request)
     jobs = planned.jobs
     jobs.sort(key=lambda j: (j.task_name, not j.is_baseline))  # baselines first: the others' deltas read them
-    check_power_required(profile)
+    check_sensor_available(profile)
     store = RecordStore()
     for stale in store.clean_stale_temps():
         console.print(f"removed {stale.name}, the temp file of an interrupted record write")
@@ -82,7 +83,7 @@ def import_publisher() -> None:
     from matplotlib.figure import Figure  # noqa: F401
 
 
-def check_power_required(profile: Any) -> None:
+def check_sensor_available(profile: Any) -> None:
     """A profile whose ``power:`` list has no ``none`` requires energy: stop before any job if no listed
     sensor can measure (a root-only RAPL counter, say), with the sensor's fix as the hint."""
     from suite.power.base import choose_sensor
