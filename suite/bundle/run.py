@@ -1,4 +1,4 @@
-"""``edgeq run bundle.tar`` on a board: every job of the bundle through the sweep loop (run side only),
+"""``edgeq run bundle.tar`` on a board (``measure_bundle``): every job of the bundle through the sweep loop (run side only),
 records in the board's results root (a rerun resumes), then a results tarball for ``edgeq import``:
 a small manifest (schema ``edgeq.results/1``) and one JSON file per record."""
 
@@ -20,7 +20,7 @@ RESULTS_SCHEMA = "edgeq.results/1"
 RESULTS_MANIFEST = "edgeq-results.json"
 
 
-def run_bundle(
+def measure_bundle(
     bundle_path: Path, out: Path | None, override_target: bool, console: Any, timeout_s: float | None = None
 ) -> int:
     """``edgeq run``: every job of the bundle on this board, records here, then the results tarball."""

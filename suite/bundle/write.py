@@ -26,6 +26,7 @@ from typing import Any
 from suite.bundle.archives import TarWriter
 from suite.bundle.read import BUNDLE_SCHEMA, MANIFEST
 from suite.errors import BadInput
+from suite.job.request import SweepRequest
 from suite.records.store import RecordStore, utc_now
 
 
@@ -39,47 +40,31 @@ def _npz_bytes(x: Any, y: Any, extras: dict[str, Any] | None = None) -> bytes:
 
 
 def build_bundle(
-    target: str,
-    tasks: list[str] | None,
-    methods: list[str] | None,
-    runtimes: list[str] | None,
-    quick: bool,
-    limit: int | None,
-    out: Path,
-    console: Any,
-    overrides: list[str] | None = None,
-    only: set[str] | None = None,
-    mlperf: bool = False,
+    request: SweepRequest, out: Path, console: Any, only: set[str] | None = None
 ) -> tuple[Path, list[dict[str, Any]], list[dict[str, Any]]]:
-    """Plan T's sweep, prepare every artifact here, write the bundle to ``out``.
+    """Plan ``request`` on its target, prepare every artifact here, write the bundle to ``out``.
 
     Returns (bundle path, manifest job entries, failed records). A job whose artifact cannot be built is
     recorded here as failed (the workstation is where it failed) and left out of the bundle. ``only``
     restricts the bundle to these job ids.
     """
     from suite.job.build import build_inputs
-    from suite.job.plan import parse_overrides, plan
+    from suite.job.plan import plan
     from suite.job.run import job_record
     from suite.machine.target import load_target
 
-    profile = load_target(target)
+    profile = load_target(request.target)
     if profile.alias:
         raise BadInput(
             f"target {profile.alias!r} is an alias of {', '.join(profile.alias_of)}: a bundle is for one board; "
             f"prepare for one of them (--target {profile.alias_of[0]})"
         )
     # The workstation is not the board: detection happens on the device when the bundle runs.
-    jobs = plan(
-        profile,
-        tasks,
-        methods,
-        runtimes,
-        quick=quick,
-        limit=limit,
-        override=True,
-        overrides=parse_overrides(overrides),
-        mlperf=mlperf,
-    )
+    planned = plan(profile, request.with_(override_target=True))
+    jobs = planned.jobs
+    if only is None:  # the fleet prints its own plan, per target
+        for line in planned.lines():
+            console.print(line, markup=False, soft_wrap=True)
     if only is not None:  # the fleet bundles only the jobs it has no record of
         jobs = [job for job in jobs if job.job_id in only]
     jobs.sort(key=lambda j: (j.task_name, not j.is_baseline))

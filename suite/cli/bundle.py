@@ -7,10 +7,14 @@ from pathlib import Path
 import typer
 
 import suite.cli.options as o
-from suite.cli.app import app, console, split
+from suite.cli.app import app, console
+from suite.job.request import ENTRY_RULE
 
 
-@app.command()
+@app.command(
+    help="Build a target's artifacts here and pack them, with eval data and job list, for `edgeq run` on the board."
+    "\n\n" + ENTRY_RULE
+)
 def prepare(
     target: o.Target = ...,  # type: ignore[assignment]
     out: Path = typer.Option(..., "--out", "-o", help="the bundle file to write (.tar, .tar.gz or .tar.xz)"),
@@ -19,25 +23,24 @@ def prepare(
     runtimes: o.Runtimes = None,
     quick: o.Quick = False,
     limit: o.Limit = None,
-    set_: o.Overrides = None,
+    param: o.MethodParams = None,
+    set_: o.MethodParamsOld = None,
     mlperf: o.Mlperf = False,
 ) -> None:
-    """Build a target's artifacts here and pack them, with eval data and job list, for `edgeq run` on the board."""
     from suite.bundle.write import build_bundle
 
     say = console()
-    path, entries, failed = build_bundle(
+    request = o.sweep_request(
         target,
-        split(tasks, "--tasks"),
-        split(methods, "--methods"),
-        split(runtimes, "--runtimes"),
-        quick,
-        limit,
-        out,
-        say,
-        set_,
+        tasks,
+        methods,
+        runtimes,
+        params=[*(param or []), *(set_ or [])],
+        quick=quick,
+        limit=limit,
         mlperf=mlperf,
     )
+    path, entries, failed = build_bundle(request, out, say)
     say.print(
         f"bundle: {path} ({len(entries)} job(s), {path.stat().st_size / 1024:.0f} KiB); on the board: edgeq run {path.name}"
     )
@@ -53,9 +56,9 @@ def run_(
     override_target: o.OverrideTarget = False,
 ) -> None:
     """On the board: measure every job of a bundle (run side only: no torch, TensorFlow, mlflow or pandas)."""
-    from suite.bundle.run import run_bundle
+    from suite.bundle.run import measure_bundle
 
-    raise typer.Exit(run_bundle(bundle, out, override_target, console()))
+    raise typer.Exit(measure_bundle(bundle, out, override_target, console()))
 
 
 @app.command("import")

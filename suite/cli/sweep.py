@@ -7,11 +7,14 @@ from pathlib import Path
 import typer
 
 import suite.cli.options as o
-from suite.cli.app import app, console, split
+from suite.cli.app import app, console
 from suite.errors import BadInput
+from suite.job.request import ENTRY_RULE
 
 
-@app.command()
+@app.command(
+    help="Run the sweep of a target: tasks x methods x runtimes; records, MLflow runs, leaderboard.\n\n" + ENTRY_RULE
+)
 def bench(
     target: o.Target = "local-cpu",
     tasks: o.Tasks = None,
@@ -23,7 +26,8 @@ def bench(
     retry_failed: bool = typer.Option(False, "--retry-failed", help="redo jobs whose record says failed"),
     override_target: o.OverrideTarget = False,
     no_mlflow: o.NoMlflow = False,
-    set_: o.Overrides = None,
+    param: o.MethodParams = None,
+    set_: o.MethodParamsOld = None,
     mlperf: o.Mlperf = False,
     fleet: bool = typer.Option(
         False, "--fleet", help="prepare here, measure on the lab's `edgeq worker`s (--target A,B: one queue each)"
@@ -38,55 +42,40 @@ def bench(
         help="--fleet: stop waiting after this many seconds (default: every job's timeout, one device per queue)",
     ),
 ) -> None:
-    """Run the sweep of a target: tasks x methods x runtimes; records, MLflow runs, leaderboard."""
-    if fleet:
-        from suite.fleet.dispatch import run_fleet
-
-        raise typer.Exit(
-            run_fleet(
-                targets=split([target], "--target") or [],
-                tasks=split(tasks, "--tasks"),
-                methods=split(methods, "--methods"),
-                runtimes=split(runtimes, "--runtimes"),
-                quick=quick,
-                limit=limit,
-                force=force,
-                retry_failed=retry_failed,
-                use_mlflow=not no_mlflow,
-                share=share,
-                timeout_s=fleet_timeout,
-                console=console(),
-                overrides=set_,
-                mlperf=mlperf,
-            )
-        )
-    if share is not None or fleet_timeout is not None:
-        raise BadInput("--share and --fleet-timeout go with --fleet")
-    from suite.sweep.local import run_bench
-
-    code = run_bench(
-        target=target,
-        tasks=split(tasks, "--tasks"),
-        methods=split(methods, "--methods"),
-        runtimes=split(runtimes, "--runtimes"),
+    request = o.sweep_request(
+        target,
+        tasks,
+        methods,
+        runtimes,
+        params=[*(param or []), *(set_ or [])],
         quick=quick,
         limit=limit,
         force=force,
         retry_failed=retry_failed,
         override_target=override_target,
-        use_mlflow=not no_mlflow,
-        console=console(),
-        overrides=set_,
         mlperf=mlperf,
+        use_mlflow=not no_mlflow,
     )
-    raise typer.Exit(code)
+    if fleet:
+        from suite.fleet.dispatch import sweep_on_fleet
+
+        raise typer.Exit(sweep_on_fleet(request, share, fleet_timeout, console()))
+    if share is not None or fleet_timeout is not None:
+        raise BadInput("--share and --fleet-timeout go with --fleet")
+    from suite.sweep.local import sweep_here
+
+    raise typer.Exit(sweep_here(request, console()))
 
 
-@app.command()
+@app.command(
+    help="The suite's precision-mode p50 and its 95% interval against a long bare runtime loop, per artifact.\n\n"
+    + ENTRY_RULE
+)
 def fidelity(
     target: o.Target = "local-cpu",
     tasks: o.Tasks = None,
     methods: o.Methods = None,
+    runtimes: o.Runtimes = None,
     seconds: float = typer.Option(
         4.0,
         "--seconds",
@@ -94,8 +83,7 @@ def fidelity(
         help="length of the bare loop per artifact (half before, half after the suite's run)",
     ),
 ) -> None:
-    """The suite's precision-mode p50 and its 95% interval against a long bare runtime loop, per artifact."""
-    from suite.sweep.fidelity import run_fidelity
+    from suite.sweep.fidelity import fidelity_lines
 
-    for line in run_fidelity(target, split(tasks, "--tasks"), split(methods, "--methods"), seconds):
+    for line in fidelity_lines(o.sweep_request(target, tasks, methods, runtimes), seconds):
         print(line, flush=True)

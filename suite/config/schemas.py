@@ -211,8 +211,8 @@ class RuntimeSpec(Strict):
     options: dict[str, Any] = Field(default_factory=dict)
     default_methods: list[str] | None = Field(
         None,
-        description="this entry runs these methods in the default sweep, and any named method when --runtimes names it; "
-        "default (unset): every method whose artifact it loads",
+        description="this entry runs only these of the sweep's methods (with or without --methods), and every method "
+        "whose artifact it loads when --runtimes names it; default (unset): every method whose artifact it loads",
     )
 
     @model_serializer(mode="wrap")

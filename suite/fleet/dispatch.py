@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from suite.errors import BadInput
+from suite.job.request import SweepRequest
 from suite.job.spec import Job
 
 POLL_S = 0.5
@@ -85,23 +86,16 @@ class FleetExecutor:
         self,
         app: Any,
         profiles: list[Any],
-        plan_args: dict[str, Any],
+        request: SweepRequest,
         share: Path | None,
         uri: str,
         sink: Any,
         timeout_s: float | None,
         console: Any,
-        force: bool,
     ) -> None:
-        self.app, self.profiles, self.plan_args = app, profiles, plan_args
-        self.share, self.uri, self.sink, self.timeout_s, self.console, self.force = (
-            share,
-            uri,
-            sink,
-            timeout_s,
-            console,
-            force,
-        )
+        self.app, self.profiles, self.request = app, profiles, request
+        self.share, self.uri, self.sink, self.timeout_s, self.console = share, uri, sink, timeout_s, console
+        self.force = request.force
         self.started = time.time()
         self.collected: list[tuple[Job, dict[str, Any]]] = []
         self.to_run: dict[str, list[Job]] = {}
@@ -133,9 +127,8 @@ class FleetExecutor:
                 continue
             wanted = {job.job_id: job for job in self.to_run[name]}
             out = results_root() / "fleet" / f"{name}-{stamp}.tar"
-            path, entries, failed = build_bundle(
-                str(profile.path), console=self.console, out=out, only=set(wanted), **self.plan_args
-            )
+            request = self.request.with_(target=str(profile.path))
+            path, entries, failed = build_bundle(request, out, self.console, only=set(wanted))
             for record in failed:
                 yield wanted[record["job_id"]], record, "ran"
             bundles[name] = publish_bundle(path, self.share, self.uri, run_name=f"bundle {name} {stamp}")
@@ -190,25 +183,11 @@ class FleetExecutor:
                 yield job, failed_record(job, "timeout", line, [], time.time() - self.started), "timed out"
 
 
-def run_fleet(
-    targets: list[str],
-    tasks: list[str] | None,
-    methods: list[str] | None,
-    runtimes: list[str] | None,
-    quick: bool,
-    limit: int | None,
-    force: bool,
-    retry_failed: bool,
-    use_mlflow: bool,
-    share: Path | None,
-    timeout_s: float | None,
-    console: Any,
-    overrides: list[str] | None = None,
-    mlperf: bool = False,
-) -> int:
+def sweep_on_fleet(request: SweepRequest, share: Path | None, timeout_s: float | None, console: Any) -> int:
+    """Plan ``request`` on each of its targets, measure on the boards serving their queues; the exit code."""
     from suite.fleet.app import make_app
     from suite.fleet.config import broker_url, ping, redact
-    from suite.job.plan import parse_overrides, plan
+    from suite.job.plan import plan
     from suite.machine.target import load_target
     from suite.paths import results_root
     from suite.publish.leaderboard import publish_working
@@ -219,7 +198,7 @@ def run_fleet(
     from suite.tracking import mlflow as tracking
     from suite.tracking.sink import MlflowSink
 
-    targets = list(dict.fromkeys(targets))
+    targets = request.targets()
     if not targets:
         raise BadInput("--fleet: no target given (--target A,B)")
     url = broker_url()
@@ -254,30 +233,19 @@ def run_fleet(
     store = RecordStore()
     store.clean_stale_temps()
     console.print(f"edgeq bench --fleet: {', '.join(names)} on {redact(url)}, results in {results_root()}")
-    plan_args = dict(
-        tasks=tasks, methods=methods, runtimes=runtimes, quick=quick, limit=limit, overrides=overrides, mlperf=mlperf
-    )
-    jobs = [
-        job
-        for profile in profiles
-        for job in plan(
-            profile,
-            tasks,
-            methods,
-            runtimes,
-            quick=quick,
-            limit=limit,
-            override=True,
-            overrides=parse_overrides(overrides),
-            mlperf=mlperf,
-        )
-    ]
+    plans = [plan(profile, request.with_(override_target=True)) for profile in profiles]
+    for planned in plans:
+        for line in planned.lines():
+            console.print(line, markup=False, soft_wrap=True)
+    jobs = [job for planned in plans for job in planned.jobs]
     # The boards log what they measure when they reach this store; what they did not is logged from here.
     sink = MlflowSink(
-        uri=uri, enabled=use_mlflow, only_missing=True, say=lambda line: console.print(line, markup=False)
+        uri=uri, enabled=request.use_mlflow, only_missing=True, say=lambda line: console.print(line, markup=False)
     )
-    executor = FleetExecutor(app, profiles, plan_args, share, uri, sink, timeout_s, console, force)
-    outcomes = run_sweep(jobs, executor, store, None, force=force, retry_failed=retry_failed, merge=True)
+    executor = FleetExecutor(app, profiles, request, share, uri, sink, timeout_s, console)
+    outcomes = run_sweep(
+        jobs, executor, store, None, force=request.force, retry_failed=request.retry_failed, merge=True
+    )
     fill_deltas(store, [o.record for o in outcomes])  # a quantized job whose fp32 ran on another board
     for o in outcomes:
         o.record = store.read(o.job.target_name, o.job.task_name, o.job.job_id) or o.record

@@ -8,12 +8,15 @@ computed without importing torch or training anything, so a rerun knows at once 
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
 from suite.config import Loaded
 from suite.config.schemas import RuntimeSpec, TargetConfig, TaskConfig
 from suite.errors import BadInput
 from suite.job.checks import check_target_methods, checked_identity, load_checked_task
+from suite.job.request import SweepRequest
 from suite.job.spec import Job
 from suite.machine.envinfo import NUMERIC_PACKAGES, package_versions
 from suite.records.store import fingerprint, job_id_of
@@ -23,47 +26,69 @@ FINGERPRINT_VERSION = 2  # bump when the meaning of a measurement changes (2: bu
 
 
 def resolve_params(
-    method: str, task: TaskConfig, profile: TargetConfig, where: str, overrides: dict[str, dict[str, Any]] | None = None
+    method: str,
+    task: TaskConfig,
+    profile: TargetConfig,
+    where: str,
+    method_params: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Method defaults < the profile's (what decides speed there) < the task's (what it needs) < ``--set``."""
+    """Method defaults < the profile's (what decides speed there) < the task's (what it needs) < ``--param``."""
     merged = {
         **profile.method_defaults.get(method, {}),
         **task.method_params.get(method, {}),
-        **(overrides or {}).get(method, {}),
+        **(method_params or {}).get(method, {}),
     }
     return methods.get(method).parse_params(merged, where, method).model_dump(mode="json")
 
 
-def plan(
-    profile: Loaded,
-    tasks: list[str] | None = None,
-    method_names: list[str] | None = None,
-    runtime_names: list[str] | None = None,
-    quick: bool = False,
-    limit: int | None = None,
-    override: bool = False,
-    overrides: dict[str, dict[str, Any]] | None = None,
-    mlperf: bool = False,
-) -> list[Job]:
-    """The jobs of a sweep. ``mlperf``: time with the profile's fixed counts (``--mlperf``) instead of
-    the default precision-driven timing."""
+@dataclass
+class SweepPlan:
+    """The jobs of a sweep, and what the entry rule (``entry_runs``) left out, to print before the first job."""
+
+    jobs: list[Job]
+    profile_name: str
+    left_out: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    """``(runtime entry, why) -> methods`` the rule kept off that entry."""
+
+    def lines(self) -> list[str]:
+        """One line per task (its jobs per runtime entry), then one per entry and reason left out."""
+        out = [f"plan: {len(self.jobs)} job(s) on {self.profile_name}"]
+        per_task: dict[str, Counter[str]] = {}
+        for job in self.jobs:
+            per_task.setdefault(job.task_name, Counter())[job.runtime["name"]] += 1
+        for task, counts in per_task.items():
+            out.append(f"  {task}: " + ", ".join(f"{name} {n}" for name, n in counts.items()))
+        for (entry, why), left in sorted(self.left_out.items()):
+            names = f" for {', '.join(sorted(left))}" if left else ""
+            out.append(f"  left out {entry}{names}: {why}")
+        return out
+
+
+def plan(profile: Loaded, request: SweepRequest) -> SweepPlan:
+    """The jobs of ``request`` on ``profile``, and what it left out. The entry rule is ``entry_runs``."""
     prof: TargetConfig = check_target_methods(profile).config
     from suite.machine.target import check_target
 
     result = check_target(profile)
     matched = result.matched
-    if not matched and not override:
+    if not matched and not request.override_target:
         raise BadInput(
             f"{result.line(profile.alias or prof.name)}; use --override-target to measure anyway (the record will say so)"
         )
-    task_list = tasks or prof.tasks
+    task_list = list(request.tasks or prof.tasks)
     if not task_list:
         raise BadInput(f"{profile.path}: tasks: the profile lists no default tasks; pass --tasks")
+    method_names = list(request.methods) if request.methods else None
+    runtime_names = list(request.runtimes) if request.runtimes else None
     specs: list[RuntimeSpec] = list(prof.runtimes)
+    left_out: dict[tuple[str, str], set[str]] = {}
     if runtime_names:
         for name in runtime_names:
             if name not in runtimes:
                 raise BadInput(runtimes.unknown_message(name))
+        for spec in specs:
+            if spec.name not in runtime_names:
+                left_out[(spec.name, f"--runtimes {','.join(runtime_names)} leaves it out")] = set()
         specs = [s for s in specs if s.name in runtime_names]
         if not specs:
             raise BadInput(f"{profile.path}: runtimes: none of {runtime_names} is configured for target {prof.name!r}")
@@ -74,6 +99,7 @@ def plan(
     packages = package_versions(NUMERIC_PACKAGES)
     jobs: list[Job] = []
     planned: set[str] = set()
+    loads_any: set[str] = set()
     for task_name in task_list:
         task = load_checked_task(task_name)
         cfg: TaskConfig = task.config
@@ -83,7 +109,7 @@ def plan(
             wanted = [*wanted, *(m for m in prof.extra_methods if m not in wanted)]
         planned.update(wanted)
         for method in wanted:
-            params = resolve_params(method, cfg, prof, f"{task.path}", overrides)
+            params = resolve_params(method, cfg, prof, f"{task.path}", request.method_params)
             plugin = _plugin_version(method)  # a plugin method's own version decides its artifact
             toolkit = toolkit_of(method)
             # A toolkit outside the fingerprinted packages (nncf, aimet-onnx, ...) decides its artifacts too;
@@ -104,8 +130,11 @@ def plan(
             for spec in specs:
                 if artifact_format_of(method) not in runtimes.meta(spec.name).get("formats", ()):
                     continue
-                if not _entry_runs(spec, method, method_names, runtime_names):
+                loads_any.add(spec.name)
+                if not entry_runs(spec, method, runtime_names):
+                    left_out.setdefault((spec.name, _why_not(spec)), set()).add(method)
                     continue
+                job = _job(profile, prof, task, spec, method, params, key, toolkit, request, matched)
                 runtime_meta = runtimes.meta(spec.name)
                 runtime_pkg = runtime_meta.get("package")
                 extra = {
@@ -114,24 +143,6 @@ def plan(
                         {"name": runtime_pkg, "version": dist_version(runtime_pkg)} if runtime_pkg else None, packages
                     ),
                 }
-                job = Job(
-                    task_name=cfg.name,
-                    task_path=str(task.path),
-                    task_sha256=task.sha256,
-                    target_name=prof.name,
-                    target_path=str(profile.path),
-                    target_sha256=profile.sha256,
-                    method=method,
-                    family=str(methods.meta(method).get("family") or ""),
-                    params=params,
-                    runtime=spec.model_dump(mode="json"),
-                    quick=quick,
-                    limit=limit,
-                    target_matched=matched,
-                    target_override=override and not matched,
-                    artifact_key=key,
-                    toolkit=toolkit,
-                )
                 job.inputs = {
                     "v": FINGERPRINT_VERSION,
                     "task_sha256": task.sha256,
@@ -142,13 +153,13 @@ def plan(
                     "profile_sha256": profile.sha256,
                     "runtime": job.runtime,
                     "packages": packages,
-                    "quick": quick,
-                    "limit": limit,
+                    "quick": request.quick,
+                    "limit": request.limit,
                     "identity": identity,  # model weights and dataset file hashes (suite.job.checks.task_identity)
                 }
                 if plugin:  # built-ins have none: their version is the suite's, and their ids stay as they were
                     job.inputs["plugin"] = plugin
-                if not mlperf:  # fixed-count (--mlperf) jobs keep the ids they had before the precision mode
+                if not request.mlperf:  # fixed-count (--mlperf) jobs keep the ids they had before the precision mode
                     job.inputs["timing"] = "precision"
                 if extra:  # only jobs of the toolkits/runtimes outside `packages`: other ids stay as they were
                     job.inputs["toolkits"] = extra
@@ -156,12 +167,49 @@ def plan(
                 job.fingerprint = fingerprint(job.inputs)
                 job.job_id = job_id_of(job.fingerprint)
                 jobs.append(job)
-    check_overrides_used(overrides, planned)
-    return jobs
+    for spec in specs:
+        if spec.name not in loads_any:
+            formats = "/".join(runtimes.meta(spec.name).get("formats", ())) or "no"
+            left_out[(spec.name, f"no method of this sweep makes a {formats} artifact")] = set()
+    check_method_params_used(request.method_params, planned)
+    return SweepPlan(jobs, prof.name, left_out)
 
 
-def parse_overrides(items: list[str] | None) -> dict[str, dict[str, Any]]:
-    """``["ptq-static.activation_type=int8", ...]`` -> ``{"ptq-static": {"activation_type": "int8"}}``.
+def _job(
+    profile: Loaded,
+    prof: TargetConfig,
+    task: Loaded,
+    spec: RuntimeSpec,
+    method: str,
+    params: dict[str, Any],
+    key: str,
+    toolkit: dict[str, Any] | None,
+    request: SweepRequest,
+    matched: bool,
+) -> Job:
+    """The job's identity fields (its ``inputs``, fingerprint and id are filled by ``plan``)."""
+    return Job(
+        task_name=task.config.name,
+        task_path=str(task.path),
+        task_sha256=task.sha256,
+        target_name=prof.name,
+        target_path=str(profile.path),
+        target_sha256=profile.sha256,
+        method=method,
+        family=str(methods.meta(method).get("family") or ""),
+        params=params,
+        runtime=spec.model_dump(mode="json"),
+        quick=request.quick,
+        limit=request.limit,
+        target_matched=matched,
+        target_override=request.override_target and not matched,
+        artifact_key=key,
+        toolkit=toolkit,
+    )
+
+
+def parse_method_params(items: list[str] | None) -> dict[str, dict[str, Any]]:
+    """``--param``: ``["ptq-static.activation_type=int8", ...]`` -> ``{"ptq-static": {"activation_type": "int8"}}``.
 
     Values are read as YAML scalars, so ``true``, ``8`` and ``0.5`` get their types.
     """
@@ -174,24 +222,24 @@ def parse_overrides(items: list[str] | None) -> dict[str, dict[str, Any]]:
         key, sep, value = item.partition("=")
         method, dot, param = key.partition(".")
         if not sep or not dot or not method or not param:
-            raise BadInput(f"--set: got {item!r}, expected METHOD.PARAM=VALUE (e.g. ptq-static.activation_type=int8)")
+            raise BadInput(f"--param: got {item!r}, expected METHOD.PARAM=VALUE (e.g. ptq-static.activation_type=int8)")
         if method not in methods:
-            raise BadInput(f"--set {key}: {methods.unknown_message(method)}")
+            raise BadInput(f"--param {key}: {methods.unknown_message(method)}")
         try:
-            out.setdefault(method, {})[param] = parse_yaml(value, f"--set {key}")
+            out.setdefault(method, {})[param] = parse_yaml(value, f"--param {key}")
         except yaml.YAMLError as exc:
             problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            raise BadInput(f"--set {key}: got {value!r}, expected a YAML value ({problem})") from None
+            raise BadInput(f"--param {key}: got {value!r}, expected a YAML value ({problem})") from None
     return out
 
 
-def check_overrides_used(overrides: dict[str, dict[str, Any]] | None, planned: set[str]) -> None:
-    """A ``--set`` for a method that no task of the sweep runs would be dropped silently: refuse it."""
-    unused = sorted(set(overrides or {}) - planned)
+def check_method_params_used(method_params: dict[str, dict[str, Any]] | None, planned: set[str]) -> None:
+    """A ``--param`` for a method that no task of the sweep runs would be dropped silently: refuse it."""
+    unused = sorted(set(method_params or {}) - planned)
     if unused:
         raise BadInput(
-            f"--set: {', '.join(unused)} is not among the methods of this sweep ({', '.join(sorted(planned)) or 'none'}); "
-            f"add it with --methods or drop the --set"
+            f"--param: {', '.join(unused)} is not among the methods of this sweep "
+            f"({', '.join(sorted(planned)) or 'none'}); add it with --methods or drop the --param"
         )
 
 
@@ -222,17 +270,23 @@ def _unlisted(toolkit: dict[str, Any] | None, packages: dict[str, str]) -> dict[
     return {toolkit["name"]: toolkit["version"]}
 
 
-def _entry_runs(
-    spec: RuntimeSpec, method: str, method_names: list[str] | None, runtime_names: list[str] | None
-) -> bool:
-    """Whether a profile entry runs ``method`` in this sweep. An entry without ``default_methods`` runs
-    every method whose artifact it loads. One with them (e.g. local-cpu's openvino) is part of the
-    default sweep for those methods only, and of a sweep that names methods (``--methods``) only when
-    ``--runtimes`` names its runtime: then it runs every named method, so existing ``--methods`` sweeps
-    keep their jobs and their count."""
+def entry_runs(spec: RuntimeSpec, method: str, runtime_names: list[str] | None) -> bool:
+    """Whether a profile entry that loads ``method``'s artifact runs it in this sweep (``ENTRY_RULE``).
+
+    The rule is the same whether or not ``--methods`` was given, so a user can tell from the profile
+    alone what a command will run: an entry without ``default_methods`` runs every method it loads; one
+    with them (local-cpu's openvino: a second runtime on the same ONNX files, so running every method
+    there would double the sweep) runs only those, until ``--runtimes`` names it."""
     if spec.default_methods is None or (runtime_names and spec.name in runtime_names):
         return True
-    return not method_names and method in spec.default_methods
+    return method in spec.default_methods
+
+
+def _why_not(spec: RuntimeSpec) -> str:
+    return (
+        f"the entry runs only its default_methods ({', '.join(spec.default_methods or [])}); "
+        f"--runtimes {spec.name} runs any method it loads there"
+    )
 
 
 def artifact_format_of(method: str) -> str:

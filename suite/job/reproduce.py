@@ -83,6 +83,7 @@ def package_differences(record: dict[str, Any]) -> list[str]:
 def plan_from_record(record: dict[str, Any], record_path: Path, workdir: Path) -> Any:
     """The Job that produced ``record``, planned again from the record's own sources and parameters."""
     from suite.job.plan import plan
+    from suite.job.request import SweepRequest
 
     sources = record.get("sources") or {}
     inputs = record.get("inputs") or {}
@@ -100,17 +101,18 @@ def plan_from_record(record: dict[str, Any], record_path: Path, workdir: Path) -
     )
     profile = load_target(str(target_path))
     method = record["method"]["name"]
-    jobs = plan(
-        profile,
-        [str(task_path)],
-        [method],
-        [record["runtime"]["name"]],
+    request = SweepRequest(
+        target=str(target_path),
+        tasks=(str(task_path),),
+        methods=(method,),
+        runtimes=(record["runtime"]["name"],),
         quick=bool(inputs.get("quick")),
         limit=inputs.get("limit"),
-        override=True,
-        overrides={method: dict(record["method"].get("params") or {})},
+        override_target=True,
+        method_params={method: dict(record["method"].get("params") or {})},
         mlperf=inputs.get("timing", "mlperf") != "precision",
     )
+    jobs = plan(profile, request).jobs
     if len(jobs) != 1:
         raise BadInput(f"{record_path}: the record's job does not plan to one job on this machine (got {len(jobs)})")
     return jobs[0]

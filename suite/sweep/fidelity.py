@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from suite.job.request import SweepRequest
 from suite.measure.stats import loadgen_percentile
 
 
@@ -50,7 +51,8 @@ def bare_p50_ms(run, samples: list[np.ndarray], seconds: float) -> float:  # typ
     return loadgen_percentile(bare_times_ns(run, samples, seconds), 50) / 1e6
 
 
-def run_fidelity(target: str, tasks: list[str] | None, methods: list[str] | None, seconds: float) -> Iterator[str]:
+def fidelity_lines(request: SweepRequest, seconds: float) -> Iterator[str]:
+    """Two lines per job of ``request`` (SingleStream, Offline), measured here whatever the target's ``detect`` says."""
     from suite.config import load_task
     from suite.job import build as prepare
     from suite.job.measure import precision_goal, scenario
@@ -60,8 +62,8 @@ def run_fidelity(target: str, tasks: list[str] | None, methods: list[str] | None
     from suite.measure.precision import offline, offline_warm_up, single_stream, warm_up
     from suite.registry import runtimes
 
-    profile = load_target(target)
-    for job in plan(profile, tasks, methods, override=True):
+    profile = load_target(request.target)
+    for job in plan(profile, request.with_(override_target=True)).jobs:
         task = load_task(job.task_path)
         artifact, _ = prepare.build_artifact(task, job.method, job.params, job.artifact_key, job.target_name)
         session = runtimes.get(job.runtime["name"])().load(Path(artifact.path), job.runtime_spec)

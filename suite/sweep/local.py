@@ -1,5 +1,6 @@
-"""``edgeq bench``: plan the target's sweep, reuse what is measured, run the rest here in a job process,
-log to MLflow, publish the leaderboard, summarise.
+"""``edgeq bench`` here (``sweep_here``): plan the request on its target, reuse what is measured, execute
+the rest in a job process on this machine, log to MLflow, publish the leaderboard, summarise.
+(The words are docs/design.md's glossary: plan, sweep, execute, measure.)
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from rich.markup import escape
 
 from suite.errors import BadInput
 from suite.job.build import run_job
-from suite.job.plan import parse_overrides, plan
+from suite.job.plan import plan
+from suite.job.request import SweepRequest
 from suite.machine.target import load_target
 from suite.paths import results_root
 from suite.publish.leaderboard import publish_working
@@ -20,46 +22,26 @@ from suite.sweep.summary import finish
 from suite.tracking.sink import MlflowSink
 
 
-def run_bench(
-    target: str,
-    tasks: list[str] | None,
-    methods: list[str] | None,
-    runtimes: list[str] | None,
-    quick: bool,
-    limit: int | None,
-    force: bool,
-    retry_failed: bool,
-    override_target: bool,
-    use_mlflow: bool,
-    console: Any,
-    overrides: list[str] | None = None,
-    mlperf: bool = False,
-) -> int:
+def sweep_here(request: SweepRequest, console: Any) -> int:
+    """Plan ``request`` on its target, print the plan, execute every job not yet measured here; the exit code."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from suite.machine.doctor import bench_preamble
 
-    profile = load_target(target)
-    jobs = plan(
-        profile,
-        tasks,
-        methods,
-        runtimes,
-        quick=quick,
-        limit=limit,
-        override=override_target,
-        overrides=parse_overrides(overrides),
-        mlperf=mlperf,
-    )
+    profile = load_target(request.target)
+    planned = plan(profile, request)
+    jobs = planned.jobs
     jobs.sort(key=lambda j: (j.task_name, not j.is_baseline))  # baselines first: the others' deltas read them
-    check_power_required(profile)
+    check_sensor_available(profile)
     store = RecordStore()
     for stale in store.clean_stale_temps():
         console.print(f"removed {stale.name}, the temp file of an interrupted record write")
-    sink = MlflowSink(enabled=use_mlflow, say=lambda line: console.print(escape(line)))
+    sink = MlflowSink(enabled=request.use_mlflow, say=lambda line: console.print(escape(line)))
     console.print(
         f"edgeq bench: target [bold]{profile.config.name}[/] ({profile.path}), {len(jobs)} job(s), results in {results_root()}"
     )
+    for line in planned.lines():
+        console.print(escape(line), soft_wrap=True)
     bench_preamble(profile, console)  # the resolved target, runtime fallbacks, pre-flight (may stop: exit 2)
     with Progress(
         TextColumn("{task.description}"),
@@ -83,8 +65,8 @@ def run_bench(
             executor,
             store,
             sink,
-            force=force,
-            retry_failed=retry_failed,
+            force=request.force,
+            retry_failed=request.retry_failed,
             on_record=arrived,
             prewarm=import_publisher,
         )
@@ -101,7 +83,7 @@ def import_publisher() -> None:
     from matplotlib.figure import Figure  # noqa: F401
 
 
-def check_power_required(profile: Any) -> None:
+def check_sensor_available(profile: Any) -> None:
     """A profile whose ``power:`` list has no ``none`` requires energy: stop before any job if no listed
     sensor can measure (a root-only RAPL counter, say), with the sensor's fix as the hint."""
     from suite.power.base import choose_sensor

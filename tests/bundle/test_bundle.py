@@ -43,6 +43,8 @@ def bundle(tmp_path_factory: pytest.TempPathFactory, shared_cache: Path):  # typ
         "digits-cnn",
         "--methods",
         ",".join(METHODS),
+        "--runtimes",  # the device venv has ONNX Runtime only (fp32 and ptq-static would also plan on openvino)
+        "ort",
         "--quick",
         "--limit",
         str(LIMIT),

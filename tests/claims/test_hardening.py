@@ -134,8 +134,8 @@ def test_size_cap_and_recursive_alias(tmp_path: Path, capsys: pytest.CaptureFixt
 def test_set_values_get_the_same_guard(capsys: pytest.CaptureFixture[str]) -> None:
     bomb = "&a [1, 1, 1, 1, 1, 1, 1, 1, 1]"  # an anchor is fine; a bomb is not
     many = "[" + ", ".join(["*a"] * 101) + "]"
-    line = one_error(capsys, "bench", "--no-mlflow", "--set", f"ptq-static.calibration=[{bomb}, {many}]")
-    assert "--set ptq-static.calibration: refused: more than 100 aliases" in line
+    line = one_error(capsys, "bench", "--no-mlflow", "--param", f"ptq-static.calibration=[{bomb}, {many}]")
+    assert "--param ptq-static.calibration: refused: more than 100 aliases" in line
     assert "expected a YAML value" in one_error(capsys, "bench", "--no-mlflow", "--set", "ptq-static.calibration=[")
 
 
@@ -242,13 +242,14 @@ def test_reproduce_names_package_versions_that_differ() -> None:
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
-        (["--set", "nosuchmethod.x=1"], "--set nosuchmethod.x: unknown method 'nosuchmethod'"),
+        (["--param", "nosuchmethod.x=1"], "--param nosuchmethod.x: unknown method 'nosuchmethod'"),
+        (["--set", "nosuchmethod.x=1"], "--param nosuchmethod.x: unknown method 'nosuchmethod'"),  # the old name
         (["--methods", ""], "--methods: got '', expected one or more names"),
         (["--methods", ",,,"], "--methods: got ',,,', expected one or more names"),
         (["--tasks", " , "], "--tasks: got"),
         (
             ["--set", "ptq-static.per_channel=false", "--methods", "fp32"],
-            "--set: ptq-static is not among the methods of this sweep (fp32)",
+            "--param: ptq-static is not among the methods of this sweep (fp32)",
         ),
     ],
 )

@@ -123,13 +123,12 @@ def test_mismatch_stops_with_one_line_and_exit_2() -> None:
 
 def test_override_is_recorded(sysroot: Path) -> None:
     from suite.job.plan import plan
+    from suite.job.request import SweepRequest
 
     jobs = plan(
         load_target("rpi5" if _registered("litert") else "jetson-orin-nano"),
-        method_names=["fp32"],
-        override=True,
-        quick=True,
-    )
+        SweepRequest(methods=("fp32",), override_target=True, quick=True),
+    ).jobs
     assert jobs and all(j.target_override and not j.target_matched for j in jobs)
 
 

@@ -25,12 +25,17 @@ def load_records(results: Path) -> dict[str, dict]:
     return records
 
 
+SWEEP = ("--methods", "fp32,ptq-static,dynamic", "--runtimes", "ort")
+
+
 @pytest.fixture(scope="module")
 def first_sweep(tmp_path_factory: pytest.TempPathFactory, shared_cache: Path):
     results = tmp_path_factory.mktemp("bench") / "results"
     env = {"EDGEQ_RESULTS_DIR": str(results), "EDGEQ_CACHE_DIR": str(shared_cache)}
     # An 80-column terminal: the summary must still show method, top-1, Δ, p50 and speed-up in full.
-    out = edgeq("bench", "--quick", "--methods", "fp32,ptq-static,dynamic", env={**env, "COLUMNS": "80"})
+    # --runtimes ort: without it the planning rule also runs fp32 and ptq-static on local-cpu's openvino
+    # entry (its default_methods), which tests/methods/test_toolkits.py checks.
+    out = edgeq("bench", "--quick", *SWEEP, env={**env, "COLUMNS": "80"})
     return results, env, out
 
 
@@ -39,6 +44,12 @@ def test_sweep_writes_three_ok_records(first_sweep) -> None:
     assert out.returncode == 0, out.stdout + out.stderr
     records = load_records(results)
     assert set(records) == {"fp32", "ptq-static", "dynamic"}
+    # The plan, printed before the first job: jobs per task and runtime, each entry left out and why.
+    plan = out.stdout[out.stdout.index("plan: 3 job(s) on local-cpu") :].splitlines()[:5]
+    assert plan[1] == "  digits-cnn: ort 3"
+    assert sorted(plan[2:5]) == [
+        f"  left out {e}: --runtimes ort leaves it out" for e in ("executorch", "litert", "openvino")
+    ]
     for record in records.values():
         assert record["schema"] == SCHEMA
         assert set(RECORD_KEYS) <= set(record)
@@ -113,7 +124,7 @@ def test_summary_fits_80_columns_and_ends_with_the_compare_link(first_sweep) -> 
 def test_mlperf_mode_keeps_the_fixed_counts(tmp_path: Path, shared_cache: Path) -> None:
     """``--mlperf``: the profile's fixed SingleStream minimum (500 queries, 1 s) in each of 3 runs."""
     env = {"EDGEQ_RESULTS_DIR": str(tmp_path / "results"), "EDGEQ_CACHE_DIR": str(shared_cache)}
-    out = edgeq("bench", "--mlperf", "--methods", "fp32", "--limit", "64", "--no-mlflow", env=env)
+    out = edgeq("bench", "--mlperf", "--methods", "fp32", "--runtimes", "ort", "--limit", "64", "--no-mlflow", env=env)
     assert out.returncode == 0, out.stdout + out.stderr
     (record,) = load_records(tmp_path / "results").values()
     lat = record["latency"]
@@ -149,7 +160,7 @@ def test_leaderboard_and_mlflow(first_sweep) -> None:
 def test_second_run_reuses_every_job(first_sweep) -> None:
     results, env, _ = first_sweep
     before = {p: p.stat().st_mtime_ns for p in (results / "records").rglob("*.json")}
-    out = edgeq("bench", "--quick", "--methods", "fp32,ptq-static,dynamic", env=env)
+    out = edgeq("bench", "--quick", *SWEEP, env=env)
     assert out.returncode == 0, out.stderr
     assert "3 job(s) reused" in out.stdout
     assert "import torch" not in out.stderr
@@ -164,7 +175,8 @@ def test_planning_needs_no_torch(first_sweep) -> None:
         "import sys\n"
         "from suite.machine.target import load_target\n"
         "from suite.job.plan import plan\n"
-        "jobs = plan(load_target('local-cpu'), quick=True)\n"
+        "from suite.job.request import SweepRequest\n"
+        "jobs = plan(load_target('local-cpu'), SweepRequest(quick=True)).jobs\n"
         "print(len(jobs), [m for m in ('torch', 'onnxruntime', 'tensorflow') if m in sys.modules])\n"
     )
     out = subprocess.run(
@@ -175,7 +187,8 @@ def test_planning_needs_no_torch(first_sweep) -> None:
 
 
 def test_fidelity_line_format() -> None:
-    out = edgeq("fidelity", "--tasks", "digits-cnn", "--methods", "fp32", "--seconds", "0.2")
+    # --runtimes ort: fp32 also plans on local-cpu's openvino entry (its default_methods)
+    out = edgeq("fidelity", "--tasks", "digits-cnn", "--methods", "fp32", "--runtimes", "ort", "--seconds", "0.2")
     assert out.returncode == 0, out.stderr
     pattern = re.compile(
         r"^fidelity task=digits-cnn method=fp32 runtime=ort bare_p50_ms=[\d.]+ suite_p50_ms=[\d.]+ "

@@ -10,6 +10,7 @@ from typing import Any
 from suite.job.isolate import JobProcess
 from suite.job.plan import plan
 from suite.job.quiet import sweep_busy, wait_for_quiet_sweep
+from suite.job.request import SweepRequest
 from suite.job.spec import Job
 from suite.machine.target import load_target
 from tests.conftest import REPO
@@ -23,7 +24,7 @@ def waiting_runner(job: Job) -> dict[str, Any]:
 
 
 def test_timing_waits_while_the_sweep_is_busy() -> None:
-    job = plan(load_target(str(REPO / "hardware" / "local-cpu.yaml")))[0]
+    job = plan(load_target(str(REPO / "hardware" / "local-cpu.yaml")), SweepRequest()).jobs[0]
     with JobProcess(waiting_runner) as process:
         assert process.run(job, 60)["waited"] == 0.0  # quiet: nothing to wait for
         entered = threading.Event()

@@ -147,26 +147,40 @@ def test_cross_toolkit_view_in_every_format(toolkit_sweep) -> None:
     }
 
 
-def test_plan_runs_openvino_in_the_default_sweep_only_for_its_methods() -> None:
-    """local-cpu's openvino entry: its default_methods in the default sweep; with --methods, only when
-    --runtimes names it; the ort jobs' inputs (and ids) carry no trace of the new key."""
+def test_plan_runs_openvino_for_its_default_methods_whatever_names_the_methods() -> None:
+    """The planning rule (suite.job.request.ENTRY_RULE): local-cpu's openvino entry runs its default_methods
+    in the default sweep and in a --methods sweep alike, every named ONNX method once --runtimes names it,
+    and the plan says what it left out; the ort jobs' inputs (and ids) carry no trace of the key."""
     from suite.job.plan import plan
+    from suite.job.request import SweepRequest
     from suite.machine.target import load_target
 
-    default = plan(load_target("local-cpu"), ["digits-cnn"], quick=True, override=True)
+    def request(**fields: object) -> SweepRequest:
+        return SweepRequest(tasks=("digits-cnn",), quick=True, override_target=True, **fields)  # type: ignore[arg-type]
+
+    default = plan(load_target("local-cpu"), request()).jobs
     on_openvino = sorted(j.method for j in default if j.runtime["name"] == "openvino")
     assert on_openvino == ["fp32", "ptq-static"]
-    named = plan(load_target("local-cpu"), ["digits-cnn"], ["fp32", "dynamic"], quick=True, override=True)
-    assert {j.runtime["name"] for j in named} == {"ort"}
-    chosen = plan(
-        load_target("local-cpu"), ["digits-cnn"], ["fp32", "dynamic"], ["ort", "openvino"], quick=True, override=True
+    named = plan(load_target("local-cpu"), request(methods=("fp32", "dynamic")))
+    assert sorted((j.method, j.runtime["name"]) for j in named.jobs) == [
+        ("dynamic", "ort"),
+        ("fp32", "openvino"),
+        ("fp32", "ort"),
+    ]
+    lines = named.lines()
+    assert lines[0] == "plan: 3 job(s) on local-cpu" and lines[1] == "  digits-cnn: ort 2, openvino 1"
+    assert any(
+        line.startswith("  left out openvino for dynamic: the entry runs only its default_methods") for line in lines
     )
-    assert sorted((j.method, j.runtime["name"]) for j in chosen) == [
+    assert any(line.startswith("  left out litert: no method of this sweep makes a tflite artifact") for line in lines)
+    chosen = plan(load_target("local-cpu"), request(methods=("fp32", "dynamic"), runtimes=("ort", "openvino")))
+    assert sorted((j.method, j.runtime["name"]) for j in chosen.jobs) == [
         ("dynamic", "openvino"),
         ("dynamic", "ort"),
         ("fp32", "openvino"),
         ("fp32", "ort"),
     ]
+    assert any(line.startswith("  left out litert: --runtimes ort,openvino leaves it out") for line in chosen.lines())
     for job in default:
         if job.runtime["name"] == "ort":
             assert "default_methods" not in job.inputs["runtime"] and "toolkits" not in job.inputs

@@ -21,13 +21,15 @@ def _artifact(method: str, runtime: str = "ort", overrides: dict | None = None) 
     from suite.config import load_task
     from suite.job import build as prepare
     from suite.job.plan import plan
+    from suite.job.request import SweepRequest
 
     profile = (
         load_target("local-cpu")
         if runtime == "ort"
         else load_target(str(Path(__file__).parents[1] / "support" / "data" / "torch-cpu.yaml"))
     )
-    job = plan(profile, method_names=[method], runtime_names=[runtime], quick=True, overrides=overrides)[0]
+    request = SweepRequest(methods=(method,), runtimes=(runtime,), quick=True, method_params=overrides or {})
+    job = plan(profile, request).jobs[0]
     artifact, _ = prepare.build_artifact(
         load_task(job.task_path), job.method, job.params, job.artifact_key, job.target_name
     )

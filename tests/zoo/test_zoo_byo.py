@@ -162,11 +162,12 @@ def test_mistakes_are_one_line_before_any_job(byo: Path, name: str, edit, messag
     """Each mistake is caught while planning, before any job runs (checked in-process: fast)."""
     from suite.errors import BadInput
     from suite.job.plan import plan
+    from suite.job.request import SweepRequest
     from suite.machine.target import load_target
 
     path = _variant(byo, name, edit)
     with pytest.raises(BadInput) as caught:
-        plan(load_target("local-cpu"), [str(path)], ["fp32"], override=True)
+        plan(load_target("local-cpu"), SweepRequest(tasks=(str(path),), methods=("fp32",), override_target=True))
     assert re.search(message, str(caught.value)), str(caught.value)
     assert "\n" not in str(caught.value)
 
@@ -182,6 +183,7 @@ def test_the_cli_says_it_in_one_line_with_exit_2(byo: Path) -> None:
 def test_labels_outside_the_models_classes(byo: Path) -> None:
     from suite.errors import BadInput
     from suite.job.plan import plan
+    from suite.job.request import SweepRequest
     from suite.machine.target import load_target
 
     extra = byo / "photos_bad"
@@ -189,7 +191,7 @@ def test_labels_outside_the_models_classes(byo: Path) -> None:
     (extra / "243").rename(extra / "1003")
     path = _variant(byo, "labels", lambda d: d["dataset"].update(path="photos_bad"))
     with pytest.raises(BadInput, match=r"label 1003 is outside the model's classes 0\.\.999"):
-        plan(load_target("local-cpu"), [str(path)], ["fp32"], override=True)
+        plan(load_target("local-cpu"), SweepRequest(tasks=(str(path),), methods=("fp32",), override_target=True))
 
 
 def test_torch_side_methods_say_they_need_a_torch_model(byo: Path) -> None:

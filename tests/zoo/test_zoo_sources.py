@@ -204,6 +204,7 @@ def test_fingerprints_follow_the_model_and_data_files(tmp_path: Path) -> None:
     import yaml
 
     from suite.job.plan import plan
+    from suite.job.request import SweepRequest
     from suite.machine.target import load_target
 
     foolbox = Path(list(importlib.util.find_spec("foolbox").submodule_search_locations)[0]) / "data"
@@ -223,7 +224,9 @@ def test_fingerprints_follow_the_model_and_data_files(tmp_path: Path) -> None:
     profile = load_target("local-cpu")
 
     def ids() -> list[str]:
-        return [j.job_id for j in plan(profile, [str(tmp_path / "t.yaml")], override=True)]
+        return [
+            j.job_id for j in plan(profile, SweepRequest(tasks=(str(tmp_path / "t.yaml"),), override_target=True)).jobs
+        ]
 
     first = ids()
     assert first == ids()
