@@ -33,7 +33,8 @@ def placement(session: Any, sample: Any) -> dict[str, Any] | None:
     if fn is None:
         return None
     try:
-        return fn(sample)
+        found: dict[str, Any] | None = fn(sample)
+        return found
     except Exception as exc:
         return {"error": f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"}
 

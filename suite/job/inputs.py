@@ -51,6 +51,8 @@ def load_carried(job: Job) -> PreparedInputs:
     with a line that says which file, instead of measuring something else.
     """
     prepared = job.prepared
+    if prepared is None:
+        raise BadInput(f"job {job.job_id}: no prepared files to measure (a carried job names its artifact and eval data)")
     t0 = time.perf_counter()
     artifact = dict(prepared["artifact"])
     path = Path(artifact["path"])

@@ -299,7 +299,8 @@ class JobProcess:
                         if not record.get("error_kind"):
                             record["error_kind"] = "exception"
                         self._stop(kill=False)
-                    return record
+                    finished: dict[str, Any] = record
+                    return finished
             if self._proc.sentinel in ready:
                 self._proc.join(5)
                 kind, error = describe_exit(self._proc.exitcode, peak_rss)

@@ -74,7 +74,7 @@ def measure(
 
     def power_stop() -> None:
         if started:
-            reading_box.append(stop_reading(sensor))  # type: ignore[arg-type]
+            reading_box.append(stop_reading(sensor))
 
     throttle_before: dict[str, Any] = {}
 

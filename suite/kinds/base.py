@@ -90,7 +90,7 @@ def kind_for(task: TaskConfig, extras: dict[str, Any]) -> TaskKind:
     from suite.errors import BadInput
     from suite.registry import kinds
 
-    found = [kinds.get(name)() for name in kinds.names()]
+    found: list[TaskKind] = [kinds.get(name)() for name in kinds.names()]
     specific = [k for k in found if not k.fallback and k.claims(task, extras)]
     if specific:
         return specific[0]

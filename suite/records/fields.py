@@ -117,7 +117,8 @@ class View:
         """``method.toolkit``, or for a record written before it existed the toolkit the method's registry
         entry names today (no version: it was not recorded)."""
         if self.method.get("toolkit"):
-            return self.method["toolkit"]
+            recorded: dict[str, Any] = self.method["toolkit"]
+            return recorded
         from suite.registry import methods
 
         try:

@@ -32,7 +32,8 @@ def check_record(record: Any, where: str) -> dict[str, Any]:
     wrong = problem(record)
     if wrong:
         raise BadInput(f"{where}: {wrong}")
-    return record
+    checked: dict[str, Any] = record
+    return checked
 
 
 def merge_record(store: RecordStore, record: dict[str, Any]) -> str:

@@ -236,7 +236,8 @@ def load_record(path: Path) -> dict[str, Any]:
     wrong = problem(data)
     if wrong:
         raise BadInput(f"{path}: {wrong}")
-    return data
+    record: dict[str, Any] = data
+    return record
 
 
 _WARNED: set[str] = set()

@@ -6,7 +6,7 @@ MLflow holds or is waiting for, and the skipped and failed jobs. ``finish`` retu
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from rich.markup import escape
 
@@ -17,7 +17,7 @@ from suite.sweep.loop import Outcome
 
 # (header, justify, required). Required columns always show in full; the others are added, in this
 # order, while the table still fits the terminal (flags may wrap onto a second line).
-COLUMNS: list[tuple[str, str, bool]] = [
+COLUMNS: list[tuple[str, Literal["left", "right"], bool]] = [
     ("method", "left", True),
     ("top-1 %", "right", True),
     ("Δ pts", "right", True),
@@ -168,7 +168,7 @@ def table(console: Any, outcomes: list[Outcome]) -> None:
             required = header in ("method", "top-1 %", "Δ pts", "p50 ms", "speed-up")
             out.add_column(
                 header, justify=justify[header], no_wrap=required or header in ("runtime", "±95%", "items/s")
-            )  # type: ignore[arg-type]
+            )
         for o, cells in zip(group, rows):
             styled = [escape(cells[h]) for h in headers]
             if o.record["status"] == "failed":
