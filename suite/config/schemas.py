@@ -388,8 +388,9 @@ class PeakFigure(Strict):
 class PeakSpec(Strict):
     """What the hardware can do at most, from its datasheet: the denominator of a record's share of peak.
 
-    ``derived: cpu``: the figures come from the CPU found at run time (``suite.machine.cpu_peak``); figures
-    written here still win over derived ones (e.g. a power rating)."""
+    ``derived: cpu``: the figures come from the CPU found at run time (``suite.machine.cpu_peak``); ``derived:
+    gpu``: from the datasheet table of the GPU found (``suite.machine.gpu_peak``); figures written here still
+    win over derived ones (e.g. a power rating)."""
 
     int8_ops_per_s: PeakFigure | None = None
     fp16_flops: PeakFigure | None = None
@@ -397,7 +398,7 @@ class PeakSpec(Strict):
     memory_bw_bytes_per_s: PeakFigure | None = None
     typical_w: PeakFigure | None = None
     max_w: PeakFigure | None = None
-    derived: Literal["cpu"] | None = None
+    derived: Literal["cpu", "gpu"] | None = None
     note: str = ""
 
     @model_validator(mode="after")
@@ -406,7 +407,7 @@ class PeakSpec(Strict):
         if self.derived is None and all(f is None for f in figures):
             raise ValueError(
                 "a peak block needs at least one of int8_ops_per_s, fp16_flops, fp32_flops, "
-                "memory_bw_bytes_per_s, or derived: cpu"
+                "memory_bw_bytes_per_s, or derived: cpu / gpu"
             )
         return self
 

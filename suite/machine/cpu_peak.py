@@ -165,12 +165,19 @@ def derive_cpu_peak(facts: CpuFacts | None = None) -> dict[str, Any]:
     return block
 
 
-def resolve_peak(profile_peak: dict[str, Any] | None) -> dict[str, Any] | None:
-    """A profile's peak block as plain data, the CPU's derived figures filled in under ``derived: cpu``
-    (figures written in the profile win)."""
+def resolve_peak(profile_peak: dict[str, Any] | None, gpu_names: list[str] | None = None) -> dict[str, Any] | None:
+    """A profile's peak block as plain data, with the derived figures filled in: ``derived: cpu`` from the
+    CPU found, ``derived: gpu`` from the datasheet table of the first GPU named (``suite.machine.gpu_peak``).
+    Figures written in the profile win."""
     if profile_peak is None:
         return None
     written = {key: value for key, value in profile_peak.items() if value not in (None, "")}
-    if written.get("derived") != "cpu":
-        return written
-    return {**derive_cpu_peak(), **written}
+    if written.get("derived") == "cpu":
+        return {**derive_cpu_peak(), **written}
+    if written.get("derived") == "gpu":
+        from suite.machine.gpu_peak import gpu_peak
+
+        found = next((peak for peak in map(gpu_peak, gpu_names or []) if peak), None)
+        reason = {"reason": f"no datasheet peak for the GPU found ({', '.join(gpu_names or []) or 'none'})"}
+        return {**(found or reason), **written}
+    return written

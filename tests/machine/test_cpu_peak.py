@@ -64,3 +64,15 @@ def test_profile_figures_win_over_derived_ones(sysroot: Path) -> None:
     assert resolved["typical_w"] == typical and "max_w" not in resolved
     assert resolved["int8_ops_per_s"]["source"] == "derived"
     assert resolve_peak({"int8_ops_per_s": typical}) == {"int8_ops_per_s": typical}
+
+
+def test_a_gpu_profile_takes_the_datasheet_figures_of_the_gpu_found() -> None:
+    from suite.machine.gpu_peak import gpu_peak
+
+    h100 = resolve_peak({"derived": "gpu"}, ["NVIDIA H100 80GB HBM3"])
+    assert h100["int8_ops_per_s"]["value"] == 1979e12 and "H100 SXM" in h100["int8_ops_per_s"]["source"]
+    assert gpu_peak("NVIDIA H100 PCIe")["max_w"]["value"] == 350
+    assert gpu_peak("NVIDIA L4")["memory_bw_bytes_per_s"]["value"] == 300e9
+    assert gpu_peak("NVIDIA L40S") is None  # not the L4
+    unknown = resolve_peak({"derived": "gpu"}, ["NVIDIA GeForce GTX 1080"])
+    assert "int8_ops_per_s" not in unknown and "GTX 1080" in unknown["reason"]
