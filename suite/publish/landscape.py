@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from suite.publish.landscape_data import MeasuredPoint, Processor
+from suite.publish.landscape_data import LANDSCAPE_FILE, MeasuredPoint, Processor, load_landscape, measured_point
 
 #: efficiency lines drawn, TOPS per watt
 TOPS_PER_W_LINES = (0.01, 0.1, 1.0, 10.0, 100.0)
@@ -90,7 +91,7 @@ def draw_landscape(processors: Sequence[Processor], points: Sequence[MeasuredPoi
             linewidths=1.1,
         )
     for target, best in sorted(_best_per_target(points).items()):
-        label = f"{target} (measured{'' if best.power_measured else ', no sensor: typical W'})"
+        label = f"{target} (measured{'' if best.power_measured else f', no sensor: at profile {best.power_from}'})"
         measured_labels.append(label)
         texts.append(ax.text(best.power_w, best.ops_per_s / 1e12, label, fontsize=7.5, color="#b22222", zorder=6))
     all_x = xs + [p.power_w for p in points]
@@ -155,7 +156,7 @@ def draw_landscape(processors: Sequence[Processor], points: Sequence[MeasuredPoi
             markersize=10,
             markerfacecolor="none",
             markeredgecolor="#b22222",
-            label="measured record, profile's typical power (no sensor)",
+            label="measured record, no sensor: at the profile's typical (else max) power",
         ),
         Line2D([], [], color="0.6", linestyle="--", label="equal TOPS/W"),
     ]
@@ -171,3 +172,32 @@ def draw_landscape(processors: Sequence[Processor], points: Sequence[MeasuredPoi
         for path in paths:
             fig.savefig(path, dpi=130, metadata={"Software": None} if path.suffix == ".png" else {"Creator": None})
     return LandscapeResult(paths, processor_labels, measured_labels, overlapping)
+
+
+def profile_peak(target: str) -> dict[str, Any] | None:
+    """The peak block a target's profile writes (no derivation: the CPU of the machine that publishes is
+    not the one that measured), or None for an unknown target or a profile without one."""
+    from suite.config import load_profile_file, target_file
+    from suite.errors import BadInput
+
+    try:
+        peak = load_profile_file(target_file(target)).config.peak
+    except BadInput:
+        return None
+    return None if peak is None else peak.model_dump(exclude_none=True)
+
+
+def draw_for_records(
+    records: Sequence[dict[str, Any]], out_dir: Path, landscape: Path = LANDSCAPE_FILE
+) -> LandscapeResult:
+    """The chart of the landscape file with every record that has a MAC count and a power to stand at."""
+    peaks: dict[str, dict[str, Any] | None] = {}
+    points = []
+    for record in records:
+        target = str((record.get("target") or {}).get("name") or "")
+        if target not in peaks:
+            peaks[target] = profile_peak(target) if target else None
+        point = measured_point(record, peaks[target])
+        if point is not None:
+            points.append(point)
+    return draw_landscape(load_landscape(landscape), points, out_dir)

@@ -66,6 +66,7 @@ class MeasuredPoint:
     ops_per_s: float
     power_w: float
     power_measured: bool  # False: drawn at the profile's typical (or max) power, no sensor
+    power_from: str = "measured"  # or "typical_w" / "max_w": the profile figure it is drawn at
 
 
 def measured_point(record: dict[str, Any], peak: dict[str, Any] | None) -> MeasuredPoint | None:
@@ -83,11 +84,12 @@ def measured_point(record: dict[str, Any], peak: dict[str, Any] | None) -> Measu
     if power.get("status") == "measured" and power.get("avg_w"):
         watts, measured = float(power["avg_w"]), True
     else:
-        rated = (peak or {}).get("typical_w") or (peak or {}).get("max_w")
-        if not rated:
+        key = next((k for k in ("typical_w", "max_w") if (peak or {}).get(k)), None)
+        if key is None:
             return None
+        rated = (peak or {})[key]
         watts, measured = float(rated["value"] if isinstance(rated, dict) else rated), False
     target = str((record.get("target") or {}).get("name") or "?")
     method = str((record.get("method") or {}).get("name") or "?")
     task = str((record.get("task") or {}).get("name") or "?")
-    return MeasuredPoint(f"{target}: {task} {method}", target, ops, watts, measured)
+    return MeasuredPoint(f"{target}: {task} {method}", target, ops, watts, measured, "measured" if measured else key)

@@ -47,7 +47,7 @@ def test_measured_points_use_measured_power_or_the_profiles_typical_power() -> N
     )
     assert measured.ops_per_s == 2 * 337_536 * 20_000 and measured.power_w == 9.0 and measured.power_measured
     rated = measured_point(_record("rpi5", "fp32", 3000, {"status": "unavailable"}), PEAK)
-    assert rated.power_w == 7.5 and not rated.power_measured
+    assert rated.power_w == 7.5 and not rated.power_measured and rated.power_from == "typical_w"
     assert measured_point({**_record("x", "fp32", 1, None), "status": "failed"}, PEAK) is None
     assert (
         measured_point({**_record("x", "fp32", 1, None), "environment": {"emulated": {"board": "rpi5"}}}, PEAK) is None
@@ -67,7 +67,7 @@ def test_chart_renders_png_and_svg_with_every_label_apart(tmp_path: Path) -> Non
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
     svg_texts = {t.text.strip() for t in ET.parse(svg).iter() if t.tag.endswith("text") and t.text}
     assert "Tesla FSD computer (HW3)" in result.processor_labels and len(result.processor_labels) == len(processors)
-    assert result.measured_labels == ["jetson-orin-nano (measured)", "rpi5 (measured, no sensor: typical W)"]
+    assert result.measured_labels == ["jetson-orin-nano (measured)", "rpi5 (measured, no sensor: at profile typical_w)"]
     assert set(result.processor_labels) | set(result.measured_labels) <= svg_texts
     assert {"1 TOPS/W", "10 TOPS/W"} <= svg_texts
     assert result.overlapping_labels == []
@@ -90,3 +90,19 @@ def test_a_bad_entry_is_one_line_naming_file_and_key(tmp_path: Path, change: dic
     with pytest.raises(BadInput) as info:
         load_landscape(path)
     assert "\n" not in str(info.value) and str(path) in str(info.value) and expected in str(info.value)
+
+
+def test_records_are_placed_with_their_profiles_typical_or_max_power(tmp_path: Path) -> None:
+    from suite.publish.landscape import draw_for_records
+
+    records = [
+        _record("coral-usb", "tflite-int8", 900, {"status": "unavailable"}),  # no typical_w: the datasheet's max
+        _record("no-such-target", "fp32", 900, {"status": "measured", "avg_w": 3.0}),
+        _record("rpi4", "fp32", 900, None),  # no sensor and max_w 15 from the product brief
+    ]
+    result = draw_for_records(records, tmp_path)
+    assert result.measured_labels == [
+        "coral-usb (measured, no sensor: at profile max_w)",
+        "no-such-target (measured)",
+        "rpi4 (measured, no sensor: at profile max_w)",
+    ]
