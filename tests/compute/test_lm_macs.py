@@ -59,3 +59,33 @@ def test_a_graph_without_a_cache_says_so(tmp_path: Path) -> None:
 
     block = lm_compute_block(tiny_onnx(tmp_path / "tiny.onnx"), 8, 4)
     assert block["macs_per_item"] is None and "not a KV-cache LM graph" in block["reason"]
+
+
+@pytest.mark.slow
+def test_int4_matmul_nbits_lm_counts_the_float_graphs_macs(tmp_path: Path) -> None:
+    import onnx
+    import torch
+    import transformers
+    from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+
+    from suite.zoo.hf_export import export_causal_lm
+
+    config = transformers.LlamaConfig(
+        hidden_size=64,
+        intermediate_size=96,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        vocab_size=300,
+        max_position_embeddings=128,
+    )
+    torch.manual_seed(0)
+    fp32 = export_causal_lm(transformers.LlamaForCausalLM(config).eval(), tmp_path / "lm.onnx")
+    quantizer = MatMulNBitsQuantizer(onnx.load(fp32), block_size=32, is_symmetric=True)
+    quantizer.process()
+    quantizer.model.save_model_to_file(str(tmp_path / "int4.onnx"), False)
+    float_block, int4_block = lm_compute_block(fp32, 8, 5), lm_compute_block(tmp_path / "int4.onnx", 8, 5)
+    assert int4_block["counted_ops"].get("MatMulNBits", 0) >= 14  # the 7 projections of both layers (+ the head)
+    assert int4_block["macs_per_item"] == float_block["macs_per_item"]
+    assert int4_block["prompt"] == float_block["prompt"]
+    assert int4_block["weight_bytes"] < float_block["weight_bytes"] / 2
