@@ -399,7 +399,6 @@ class PeakSpec(Strict):
     typical_w: PeakFigure | None = None
     max_w: PeakFigure | None = None
     derived: Literal["cpu", "gpu"] | None = None
-    note: str = ""
 
     @model_validator(mode="after")
     def _something(self) -> PeakSpec:
