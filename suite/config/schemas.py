@@ -380,6 +380,41 @@ def _no_sensor() -> list[str | PowerSpec]:
     return ["none"]
 
 
+class PeakFigure(Strict):
+    """One datasheet figure: the value, where it was read (the vendor document named), and whether the vendor
+    counts 2:4 structured sparsity in it (a sparse figure is twice the dense one a dense model can reach)."""
+
+    value: float = Field(gt=0, description="in the key's unit (ops/s, FLOP/s, bytes/s, W)")
+    source: str = Field(min_length=1, description="the vendor datasheet or page, named (or 'derived: ...')")
+    counts_sparsity: bool = False
+
+
+class PeakSpec(Strict):
+    """What the hardware can do at most, from its datasheet: the denominator of a record's share of peak.
+
+    ``derived: cpu``: the figures come from the CPU found at run time (``suite.machine.cpu_peak``); ``derived:
+    gpu``: from the datasheet table of the GPU found (``suite.machine.gpu_peak``); figures written here still
+    win over derived ones (e.g. a power rating)."""
+
+    int8_ops_per_s: PeakFigure | None = None
+    fp16_flops: PeakFigure | None = None
+    fp32_flops: PeakFigure | None = None
+    memory_bw_bytes_per_s: PeakFigure | None = None
+    typical_w: PeakFigure | None = None
+    max_w: PeakFigure | None = None
+    derived: Literal["cpu", "gpu"] | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> PeakSpec:
+        figures = (self.int8_ops_per_s, self.fp16_flops, self.fp32_flops, self.memory_bw_bytes_per_s)
+        if self.derived is None and all(f is None for f in figures):
+            raise ValueError(
+                "a peak block needs at least one of int8_ops_per_s, fp16_flops, fp32_flops, "
+                "memory_bw_bytes_per_s, or derived: cpu / gpu"
+            )
+        return self
+
+
 class TargetConfig(Strict):
     name: str
     description: str = ""
@@ -401,6 +436,7 @@ class TargetConfig(Strict):
     )
     setup: list[str] = Field(default_factory=list, description="install notes `edgeq doctor` prints for this target")
     dispatch: DispatchSpec = Field(default_factory=DispatchSpec, description="fleet queue settings (edgeq worker)")
+    peak: PeakSpec | None = Field(None, description="datasheet peak figures, each with its source")
 
     @field_validator("power")
     @classmethod

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from suite.compute.artifact import artifact_compute
 from suite.config import Loaded, load_task
 from suite.config.schemas import TaskConfig
 from suite.data.base import Splits
@@ -87,6 +88,12 @@ def build_artifact(
             artifact = None  # an unreadable cache entry is rebuilt, never trusted
         # A cached file whose bytes are not the ones recorded (a bad disk, a hand edit) is rebuilt too.
         if artifact is not None and artifact.path.is_file() and file_sha256(artifact.path) == artifact.sha256:
+            if "compute" not in artifact.details:  # built before MACs were counted: count now, keep it
+                state = task_state(task)
+                artifact.details["compute"] = artifact_compute(
+                    artifact.format, artifact.path, lambda: fp32_onnx(state), state.task
+                )
+                atomic_write_json(meta_path, {**meta, "artifact": artifact.to_record()})
             return artifact, False
     state = task_state(task)
     method_cls = methods.get(method)
@@ -115,6 +122,7 @@ def build_artifact(
     shutil.rmtree(folder, ignore_errors=True)
     tmp.replace(folder)
     artifact.path = folder / artifact.path.relative_to(tmp)
+    artifact.details.setdefault("compute", artifact_compute(artifact.format, artifact.path, ctx.fp32_onnx, state.task))
     atomic_write_json(meta_path, {"artifact": artifact.to_record(), "simulated_top1": artifact.simulated_top1})
     return artifact, True
 

@@ -52,7 +52,9 @@ def load_carried(job: Job) -> PreparedInputs:
     """
     prepared = job.prepared
     if prepared is None:
-        raise BadInput(f"job {job.job_id}: no prepared files to measure (a carried job names its artifact and eval data)")
+        raise BadInput(
+            f"job {job.job_id}: no prepared files to measure (a carried job names its artifact and eval data)"
+        )
     t0 = time.perf_counter()
     artifact = dict(prepared["artifact"])
     path = Path(artifact["path"])
