@@ -69,13 +69,35 @@ def read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def load_model(path: Path, model: type[M]) -> Loaded:
+def without_top_level_block(text: bytes, key: bytes) -> bytes:
+    """``text`` less the top-level YAML block ``key:`` (its line, and every line after it up to the next line
+    that starts a top-level key). Lines are cut, never rewritten, so a file without the block hashes as
+    before."""
+    lines = text.splitlines(keepends=True)
+    kept: list[bytes] = []
+    inside = False
+    for line in lines:
+        starts_key = line[:1] not in (b" ", b"\t", b"#", b"\n", b"\r", b"")
+        if starts_key:
+            inside = line.startswith(key + b":")
+        if not inside:
+            kept.append(line)
+    return b"".join(kept)
+
+
+def load_model(path: Path, model: type[M], unhashed: tuple[bytes, ...] = ()) -> Loaded:
+    """``path`` validated against ``model``. Its sha256 (which goes into job fingerprints) covers the file's
+    bytes less the top-level blocks named in ``unhashed``: a profile's ``peak`` block describes the hardware's
+    datasheet and decides no measurement, so adding or correcting it must not make every job new."""
     data = read_yaml(path)
     try:
         config = model.model_validate(data)
     except ValidationError as exc:
         raise BadInput(format_validation_error(path, exc)) from None
-    return Loaded(config=config, path=path.resolve(), sha256=hashlib.sha256(path.read_bytes()).hexdigest())
+    hashed = path.read_bytes()
+    for key in unhashed:
+        hashed = without_top_level_block(hashed, key)
+    return Loaded(config=config, path=path.resolve(), sha256=hashlib.sha256(hashed).hexdigest())
 
 
 def _resolve(name_or_path: str, folder: Path, what: str) -> Path:
@@ -112,7 +134,7 @@ def is_alias(path: Path) -> bool:
 def load_profile_file(path: Path) -> Loaded:
     """One target's profile file (not an alias: ``suite.machine.target`` resolves those), validated,
     with its runtime and sensor names checked against the registries."""
-    loaded = load_model(path, TargetConfig)
+    loaded = load_model(path, TargetConfig, unhashed=(b"peak",))
     _check_profile_plugins(loaded)
     return loaded
 
