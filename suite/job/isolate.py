@@ -85,7 +85,11 @@ def _process_main(
     import faulthandler
 
     faulthandler.enable(file=sys.stderr, all_threads=True)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it stops us
+    # Ctrl-C, SIGTERM and SIGHUP reach the whole process group; they are the parent's to handle, and it
+    # stops us (a job process killed by them first would be recorded as a failed job).
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_IGN)
     _die_with_parent(parent_pid)
     os.environ.update(env)
 
@@ -240,10 +244,7 @@ class JobProcess:
             except (OSError, ValueError):
                 pass
             proc.join(_KILL_GRACE_S)
-        if proc.is_alive():
-            proc.terminate()
-            proc.join(_KILL_GRACE_S)
-        if proc.is_alive():
+        if proc.is_alive():  # it ignores SIGTERM (see _process_main), so SIGKILL
             proc.kill()
             proc.join()
         if conn is not None:
