@@ -23,6 +23,7 @@ from suite.tracking.sqlite_lock import retry_locked, store_lock
 FINGERPRINT_TAG = "edgeq.fingerprint"
 RECORD_TAG = "edgeq.record_id"  # one measurement (fingerprint + when it was made): one run per record
 LOCK_WAIT_S = 120.0  # longest wait for another process logging the same record
+ABANDONED_AFTER_S = 600.0  # a run of a record still RUNNING this long after its start was left by a crash
 
 
 def record_id(record: dict[str, Any]) -> str:
@@ -386,8 +387,8 @@ class Tracker:
             finished = [r for r in existing if r.info.status != "RUNNING"]
             if finished:
                 return _oldest(finished).info.run_id, False
-            if not isinstance(lease, nullcontext):
-                for stale in existing:  # RUNNING with this record's id while we hold its lease: a crashed logger's
+            for stale in existing:  # RUNNING long after any logger would have finished: a crashed logger's
+                if (stale.info.start_time or 0) < (time.time() - ABANDONED_AFTER_S) * 1000:
                     retry_locked(self.client.delete_run, stale.info.run_id)
             run_id = self._create(record, rid, record_path)
             kept = _oldest([r for r in self._runs_of(record, rid) if r.info.status != "RUNNING"] or [])
