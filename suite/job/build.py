@@ -25,6 +25,7 @@ from suite.data.base import Splits
 from suite.errors import BadInput
 from suite.files import file_sha256
 from suite.job.inputs import PreparedInputs, load_carried
+from suite.job.isolate import enter_measurement
 from suite.job.run import run
 from suite.job.spec import Job
 from suite.methods.base import Artifact, PrepareContext
@@ -202,6 +203,7 @@ def build_inputs(job: Job) -> PreparedInputs:
     if job.limit:
         x_eval, y_eval = x_eval[: job.limit], y_eval[: job.limit]
         extras = {name: values[: job.limit] for name, values in extras.items()}
+    enter_measurement()  # the job process's bound switches from the build's to the measurement's
     return PreparedInputs(
         artifact_path=Path(artifact.path),
         artifact_record={**artifact.to_record(), "cached": not built},

@@ -163,8 +163,10 @@ class LocalExecutor:
         env: dict[str, str] | None = None,
         decorate: Callable[[dict[str, Any]], None] | None = None,
         on_start: Callable[[Job], None] | None = None,
+        build_timeout_s: float | None = None,
     ) -> None:
         self.runner = runner
+        self.build_timeout_s = build_timeout_s  # the build's own bound (suite.job.isolate), where jobs build here
         self.env = env
         self.timeout_s = timeout_s
         self.decorate = decorate
@@ -209,7 +211,7 @@ class LocalExecutor:
                     continue
                 if self.on_start is not None:
                     self.on_start(job)
-                record = process.run(job, self.timeout_s)  # a record whatever happens in the process
+                record = process.run(job, self.timeout_s, self.build_timeout_s)  # a record, whatever happens
                 if self.decorate is not None:
                     self.decorate(record)
                 yield job, record, "ran"
