@@ -136,11 +136,14 @@ def owner_alive(path: Path, owner: dict[str, Any] | None, heartbeat_s: float = H
 class Lease:
     """A held lease: refreshed by a heartbeat thread until released (also at exit, and by ``with``)."""
 
-    def __init__(self, path: Path, facts: dict[str, Any], heartbeat_s: float) -> None:
+    def __init__(self, path: Path, facts: dict[str, Any], heartbeat_s: float, on_disk: bool = True) -> None:
         self.path = path
         self.facts = facts
         self.heartbeat_s = heartbeat_s
         self._stop = threading.Event()
+        if not on_disk:  # could not be written: nothing to refresh or remove
+            self._stop.set()
+            return
         self._thread = threading.Thread(target=self._beat, name=f"edgeq-lease-{path.name}", daemon=True)
         self._thread.start()
         with _HELD_LOCK:
@@ -153,7 +156,11 @@ class Lease:
         path.parent.mkdir(parents=True, exist_ok=True)
         for _ in range(3):  # create; else take over a dead owner's and create again
             facts = owner_facts()
-            if _create(path, facts):
+            try:
+                made = _create(path, facts)
+            except OSError:  # full or read-only disk: run unowned; the record's own write then says why
+                return cls(path, {**facts, "token": ""}, heartbeat_s, on_disk=False)
+            if made:
                 return cls(path, facts, heartbeat_s)
             try:
                 judged = path.stat().st_ino
@@ -202,10 +209,15 @@ def _create(path: Path, facts: dict[str, Any]) -> bool:
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
     except FileExistsError:
         return False
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(json.dumps(facts))
-        handle.flush()
-        os.fsync(handle.fileno())
+    try:  # no fsync: after a power loss the boot id has changed, and the lease is stale anyway
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(json.dumps(facts))
+    except OSError:  # a full disk: no lease left behind half-written; the caller goes on without one
+        try:
+            path.unlink()
+        except OSError:
+            pass
+        raise
     return True
 
 
