@@ -29,6 +29,8 @@ import secrets
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -265,3 +267,15 @@ def _release_all() -> None:
         held = list(_HELD)
     for lease in held:
         lease.release()
+
+
+@contextmanager
+def holding(path: Path, heartbeat_s: float = HEARTBEAT_S) -> Iterator[Lease]:
+    """Wait for the lease at ``path`` (as long as its owner lives), hold it for the block, release it."""
+    while True:
+        lease = Lease.acquire(path, heartbeat_s)
+        if lease is not None:
+            break
+        wait_free(path, heartbeat_s)
+    with lease:
+        yield lease
