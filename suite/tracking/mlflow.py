@@ -23,7 +23,7 @@ from suite.tracking.sqlite_lock import retry_locked, store_lock
 FINGERPRINT_TAG = "edgeq.fingerprint"
 RECORD_TAG = "edgeq.record_id"  # one measurement (fingerprint + when it was made): one run per record
 LOCK_WAIT_S = 120.0  # longest wait for another process logging the same record
-ABANDONED_AFTER_S = 600.0  # a run of a record still RUNNING this long after its start was left by a crash
+ABANDONED_AFTER_S = 120.0  # a run of a record still RUNNING this long after its start was left by a crash (logging takes seconds)
 
 
 def record_id(record: dict[str, Any]) -> str:

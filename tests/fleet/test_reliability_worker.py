@@ -27,7 +27,7 @@ def profile_with_timeout(tmp_path: Path, seconds: float) -> Path:
     15 minutes here)."""
     data = yaml.safe_load((REPO / "hardware" / "local-cpu.yaml").read_text())
     data["measurement"]["job_timeout_s"] = seconds
-    data["measurement"]["build_timeout_s"] = seconds
+    data["measurement"]["build_timeout_s"] = 3 * seconds  # training the model first, on a loaded machine
     path = tmp_path / "local-cpu-short.yaml"
     path.write_text(yaml.safe_dump(data))
     return path
@@ -74,7 +74,7 @@ def test_segfault_hang_oom_and_exception_become_failed_records(tmp_path: Path, r
 
     hang = recs["test-hang"]
     assert hang["status"] == "failed" and hang["error_kind"] == "timeout"
-    assert hang["error"].startswith("timed out after 15 s building (measurement.build_timeout_s")
+    assert hang["error"].startswith("timed out after 45 s building (measurement.build_timeout_s")
     assert hang["timeout_phase"] == "build"  # test-hang hangs while quantizing: the build's bound ran out
     assert "test-hang: sleeping forever" in hang["error_tail"]
 
