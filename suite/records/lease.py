@@ -123,6 +123,13 @@ def owner_alive(path: Path, owner: dict[str, Any] | None, heartbeat_s: float = H
     age = server_now(path.parent) - mtime
     if not owner:  # empty or half-written: its writer is at it now, unless it is old
         return age < WRITE_GRACE_S
+    local = process_alive(owner)
+    return local if local is not None else age < STALE_AFTER * heartbeat_s
+
+
+def process_alive(owner: dict[str, Any]) -> bool | None:
+    """Whether the process ``owner`` names (``owner_facts``) still runs: known on its own host (pid,
+    start time, boot id), None for a process on another host (only a heartbeat can tell)."""
     same_host = owner.get("host") == socket.gethostname()
     if same_host and owner.get("boot_id", "") == boot_id():
         pid = int(owner.get("pid") or 0)
@@ -132,7 +139,7 @@ def owner_alive(path: Path, owner: dict[str, Any] | None, heartbeat_s: float = H
         return not started or started == process_start(pid) or not process_start(pid)
     if same_host and boot_id():  # this host rebooted since: its owner is gone
         return False
-    return age < STALE_AFTER * heartbeat_s
+    return None
 
 
 class Lease:

@@ -10,6 +10,7 @@ sync never duplicates a run that is already there.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import time
@@ -22,8 +23,11 @@ from suite.tracking.sqlite_lock import retry_locked, store_lock
 
 FINGERPRINT_TAG = "edgeq.fingerprint"
 RECORD_TAG = "edgeq.record_id"  # one measurement (fingerprint + when it was made): one run per record
+LOGGER_TAG = "edgeq.logger"  # the process that made the run (host, boot id, pid): tells an abandoned run
 LOCK_WAIT_S = 120.0  # longest wait for another process logging the same record
-ABANDONED_AFTER_S = 120.0  # a run of a record still RUNNING this long after its start was left by a crash (logging takes seconds)
+ABANDONED_AFTER_S = (
+    120.0  # a run of a record still RUNNING this long after its start was left by a crash (logging takes seconds)
+)
 
 
 def record_id(record: dict[str, Any]) -> str:
@@ -387,8 +391,8 @@ class Tracker:
             finished = [r for r in existing if r.info.status != "RUNNING"]
             if finished:
                 return _oldest(finished).info.run_id, False
-            for stale in existing:  # RUNNING long after any logger would have finished: a crashed logger's
-                if (stale.info.start_time or 0) < (time.time() - ABANDONED_AFTER_S) * 1000:
+            for stale in existing:  # RUNNING: a crashed logger's (or a server restarted mid-log) is removed
+                if _abandoned(stale):
                     retry_locked(self.client.delete_run, stale.info.run_id)
             run_id = self._create(record, rid, record_path)
             kept = _oldest([r for r in self._runs_of(record, rid) if r.info.status != "RUNNING"] or [])
@@ -410,9 +414,12 @@ class Tracker:
     def _create(self, record: dict[str, Any], rid: str, record_path: Path | None) -> str:
         from mlflow.entities import Metric, Param, RunTag
 
+        from suite.records.lease import owner_facts
+
         task = record["task"]["name"]
         parent = self.parent_run(task, record["target"]["name"])
         tags = {**tags_of(record), "mlflow.parentRunId": parent, "edgeq.kind": "job", RECORD_TAG: rid}
+        tags[LOGGER_TAG] = json.dumps({k: v for k, v in owner_facts().items() if k != "token"})
         run = retry_locked(self.client.create_run, self.experiment_id(task), tags=tags, run_name=tags["mlflow.runName"])
         now = int(time.time() * 1000)
         retry_locked(
@@ -432,6 +439,21 @@ class Tracker:
     def finish(self) -> None:
         for run_id in self._parents.values():
             retry_locked(self.client.set_terminated, run_id, "FINISHED")
+
+
+def _abandoned(run: Any) -> bool:
+    """A RUNNING run whose logger is gone: on this host, its process ended (or the host rebooted); on
+    another host, it started ``ABANDONED_AFTER_S`` ago (logging a run takes seconds)."""
+    from suite.records.lease import process_alive
+
+    try:
+        logger = json.loads(run.data.tags.get(LOGGER_TAG) or "{}")
+    except ValueError:
+        logger = {}
+    alive = process_alive(logger) if isinstance(logger, dict) and logger else None
+    if alive is not None:
+        return not alive
+    return (run.info.start_time or 0) < (time.time() - ABANDONED_AFTER_S) * 1000
 
 
 def _oldest(runs: list[Any]) -> Any:
