@@ -86,10 +86,12 @@ def _process_main(
 
     faulthandler.enable(file=sys.stderr, all_threads=True)
     # Ctrl-C, SIGTERM and SIGHUP reach the whole process group; they are the parent's to handle, and it
-    # stops us (a job process killed by them first would be recorded as a failed job).
-    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), signal.SIG_IGN)
+    # stops us (a job process killed by them first would be recorded as a failed job). They arrive
+    # blocked (see ``_started_shielded``), so one sent while this process was starting is dropped here.
+    for number in _PARENTS_SIGNALS:
+        signal.signal(number, signal.SIG_IGN)
+    if _PARENTS_SIGNALS and hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _PARENTS_SIGNALS)
     _die_with_parent(parent_pid)
     os.environ.update(env)
 
@@ -115,6 +117,24 @@ def _process_main(
             )
             record = runner(Job.from_dict(payload))
             conn.send(("record", record))
+
+
+_PARENTS_SIGNALS = {getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)}
+
+
+def _started_shielded(proc: Any) -> None:
+    """Start the job process with the parent's signals blocked: a blocked signal stays blocked across
+    fork and exec, so a SIGTERM to the process group (systemd stopping ``edgeq worker``) that comes
+    while the new process imports is held until it ignores such signals, instead of killing it before
+    its job starts. The parent's own mask is restored at once (a signal it got meanwhile is delivered)."""
+    if not hasattr(signal, "pthread_sigmask"):
+        proc.start()
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _PARENTS_SIGNALS)
+    try:
+        proc.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 _PHASE_CONN: Any = None  # in a job process: the pipe to the parent, for ``enter_measurement``
@@ -228,7 +248,7 @@ class JobProcess:
             name="edgeq-job-process",
             daemon=True,
         )
-        proc.start()
+        _started_shielded(proc)
         child_conn.close()
         self._proc, self._conn = proc, parent_conn
         self.started += 1
