@@ -59,7 +59,10 @@ def sweep_here(request: SweepRequest, console: Any) -> int:
         def arrived(outcome: Outcome) -> None:
             progress.advance(bar)
 
-        executor = LocalExecutor(run_job, profile.config.measurement.job_timeout_s, on_start=started)
+        measurement = profile.config.measurement
+        executor = LocalExecutor(
+            run_job, measurement.job_timeout_s, on_start=started, build_timeout_s=measurement.build_timeout_s
+        )
         outcomes = run_sweep(
             jobs,
             executor,
