@@ -183,7 +183,7 @@ class Lease:
     def held(self) -> bool:
         """Whether the file still names this owner (a taker that judged it dead would have replaced it)."""
         owner = read_owner(self.path)
-        return bool(owner) and owner.get("token") == self.facts["token"]
+        return owner is not None and owner.get("token") == self.facts["token"]
 
     def _beat(self) -> None:
         while not self._stop.wait(self.heartbeat_s):
