@@ -77,7 +77,7 @@ def test_target_readme_csv_json(results_dir: Path) -> None:
         "items/s",
         "speed-up vs fp32",
         "power",
-        "size KB",
+        "size KiB",
         "Pareto",
         "flags",
         "date",
