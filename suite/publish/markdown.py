@@ -361,7 +361,8 @@ def index_readme(df, records: list[dict[str, Any]], title: str, rebuild_from: st
         lines += [
             "## Rebuild",
             "",
-            "The records these tables were built from are under [records/](records/). To rebuild every file here from them:",
+            "The records these tables were built from are under [records/](records/). To rebuild every file here from "
+            "them, run in this folder:",
             "",
             "```bash",
             f"edgeq publish --from {rebuild_from}",
