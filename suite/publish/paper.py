@@ -153,7 +153,7 @@ def build(group: Any, task: str, target: str) -> Table:
     )
     marks: dict[str, str] = {}
     for _, r in ok.iterrows():
-        own = "".join(marks.setdefault(f, chr(ord("a") + len(marks))) for f in _flags(r) if f in FLAG_MEANINGS)
+        own = "".join(sorted(marks.setdefault(f, chr(ord("a") + len(marks))) for f in _flags(r) if f in FLAG_MEANINGS))
         cells = [(c.cell(r), "") for c in cols]
         cells[0] = (cells[0][0], own)
         table.rows.append(cells)
