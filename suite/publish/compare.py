@@ -173,8 +173,8 @@ def params_differ(rows_a: list[Any], rows_b: list[Any]) -> str:
 
 
 def _pair_same_params(
-    ga, gb, k: tuple[str, str, str], side_a: RecordSet, side_b: RecordSet
-) -> tuple[list[tuple[Any, Any]], list[Any], list[Any]]:  # type: ignore[no-untyped-def]
+    ga: Any, gb: Any, k: tuple[str, str, str], side_a: RecordSet, side_b: RecordSet
+) -> tuple[list[tuple[Any, Any]], list[Any], list[Any]]:
     """Rows of one task, method and runtime with the same parameters on both sides, paired by provider
     where a side has several; the newest of several versions is compared (with a note)."""
     pairs: list[tuple[Any, Any]] = []
