@@ -33,16 +33,17 @@ from suite.records.fields import (
     scored_by_items,
     shown_for,
 )
+from suite.records.paired import MIN_RANKED_ITEMS
 
 #: What each flag means, in one sentence, for the footnotes under a table.
 FLAG_MEANINGS: dict[str, str] = {
     "simulated": "simulated quantization (fake-quant in float): accuracy only, its speed is not the method's",
-    "unstable": "timing unstable: the timing runs disagreed more than the suite accepts",
-    "invalid": "LoadGen marked the timing run invalid (too few queries or too short)",
+    "unstable": "timing unstable: run-to-run variation above the hardware profile's threshold",
+    "invalid": "LoadGen's minimum duration or query count was not met",
     "quick": "quick timing: fewer, shorter runs than a full measurement",
-    "fallback": "the runtime fell back to another execution provider for some operators",
-    "imprecise": "timing did not reach the requested precision (confidence interval wider than asked)",
-    "too few to rank": "fewer evaluation items than needed to rank accuracy differences",
+    "fallback": "the runtime fell back from the requested execution provider",
+    "imprecise": "the time bound stopped the timing before its confidence interval reached the profile's goal",
+    "too few to rank": f"fewer than {MIN_RANKED_ITEMS} evaluated items: accuracy differences are not ranked",
     "emulated": "timed under emulation: its timing is the emulator's, not shown",
 }
 
@@ -153,11 +154,11 @@ def build(group: Any, task: str, target: str) -> Table:
     )
     marks: dict[str, str] = {}
     for _, r in ok.iterrows():
-        own = "".join(sorted(marks.setdefault(f, chr(ord("a") + len(marks))) for f in _flags(r) if f in FLAG_MEANINGS))
+        own = "".join(sorted(marks.setdefault(f, chr(ord("a") + len(marks))) for f in _flags(r)))
         cells = [(c.cell(r), "") for c in cols]
         cells[0] = (cells[0][0], own)
         table.rows.append(cells)
-    table.notes = [(mark, FLAG_MEANINGS[flag] + ".") for flag, mark in marks.items()]
+    table.notes = [(mark, FLAG_MEANINGS.get(flag, f"flagged {flag}") + ".") for flag, mark in marks.items()]
     if scored_by_items(metric) and ok["delta_significant"].eq(False).any():
         table.notes.append(
             ("", "n.s.: the exact McNemar test on the same items finds no significant difference from fp32.")
