@@ -217,22 +217,26 @@ def _tex(text: str, marks: str = "") -> str:
 
 
 def latex(table: Table, label: str) -> str:
-    """The table as a LaTeX ``table`` float with booktabs rules (needs ``\\usepackage{booktabs}``)."""
+    """The table as a LaTeX ``table`` float with booktabs rules (needs ``\\usepackage{booktabs,graphicx}``),
+    scaled down to the text width where it is wider, so it fits a page or a column as it is."""
     spec = "".join("r" if r else "l" for r in table.right)
     lines = [
-        "% EdgeQ paper table; needs \\usepackage{booktabs}. Written by edgeq publish from the records.",
+        "% EdgeQ paper table; needs \\usepackage{booktabs,graphicx}. Written by edgeq publish from the records.",
         "\\begin{table}[htbp]",
         "\\centering",
         "\\small",
         f"\\caption{{{tex_escape(table.title)}}}",
         f"\\label{{tab:{re.sub(r'[^A-Za-z0-9:.-]+', '-', label)}}}",
+        # shrunk to the text width only where it is wider (\\width: the tabular's natural width)
+        "\\resizebox{\\ifdim\\width>\\linewidth\\linewidth\\else\\width\\fi}{!}{%",
         f"\\begin{{tabular}}{{{spec}}}",
         "\\toprule",
         " & ".join(tex_escape(h) for h in table.header) + " \\\\",
         "\\midrule",
         *(" & ".join(_tex(text, marks) for text, marks in row) + " \\\\" for row in table.rows),
         "\\bottomrule",
-        "\\end{tabular}",
+        "\\end{tabular}%",
+        "}",
     ]
     if table.notes:
         lines += ["", "\\smallskip", "\\footnotesize"]
