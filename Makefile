@@ -10,12 +10,12 @@ STAMP := $(VENV)/.edgeq-installed
 LOCK := constraints.txt
 LOCK_VENV ?= .lock-venv
 
-.PHONY: setup test-deps browser redis bench test test-fast lint docs-check publish ui fidelity clean lock
+.PHONY: setup test-deps browser redis latex bench test test-fast lint docs-check publish ui fidelity clean lock
 
 setup: $(STAMP)
 
 # What only the tests need beside the venv (a browser for the leaderboard page, a broker for the fleet).
-test-deps: browser redis
+test-deps: browser redis latex
 
 # The fleet tests start a real Debian redis-server on 127.0.0.1 (the broker of `edgeq worker`).
 # Installed when missing and we are root; else say how.
@@ -24,6 +24,14 @@ redis:
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
 	else echo "setup: redis-server is missing: run 'sudo apt-get install redis-server'" >&2; exit 1; fi
+
+# The paper-table test compiles the LaTeX tables with Debian's pdflatex (booktabs is in
+# texlive-latex-recommended) and renders the page with poppler's pdftoppm/pdftotext.
+latex:
+	@if command -v pdflatex >/dev/null && command -v pdftoppm >/dev/null && kpsewhich booktabs.sty >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends texlive-latex-base texlive-latex-recommended poppler-utils >/dev/null; \
+	else echo "setup: pdflatex, booktabs or pdftoppm is missing: run 'sudo apt-get install --no-install-recommends texlive-latex-base texlive-latex-recommended poppler-utils'" >&2; exit 1; fi
 
 # The leaderboard page test drives Debian's chromium headless through chromedriver (never a downloaded
 # browser: only package registries are reachable). Installed when missing and we are root; else say how.

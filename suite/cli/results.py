@@ -16,18 +16,22 @@ def publish(
     targets: list[str] | None = typer.Option(
         None, "--target", "-t", help="targets to publish (default: all with records)"
     ),
-    snapshot: str | None = typer.Option(None, "--snapshot", help="write a committed snapshot results/published/NAME/"),
+    snapshot: str | None = typer.Option(
+        None, "--snapshot", help="write a snapshot <results root>/published/NAME/ (or under --published-dir)"
+    ),
     source: Path | None = typer.Option(None, "--from", help="records from this folder; a snapshot is rebuilt in place"),
     published_dir: Path | None = typer.Option(
-        None, "--published-dir", help="where snapshots go (default: results/published in the repository)"
+        None,
+        "--published-dir",
+        help="where snapshots go (default: published/ under the results root, EDGEQ_RESULTS_DIR or ./results)",
     ),
 ) -> None:
     """Leaderboards from the records: Markdown, CSV, JSON, one index.html, Pareto plots, cross-target table."""
-    from suite.paths import REPO_ROOT
+    from suite.paths import results_root
     from suite.publish import leaderboard
 
     written = leaderboard.run_publish(
-        split(targets, "--target"), snapshot, source, published_dir or REPO_ROOT / "results" / "published"
+        split(targets, "--target"), snapshot, source, published_dir or results_root() / "published"
     )
     for path in written:
         print(path)

@@ -9,6 +9,7 @@ Layout under the output root (``<results>/leaderboard/`` or a snapshot ``results
     <target>/README.md   one table per task, columns documented at the end
     <target>/leaderboard.csv, leaderboard.json, cross-toolkit.csv, cross-toolkit.json
     <target>/pareto-<task>-latency.png, pareto-<task>-energy.png (energy only where measured)
+    <target>/paper-<task>.md, paper-<task>.tex  a compact table per task for a paper (Markdown, LaTeX booktabs)
     records/...          (snapshots only) the records all of the above were built from
     snapshot.json        (snapshots only) marks the folder as a snapshot, so a rebuild stays in place
 
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from suite.files import replacing, write_text_atomic
-from suite.publish import html, markdown, toolkits
+from suite.publish import html, markdown, paper, toolkits
 from suite.publish.pareto import AXES, plot_task
 from suite.publish.rows import COLUMN_DOCS, COLUMNS, frame, to_json_rows
 
@@ -40,7 +41,7 @@ def write_target(df, records: list[dict[str, Any]], target: str, out_dir: Path) 
     sub = df[df["target"] == target]
     recs = [r for r in records if r["target"]["name"] == target]
     out_dir.mkdir(parents=True, exist_ok=True)
-    for stale in out_dir.glob("pareto-*.png"):
+    for stale in [*out_dir.glob("pareto-*.png"), *out_dir.glob("paper-*.md"), *out_dir.glob("paper-*.tex")]:
         stale.unlink()
     written: list[Path] = []
     plots: dict[str, list[str]] = {}
@@ -49,6 +50,8 @@ def write_target(df, records: list[dict[str, Any]], target: str, out_dir: Path) 
             plots.setdefault(str(task), []).append(result.path.name)
             written.append(result.path)
     written.insert(0, _write(out_dir / "README.md", markdown.target_readme(sub, recs, target, plots)))
+    for task, group in sub.groupby("task", sort=True):
+        written += paper.write(group, str(task), target, out_dir)
     csv_path = out_dir / "leaderboard.csv"
     with replacing(csv_path) as tmp:
         sub[COLUMNS].to_csv(tmp, index=False, lineterminator="\n")

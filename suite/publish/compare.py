@@ -10,8 +10,9 @@ target with records in the current results root, optionally narrowed with ``#key
 Filter keys: ``target``, ``task``, ``method``, ``runtime``, ``version`` (the runtime's), ``provider``,
 ``commit`` (a prefix), and any package name recorded in ``environment.packages`` (``onnxruntime=1.32.0``).
 
-Rows are paired by task, method and parameters; where a side has the same method on several runtimes
-or providers, also by those. Latency changes are judged against the run-to-run spread the records
+Rows are paired by task, method and runtime, then by parameters (and provider where a side has several);
+a method on both sides whose parameters differ is paired when it is the only row left on each side, and
+either way the output says which parameters differ. Two sets that share no task are an error (exit 2). Latency changes are judged against the run-to-run spread the records
 carry: "slower"/"faster" only when the two sides' per-run p50 ranges do not overlap, never on a single
 number. Simulated methods' speed is not compared (it is not theirs).
 """
@@ -48,10 +49,13 @@ class RecordSet:
         targets = sorted({r["target"]["name"] for r in self.records})
         runtimes = sorted(
             {
-                f"{(r.get('runtime') or {}).get('name')} {(r.get('runtime') or {}).get('version')}"
+                " ".join(
+                    str(v) for v in ((r.get("runtime") or {}).get("name"), (r.get("runtime") or {}).get("version")) if v
+                )
                 for r in self.records
                 if r.get("runtime")
             }
+            - {""}
         )
         commits = sorted(
             {((r.get("environment") or {}).get("git") or {}).get("commit", "")[:7] for r in self.records} - {""}
@@ -146,8 +150,65 @@ def _f(value: Any) -> float | None:
     return None if missing(value) else float(value)
 
 
+def _params(row: Any) -> dict[str, Any]:
+    try:
+        value = json.loads(row["params"]) if isinstance(row["params"], str) else {}
+    except ValueError:
+        value = {}
+    return value if isinstance(value, dict) else {}
+
+
+def params_differ(rows_a: list[Any], rows_b: list[Any]) -> str:
+    """Which parameters tell one side's rows of a method from the other's: 'quantize_adds: True → False'
+    (each side's values, in order, where a side has several rows)."""
+    pa, pb = [_params(r) for r in rows_a], [_params(r) for r in rows_b]
+    keys = sorted({k for p in pa + pb for k in p})
+    parts = []
+    for key in keys:
+        va = sorted({json.dumps(p.get(key)) for p in pa})
+        vb = sorted({json.dumps(p.get(key)) for p in pb})
+        if va != vb:
+            parts.append(f"{key}: {'/'.join(va)} → {'/'.join(vb)}".replace('"', ""))
+    return "; ".join(parts)
+
+
+def _pair_same_params(
+    ga: Any, gb: Any, k: tuple[str, str, str], side_a: RecordSet, side_b: RecordSet
+) -> tuple[list[tuple[Any, Any]], list[Any], list[Any]]:
+    """Rows of one task, method and runtime with the same parameters on both sides, paired by provider
+    where a side has several; the newest of several versions is compared (with a note)."""
+    pairs: list[tuple[Any, Any]] = []
+    left_a: list[Any] = []
+    left_b: list[Any] = []
+    for params, pa in ga.groupby("params", sort=False):
+        pb = gb[gb["params"] == params]
+        if pb.empty:
+            left_a.extend(r for _, r in pa.iterrows())
+            continue
+        if len(pa) == 1 and len(pb) == 1:
+            pairs.append((pa.iloc[0], pb.iloc[0]))
+            continue
+        for prov, sa in pa.groupby("provider", sort=False):
+            sb = pb[pb["provider"] == prov]
+            if sb.empty:
+                left_a.extend(r for _, r in sa.iterrows())
+                continue
+            for side, rows in ((side_a, sa), (side_b, sb)):
+                if len(rows) > 1:
+                    side.notes.append(
+                        f"{k[0]}/{k[1]} on {k[2]}: {len(rows)} rows (runtime versions {', '.join(map(str, rows['runtime_version']))}); the newest is compared, narrow with '#version=...'"
+                    )
+            pairs.append((sa.sort_values("created_at").iloc[-1], sb.sort_values("created_at").iloc[-1]))
+        left_b.extend(r for _, r in pb.iterrows() if r["provider"] not in set(pa["provider"]))
+    left_b.extend(r for _, r in gb.iterrows() if r["params"] not in set(ga["params"]))
+    return pairs, left_a, left_b
+
+
 def _pair_rows(df_a, df_b, side_a: RecordSet, side_b: RecordSet) -> tuple[list[tuple[Any, Any]], list[Any], list[Any]]:  # type: ignore[no-untyped-def]
-    key = ["task", "method", "params"]
+    """Pairs by task, method and runtime. Rows of a method on both sides whose parameters differ are paired
+    when they are the only ones left on each side (the row says which parameters differ), else listed as
+    unpaired with a note naming the differing parameters."""
+    key = ["task", "method", "runtime"]
     pairs: list[tuple[Any, Any]] = []
     only_a: list[Any] = []
     only_b: list[Any] = []
@@ -158,23 +219,28 @@ def _pair_rows(df_a, df_b, side_a: RecordSet, side_b: RecordSet) -> tuple[list[t
         if ga is None or gb is None:
             (only_a if gb is None else only_b).extend(r for _, r in (ga if gb is None else gb).iterrows())
             continue
-        if len(ga) == 1 and len(gb) == 1:
-            pairs.append((ga.iloc[0], gb.iloc[0]))
-            continue
-        for (rt, prov), sa in ga.groupby(["runtime", "provider"], sort=False):
-            sb = gb[(gb["runtime"] == rt) & (gb["provider"] == prov)]
-            if sb.empty:
-                only_a.extend(r for _, r in sa.iterrows())
-                continue
-            for side, rows in ((side_a, sa), (side_b, sb)):
-                if len(rows) > 1:
-                    side.notes.append(
-                        f"{k[0]}/{k[1]} on {rt}: {len(rows)} rows (runtime versions {', '.join(map(str, rows['runtime_version']))}); the newest is compared, narrow with '#version=...'"
-                    )
-            pairs.append((sa.sort_values("created_at").iloc[-1], sb.sort_values("created_at").iloc[-1]))
-        matched = set(ga["runtime"].astype(str) + "\0" + ga["provider"].astype(str))
-        only_b.extend(r for _, r in gb.iterrows() if f"{r['runtime']}\0{r['provider']}" not in matched)
+        same, left_a, left_b = _pair_same_params(ga, gb, k, side_a, side_b)
+        pairs += same
+        if len(left_a) == 1 and len(left_b) == 1:
+            pairs.append((left_a[0], left_b[0]))
+        elif left_a and left_b:
+            side_a.notes.append(
+                f"{k[0]}/{k[1]} ({k[2]}) is on both sides but not paired: parameters differ "
+                f"({params_differ(left_a, left_b)})"
+            )
+            only_a += left_a
+            only_b += left_b
+        else:
+            only_a += left_a
+            only_b += left_b
     return pairs, only_a, only_b
+
+
+def _runtime(row: Any) -> str:
+    """'ort 1.32.0', the name alone when no version was recorded."""
+    from suite.publish.fmt import runtime
+
+    return runtime(row)
 
 
 def compare(a: RecordSet, b: RecordSet) -> dict[str, Any]:
@@ -187,6 +253,12 @@ def compare(a: RecordSet, b: RecordSet) -> dict[str, Any]:
     for df in (df_a, df_b):  # "" rather than None, so rows without a provider still pair
         df["provider"] = df["provider"].fillna("")
         df["runtime"] = df["runtime"].fillna("")
+    tasks_a, tasks_b = set(df_a["task"]), set(df_b["task"])
+    if not tasks_a & tasks_b:
+        raise BadInput(
+            f"{a.spec!r} and {b.spec!r} share no task (A: {', '.join(sorted(tasks_a))}; B: {', '.join(sorted(tasks_b))}): "
+            "nothing to compare"
+        )
     pairs, only_a, only_b = _pair_rows(df_a, df_b, a, b)
     rows = []
     for ra, rb in pairs:
@@ -202,8 +274,8 @@ def compare(a: RecordSet, b: RecordSet) -> dict[str, Any]:
         row = {
             "task": ra["task"],
             "method": ra["label"],
-            "runtime_a": f"{ra['runtime']} {ra['runtime_version']}",
-            "runtime_b": f"{rb['runtime']} {rb['runtime_version']}",
+            "runtime_a": _runtime(ra),
+            "runtime_b": _runtime(rb),
             "target_a": ra["target"],
             "target_b": rb["target"],
             "status_a": ra["status"],
@@ -230,6 +302,7 @@ def compare(a: RecordSet, b: RecordSet) -> dict[str, Any]:
         for decl in COMPARED:
             fig_a, fig_b = _f(ra[decl.column]), _f(rb[decl.column])
             row[f"{decl.column}_change_pct"] = (fig_b / fig_a - 1) * 100 if timed and fig_a and fig_b else None
+        row["params_differ"] = params_differ([ra], [rb]) or None  # last: the CSV's columns are only appended
         rows.append(row)
     mixed = sorted({str(ra["label"]) for ra, rb in pairs if bool(ra["quick"]) != bool(rb["quick"])})
     if mixed:
@@ -241,13 +314,23 @@ def compare(a: RecordSet, b: RecordSet) -> dict[str, Any]:
         "b": b.describe(),
         "notes": a.notes + b.notes,
         "rows": rows,
-        "only_a": [f"{r['task']}/{r['label']} ({r['runtime']})" for r in only_a],
-        "only_b": [f"{r['task']}/{r['label']} ({r['runtime']})" for r in only_b],
+        "only_a": [f"{r['task']}/{r['label']} ({_runtime(r)})" for r in only_a],
+        "only_b": [f"{r['task']}/{r['label']} ({_runtime(r)})" for r in only_b],
     }
 
 
 def _n(value: Any, spec: str, suffix: str = "") -> str:
     return "–" if value is None else f"{format(value, spec)}{suffix}"
+
+
+def _named(rows: list[dict[str, Any]]) -> str:
+    """' (digits-cnn: fp32, ptq-static; mnist: qat)', or '' for no rows: the summary names each task."""
+    by_task: dict[str, list[str]] = {}
+    for r in rows:
+        by_task.setdefault(str(r["task"]), []).append(str(r["method"]))
+    if not rows:
+        return ""
+    return " (" + "; ".join(f"{task}: {', '.join(methods)}" for task, methods in by_task.items()) + ")"
 
 
 def render(result: dict[str, Any], fmt: str = "table") -> str:
@@ -268,6 +351,7 @@ def render(result: dict[str, Any], fmt: str = "table") -> str:
     if fmt != "table":
         raise BadInput(f"--format: got {fmt!r}, expected table, csv or json")
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title="B against A, per method", title_justify="left")
@@ -295,14 +379,16 @@ def render(result: dict[str, Any], fmt: str = "table") -> str:
         runtime = r["runtime_a"] if r["runtime_a"] == r["runtime_b"] else f"{r['runtime_a']} → {r['runtime_b']}"
         if r["target_a"] != r["target_b"]:
             runtime += f" ({r['target_a']} → {r['target_b']})"
+        if r.get("params_differ"):
+            runtime += f" [{r['params_differ']}]"
         own_cells = [
             *(_n(r[f"{f.column}_{side.lower()}"], f.spec or "") for f in own for side in "AB"),
             *(_n(r[f"{f.column}_change_pct"], "+.1f", "%") for f in figures),
         ]
-        table.add_row(
-            r["task"],
-            r["method"],
-            runtime,
+        table.add_row(  # escaped: a label's "[per_channel=True]" is text, not rich markup
+            escape(str(r["task"])),
+            escape(str(r["method"])),
+            escape(runtime),
             _n(r["top1_a"] * 100 if r["top1_a"] is not None else None, ".2f")
             if r["status_a"] == "ok"
             else r["status_a"],
@@ -321,30 +407,28 @@ def render(result: dict[str, Any], fmt: str = "table") -> str:
         )
     console = Console(width=200, highlight=False, record=True, force_terminal=False, color_system=None)
     with console.capture() as capture:
-        console.print(f"A = {result['a']}")
-        console.print(f"B = {result['b']}")
+        console.print(escape(f"A = {result['a']}"))
+        console.print(escape(f"B = {result['b']}"))
         console.print(table)
         for note in result["notes"]:
-            console.print(f"note: {note}")
+            console.print(f"note: {escape(note)}")
         if result["only_a"]:
-            console.print("only in A: " + ", ".join(result["only_a"]))
+            console.print("only in A: " + escape(", ".join(result["only_a"])))
         if result["only_b"]:
-            console.print("only in B: " + ", ".join(result["only_b"]))
-        slower = [r["method"] for r in rows if r["latency"] == "slower"]
-        faster = [r["method"] for r in rows if r["latency"] == "faster"]
+            console.print("only in B: " + escape(", ".join(result["only_b"])))
+        slower = [r for r in rows if r["latency"] == "slower"]
+        faster = [r for r in rows if r["latency"] == "faster"]
         acc = [
-            r["method"]
+            r
             for r in rows
             if r["delta_top1_pts"] not in (None, 0.0)
             or any(r.get(f"delta_{f.column}") not in (None, 0.0) for f in OWN_METRICS)
         ]
         console.print(
-            f"{len(rows)} method(s) compared: {len(slower)} slower beyond the run spread"
-            + (f" ({', '.join(slower)})" if slower else "")
-            + f", {len(faster)} faster"
-            + (f" ({', '.join(faster)})" if faster else "")
-            + f", accuracy changed for {len(acc)}"
-            + (f" ({', '.join(acc)})" if acc else "")
-            + "."
+            escape(
+                f"{len(rows)} method(s) compared: {len(slower)} slower beyond the run spread{_named(slower)}"
+                + f", {len(faster)} faster{_named(faster)}"
+                + f", accuracy changed for {len(acc)}{_named(acc)}."
+            )
         )
     return "\n".join(line.rstrip() for line in capture.get().splitlines()) + "\n"

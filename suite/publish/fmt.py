@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from suite.records.fields import SIZE_UNIT, size_text
+
 DASH = "–"
 
 
@@ -83,8 +85,13 @@ def bits(row: Any) -> str:
     return f"{num(row['w_bits'], '.0f')}/{num(row['a_bits'], '.0f')}"
 
 
-def size_kb(row: Any) -> str:
-    return num(row["size_bytes"] / 1024 if not missing(row["size_bytes"]) else None, ",.1f")
+#: The header of every size column: the one unit, named (``suite.records.fields.SIZE_UNIT``).
+SIZE_HEADER = f"size {SIZE_UNIT}"
+
+
+def size(row: Any) -> str:
+    """The artifact's size in the one unit every table uses (the header, :data:`SIZE_HEADER`, names it)."""
+    return size_text(None if missing(row["size_bytes"]) else row["size_bytes"])
 
 
 def runtime(row: Any) -> str:

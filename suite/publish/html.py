@@ -52,7 +52,7 @@ COLUMNS: list[tuple[str, str, Cell, Cell]] = [
     *(_declared(f) for f in KIND_FIELDS if f.block != "accuracy"),
     ("flags", "text", lambda r: (r["flags"] or "").replace(",", ", "), lambda r: r["flags"]),
     ("power", "num", lambda r: fmt.power(r, 36), lambda r: r["mj_per_item"]),
-    ("size KB", "num", fmt.size_kb, lambda r: r["size_bytes"]),
+    (fmt.SIZE_HEADER, "num", fmt.size, lambda r: r["size_bytes"]),
     ("target", "text", lambda r: r["target"], lambda r: r["target"]),
     ("task", "text", lambda r: r["task"], lambda r: r["task"]),
     ("W/A", "num", fmt.bits, lambda r: r["w_bits"]),

@@ -53,15 +53,9 @@ def publish(store: RecordStore, targets: list[str] | None, out_root: Path) -> li
         return build(list(store.iter_records()), out_root, targets)
 
 
-def _display(path: Path) -> str:
-    """``path`` relative to the repository where it is inside it (what a reader of a checkout types),
-    else absolute: never relative to the current folder, so a rebuild from elsewhere writes the same."""
-    from suite.paths import REPO_ROOT
-
-    try:
-        return str(path.resolve().relative_to(REPO_ROOT.resolve()))
-    except ValueError:
-        return str(path.resolve())
+#: The rebuild command a snapshot's README gives: run in the snapshot's folder, so it holds no path that
+#: would be wrong once the folder is moved, archived or checked out elsewhere.
+REBUILD_FROM = "."
 
 
 def write_snapshot(
@@ -114,7 +108,7 @@ def _fill_snapshot(
     )
     from suite.publish.build import build
 
-    written = build(records, folder, title=f"EdgeQ published snapshot: {name}", rebuild_from=_display(dest))
+    written = build(records, folder, title=f"EdgeQ published snapshot: {name}", rebuild_from=REBUILD_FROM)
     return written + [folder / SNAPSHOT_MARKER]
 
 

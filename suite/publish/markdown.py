@@ -41,7 +41,7 @@ HEADER = [
     "items/s",
     "speed-up vs fp32",
     "power (avg W · mJ/item)",
-    "size KB",
+    fmt.SIZE_HEADER,
     "Pareto",
     "flags",
     "date",
@@ -78,7 +78,7 @@ def row_cells(rank: int, r: Any) -> list[str]:
             ),
             fmt.speedup(r),
             fmt.power(r),
-            fmt.size_kb(r),
+            fmt.size(r),
             "★" if r["pareto"] else "",
             (r["flags"] or "").replace(",", ", "),
             r["date"] if not fmt.missing(r["date"]) else fmt.DASH,
@@ -94,7 +94,7 @@ def row_cells(rank: int, r: Any) -> list[str]:
 KIND_HEAD = HEADER[:6]
 KIND_TIMING = ["p50 ms (generation)", "speed-up vs fp32"]
 MEMORY_FIELDS = [f for f in COLUMN_FIELDS if f.block == "memory" and f.header]
-KIND_TAIL = ["size KB", "Pareto", "flags", "date", "commit", "toolkit"]
+KIND_TAIL = [fmt.SIZE_HEADER, "Pareto", "flags", "date", "commit", "toolkit"]
 
 
 def kind_header(special: list[Field]) -> list[str]:
@@ -125,7 +125,7 @@ def kind_row_cells(rank: int, r: Any, special: list[Field]) -> list[str]:
             fmt.with_spread(r["p50_ms"], r["latency_cv"], r["latency_runs"], ".2f"),
             fmt.speedup(r),
             *(f.cell(r) for f in MEMORY_FIELDS),
-            fmt.size_kb(r),
+            fmt.size(r),
             "★" if r["pareto"] else "",
             (r["flags"] or "").replace(",", ", "),
             r["date"] if not fmt.missing(r["date"]) else fmt.DASH,
@@ -181,7 +181,7 @@ _RIGHT = {
     "p90 ms",
     "items/s",
     "speed-up vs fp32",
-    "size KB",
+    fmt.SIZE_HEADER,
     *KIND_TIMING,
     *(str(f.header) for f in COLUMN_FIELDS if f.header),
 }
@@ -261,6 +261,10 @@ def target_readme(df, records: list[dict[str, Any]], target: str, plots: dict[st
             "",
         ]
         lines += [table(group), ""]
+        lines += [
+            f"For a paper: [paper-{task}.md](paper-{task}.md), [paper-{task}.tex](paper-{task}.tex) (LaTeX, booktabs).",
+            "",
+        ]
         reasons = sorted({" ".join(str(r).split()) for r in group["power_reason"] if not fmt.missing(r)})
         if reasons:
             lines += ["Power not measured: " + "; ".join(reasons) + ".", ""]
@@ -357,7 +361,8 @@ def index_readme(df, records: list[dict[str, Any]], title: str, rebuild_from: st
         lines += [
             "## Rebuild",
             "",
-            "The records these tables were built from are under [records/](records/). To rebuild every file here from them:",
+            "The records these tables were built from are under [records/](records/). To rebuild every file here from "
+            "them, run in this folder:",
             "",
             "```bash",
             f"edgeq publish --from {rebuild_from}",

@@ -111,14 +111,15 @@ def markdown_lines(view: list[dict[str, Any]], heading: str = "##") -> list[str]
         lines += [
             f"{heading}# {task} on {target}",
             "",
-            "| toolkit | method | runtime | top-1 % | Δ vs fp32 (pts) | p50 ms | speed-up vs fp32 | size KB |",
+            "| toolkit | method | runtime | top-1 % | Δ vs fp32 (pts) | p50 ms | speed-up vs fp32 | "
+            + fmt.SIZE_HEADER
+            + " |",
             "|---|---|---|---:|---:|---:|---:|---:|",
         ]
         for r in group:
             toolkit = f"{r['toolkit']} {r['toolkit_version']}" if r["toolkit_version"] else str(r["toolkit"])
             runtime = f"{r['runtime']} {r['runtime_version']}" if r["runtime_version"] else str(r["runtime"])
             speedup = fmt.DASH if r["speedup"] is None else f"{r['speedup']:.2f}x"
-            size = fmt.DASH if r["size_bytes"] is None else f"{r['size_bytes'] / 1000:.1f}"
             cells = [
                 toolkit,
                 r["method"],
@@ -127,7 +128,7 @@ def markdown_lines(view: list[dict[str, Any]], heading: str = "##") -> list[str]
                 fmt.delta(r),
                 fmt.num(r["p50_ms"], ".4f"),
                 speedup,
-                size,
+                fmt.size(r),
             ]
             lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
         lines.append("")
@@ -150,7 +151,18 @@ def html_table(view: list[dict[str, Any]]) -> str:
     """The view as a plain table for index.html (no script needed to read it)."""
     if not view:
         return '<p class="meta">No int8 results with a toolkit yet.</p>'
-    heads = ["target", "task", "toolkit", "method", "runtime", "top-1 %", "Δ pts", "p50 ms", "speed-up", "size KB"]
+    heads = [
+        "target",
+        "task",
+        "toolkit",
+        "method",
+        "runtime",
+        "top-1 %",
+        "Δ pts",
+        "p50 ms",
+        "speed-up",
+        fmt.SIZE_HEADER,
+    ]
     head = "".join(
         f'<th class="{"text" if i < 5 else "num"}" scope="col">{escape(h)}</th>' for i, h in enumerate(heads)
     )
@@ -168,7 +180,7 @@ def html_table(view: list[dict[str, Any]]) -> str:
             fmt.delta(r),
             fmt.num(r["p50_ms"], ".4f"),
             fmt.DASH if r["speedup"] is None else f"{r['speedup']:.2f}x",
-            fmt.DASH if r["size_bytes"] is None else f"{r['size_bytes'] / 1000:.1f}",
+            fmt.size(r),
         ]
         body.append(
             "<tr>"

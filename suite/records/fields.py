@@ -258,6 +258,31 @@ def _size_mb(v: View) -> float | None:
     return (v.art["size_bytes"] / 1e6) if v.art.get("size_bytes") else None
 
 
+#: The one unit every human-facing size is shown in (tables, plots, the sweep summary, MLflow's
+#: ``model/size_kib``): KiB, 1024 bytes, because file sizes are multiples of disk blocks and the tools
+#: people check them with (``ls -lh``, ``du``) count in powers of two. ``model/size_mb`` (10^6 bytes) stays
+#: for the MLflow contract; every other size goes through :func:`size_in_unit` / :func:`size_text`.
+SIZE_UNIT = "KiB"
+SIZE_UNIT_BYTES = 1024
+SIZE_SPEC = ",.1f"
+
+
+def size_in_unit(size_bytes: Any) -> float | None:
+    """A byte count in :data:`SIZE_UNIT` (None when it is not a positive number)."""
+    value = number(size_bytes)
+    return value / SIZE_UNIT_BYTES if value else None
+
+
+def size_text(size_bytes: Any) -> str:
+    """A byte count as the tables show it, without the unit (the header names it): 46587 -> '45.5'."""
+    value = size_in_unit(size_bytes)
+    return "–" if value is None else format(value, SIZE_SPEC)
+
+
+def _size_kib(v: View) -> float | None:
+    return size_in_unit(v.art.get("size_bytes"))
+
+
 def _significant(v: View) -> bool | None:
     value = (v.acc.get("vs_fp32") or {}).get("significant")
     return value if isinstance(value, bool) else None
@@ -605,6 +630,15 @@ FIELDS: list[Field] = [
         "artifact.size_bytes",
         metric="model/size_mb",
         mlflow=_size_mb,
+        lower_is_better=True,
+    ),
+    Field(
+        None,
+        SIZE_UNIT,
+        f"artifact file size in {SIZE_UNIT} ({SIZE_UNIT_BYTES} bytes), the unit every table shows",
+        "artifact.size_bytes",
+        metric="model/size_kib",
+        mlflow=_size_kib,
         lower_is_better=True,
     ),
     Field(

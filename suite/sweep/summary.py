@@ -11,7 +11,16 @@ from typing import Any, Literal
 from rich.markup import escape
 
 from suite.errors import EXIT_JOBS_FAILED, EXIT_OK
-from suite.records.fields import OWN_METRICS, Field, View, kind_of_metric, scored_by_items, shown_for
+from suite.records.fields import (
+    OWN_METRICS,
+    SIZE_UNIT,
+    Field,
+    View,
+    kind_of_metric,
+    scored_by_items,
+    shown_for,
+    size_text,
+)
 from suite.runtimes.base import label_of
 from suite.sweep.loop import Outcome
 
@@ -27,7 +36,7 @@ COLUMNS: list[tuple[str, Literal["left", "right"], bool]] = [
     ("flags", "left", False),
     ("±95%", "right", False),
     ("items/s", "right", False),
-    ("size KB", "right", False),
+    (f"size {SIZE_UNIT}", "right", False),
     ("power", "left", False),
 ]
 
@@ -110,7 +119,7 @@ def row_cells(o: Outcome) -> dict[str, str]:
         "items/s": f"{rate[1]:{rate[0].spec}} {rate[0].abbrev}"
         if rate and rate[1]
         else (f"{thr['items_per_s']:,.0f}" if thr.get("items_per_s") else "–"),
-        "size KB": f"{art['size_bytes'] / 1024:.1f}" if art.get("size_bytes") else "–",
+        f"size {SIZE_UNIT}": size_text(art.get("size_bytes")),
         "power": f"{pw['avg_w']:.2f} W" if pw.get("status") == "measured" else (pw.get("status") or "–"),
         "flags": ", ".join(flags),
     }

@@ -46,7 +46,7 @@ def test_compare_two_folders(tmp_path: Path) -> None:
     result = json.loads(out.stdout)
     rows = _by_method(result)
     assert set(rows) == {"fp32", "ptq-static", "dynamic", "binary"}
-    assert result["only_b"] == ["digits-cnn/qat (ort)"] and result["only_a"] == []
+    assert result["only_b"] == ["digits-cnn/qat (ort 1.32.0)"] and result["only_a"] == []
     assert rows["fp32"]["latency"] == "within run spread"
     assert rows["ptq-static"]["latency"] == "slower"
     assert abs(rows["ptq-static"]["p50_change_pct"] - 60.0) < 1e-9
@@ -62,10 +62,10 @@ def test_compare_two_folders(tmp_path: Path) -> None:
     for cell in ("ort 1.31.0 → ort 1.32.0", "97.00", "96.00", "-1.00", "0.5000", "0.8000", "+60.0%", "slower"):
         assert cell in line, (cell, line)
     assert (
-        "4 method(s) compared: 1 slower beyond the run spread (ptq-static), 1 faster (dynamic), accuracy changed for 1 (ptq-static)."
-        in text
+        "4 method(s) compared: 1 slower beyond the run spread (digits-cnn: ptq-static), 1 faster (digits-cnn: dynamic), "
+        "accuracy changed for 1 (digits-cnn: ptq-static)." in text
     )
-    assert "only in B: digits-cnn/qat (ort)" in text
+    assert "only in B: digits-cnn/qat (ort 1.32.0)" in text
 
 
 def test_compare_package_versions_in_one_results_root(results_dir: Path) -> None:
@@ -106,3 +106,50 @@ def test_compare_bad_input_is_one_line(results_dir: Path, tmp_path: Path) -> Non
         out = edgeq("compare", *args)
         assert out.returncode == 2, (args, out.stdout, out.stderr)
         assert words in out.stderr and out.stderr.count("\n") == 1 and "Traceback" not in out.stderr, out.stderr
+
+
+def test_compare_pairs_by_runtime_and_names_differing_parameters(tmp_path: Path) -> None:
+    a = [
+        make_record("fp32", 0.98, 1.0, **OLD),
+        make_record("fp32", 0.98, 3.0, runtime="litert", version=None, provider="xnnpack", packages={"numpy": "2.4.6"}),  # type: ignore[arg-type]
+        make_record("ptq-static", 0.97, 0.5, params={"quantize_adds": True}, **OLD),
+        make_record("ptq-static", 0.97, 0.5, params={"quantize_adds": True, "per_channel": True}, **OLD),
+        make_record("ptq-static", 0.96, 0.5, params={"quantize_adds": True, "per_channel": False}, **OLD),
+    ]
+    b = [
+        make_record("fp32", 0.98, 1.0, task="mnist-cnn", **NEW),
+        make_record("fp32", 0.98, 1.0, **NEW),
+        make_record("fp32", 0.98, 1.0, runtime="litert", version=None, provider="xnnpack", packages={"numpy": "2.4.6"}),  # type: ignore[arg-type]
+        make_record("ptq-static", 0.97, 0.5, params={"quantize_adds": False, "per_channel": True}, **NEW),
+        make_record("ptq-static", 0.96, 0.5, params={"quantize_adds": False, "per_channel": False}, **NEW),
+    ]
+    write_records(tmp_path / "a", a)
+    write_records(tmp_path / "b", b)
+    out = edgeq("compare", str(tmp_path / "a"), str(tmp_path / "b"), "--format", "json")
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    by_runtime = {(r["task"], r["method"], r["runtime_a"]): r for r in result["rows"]}
+    assert set(by_runtime) == {("digits-cnn", "fp32", "ort 1.31.0"), ("digits-cnn", "fp32", "litert")}
+    assert by_runtime[("digits-cnn", "fp32", "litert")]["latency"] == "faster"  # litert to litert, not to ort
+    assert "mnist-cnn/fp32 (ort 1.32.0)" in result["only_b"] and len(result["only_b"]) == 3
+    assert len(result["only_a"]) == 3  # three ptq-static rows against two: not paired
+    assert "runtimes litert, ort 1.31.0;" in result["a"]  # no "litert None"
+    assert by_runtime[("digits-cnn", "fp32", "litert")]["runtime_b"] == "litert"
+    note = next(n for n in result["notes"] if "ptq-static" in n)
+    assert "parameters differ" in note and "quantize_adds: true → false" in note, note
+
+    # one row left on each side: paired, and the row says which parameter differs
+    write_records(tmp_path / "c", [make_record("ptq-static", 0.97, 0.5, params={"quantize_adds": True}, **OLD)])
+    write_records(tmp_path / "d", [make_record("ptq-static", 0.97, 0.5, params={"quantize_adds": False}, **NEW)])
+    text = edgeq("compare", str(tmp_path / "c"), str(tmp_path / "d")).stdout
+    assert "[quantize_adds: true → false]" in text and "only in" not in text, text
+    assert "None" not in text
+
+
+def test_compare_disjoint_sets_is_one_line_exit_2(tmp_path: Path) -> None:
+    write_records(tmp_path / "a", [make_record("fp32", 0.98, 1.0)])
+    write_records(tmp_path / "b", [make_record("fp32", 0.98, 1.0, task="mnist-cnn")])
+    out = edgeq("compare", str(tmp_path / "a"), str(tmp_path / "b"))
+    assert out.returncode == 2 and out.stdout == ""
+    assert "share no task" in out.stderr and "digits-cnn" in out.stderr and "mnist-cnn" in out.stderr
+    assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr

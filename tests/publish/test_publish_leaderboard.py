@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -77,7 +78,7 @@ def test_target_readme_csv_json(results_dir: Path) -> None:
         "items/s",
         "speed-up vs fp32",
         "power",
-        "size KB",
+        "size KiB",
         "Pareto",
         "flags",
         "date",
@@ -196,7 +197,10 @@ def test_snapshot_rebuilds_from_itself(results_dir: Path, tmp_path: Path) -> Non
         assert (snap / "records" / src.relative_to(results_dir / "records")).read_bytes() == src.read_bytes()
     index = (snap / "README.md").read_text(encoding="utf-8")
     assert "EdgeQ published snapshot: ref-2026" in index and "Test CPU 9000" in index and "avx512_vnni" in index
-    assert f"edgeq publish --from {snap}" in index
+    assert "edgeq publish --from .\n" in index  # relative: right wherever the folder is moved
+    for path in snap.rglob("*"):  # nothing written names where it was written
+        if path.is_file() and path.suffix in (".md", ".html", ".json", ".csv", ".tex") and "records" not in path.parts:
+            assert str(tmp_path) not in path.read_text(encoding="utf-8"), path
 
     before = _digest(snap)
     (snap / "bench-a" / "README.md").write_text("stale", encoding="utf-8")  # rebuilt from the records, not kept
@@ -204,6 +208,35 @@ def test_snapshot_rebuilds_from_itself(results_dir: Path, tmp_path: Path) -> Non
     assert out.returncode == 0, out.stderr
     assert _digest(snap) == before
     assert not (tmp_path / "elsewhere").exists()  # a snapshot rebuild touches nothing else
+    moved = tmp_path / "moved"
+    snap.rename(moved)
+    out = edgeq("publish", "--from", ".", cwd=moved)  # the README's command, where it says to run it
+    assert out.returncode == 0, out.stderr
+    assert _digest(moved) == before
+
+
+def _git_status() -> str | None:
+    try:
+        run = subprocess.run(["git", "status", "--porcelain"], cwd=REPO, capture_output=True, text=True, timeout=60)
+    except OSError:
+        return None
+    return run.stdout if run.returncode == 0 else None
+
+
+def test_snapshot_goes_under_the_results_root(results_dir: Path, tmp_path: Path) -> None:
+    """With EDGEQ_RESULTS_DIR set and no --published-dir, a snapshot goes to its published/ folder and the
+    repository (its results/published included) is untouched."""
+    write_records(results_dir, sweep_records())
+    repo_published = REPO / "results" / "published"
+    before = sorted(p.name for p in repo_published.iterdir()) if repo_published.is_dir() else []
+    status = _git_status()
+    out = edgeq("publish", "--snapshot", "mine-2026", cwd=REPO)
+    assert out.returncode == 0, out.stderr
+    assert (results_dir / "published" / "mine-2026" / "snapshot.json").is_file()
+    assert (results_dir / "published" / "mine-2026" / "bench-a" / "paper-digits-cnn.tex").is_file()
+    assert not (repo_published / "mine-2026").exists()
+    assert (sorted(p.name for p in repo_published.iterdir()) if repo_published.is_dir() else []) == before
+    assert _git_status() == status  # None both times outside a git checkout
 
 
 def test_publish_bad_input_is_one_line(results_dir: Path, tmp_path: Path) -> None:
