@@ -93,7 +93,10 @@ def test_carry_on_flow_on_an_emulated_board(board_tree: tuple[Path, Path], tmp_p
     x86_env = {"EDGEQ_RESULTS_DIR": str(tmp_path / "x86"), "EDGEQ_SYSROOT": "/"}
 
     x86: dict[str, dict[str, Any]] = {}
-    board_script = [f"~/edgeq/bin/pip install --quiet --no-deps --force-reinstall /work/{wheel.name}"]
+    board_script = [
+        f"~/edgeq/bin/pip install --quiet --no-deps --force-reinstall /work/{wheel.name}",
+        f"~/edgeq/bin/edgeq doctor --target {BOARD.name} > /work/doctor.txt",
+    ]
     for name, task, methods, limit in BUNDLES:
         bundle = shared / f"{name}.tar"
         edgeq(
@@ -130,6 +133,10 @@ def test_carry_on_flow_on_an_emulated_board(board_tree: tuple[Path, Path], tmp_p
     assert out.returncode == 0, (
         f"edgeq run on the emulated {BOARD.name} failed:\n{out.stdout[-4000:]}\n{out.stderr[-4000:]}"
     )
+
+    doctor = (shared / "doctor.txt").read_text()
+    assert f"emulated: qemu-aarch64 (CPU {BOARD.qemu_cpu}, on a x86_64 host)" in doctor, doctor
+    assert f"target {BOARD.name!r} matches this machine" in doctor, doctor
 
     on_board: dict[str, dict[str, Any]] = {}
     for name, *_ in BUNDLES:
