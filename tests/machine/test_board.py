@@ -95,7 +95,9 @@ def test_carry_on_flow_on_an_emulated_board(board_tree: tuple[Path, Path], tmp_p
     x86: dict[str, dict[str, Any]] = {}
     board_script = [
         f"~/edgeq/bin/pip install --quiet --no-deps --force-reinstall /work/{wheel.name}",
-        f"~/edgeq/bin/edgeq doctor --target {BOARD.name} > /work/doctor.txt",
+        # A wheel install has no hardware/ folder (profiles travel in the bundle): doctor stops at the
+        # profile with exit 2, after the machine lines this test reads.
+        "~/edgeq/bin/edgeq doctor > /work/doctor.txt 2>&1 || true",
     ]
     for name, task, methods, limit in BUNDLES:
         bundle = shared / f"{name}.tar"
@@ -136,7 +138,7 @@ def test_carry_on_flow_on_an_emulated_board(board_tree: tuple[Path, Path], tmp_p
 
     doctor = (shared / "doctor.txt").read_text()
     assert f"emulated: qemu-aarch64 (CPU {BOARD.qemu_cpu}, on a x86_64 host)" in doctor, doctor
-    assert f"target {BOARD.name!r} matches this machine" in doctor, doctor
+    assert f"device-tree model {boards.RPI5_MODEL!r}" in doctor, doctor
 
     on_board: dict[str, dict[str, Any]] = {}
     for name, *_ in BUNDLES:
