@@ -86,6 +86,14 @@ def report(target: str | None = None) -> Iterator[str]:
 
         jp = JETPACK.get(here.l4t["version"])
         yield f"  L4T {here.l4t['version']}" + (f" (JetPack {jp})" if jp else "")
+    from suite.machine.emulation import emulation
+
+    emulated = emulation()
+    if emulated:
+        yield (
+            f"  emulated: {emulated['emulator']} (CPU {emulated['cpu']}, on a {emulated['host_arch']} host): "
+            "accuracy is this build's, timing is the emulator's (records say environment.emulated)"
+        )
     matches = matching_profiles(here)
     yield "profiles matching this machine: " + (", ".join(n for n, _ in matches) or "none")
     name = target or (matches[0][0] if matches else "local-cpu")

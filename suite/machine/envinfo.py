@@ -13,6 +13,7 @@ from functools import lru_cache
 from importlib import metadata
 from typing import Any
 
+from suite.machine import emulation
 from suite.paths import REPO_ROOT, system_path
 
 # Packages whose version can change a number we record (numerics or timing).
@@ -122,6 +123,7 @@ def environment() -> dict[str, Any]:
         "git": git_state(),
         "temperatures": temperatures(),
         "throttled": None,
+        **emulation.record_fields(),
         **board_state(),
     }
 

@@ -309,6 +309,7 @@ def compare(a: RecordSet, b: RecordSet) -> dict[str, Any]:
         a.notes.append(
             f"timing modes differ (--quick on one side only) for {', '.join(mixed)}: their latency is not like for like"
         )
+    a.notes.extend(same_artifact_agreement(a.records, b.records))
     return {
         "a": a.describe(),
         "b": b.describe(),
@@ -317,6 +318,47 @@ def compare(a: RecordSet, b: RecordSet) -> dict[str, Any]:
         "only_a": [f"{r['task']}/{r['label']} ({_runtime(r)})" for r in only_a],
         "only_b": [f"{r['task']}/{r['label']} ({_runtime(r)})" for r in only_b],
     }
+
+
+def same_artifact_agreement(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> list[str]:
+    """Notes on the artifacts both sides measured (same artifact sha256, same evaluated labels): do the
+    two machines get the same items right? Compared item by item on the packed correctness bits the
+    records carry, so an emulated Arm board and x86 (or two runtime builds) are shown to agree exactly,
+    or by how many items they differ, whatever their timing."""
+    from suite.records.paired import decode_correct
+
+    def key(record: dict[str, Any]) -> tuple[Any, Any] | None:
+        sha = (record.get("artifact") or {}).get("sha256")
+        labels = (record.get("accuracy") or {}).get("labels_sha256")
+        return (sha, labels) if record.get("status") == "ok" and sha and labels else None
+
+    by_key = {key(r): r for r in b if key(r) is not None}
+    same, differing = 0, []
+    for ra in a:
+        rb = by_key.get(key(ra)) if key(ra) is not None else None
+        if rb is None:
+            continue
+        bits_a, bits_b = decode_correct(ra["accuracy"].get("correct")), decode_correct(rb["accuracy"].get("correct"))
+        if bits_a is None or bits_b is None or bits_a.size != bits_b.size:
+            continue
+        differ = int((bits_a != bits_b).sum())
+        if differ:
+            differing.append(f"{ra['task']['name']}/{ra['method']['name']}: {differ} of {bits_a.size} items differ")
+        else:
+            same += 1
+    if not same and not differing:
+        return []
+    emulated = sorted(
+        {
+            f"{side} emulated ({(r.get('environment') or {}).get('emulated')})"
+            for side, records in (("A", a), ("B", b))
+            for r in records
+            if (r.get("environment") or {}).get("emulated")
+        }
+    )
+    head = f"same artifacts on both sides{' (' + ', '.join(emulated) + ')' if emulated else ''}: "
+    head += f"{same} of {same + len(differing)} score identically item by item"
+    return [head + (f"; {'; '.join(differing)}" if differing else "")]
 
 
 def _n(value: Any, spec: str, suffix: str = "") -> str:

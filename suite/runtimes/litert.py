@@ -8,7 +8,12 @@ found by walking back from its outputs to its inputs through the original nodes,
 all original nodes is ``delegated_fraction`` (0 when XNNPACK took nothing, e.g. an int16x8 model).
 
 Profile options (``runtimes: [{name: litert, threads: 1, options: {delegate: none}}]``):
-``delegate``: ``xnnpack`` (default) or ``none`` (reference kernels only).
+``delegate``: ``xnnpack`` (default), ``none`` (reference kernels only) or ``edgetpu`` (the Coral Edge TPU:
+LiteRT's external-delegate loading, ``load_delegate``, of ``delegate_library``, default
+``libedgetpu.so.1``, with ``delegate_options`` such as ``{device: usb}``). An external delegate is
+applied alone (no default XNNPACK), so the record's ``delegation`` counts the nodes it really took: a
+model not compiled for the Edge TPU gives 0 and runs on the reference kernels, flagged as a fallback.
+A library that cannot be loaded skips the job with one line naming it and how to install it.
 
 Each batch size gets its own interpreter, sized once: resizing an interpreter between the accuracy
 loop's batches and LoadGen's single samples would re-plan the graph inside the timed calls.
@@ -24,8 +29,35 @@ from typing import Any
 import numpy as np
 
 from suite.config.schemas import RuntimeSpec
-from suite.errors import BadInput, JobFailed
+from suite.errors import BadInput, JobFailed, NotAvailableHere
 from suite.runtimes.base import Runtime, RuntimeStatus, Session, threads_label
+
+EDGETPU_LIBRARY = "libedgetpu.so.1"
+EDGETPU_INSTALL = "sudo apt-get install libedgetpu1-std (from Coral's apt repository, packages.cloud.google.com/apt coral-edgetpu-stable)"
+DELEGATES = ("xnnpack", "none", "edgetpu")
+
+
+def load_external_delegate(lrt: Any, library: str, options: dict[str, Any]) -> Any:
+    """LiteRT's ``load_delegate`` (the TFLite external-delegate plugin ABI). The library is opened with
+    ctypes first, so a missing one is told apart from one whose delegate refused to start (libedgetpu
+    does when no accelerator answers); either skips the job with one line naming the library."""
+    import ctypes
+
+    try:
+        ctypes.CDLL(library)
+    except OSError as exc:
+        reason = " ".join(str(exc).split())
+        raise NotAvailableHere(
+            f"LiteRT could not load the Edge TPU delegate {library} ({reason}): {EDGETPU_INSTALL}"
+        ) from None
+    try:
+        return lrt.load_delegate(library, {str(k): str(v) for k, v in options.items()})
+    except (ValueError, RuntimeError, AttributeError) as exc:  # AttributeError: no plugin entry points
+        reason = " ".join(str(exc).split())
+        raise NotAvailableHere(
+            f"{library} loaded but its delegate did not start ({reason}): is the Coral USB Accelerator plugged in "
+            "(lsusb lists 1a6e:089a or 18d1:9302)?"
+        ) from None
 
 
 def delegation(ops: list[dict[str, Any]]) -> dict[str, Any]:
@@ -93,18 +125,27 @@ class LiteRtSession(Session):
         self.path = path
         self.threads = spec.threads or None
         self.delegate_name = str(spec.options.get("delegate", "xnnpack")).lower()
-        if self.delegate_name not in ("xnnpack", "none"):
-            raise BadInput(f"runtimes.litert.options.delegate: got {self.delegate_name!r}, expected xnnpack or none")
+        if self.delegate_name not in DELEGATES:
+            raise BadInput(
+                f"runtimes.litert.options.delegate: got {self.delegate_name!r}, expected one of {', '.join(DELEGATES)}"
+            )
         self._resolver = (
             lrt.OpResolverType.AUTO
             if self.delegate_name == "xnnpack"
             else lrt.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
         )
         self._lrt = lrt
+        self.delegate_library: str | None = None
+        self._external: Any = None
+        if self.delegate_name == "edgetpu":
+            self.delegate_library = str(spec.options.get("delegate_library") or EDGETPU_LIBRARY)
+            self._external = load_external_delegate(
+                lrt, self.delegate_library, spec.options.get("delegate_options") or {}
+            )
         self._by_batch: dict[int, Any] = {}
         first = self._interpreter(1)
         ops = first._get_ops_details()
-        self.delegation = delegation(ops) if self.delegate_name == "xnnpack" else None
+        self.delegation = delegation(ops) if self.delegate_name != "none" else None
         dtypes = {int(t["index"]): np.dtype(t["dtype"]).name for t in first.get_tensor_details()}
         self.precision = compute_precision([op for op in ops if op["op_name"] != "DELEGATE"], dtypes)
         self.run = self._run
@@ -115,7 +156,10 @@ class LiteRtSession(Session):
             return entry[0]
         try:
             it = self._lrt.Interpreter(
-                model_path=str(self.path), num_threads=self.threads, experimental_op_resolver_type=self._resolver
+                model_path=str(self.path),
+                num_threads=self.threads,
+                experimental_op_resolver_type=self._resolver,
+                experimental_delegates=[self._external] if self._external is not None else None,
             )
             inp = it.get_input_details()[0]
             if list(inp["shape"])[0] != batch:
@@ -150,15 +194,17 @@ class LiteRtSession(Session):
         delegated = self.delegation or {}
         # What really ran the graph: all of it on XNNPACK, part of it, or none (reference kernels).
         fraction = delegated.get("delegated_fraction", 0.0)
-        provider = "XNNPACK" if fraction >= 1.0 else ("XNNPACK+builtin" if fraction > 0 else "builtin kernels")
+        name = {"xnnpack": "XNNPACK", "edgetpu": "EdgeTPU", "none": None}[self.delegate_name]
+        provider = name if fraction >= 1.0 else (f"{name}+builtin" if fraction > 0 else "builtin kernels")
         return {
             "name": "litert",
             "version": litert_version(),
             "provider": provider,
-            "providers_requested": ["XNNPACK" if self.delegate_name == "xnnpack" else "builtin kernels"],
-            "fallback": self.delegate_name == "xnnpack" and fraction < 1.0,
+            "providers_requested": [name or "builtin kernels"],
+            "fallback": name is not None and fraction < 1.0,
             "threads": self.threads,
-            "delegate": "XNNPACK" if self.delegate_name == "xnnpack" else None,
+            "delegate": name,
+            "delegate_library": self.delegate_library,
             "delegation": self.delegation,
             "inference_precision": self.precision,
         }
@@ -177,21 +223,22 @@ class LiteRtRuntime(Runtime):
 
     def status(self, spec: RuntimeSpec) -> RuntimeStatus:
         """Is ai-edge-litert installed, and for the Edge TPU delegate, is libedgetpu there?"""
-        import ctypes.util
+        import ctypes
 
         version = litert_version()
         if version == "unknown":
             return RuntimeStatus("litert", False, "ai-edge-litert is not installed (pip install ai-edge-litert)")
         summary = f"ai-edge-litert {version}"
-        if (spec.options or {}).get("delegate") == "edgetpu":
-            lib = ctypes.util.find_library("edgetpu")
-            if lib is None:
+        options = spec.options or {}
+        if options.get("delegate") == "edgetpu":
+            library = str(options.get("delegate_library") or EDGETPU_LIBRARY)
+            try:
+                ctypes.CDLL(library)
+            except OSError:
                 return RuntimeStatus(
-                    "litert",
-                    False,
-                    f"{summary}; the Edge TPU delegate needs libedgetpu (apt-get install libedgetpu1-std), not found",
+                    "litert", False, f"{summary}; the Edge TPU delegate {library} is not loadable: {EDGETPU_INSTALL}"
                 )
-            summary += f"; Edge TPU delegate {lib}"
+            summary += f"; Edge TPU delegate {library}"
         return RuntimeStatus("litert", True, summary)
 
     def label(self, spec: dict[str, Any]) -> str:

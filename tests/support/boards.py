@@ -144,9 +144,29 @@ def agx_orin(root: Path) -> Path:
     return root
 
 
+RPI5_CPUINFO_CORE = (
+    "processor\t: {n}\nBogoMIPS\t: 108.00\nFeatures\t: fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp "
+    "asimdhp cpuid asimdrdm lrcpc dcpop asimddp\nCPU implementer\t: 0x41\nCPU architecture: 8\nCPU variant\t: 0x4\n"
+    "CPU part\t: 0xd0b\nCPU revision\t: 1\n\n"
+)
+
+
 def rpi5(root: Path) -> Path:
-    write(root, "/proc/device-tree/model", RPI5_MODEL + "\x00")
+    """A Raspberry Pi 5 (BCM2712, 4x Cortex-A76) on Raspberry Pi OS bookworm: the device tree as the
+    kernel exposes it (model, compatible, under /proc/device-tree and /sys/firmware/devicetree/base), the
+    cpuinfo of its cores, cpufreq at Pi OS's default governor and its one thermal zone."""
+    for base in ("/proc/device-tree", "/sys/firmware/devicetree/base"):
+        write(root, f"{base}/model", RPI5_MODEL + "\x00")
+        write(root, f"{base}/compatible", "raspberrypi,5-model-b\x00brcm,bcm2712\x00")
     write(root, "/proc/sys/kernel/arch", "aarch64\n")
+    write(
+        root,
+        "/proc/cpuinfo",
+        "".join(RPI5_CPUINFO_CORE.format(n=n) for n in range(4))
+        + f"Revision\t: d04170\nSerial\t\t: 5d3b4ac4f2e6a1c9\nModel\t\t: {RPI5_MODEL}\n",
+    )
+    cpufreq(root, 4, "ondemand", 1500000, 2400000, 2400000)
+    thermal(root, {"cpu-thermal": 48.3}, passive_c=80.0)
     return root
 
 
