@@ -58,7 +58,7 @@ class RecordSet:
             - {""}
         )
         commits = sorted(
-            {((r.get("environment") or {}).get("git") or {}).get("commit", "")[:7] for r in self.records} - {""}
+            {((r.get("environment") or {}).get("git") or {}).get("commit") or ""[:7] for r in self.records} - {""}
         )
         return (
             f"{self.spec}: {len(self.records)} record(s); targets {', '.join(targets)}; "
