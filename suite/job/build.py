@@ -61,6 +61,9 @@ def task_state(loaded: Loaded) -> TaskState:
 
 
 def fp32_onnx(state: TaskState) -> Path:
+    """The task's float ONNX graph; a torch export is checked against the module first (one line if not)."""
+    if state.reference.onnx_refused:  # e.g. a full-integer TFLite file: no float graph of it exists
+        raise BadInput(state.reference.onnx_refused)
     if state.fp32_path is None or not state.fp32_path.is_file():
         from suite.methods.fp32 import export_onnx
 
@@ -68,8 +71,16 @@ def fp32_onnx(state: TaskState) -> Path:
         path = cache_dir("onnx", state.task.name) / f"fp32-{key}.onnx"
         if state.reference.onnx_path is not None:  # onnx / tflite / keras sources: the graph file is the reference
             path = state.reference.onnx_path
-        elif not path.is_file():
-            export_onnx(state.reference.module, state.task.input.shape, path)
+        else:
+            if not path.is_file():
+                export_onnx(state.reference.module, state.task.input.shape, path)
+            from suite.zoo.conversion_check import N_INPUTS, compare, enforce, ort_outputs, torch_outputs
+
+            x = state.splits.x_eval[:N_INPUTS]
+            check = compare(
+                "torch", "onnx (torch.onnx)", torch_outputs(state.reference.module, x), ort_outputs(path, x)
+            )
+            state.reference.conversion_check = enforce(check)
         state.fp32_path = path
     return state.fp32_path
 
@@ -122,6 +133,8 @@ def build_artifact(
     shutil.rmtree(folder, ignore_errors=True)
     tmp.replace(folder)
     artifact.path = folder / artifact.path.relative_to(tmp)
+    if artifact.format == "onnx" and state.reference.conversion_check and "conversion_check" not in artifact.details:
+        artifact.details["conversion_check"] = state.reference.conversion_check  # the graph it started from
     artifact.details.setdefault("compute", artifact_compute(artifact.format, artifact.path, ctx.fp32_onnx, state.task))
     atomic_write_json(meta_path, {"artifact": artifact.to_record(), "simulated_top1": artifact.simulated_top1})
     return artifact, True
