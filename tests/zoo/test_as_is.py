@@ -195,3 +195,90 @@ def test_float_tflite_conversion_is_checked_and_recorded(models: Path, results_d
     check = record["artifact"]["details"]["conversion_check"]
     assert check["from"] == "tflite" and check["ok"] and check["n"] == 8 and check["top1_agreement"] == 1.0
     assert check["max_rel_diff"] <= check["tolerance"]["max_rel_diff"]
+
+
+def _broken_copy(src: Path, dst: Path) -> None:
+    """A deliberately wrong conversion: the same interface, every weight matrix's rows reversed."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(src))
+    for init in model.graph.initializer:
+        array = numpy_helper.to_array(init)
+        if array.dtype == np.float32 and array.ndim >= 2:
+            init.CopyFrom(numpy_helper.from_array(np.ascontiguousarray(array[::-1]), init.name))
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(dst))
+
+
+@pytest.mark.slow
+def test_a_broken_tflite_conversion_is_refused_in_one_line(
+    models: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """tf2onnx replaced by a test double that writes a wrong graph: the check refuses it, every ONNX-side
+    method then fails with that line, and nothing of it reaches a record as ok."""
+    import suite.zoo.convert
+    from suite.config.schemas import TaskConfig
+    from suite.data.sklearn_digits import load as load_digits
+    from suite.errors import BadInput
+    from suite.job.build import TaskState, fp32_onnx
+    from suite.zoo.tflite_source import load
+
+    monkeypatch.setenv("EDGEQ_CACHE_DIR", str(tmp_path / "cache"))  # no converted graph cached from another test
+    monkeypatch.setattr(
+        suite.zoo.convert,
+        "run_child",
+        lambda kind, src, dst, *extra, **kw: _broken_copy(models / "digits-float.onnx", dst),
+    )
+    task = TaskConfig.model_validate(digits_task("broken", "tflite", str(models / "digits-float.tflite")))
+    splits = load_digits(task.dataset, task)
+    reference = load(task, splits)
+    check = reference.conversion_check
+    assert check is not None and not check["ok"] and check["n"] == 8 and check["max_rel_diff"] > 1e-3
+    with pytest.raises(BadInput) as refused:
+        fp32_onnx(TaskState(task=task, splits=splits, reference=reference))
+    line = str(refused.value)
+    assert "tflite -> onnx (tf2onnx) conversion disagrees with its source on 8" in line and "\n" not in line
+    assert "max output difference" in line and "tolerance" in line
+
+
+def test_a_broken_torch_export_is_refused_in_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """torch -> ONNX: the real export is checked and recorded; a test double that exports another module
+    (the last layer's weights negated) fails with one line naming the conversion and the disagreement."""
+    import torch
+
+    import suite.methods.fp32
+    from suite.config.schemas import TaskConfig
+    from suite.data.sklearn_digits import load as load_digits
+    from suite.errors import BadInput
+    from suite.job.build import TaskState, fp32_onnx
+    from suite.zoo.base import ReferenceModel
+
+    monkeypatch.setenv("EDGEQ_CACHE_DIR", str(tmp_path / "cache"))
+    task = TaskConfig.model_validate({**digits_task("torch-check", "builtin", "unused"), "input": {"shape": [1, 8, 8]}})
+    splits = load_digits(task.dataset, task)
+    torch.manual_seed(0)
+    module = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 32), torch.nn.ReLU(), torch.nn.Linear(32, 10))
+    module.eval()
+
+    state = TaskState(task=task, splits=splits, reference=ReferenceModel(module=module, weights_sha256="a" * 64))
+    fp32_onnx(state)
+    check = state.reference.conversion_check
+    assert check is not None and check["ok"] and check["from"] == "torch" and check["top1_agreement"] == 1.0
+
+    real_export = suite.methods.fp32.export_onnx
+
+    def broken_export(module, shape, path, opset=17):  # type: ignore[no-untyped-def]
+        other = torch.nn.Sequential(*list(module)[:-1], torch.nn.Linear(32, 10))
+        with torch.no_grad():
+            other[-1].weight.copy_(-module[-1].weight)
+            other[-1].bias.copy_(module[-1].bias)
+        return real_export(other.eval(), shape, path, opset)
+
+    monkeypatch.setattr(suite.methods.fp32, "export_onnx", broken_export)
+    broken = TaskState(task=task, splits=splits, reference=ReferenceModel(module=module, weights_sha256="b" * 64))
+    with pytest.raises(BadInput) as refused:
+        fp32_onnx(broken)
+    line = str(refused.value)
+    assert line.startswith("the torch -> onnx (torch.onnx) conversion disagrees with its source on 8")
+    assert "top-1 agreement" in line and "\n" not in line
