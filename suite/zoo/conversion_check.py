@@ -127,3 +127,16 @@ def torch_outputs(module: Any, x: np.ndarray) -> np.ndarray:
 
     with torch.no_grad():
         return np.asarray(module(torch.from_numpy(np.ascontiguousarray(x))).float().numpy())
+
+
+def keras_outputs(model: Any, x: np.ndarray) -> np.ndarray:
+    """A Keras model's outputs in Keras (its own backend)."""
+    return np.asarray(model(x, training=False))
+
+
+def pte_outputs(path: Path, x: np.ndarray) -> np.ndarray:
+    """An ExecuTorch ``.pte`` program's outputs on the ExecuTorch runtime (one sample at a time)."""
+    from suite.config.schemas import RuntimeSpec
+    from suite.runtimes.executorch_rt import ExecutorchSession
+
+    return np.asarray(ExecutorchSession(path, RuntimeSpec(name="executorch", threads=1)).predict(x))
