@@ -36,7 +36,34 @@ def identity(task: Any) -> dict[str, Any]:
 
     path = weights_file(task.model.path, task, hint="the .tflite model file")
     check_tflite(path)  # a truncated or corrupt file stops the plan with one line, before any job
+    check_interface(path, task)
     return {"file_sha256": file_sha256(path), "tf2onnx": _version("tf2onnx")}
+
+
+def check_interface(path: Any, task: Any) -> None:
+    """The file's input shape and type and its number of scores against the task, read by LiteRT (one
+    line, before any job): a full-integer file is run as it is, so no converted graph checks it later."""
+    from suite.errors import BadInput
+    from suite.zoo.source_precision import tflite_precision
+
+    facts = tflite_precision(path)
+    dims, dtype = facts["input"]["shape"][1:], facts["input"]["dtype"]
+    if dims != list(task.input.shape):
+        raise BadInput(
+            f"{path}: the model's input {facts['input']['name']!r} is {dims} per sample, but the task declares "
+            f"input.shape {list(task.input.shape)} (layout {task.input.layout}); set input.shape: {dims}"
+        )
+    if task.input.dtype != dtype and not (task.input.dtype == "float32" and "scale" in facts["input"]):
+        raise BadInput(
+            f"{path}: the model takes {dtype} input but the task feeds input.dtype {task.input.dtype}; "
+            f"set input.dtype: {dtype}"
+            + (" (or float32: it is quantized with the scale the file declares)" if "scale" in facts["input"] else "")
+        )
+    scores = facts["output"]["shape"][-1]
+    if task.num_classes and scores != task.num_classes:
+        raise BadInput(
+            f"{path}: the model gives {scores} scores per sample, but the task declares num_classes {task.num_classes}"
+        )
 
 
 @with_identity(identity, check=require_path)

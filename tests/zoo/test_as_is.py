@@ -282,3 +282,21 @@ def test_a_broken_torch_export_is_refused_in_one_line(tmp_path: Path, monkeypatc
     line = str(refused.value)
     assert line.startswith("the torch -> onnx (torch.onnx) conversion disagrees with its source on 8")
     assert "top-1 agreement" in line and "\n" not in line
+
+
+@pytest.mark.slow
+def test_a_task_that_disagrees_with_a_full_integer_file_stops_in_one_line(models: Path) -> None:
+    """No converted graph checks a full-integer file's interface, so LiteRT's reading of it is checked
+    against the task before any job: a wrong input type or class count is one line, exit 2."""
+    import yaml
+
+    for name, change, expected in (
+        ("wrong-dtype", {"input": {"shape": [8, 8, 1], "layout": "NHWC", "dtype": "int64"}}, "takes uint8 input"),
+        ("wrong-classes", {"num_classes": 12}, "gives 10 scores per sample"),
+    ):
+        (models / f"{name}.yaml").write_text(
+            yaml.safe_dump({**digits_task(name, "tflite", "digits-int8.tflite"), **change})
+        )
+        proc = edgeq("validate", f"{name}.yaml", cwd=models)
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        assert expected in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
