@@ -30,6 +30,7 @@ from suite.paths import cache_dir
 from suite.records.store import atomic_write_json
 from suite.registry import datasets, methods, zoo
 from suite.zoo.base import ReferenceModel
+from suite.zoo.conversion_check import check_torch_export
 
 
 @dataclass
@@ -71,16 +72,10 @@ def fp32_onnx(state: TaskState) -> Path:
         path = cache_dir("onnx", state.task.name) / f"fp32-{key}.onnx"
         if state.reference.onnx_path is not None:  # onnx / tflite / keras sources: the graph file is the reference
             path = state.reference.onnx_path
-        else:
-            if not path.is_file():
-                export_onnx(state.reference.module, state.task.input.shape, path)
-            from suite.zoo.conversion_check import N_INPUTS, compare, enforce, ort_outputs, torch_outputs
-
-            x = state.splits.x_eval[:N_INPUTS]
-            check = compare(
-                "torch", "onnx (torch.onnx)", torch_outputs(state.reference.module, x), ort_outputs(path, x)
-            )
-            state.reference.conversion_check = enforce(check)
+        elif not path.is_file():
+            export_onnx(state.reference.module, state.task.input.shape, path)
+        if state.reference.onnx_path is None:  # a torch export: checked against the module before any use
+            check_torch_export(state.reference, path, state.splits.x_eval)
         state.fp32_path = path
     return state.fp32_path
 

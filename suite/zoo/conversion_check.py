@@ -140,3 +140,12 @@ def pte_outputs(path: Path, x: np.ndarray) -> np.ndarray:
     from suite.runtimes.executorch_rt import ExecutorchSession
 
     return np.asarray(ExecutorchSession(path, RuntimeSpec(name="executorch", threads=1)).predict(x))
+
+
+def check_torch_export(reference: Any, path: Path, x_eval: np.ndarray) -> dict[str, Any]:
+    """The torch -> ONNX export every ONNX method starts from, against the torch module; kept on the
+    reference (its artifacts record it) or refused in one line."""
+    x = np.ascontiguousarray(x_eval[:N_INPUTS])
+    check = compare("torch", "onnx (torch.onnx)", torch_outputs(reference.module, x), ort_outputs(path, x))
+    reference.conversion_check = enforce(check)
+    return check
