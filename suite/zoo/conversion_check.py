@@ -1,7 +1,7 @@
 """Every format conversion EdgeQ makes, checked against its source before a number is recorded.
 
-A converter can write a graph that loads and runs and computes something else (tf2onnx on a
-full-integer TFLite classifier gave 0 of 20 right where the file itself gets 17). So each converted
+A converter can write a graph that loads and runs and computes something else, and a record made
+from it would publish the converter's error as the model's accuracy. So each converted
 artifact is run beside its source, on a handful of the task's own inputs, the source in its own
 runtime (a TFLite file on LiteRT, a torch module in torch, an ONNX file in ONNX Runtime), and the
 agreement is recorded as ``artifact.details.conversion_check``: the largest output difference relative
