@@ -100,7 +100,7 @@ def load(task: Any, splits: Splits) -> ReferenceModel:
             origin=origin,
             onnx_refused=(
                 f"{path} is a {facts['family']} TFLite file: EdgeQ does not convert a full-integer TFLite to ONNX "
-                f"(tf2onnx's graph does not reproduce its input quantization and integer I/O); measure it as it "
+                f"(its graph would keep integer input and scores: no float graph for the ONNX-side methods); measure it as it "
                 f"is with --methods as-is, or bring its float model for the ONNX-side methods"
             ),
         )
