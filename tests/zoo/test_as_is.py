@@ -91,7 +91,10 @@ MAKE_MODELS = textwrap.dedent(
                     weight_type=QuantType.QInt8, per_channel=True)
     sess = ort.InferenceSession(qdq, providers=["CPUExecutionProvider"])
     onnx_pred = [int(sess.run(None, {name: x[None]})[0][0].argmax()) for x in s.x_eval]
-    json.dump({"tflite": tflite_pred, "onnx": onnx_pred, "y": s.y_eval.tolist()}, open(os.path.join(out, "bare.json"), "w"))
+    sess = ort.InferenceSession(float_onnx, providers=["CPUExecutionProvider"])
+    float_pred = [int(sess.run(None, {name: x[None]})[0][0].argmax()) for x in s.x_eval]
+    bare = {"tflite": tflite_pred, "onnx": onnx_pred, "float_onnx": float_pred, "y": s.y_eval.tolist()}
+    json.dump(bare, open(os.path.join(out, "bare.json"), "w"))
     """
 )
 
@@ -300,3 +303,30 @@ def test_a_task_that_disagrees_with_a_full_integer_file_stops_in_one_line(models
         proc = edgeq("validate", f"{name}.yaml", cwd=models)
         assert proc.returncode == 2, proc.stdout + proc.stderr
         assert expected in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+@pytest.mark.slow
+def test_as_is_of_a_float_onnx_runs_on_ort_and_openvino(models: Path, results_dir: Path) -> None:
+    """A float file: as-is runs on both ONNX runtimes, equal to a bare ONNX Runtime loop item by item on
+    ORT; the record says it is the float reference, and fp32 (the same graph) is not refused."""
+    import yaml
+
+    from suite.records.paired import decode_correct
+
+    (models / "float-onnx.yaml").write_text(yaml.safe_dump(digits_task("float-onnx", "onnx", "digits-float.onnx")))
+    proc = edgeq(
+        "bench", "--tasks", "float-onnx.yaml", "--methods", "as-is,fp32", "--runtimes", "ort,openvino", "--quick",
+        "--no-mlflow", cwd=models,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    got = _records(results_dir)
+    bare = json.loads((models / "bare.json").read_text())
+    want = np.asarray(bare["float_onnx"]) == np.asarray(bare["y"])
+    for runtime in ("ort", "openvino"):
+        record = got[("float-onnx", "as-is", runtime)]
+        assert record["status"] == "ok", record.get("error")
+        assert record["artifact"]["details"]["source_precision"]["family"] == "float32"
+        assert "the float reference" in record["artifact"]["details"]["baseline_reason"]
+        assert got[("float-onnx", "fp32", runtime)]["status"] == "ok"
+    assert np.array_equal(decode_correct(got[("float-onnx", "as-is", "ort")]["accuracy"]["correct"]), want)
+    assert abs(got[("float-onnx", "as-is", "openvino")]["accuracy"]["top1"] - want.mean()) <= 1 / len(want)
