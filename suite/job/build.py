@@ -35,6 +35,7 @@ from suite.records.lease import Lease, wait_free
 from suite.records.store import atomic_write_json
 from suite.registry import datasets, methods, zoo
 from suite.zoo.base import ReferenceModel
+from suite.zoo.conversion_check import check_torch_export
 
 
 @dataclass
@@ -66,6 +67,9 @@ def task_state(loaded: Loaded) -> TaskState:
 
 
 def fp32_onnx(state: TaskState) -> Path:
+    """The task's float ONNX graph; a torch export is checked against the module first (one line if not)."""
+    if state.reference.onnx_refused:  # e.g. a full-integer TFLite file: no float graph of it exists
+        raise BadInput(state.reference.onnx_refused)
     if state.fp32_path is None or not state.fp32_path.is_file():
         from suite.methods.fp32 import export_onnx
 
@@ -77,6 +81,8 @@ def fp32_onnx(state: TaskState) -> Path:
             private = path.with_name(f"{path.stem}.{os.getpid()}-{secrets.token_hex(4)}.onnx")
             export_onnx(state.reference.module, state.task.input.shape, private)
             os.replace(private, path)
+        if state.reference.onnx_path is None:  # a torch export: checked against the module before any use
+            check_torch_export(state.reference, path, state.splits.x_eval)
         state.fp32_path = path
     return state.fp32_path
 
@@ -164,6 +170,12 @@ def _build(task: Loaded, method: str, params: dict[str, Any], folder: Path, targ
         if not artifact.path.is_file():
             raise BadInput(f"method {method!r} reported {artifact.path} but wrote no such file")
         built_path = artifact.path
+        if (
+            artifact.format == "onnx"
+            and state.reference.conversion_check
+            and "conversion_check" not in artifact.details
+        ):
+            artifact.details["conversion_check"] = state.reference.conversion_check  # the graph it started from
         # MACs and weight bytes from the built file (or the ONNX it was made from); never fails the build
         artifact.details.setdefault("compute", artifact_compute(artifact.format, built_path, ctx.fp32_onnx, state.task))
         artifact.path = folder / built_path.relative_to(tmp)  # where it will be once published

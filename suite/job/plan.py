@@ -128,7 +128,7 @@ def plan(profile: Loaded, request: SweepRequest) -> SweepPlan:
                 decides["toolkits"] = method_extra
             key = fingerprint(decides)[:16]
             for spec in specs:
-                if artifact_format_of(method) not in runtimes.meta(spec.name).get("formats", ()):
+                if artifact_format_of(method, cfg.model.source) not in runtimes.meta(spec.name).get("formats", ()):
                     continue
                 loads_any.add(spec.name)
                 if not entry_runs(spec, method, runtime_names):
@@ -289,6 +289,12 @@ def _why_not(spec: RuntimeSpec) -> str:
     )
 
 
-def artifact_format_of(method: str) -> str:
-    """The artifact format a method produces (from its registry metadata; ONNX unless it says)."""
-    return str(methods.meta(method).get("format") or "onnx")
+def artifact_format_of(method: str, source: str | None = None) -> str:
+    """The artifact format a method produces (from its registry metadata; ONNX unless it says).
+
+    ``format: source`` (``as-is``) is the format of the task's own model file: a ``tflite`` source's
+    file runs on LiteRT, every other source's graph on the ONNX runtimes."""
+    fmt = str(methods.meta(method).get("format") or "onnx")
+    if fmt == "source":
+        return "tflite" if source == "tflite" else "onnx"
+    return fmt

@@ -20,6 +20,16 @@ PLUGINS: dict[str, tuple[str, dict[str, object]]] = {
             summary="float32 reference exported to ONNX",
         ),
     ),
+    "as-is": (
+        "as_is:AsIs",
+        dict(
+            toolkit=None,
+            family="baseline",
+            format="source",
+            simulated=False,
+            summary="the task's own .tflite/.onnx file as it is (pre-quantized or not) on every runtime that loads it; precision read from the file",
+        ),
+    ),
     "ptq-static": (
         "ort_ptq:PtqStatic",
         dict(

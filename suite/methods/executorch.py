@@ -21,6 +21,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from pydantic import Field
 
 from suite.methods.base import Artifact, Method, Params, PrepareContext
@@ -106,7 +107,12 @@ class ExecutorchFp32(Method):
             program = torch.export.export(module, example)
             facts = lower(program, out)
             precision = precision_of(program.graph_module)
-        return pte_artifact(out, precision, 32, {"delegation": facts, "batch": 1, "backend": "XnnpackBackend"})
+        from suite.zoo.conversion_check import N_INPUTS, compare, enforce, pte_outputs, torch_outputs
+
+        x = np.ascontiguousarray(ctx.splits.x_eval[:N_INPUTS], dtype=np.float32)
+        check = enforce(compare("torch", "pte (ExecuTorch XNNPACK)", torch_outputs(module, x), pte_outputs(out, x)))
+        details = {"delegation": facts, "batch": 1, "backend": "XnnpackBackend", "conversion_check": check}
+        return pte_artifact(out, precision, 32, details)
 
 
 class Int8Params(Params):

@@ -40,11 +40,31 @@ def export_onnx(module, sample_shape: list[int], path: Path, opset: int = OPSET)
     return path
 
 
+def refuse_quantized_source(ctx: PrepareContext) -> None:
+    """``fp32`` of a model file that is not float would be a mislabelled row: it is skipped with one line
+    naming what the file is (read from it) and the method that measures it as it is."""
+    from suite.errors import NotAvailableHere
+    from suite.zoo.base import weights_file
+    from suite.zoo.source_precision import source_precision
+
+    source = ctx.task.model.source
+    if source not in ("tflite", "onnx"):
+        return
+    path = weights_file(ctx.task.model.path, ctx.task)
+    facts = source_precision(source, path)
+    if facts is not None and not facts["is_float"]:
+        raise NotAvailableHere(
+            f"fp32: {path} is not a float model ({facts['family']}, read from the file); fp32 measures float "
+            f"sources only: measure this file with --methods as-is"
+        )
+
+
 class Fp32(Method):
     class Params(Params):
         pass
 
     def apply(self, ctx: PrepareContext, params: Params):  # type: ignore[no-untyped-def]
+        refuse_quantized_source(ctx)
         out = ctx.workdir / "model.onnx"
         shutil.copyfile(ctx.fp32_onnx(), out)
         return onnx_artifact(out, simulated=False, weight_bits=32, activation_bits=32)

@@ -233,6 +233,13 @@ def tflite_artifact(
     out = ctx.workdir / "model.tflite"
     out.write_bytes(convert(model, configure))
     facts = analyse_tflite(out)
+    if weight_bits == 32 and activation_bits == 32:  # a format change, not a quantization: held to its source
+        from suite.zoo.conversion_check import N_INPUTS, compare, enforce, keras_outputs, litert_outputs
+
+        x = np.ascontiguousarray(ctx.splits.x_eval[:N_INPUTS], dtype=np.float32)
+        origin["conversion_check"] = enforce(
+            compare("keras", "tflite (TFLiteConverter)", keras_outputs(model, x), litert_outputs(out, x))
+        )
     return Artifact.for_file(
         "tflite",
         out,

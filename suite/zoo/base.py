@@ -32,6 +32,11 @@ class ReferenceModel:
     # Arrays aligned with the eval split that the run side compares each method against (the encoder
     # task's fp32 sentence embeddings); carried with the eval data, sliced with it by --limit.
     eval_extras: dict[str, Any] = field(default_factory=dict)
+    # A source that could not be converted to a float ONNX graph that agrees with it (a full-integer
+    # TFLite file, a conversion beyond its tolerance): the one line every ONNX-side method fails with.
+    onnx_refused: str | None = None
+    # How the converted graph agreed with its source (suite.zoo.conversion_check), for the artifacts.
+    conversion_check: dict[str, Any] | None = None
 
     def torch_module(self, needed_by: str) -> Any:
         """The torch module, or a one-line BadInput for ONNX-only sources."""

@@ -6,7 +6,9 @@ goes through torch's exporter, no TensorFlow graph tools needed), while the Lite
 same worker use Keras on TensorFlow. TFLite files go through tf2onnx's TFLite reader, which imports
 TensorFlow; keeping that out of the worker keeps its memory and threads out of the timing too.
 
-Run as ``python -m suite.zoo.convert keras|tflite SRC DST [--name N --classes K --shape H W C]``.
+Run as ``python -m suite.zoo.convert keras|tflite SRC DST [--name N --classes K --shape H W C]``;
+``--check X.npy Y.npy`` (Keras) also writes the Keras model's own outputs on the inputs ``X`` to ``Y``,
+so the parent can check the exported graph against its source (``suite.zoo.conversion_check``).
 """
 
 from __future__ import annotations
@@ -42,7 +44,14 @@ def run_child(kind: str, src: Path, dst: Path, *extra: str, timeout: float = 900
     tmp.replace(dst)
 
 
-def _keras(src: str, dst: str, name: str | None, classes: int | None, shape: list[int] | None) -> None:
+def _keras(
+    src: str,
+    dst: str,
+    name: str | None,
+    classes: int | None,
+    shape: list[int] | None,
+    check: tuple[str, str] | None = None,
+) -> None:
     import keras
     import numpy as np
 
@@ -59,6 +68,8 @@ def _keras(src: str, dst: str, name: str | None, classes: int | None, shape: lis
     sample_shape = tuple(int(d) for d in model.inputs[0].shape[1:]) if shape is None else tuple(shape)
     model.predict(np.zeros((1, *sample_shape), dtype="float32"), verbose=0)  # export needs a called model
     model.export(dst, format="onnx", verbose=False)
+    if check:  # the source's own outputs on the given inputs, for the conversion check in the parent
+        np.save(check[1], np.asarray(model.predict(np.load(check[0]), verbose=0)))
 
 
 def _tflite(src: str, dst: str) -> None:
@@ -75,10 +86,11 @@ def main() -> None:
     parser.add_argument("--name")
     parser.add_argument("--classes", type=int)
     parser.add_argument("--shape", type=int, nargs="*")
+    parser.add_argument("--check", nargs=2, metavar=("INPUTS_NPY", "OUTPUTS_NPY"))
     args = parser.parse_args()
     try:
         if args.kind == "keras":
-            _keras(args.src, args.dst, args.name, args.classes, args.shape or None)
+            _keras(args.src, args.dst, args.name, args.classes, args.shape or None, args.check)
         else:
             _tflite(args.src, args.dst)
     except SystemExit:

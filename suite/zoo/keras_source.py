@@ -10,7 +10,9 @@ NHWC input: the task's ``input.layout`` must say NHWC, or it gets one line sayin
 from __future__ import annotations
 
 import hashlib
+import json
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 from suite.data.base import Splits, with_identity
@@ -40,7 +42,7 @@ def identity(task: Any) -> dict[str, Any]:
 
 @with_identity(identity, check=check)
 def load(task: Any, splits: Splits) -> ReferenceModel:
-    from suite.zoo.convert import run_child
+    from suite.zoo.conversion_check import refusal
     from suite.zoo.onnx_io import check_against_task
 
     path = _path(task)
@@ -59,8 +61,11 @@ def load(task: Any, splits: Splits) -> ReferenceModel:
             "--shape",
             *[str(d) for d in task.input.shape],
         ]
-    if not out.is_file():
-        run_child("keras", path, out, *extra)
+    checked = out.with_suffix(".check.json")
+    if not out.is_file() or not checked.is_file():
+        check = _convert_and_check(path, out, extra, splits)
+        checked.write_text(json.dumps(check))
+    check = json.loads(checked.read_text())
     info = check_against_task(out, task, what=f"{path} (exported to ONNX)")
     return ReferenceModel(
         module=None,
@@ -74,5 +79,27 @@ def load(task: Any, splits: Splits) -> ReferenceModel:
             "keras": metadata.version("keras"),
             "exported": "keras torch backend -> torch.onnx",
             "input": info["input"],
+            "conversion_check": check,
         },
+        conversion_check=check,
+        onnx_refused=None if check["ok"] else f"{path}: {refusal(check)}",
     )
+
+
+def _convert_and_check(path: Path, out: Path, extra: list[str], splits: Splits) -> dict[str, Any]:
+    """Export in the child, which also runs the Keras model on the task's first inputs; then the exported
+    graph on ONNX Runtime against those outputs."""
+    import tempfile
+
+    import numpy as np
+
+    from suite.zoo.conversion_check import N_INPUTS, compare, ort_outputs
+    from suite.zoo.convert import run_child
+
+    x = np.ascontiguousarray(splits.x_eval[:N_INPUTS], dtype=np.float32)
+    with tempfile.TemporaryDirectory() as tmp:
+        inputs, outputs = Path(tmp) / "x.npy", Path(tmp) / "y.npy"
+        np.save(inputs, x)
+        run_child("keras", path, out, *extra, "--check", str(inputs), str(outputs))
+        reference = np.load(outputs)
+    return compare("keras", "onnx (keras torch backend, torch.onnx)", reference, ort_outputs(out, x))

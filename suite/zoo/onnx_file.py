@@ -29,6 +29,7 @@ def identity(task: Any) -> dict[str, Any]:
 @with_identity(identity, check=require_path)
 def load(task: Any, splits: Splits) -> ReferenceModel:
     from suite.zoo.onnx_io import benchable_copy, check_against_task
+    from suite.zoo.source_precision import onnx_precision
 
     path = weights_file(task.model.path, task, hint="the .onnx model file")
     info = check_against_task(path, task)
@@ -48,5 +49,6 @@ def load(task: Any, splits: Splits) -> ReferenceModel:
             "input": info["input"],
             "output": info["output"],
             "opset": info["opset"],
+            "precision": onnx_precision(path)["family"],  # read from the file: float32, int8 QDQ, ...
         },
     )

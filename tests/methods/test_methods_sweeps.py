@@ -117,3 +117,35 @@ def test_mixed_precision_meets_the_budget_full_int8_misses(results_dir: Path) ->
         mixed["artifact"]["precision_map"].get("fp32", 0) >= 1
         and mixed["artifact"]["precision_map"].get("int8", 0) >= 2
     )
+
+
+@pytest.mark.slow
+def test_every_format_change_carries_its_check_against_the_source(results_dir: Path) -> None:
+    """torch -> ONNX (fp32), Keras twin -> TFLite (tflite-fp32) and torch -> .pte (executorch-fp32): each
+    converted artifact was run beside its source on the task's first 8 inputs and agrees within tolerance."""
+    result = edgeq(
+        "bench",
+        "--tasks",
+        "digits-cnn",
+        "--methods",
+        "fp32,ptq-static,tflite-fp32,executorch-fp32",
+        "--runtimes",
+        "ort,litert,executorch",
+        "--quick",
+        "--limit",
+        "60",
+        "--no-mlflow",
+        env=ONE_THREAD,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    got = records(results_dir, "digits-cnn")
+    for key, source, converted in (
+        (("fp32", "ort"), "torch", "onnx (torch.onnx)"),
+        (("ptq-static", "ort"), "torch", "onnx (torch.onnx)"),  # the float graph it quantized was checked
+        (("tflite-fp32", "litert"), "keras", "tflite (TFLiteConverter)"),
+        (("executorch-fp32", "executorch"), "torch", "pte (ExecuTorch XNNPACK)"),
+    ):
+        assert got[key]["status"] == "ok", got[key].get("error")
+        check = got[key]["artifact"]["details"]["conversion_check"]
+        assert (check["from"], check["to"], check["n"], check["ok"]) == (source, converted, 8, True), key
+        assert check["top1_agreement"] == 1.0 and check["max_rel_diff"] <= check["tolerance"]["max_rel_diff"]

@@ -103,6 +103,9 @@ def test_keras_and_tflite_models_match_their_own_runtimes(tmp_path: Path, result
         assert int8["status"] == "ok" and int8["artifact"]["precision_map"].get("int8", 0) > 0
         assert int8["accuracy"]["top1"] > ref - 0.05
         assert len(fp32["task"]["model"]["file_sha256"]) == 64
+        check = fp32["artifact"]["details"]["conversion_check"]  # the exported graph agrees with its source
+        assert check["from"] == task_name.split("-")[0] and check["ok"] and check["top1_agreement"] == 1.0
+        assert int8["artifact"]["details"]["conversion_check"] == check
 
 
 def test_optional_sources_say_what_is_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
