@@ -168,9 +168,12 @@ def draw_landscape(processors: Sequence[Processor], points: Sequence[MeasuredPoi
     paths = [out_dir / "landscape.png", out_dir / "landscape.svg"]
     from matplotlib import rc_context
 
-    with rc_context({"svg.fonttype": "none"}):  # SVG labels stay text: searchable, and readable by tests
+    # SVG labels stay text (searchable, readable by tests); a fixed id salt and no date keep the files the
+    # same bytes when a publication is rebuilt from the same records.
+    with rc_context({"svg.fonttype": "none", "svg.hashsalt": "edgeq-landscape"}):
         for path in paths:
-            fig.savefig(path, dpi=130, metadata={"Software": None} if path.suffix == ".png" else {"Creator": None})
+            metadata = {"Software": None} if path.suffix == ".png" else {"Creator": None, "Date": None}
+            fig.savefig(path, dpi=130, metadata=metadata)
     return LandscapeResult(paths, processor_labels, measured_labels, overlapping)
 
 
