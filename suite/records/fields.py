@@ -29,7 +29,7 @@ ALL_KINDS = (CLASSIFIER, ENCODER, CAUSAL_LM)
 
 #: Units that are not numbers (every other unit is, and reads as a float or an int).
 TEXT_UNITS = ("str", "json", "bool", "date", "datetime")
-INTEGER_UNITS = ("int", "bytes")
+INTEGER_UNITS = ("int", "bytes", "MACs")
 
 Reader = Callable[["View"], Any]
 
@@ -264,6 +264,10 @@ def _mlflow_items_per_j(v: View) -> float | None:
 
 def _size_mb(v: View) -> float | None:
     return (v.art["size_bytes"] / 1e6) if v.art.get("size_bytes") else None
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _giga(value: Any) -> float | None:
@@ -826,7 +830,7 @@ FIELDS: list[Field] = [
         "multiply-accumulates of one item counted from the artifact's graph at the job's input shape "
         "(a causal LM: of one decoded token); empty when the graph could not be counted (compute.reason says why)",
         "compute.macs_per_item",
-        read=lambda v: number(v.compute.get("macs_per_item")),
+        read=lambda v: _count(v.compute.get("macs_per_item")),
         metric="compute/macs_per_item",
     ),
     Field(
