@@ -6,6 +6,7 @@ The record schema takes both blocks and the leaderboard, MLflow and docs read th
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -148,3 +149,49 @@ def test_the_schema_checks_the_new_blocks() -> None:
     record = record_of(job_blocks({"macs_per_item": MACS}), DATASHEET)
     record["compute"]["macs_per_item"] = "many"
     assert problem(record) is not None and problem(record).startswith("compute.macs_per_item")  # type: ignore[union-attr]
+
+
+@pytest.mark.slow
+def test_real_jobs_counted_and_uncounted(results_dir: Path, tmp_path: Path) -> None:
+    """digits-cnn fp32 through ORT on this machine: the record's own numbers give its GOPS and % of peak, and
+    the same job with a graph whose shapes cannot be inferred still runs ok, its blocks saying why."""
+    import dataclasses
+
+    import onnx
+    from onnx import TensorProto, helper
+
+    from suite.compute.graph import compute_block
+    from suite.job.build import build_inputs
+    from suite.job.inputs import PreparedInputs
+    from suite.job.plan import plan
+    from suite.job.request import SweepRequest
+    from suite.job.run import run
+    from suite.job.spec import Job
+
+    request = SweepRequest(tasks=("digits-cnn",), methods=("fp32",), runtimes=("ort",), quick=True, use_mlflow=False)
+    (job,) = plan(load_target(str(REPO / "hardware" / "local-cpu.yaml")), request).jobs
+    record = run(job, build_inputs)
+    assert record["status"] == "ok", record.get("error")
+    macs, eff = record["compute"]["macs_per_item"], record["efficiency"]
+    assert macs == MACS and problem(record) is None
+    assert eff["achieved_ops_per_s_offline"] == pytest.approx(2 * macs * record["throughput"]["items_per_s"])
+    assert eff["share_of_peak_offline"] == pytest.approx(eff["achieved_ops_per_s_offline"] / eff["peak_ops_per_s"])
+    assert 0 < eff["share_of_peak_offline"] < 1 and eff["peak_source"].startswith("derived: ")
+
+    dynamic = [helper.make_tensor_value_info(n, TensorProto.FLOAT, ["N", 4]) for n in ("x", "z")]
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    graph = helper.make_graph([helper.make_node("MatMul", ["x", "z"], ["y"])], "two", dynamic, [y])
+    onnx.save(helper.make_model(graph), tmp_path / "two.onnx")
+    uncountable = compute_block(tmp_path / "two.onnx", [64])
+    assert uncountable["macs_per_item"] is None and uncountable["reason"]
+
+    def uncounted_inputs(job: Job) -> PreparedInputs:
+        inputs = build_inputs(job)
+        artifact = dict(inputs.artifact_record)
+        artifact["details"] = {**(artifact.get("details") or {}), "compute": uncountable}
+        return dataclasses.replace(inputs, artifact_record=artifact)
+
+    record = run(job, uncounted_inputs)
+    assert record["status"] == "ok", record.get("error")
+    assert record["compute"]["reason"] == uncountable["reason"] == record["efficiency"]["reason"]
+    assert problem(record) is None and flatten(record)["gops"] is None
