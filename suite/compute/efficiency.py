@@ -1,11 +1,11 @@
 """A record's achieved operations set against its hardware's peak: the ``efficiency`` block.
 
-Plain Python over a record-like dict (no onnx, no numpy), so the run side may call it when it writes a
-record and ``publish`` may call it on records written before the block existed.
+Plain Python over a record-like dict (no onnx; its one import is the record vocabulary), so the run side
+may call it when it writes a record and ``publish`` may call it on records written before the block existed.
 
 - achieved ops/s = 2 x MACs per item x items/s: Offline from ``throughput.items_per_s``, SingleStream from
   ``1000 / latency.p50_ms`` (one item per query); for a causal LM the item is a decoded token
-  (``throughput.tokens_per_s``).
+  (its rate: ``suite.records.fields.OFFLINE_RATE``).
 - share of peak: against the peak of the precision that ran, read from the runtime's own report
   (``runtime.inference_precision``: ``int8``, ``f16``, ``f32`` or a mix such as ``int8+f32``), else the
   artifact's nominal bits. A mix is set against the fastest precision in it: the layers that ran slower
@@ -20,6 +20,8 @@ Emulated records (``environment.emulated``) get none: their speed is not the har
 from __future__ import annotations
 
 from typing import Any
+
+from suite.records.fields import OFFLINE_RATE
 
 #: runtime.inference_precision label -> the peak key it is set against
 PRECISION_PEAK = {
@@ -67,6 +69,14 @@ def _peak_value(peak: dict[str, Any], key: str) -> float | None:
     return float(value) if isinstance(value, int | float) and value > 0 else None
 
 
+def _source(figure: Any) -> str | None:
+    """Where a peak figure comes from: its source, with the derivation of a derived one."""
+    if not isinstance(figure, dict) or not figure.get("source"):
+        return None
+    derivation = figure.get("derivation")
+    return f"{figure['source']}: {derivation}" if derivation else str(figure["source"])
+
+
 def _share(achieved: float | None, peak: float | None) -> float | None:
     return None if achieved is None or not peak else achieved / peak
 
@@ -87,7 +97,7 @@ def efficiency_block(
         return {"reason": compute.get("reason") or "no MAC count for this artifact (no compute block)"}
     ops_per_item = 2.0 * float(macs)
     per_token = compute.get("per") == "token"
-    offline_rate = _get(record, "throughput", "tokens_per_s" if per_token else "items_per_s")
+    offline_rate = _get(record, *OFFLINE_RATE["token" if per_token else "item"].split("."))
     p50_ms = _get(record, "latency", "p50_ms")
     single_rate = 1000.0 / p50_ms if (p50_ms and not per_token) else None
     block: dict[str, Any] = {
@@ -120,6 +130,7 @@ def efficiency_block(
                 "precision_from": read_from,
                 "peak_key": peak_key,
                 "peak_ops_per_s": peak_value,
+                "peak_source": _source(peak.get(peak_key)),
                 "peak_basis": f"{threads} of {peak['cores']} cores" if scale_cores else "whole device",
                 "share_of_peak_offline": _share(block["achieved_ops_per_s_offline"], peak_value),
                 "share_of_peak_single_stream": _share(block["achieved_ops_per_s_single_stream"], peak_value),
@@ -131,6 +142,6 @@ def efficiency_block(
     moved = compute.get("bytes_per_decoded_token")
     if per_token and bandwidth and moved:
         roofline = bandwidth / float(moved)
-        block["decode_roofline_tokens_per_s"] = roofline
+        block["decode_roofline_tok_per_s"] = roofline
         block["decode_share_of_bandwidth_roofline"] = _share(offline_rate, roofline)
     return block

@@ -3,7 +3,8 @@
 This module is the dispatcher: it loads the runtime session, picks the task's kind (``suite.kinds``:
 classifier, text encoder, causal LM, or a plugin), asks it for the accuracy block and the timed blocks,
 and around them does what every kind shares: where the runtime placed the nodes, waiting for a quiet
-sweep, the power window, peak memory, the machine before and after. Everything it sets goes into the
+sweep, the power window, peak memory, the machine before and after, and the work per item set against
+the measuring machine's peak (``suite.job.efficiency``). Everything it sets goes into the
 job's ``Blocks`` (``suite.records.blocks``), which ``suite.job.run`` assembles into the record; that
 module owns the error handling around it.
 
@@ -43,6 +44,7 @@ def measure(
     from pathlib import Path
 
     from suite.job import hardware as jobhw
+    from suite.job.efficiency import set_efficiency
     from suite.kinds.base import KindRun, kind_for
     from suite.machine.envinfo import environment
     from suite.measure.memory import PeakRss
@@ -124,3 +126,4 @@ def measure(
     timings["measure"] = round(time.perf_counter() - t0, 3)
     blocks.environment_added["temperatures_after"] = environment()["temperatures"]
     jobhw.end(profile, record, blocks, throttle_before, baseline)
+    set_efficiency(record, blocks, profile, job.runtime_spec)  # the peak of the machine that measured

@@ -18,6 +18,7 @@ from typing import Any
 
 from suite.config import load_task
 from suite.errors import BadInput, JobFailed, MissingEnv, NotAvailableHere
+from suite.job.efficiency import compute_of_artifact
 from suite.job.inputs import PreparedInputs, load_carried
 from suite.job.spec import Job
 from suite.machine.envinfo import environment
@@ -74,6 +75,7 @@ def run(job: Job, get_inputs: Callable[[Job], PreparedInputs], store: RecordStor
         timings["prepare"] = inputs.prepare_s  # type: ignore[assignment]
         blocks.task_added = inputs.task_block
         blocks.artifact = inputs.artifact_record
+        blocks.compute = compute_of_artifact(inputs.artifact_record)  # kept by a job that fails after this
         measure(job, record, blocks, inputs, task, target, store, timings)
         record["status"] = "ok"
     except (MissingEnv, NotAvailableHere) as exc:  # missing data or tool: skipped, with the reason

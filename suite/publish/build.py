@@ -10,6 +10,8 @@ Layout under the output root (``<results>/leaderboard/`` or a snapshot ``results
     <target>/leaderboard.csv, leaderboard.json, cross-toolkit.csv, cross-toolkit.json
     <target>/pareto-<task>-latency.png, pareto-<task>-energy.png (energy only where measured)
     <target>/paper-<task>.md, paper-<task>.tex  a compact table per task for a paper (Markdown, LaTeX booktabs)
+    landscape.png/.svg, <target>/landscape.png/.svg  the landscape chart (suite.publish.landscape) with
+                         every target's records, and with one target's
     records/...          (snapshots only) the records all of the above were built from
     snapshot.json        (snapshots only) marks the folder as a snapshot, so a rebuild stays in place
 
@@ -25,6 +27,7 @@ from typing import Any
 
 from suite.files import replacing, write_text_atomic
 from suite.publish import html, markdown, paper, toolkits
+from suite.publish.landscape import LandscapeResult, draw_for_records
 from suite.publish.pareto import AXES, plot_task
 from suite.publish.rows import COLUMN_DOCS, COLUMNS, frame, to_json_rows
 
@@ -34,6 +37,20 @@ LEADERBOARD_SCHEMA = "edgeq.leaderboard/1"
 def _write(path: Path, text: str) -> Path:
     """Whole-file replacement: a reader or a second publisher never sees half a page."""
     return write_text_atomic(path, text if text.endswith("\n") else text + "\n")
+
+
+def _shown(df, records: list[dict[str, Any]]) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    """The records that are rows of ``df`` (the newest per configuration), for the landscape chart."""
+    ids = set(df["job_id"])
+    return [r for r in records if r.get("job_id") in ids]
+
+
+def _landscape_caption(chart: LandscapeResult) -> str:
+    placed = "; ".join(chart.measured_labels) or "no record here has a MAC count and a power to stand at"
+    return (
+        f"Dense int8 peak against power for {len(chart.processor_labels)} commercial edge processors (datasheet), "
+        f"log-log, dashed lines of equal TOPS/W; measured records at their achieved Offline ops/s. Placed: {placed}."
+    )
 
 
 def write_target(df, records: list[dict[str, Any]], target: str, out_dir: Path) -> list[Path]:  # type: ignore[no-untyped-def]
@@ -49,7 +66,10 @@ def write_target(df, records: list[dict[str, Any]], target: str, out_dir: Path) 
         for result in plot_task(group, out_dir, target, str(task)):
             plots.setdefault(str(task), []).append(result.path.name)
             written.append(result.path)
-    written.insert(0, _write(out_dir / "README.md", markdown.target_readme(sub, recs, target, plots)))
+    chart = draw_for_records(_shown(sub, recs), out_dir)
+    written += chart.paths
+    readme = markdown.target_readme(sub, recs, target, plots, markdown.landscape_lines(chart))
+    written.insert(0, _write(out_dir / "README.md", readme))
     for task, group in sub.groupby("task", sort=True):
         written += paper.write(group, str(task), target, out_dir)
     csv_path = out_dir / "leaderboard.csv"
@@ -90,8 +110,12 @@ def write_root(df, records: list[dict[str, Any]], out_root: Path, title: str, re
         "Built from the EdgeQ records (schema edgeq.record/1) by edgeq publish."
     )
     view = toolkits.rows(df)
+    chart = draw_for_records(_shown(df, records), out_root)
+    landscape = (chart.paths[0].name, chart.paths[1].name, _landscape_caption(chart))
+    index = html.page(df, plots, cross_rows, title, note, toolkits.html_table(view), landscape)
     written = [
-        _write(out_root / "index.html", html.page(df, plots, cross_rows, title, note, toolkits.html_table(view))),
+        _write(out_root / "index.html", index),
+        *chart.paths,
         _write(out_root / "cross-target.md", cross_md),
         _write(
             out_root / "cross-toolkit.md",
@@ -113,7 +137,8 @@ def write_root(df, records: list[dict[str, Any]], out_root: Path, title: str, re
         writer.writeheader()
         writer.writerows(cross_rows)
     written.append(cross_csv)
-    written.append(_write(out_root / "README.md", markdown.index_readme(df, records, title, rebuild_from)))
+    readme = markdown.index_readme(df, records, title, rebuild_from, markdown.landscape_lines(chart))
+    written.append(_write(out_root / "README.md", readme))
     return written
 
 

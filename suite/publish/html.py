@@ -23,6 +23,8 @@ Cell = Callable[[Any], Any]
 #: headed and formatted as declared in suite.records.fields.
 KIND_FIELDS = [f for kind in ALL_KINDS for f in shown_for(kind)]
 MEMORY_FIELDS = [f for f in COLUMN_FIELDS if f.block == "memory" and f.header]
+#: Achieved GOPS and % of the peak (suite.records.fields), next to the power column.
+EFFICIENCY_FIELDS = [f for f in COLUMN_FIELDS if f.block == "efficiency" and f.header]
 
 
 def _declared(field: Field) -> tuple[str, str, Cell, Cell]:
@@ -52,6 +54,7 @@ COLUMNS: list[tuple[str, str, Cell, Cell]] = [
     *(_declared(f) for f in KIND_FIELDS if f.block != "accuracy"),
     ("flags", "text", lambda r: (r["flags"] or "").replace(",", ", "), lambda r: r["flags"]),
     ("power", "num", lambda r: fmt.power(r, 36), lambda r: r["mj_per_item"]),
+    *(_declared(f) for f in EFFICIENCY_FIELDS),
     (fmt.SIZE_HEADER, "num", fmt.size, lambda r: r["size_bytes"]),
     ("target", "text", lambda r: r["target"], lambda r: r["target"]),
     ("task", "text", lambda r: r["task"], lambda r: r["task"]),
@@ -196,9 +199,11 @@ def page(
     title: str,
     note: str,
     toolkit_table: str = "",
+    landscape: tuple[str, str, str] | None = None,
 ) -> str:  # type: ignore[no-untyped-def]
     """The whole page. ``plots`` maps (target, task) to image paths relative to the page;
-    ``toolkit_table`` is the cross-toolkit view (``suite.publish.toolkits.html_table``)."""
+    ``toolkit_table`` is the cross-toolkit view (``suite.publish.toolkits.html_table``); ``landscape``:
+    the landscape chart's PNG and SVG paths relative to the page and the line that says what is on it."""
     targets = sorted(df["target"].unique())
     tasks = sorted(df["task"].unique())
     head = "".join(
@@ -250,6 +255,8 @@ accuracy / p50 Pareto front of its target and task. Per-target tables, CSV and J
 <h2>Across toolkits</h2>
 <p class="meta">The best int8 deployment of each quantization toolkit on each runtime; Δ and speed-up against fp32 on the same runtime.</p>
 {toolkit_table or '<p class="meta">No int8 results with a toolkit yet.</p>'}
+<h2>Landscape</h2>
+{_landscape(landscape)}
 <h2>Pareto fronts</h2>
 <div class="plots">
 {"".join(figures) or '<p class="meta">No timed results to plot.</p>'}
@@ -258,6 +265,17 @@ accuracy / p50 Pareto front of its target and task. Per-target tables, CSV and J
 </body>
 </html>
 """
+
+
+def _landscape(landscape: tuple[str, str, str] | None) -> str:
+    if landscape is None:
+        return '<p class="meta">No landscape chart.</p>'
+    png, svg, caption = (escape(part) for part in landscape)
+    return (
+        f'<figure id="landscape"><a href="{svg}"><img src="{png}" alt="Throughput against power: commercial edge '
+        f'processors at their datasheet peak and the measured records"></a>'
+        f"<figcaption>{caption} The image links to the SVG at full size.</figcaption></figure>"
+    )
 
 
 def _cross_table(rows: list[dict[str, Any]], targets: list[str]) -> str:

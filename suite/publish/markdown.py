@@ -9,7 +9,7 @@ would add a ``tabulate`` dependency for no gain in control over the cells.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from suite.publish import fmt, toolkits
 from suite.publish.rows import COLUMN_DOCS
@@ -24,6 +24,9 @@ from suite.records.fields import (
     shown_for,
 )
 from suite.records.paired import MIN_RANKED_ITEMS
+
+if TYPE_CHECKING:
+    from suite.publish.landscape import LandscapeResult
 
 HEADER = [
     "#",
@@ -219,8 +222,32 @@ def columns_doc() -> list[str]:
     return lines
 
 
-def target_readme(df, records: list[dict[str, Any]], target: str, plots: dict[str, list[str]]) -> str:  # type: ignore[no-untyped-def]
-    """The README.md of one target: one table per task, best primary metric first."""
+def landscape_lines(chart: LandscapeResult, folder: str = "") -> list[str]:
+    """The landscape section of a README: the chart (PNG, linked to its SVG at full size) and what is on it."""
+    png, svg = (folder + path.name for path in chart.paths)
+    placed = "; ".join(chart.measured_labels) or (
+        "none of these records (a record is placed when it has a MAC count, and a measured power or a profile "
+        "typical_w / max_w to stand at)"
+    )
+    return [
+        "## Landscape",
+        "",
+        f"[![Throughput against power: {len(chart.processor_labels)} commercial edge processors at their datasheet "
+        f"peak, and the measured records at their achieved operations per second]({png})]({svg})",
+        "",
+        f"Dense int8 peak (datasheet) against power for {len(chart.processor_labels)} commercial edge processors "
+        "(hardware/landscape/processors.yaml), log-log, dashed lines of equal TOPS/W; the measured records at their "
+        "achieved Offline operations per second (2 x MACs per item x items/s, the `gops` column), the best of each "
+        f"target labelled. Placed here: {placed}.",
+        "",
+    ]
+
+
+def target_readme(  # type: ignore[no-untyped-def]
+    df, records: list[dict[str, Any]], target: str, plots: dict[str, list[str]], landscape: list[str] | None = None
+) -> str:
+    """The README.md of one target: one table per task, best primary metric first; ``landscape``: the
+    landscape section (``landscape_lines``), before the cross-toolkit view."""
     dates = sorted(d for d in df["date"].dropna().unique())
     commits = sorted({fmt.commit(r) for _, r in df.iterrows()} - {fmt.DASH})
     lines = [f"# EdgeQ leaderboard: {target}", ""]
@@ -270,6 +297,7 @@ def target_readme(df, records: list[dict[str, Any]], target: str, plots: dict[st
             lines += ["Power not measured: " + "; ".join(reasons) + ".", ""]
         for image in plots.get(task, []):
             lines += [f"![{task}: {image}]({image})", ""]
+    lines += landscape or []
     lines += toolkits.markdown_lines(toolkits.rows(df))
     lines += ["## Columns of leaderboard.csv and leaderboard.json", ""]
     lines += [
@@ -335,8 +363,11 @@ def cross_target(df) -> tuple[str, list[dict[str, Any]]]:  # type: ignore[no-unt
     return "\n".join(lines), flat
 
 
-def index_readme(df, records: list[dict[str, Any]], title: str, rebuild_from: str | None) -> str:  # type: ignore[no-untyped-def]
-    """The README at the root of a publication: what was measured where, and links to everything."""
+def index_readme(  # type: ignore[no-untyped-def]
+    df, records: list[dict[str, Any]], title: str, rebuild_from: str | None, landscape: list[str] | None = None
+) -> str:
+    """The README at the root of a publication: what was measured where, and links to everything;
+    ``landscape``: the landscape section over every target (``landscape_lines``)."""
     lines = [f"# {title}", ""]
     for target in sorted(df["target"].unique()):
         recs = [r for r in records if r["target"]["name"] == target]
@@ -357,6 +388,7 @@ def index_readme(df, records: list[dict[str, Any]], title: str, rebuild_from: st
         "- [cross-target.md](cross-target.md) ([CSV](cross-target.csv)): each method on every target side by side.",
         "",
     ]
+    lines += landscape or []
     if rebuild_from:
         lines += [
             "## Rebuild",

@@ -30,6 +30,10 @@ class Blocks:
     throughput: Block | None = None
     power: Block | None = None
     memory: Block | None = None
+    #: Work per item (the artifact's ``details.compute``, carried to the top level) and the achieved
+    #: operations set against the measuring machine's peak (``suite.job.efficiency``).
+    compute: Block | None = None
+    efficiency: Block | None = None
     diagnosis: Block | None = None
     diagnosed: bool = False  # the diagnosis step ran (its result may be None: nothing to explain)
 
@@ -42,7 +46,7 @@ class Blocks:
 
 
 #: Record keys a job's blocks fill, in the order they are written.
-MEASURED = ("artifact", "accuracy", "runtime", "latency", "throughput", "power", "memory")
+MEASURED = ("artifact", "accuracy", "runtime", "latency", "throughput", "power", "memory", "compute", "efficiency")
 
 
 def assemble(record: dict[str, Any], blocks: Blocks) -> dict[str, Any]:

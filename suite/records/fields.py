@@ -29,9 +29,13 @@ ALL_KINDS = (CLASSIFIER, ENCODER, CAUSAL_LM)
 
 #: Units that are not numbers (every other unit is, and reads as a float or an int).
 TEXT_UNITS = ("str", "json", "bool", "date", "datetime")
-INTEGER_UNITS = ("int", "bytes")
+INTEGER_UNITS = ("int", "bytes", "MACs")
 
 Reader = Callable[["View"], Any]
+
+#: Where a record's Offline rate sits, by what its compute block counts per (``compute.per``): an item, or
+#: a decoded token for a causal LM. The efficiency block (``suite.compute.efficiency``) reads it from here.
+OFFLINE_RATE = {"item": "throughput.items_per_s", "token": "throughput.tokens_per_s"}
 
 
 def number(value: Any) -> float | None:
@@ -64,6 +68,10 @@ class View:
         self.rt: dict[str, Any] = record.get("runtime") or {}
         self.env: dict[str, Any] = record.get("environment") or {}
         self.mem: dict[str, Any] = record.get("memory") or {}
+        self.eff: dict[str, Any] = record.get("efficiency") or {}
+        details = self.art.get("details") or {}
+        # the top-level block, else the one stored with the artifact (records written before it was carried up)
+        self.compute: dict[str, Any] = record.get("compute") or details.get("compute") or {}
         self.method: dict[str, Any] = record.get("method") or {}
         self.params: dict[str, Any] = self.method.get("params") or {}
 
@@ -281,6 +289,20 @@ def size_text(size_bytes: Any) -> str:
 
 def _size_kib(v: View) -> float | None:
     return size_in_unit(v.art.get("size_bytes"))
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _giga(value: Any) -> float | None:
+    ops = number(value)
+    return ops / 1e9 if ops is not None else None
+
+
+def _pct(value: Any) -> float | None:
+    share = number(value)
+    return share * 100.0 if share is not None else None
 
 
 def _significant(v: View) -> bool | None:
@@ -834,6 +856,75 @@ FIELDS: list[Field] = [
         "the emulator the record was timed under (e.g. qemu-aarch64); its timing, power and speed-up are blank",
         "environment.emulated",
         read=lambda v: v.emulated,
+    ),
+    # Work per item and efficiency (docs/compute.md): appended after every column above, as the contract says.
+    Field(
+        "macs_per_item",
+        "MACs",
+        "multiply-accumulates of one item counted from the artifact's graph at the job's input shape "
+        "(a causal LM: of one decoded token); empty when the graph could not be counted (compute.reason says why)",
+        "compute.macs_per_item",
+        read=lambda v: _count(v.compute.get("macs_per_item")),
+        metric="compute/macs_per_item",
+    ),
+    Field(
+        "gops",
+        "GOPS",
+        "achieved operations per second, Offline: 2 x macs_per_item x items_per_s (a causal LM: x tokens_per_s), / 1e9",
+        "efficiency.achieved_ops_per_s_offline",
+        read=lambda v: _giga(v.eff.get("achieved_ops_per_s_offline")),
+        metric="efficiency/gops",
+        timing=True,
+        header="GOPS",
+        spec=".3g",
+    ),
+    Field(
+        "gops_single_stream",
+        "GOPS",
+        "achieved operations per second, SingleStream: 2 x macs_per_item x 1000 / p50_ms, / 1e9 (not for causal LMs)",
+        "efficiency.achieved_ops_per_s_single_stream",
+        read=lambda v: _giga(v.eff.get("achieved_ops_per_s_single_stream")),
+        metric="efficiency/gops_single_stream",
+        timing=True,
+    ),
+    Field(
+        "pct_of_peak",
+        "%",
+        "gops as a share of the measuring machine's peak for the precision that ran (peak_gops), in %",
+        "efficiency.share_of_peak_offline",
+        read=lambda v: _pct(v.eff.get("share_of_peak_offline")),
+        metric="efficiency/share_of_peak_pct",
+        timing=True,
+        header="% of peak",
+        spec=".3g",
+    ),
+    Field(
+        "peak_gops",
+        "GOPS",
+        "the peak pct_of_peak is set against: the profile's datasheet figure or the one derived from the CPU "
+        "found, for the fastest precision that ran, scaled to the threads used (efficiency.peak_source says which)",
+        "efficiency.peak_ops_per_s",
+        read=lambda v: _giga(v.eff.get("peak_ops_per_s")),
+    ),
+    Field(
+        "tops_per_w",
+        "TOPS/W",
+        "achieved Offline operations per joule / 1e12, where power was measured",
+        "efficiency.tops_per_w",
+        read=lambda v: number(v.eff.get("tops_per_w")) if v.measured else None,
+        metric="efficiency/tops_per_w",
+        timing=True,
+    ),
+    Field(
+        "decode_pct_of_roofline",
+        "%",
+        "causal LMs: the measured decode rate as a share of the memory-bandwidth roofline "
+        "(memory bandwidth / bytes moved per decoded token: weights + KV cache read), in %",
+        "efficiency.decode_share_of_bandwidth_roofline",
+        read=lambda v: _pct(v.eff.get("decode_share_of_bandwidth_roofline")),
+        metric="efficiency/decode_share_of_roofline_pct",
+        kinds=_LM,
+        timing=True,
     ),
     # MLflow only: parameters that tell runs apart in MLflow's table (the leaderboard has them in `params`)
     Field(

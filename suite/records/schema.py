@@ -202,6 +202,46 @@ class Memory(_Open):
     peak_rss_mb: Number | None = None
 
 
+class Compute(_Open):
+    """Work per item, counted from the artifact's graph (``suite.compute``); null counts carry a reason."""
+
+    macs_per_item: Number | None = None
+    ops_per_item: Number | None = None
+    weight_bytes: Count | None = None
+    source: str | None = None
+    reason: str | None = None
+    per: str | None = None
+    not_counted: str | None = None
+    counted_ops: dict[str, Count] | None = None
+    uncounted_ops: dict[str, Count] | None = None
+    kv_cache_bytes_per_token: Number | None = None
+    kv_cache_read_bytes_per_decoded_token: Number | None = None
+    bytes_per_decoded_token: Number | None = None
+
+
+class Efficiency(_Open):
+    """Achieved operations against the measuring machine's peak (``suite.compute.efficiency``). A share of
+    peak is not bounded by 1 here: a share above 1 is a wrong peak or a wrong count, and the record keeps
+    it so a reader can see it rather than lose the record."""
+
+    ops_per_item: Number | None = None
+    achieved_ops_per_s_offline: Number | None = None
+    achieved_ops_per_s_single_stream: Number | None = None
+    precision: str | None = None
+    precision_from: str | None = None
+    peak_key: str | None = None
+    peak_ops_per_s: Number | None = None
+    peak_source: str | None = None
+    peak_basis: str | None = None
+    share_of_peak_offline: Number | None = None
+    share_of_peak_single_stream: Number | None = None
+    ops_per_joule: Number | None = None
+    tops_per_w: Number | None = None
+    decode_roofline_tok_per_s: Number | None = None
+    decode_share_of_bandwidth_roofline: Number | None = None
+    reason: str | None = None
+
+
 class Record(_Open):
     """One record. Required: what names the job and its file; every measured block may be null."""
 
@@ -229,6 +269,8 @@ class Record(_Open):
     diagnosis: Diagnosis | None = None
     dispatch: dict[str, Any] | None = None
     memory: Memory | None = None
+    compute: Compute | None = None
+    efficiency: Efficiency | None = None
 
 
 def _got(value: Any) -> str:

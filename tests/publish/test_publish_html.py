@@ -4,12 +4,24 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from suite.compute.efficiency import efficiency_block
 from suite.publish import leaderboard
 from tests.support.browser import chromium, require_browser
 from tests.support.publish_records import make_record, write_records
+
+PEAK = {"int8_ops_per_s": {"value": 4.0e12, "source": "datasheet: X"}, "fp32_flops": {"value": 1e11, "source": "X"}}
+
+
+def counted(record: dict[str, Any]) -> dict[str, Any]:
+    """``record`` with the compute block a job carries and the efficiency block it works out."""
+    record = {**record, "compute": {"macs_per_item": 337_536, "ops_per_item": 675_072}}
+    record["efficiency"] = efficiency_block(record, PEAK)
+    return record
+
 
 RECORDS = [
     make_record("fp32", 0.980, 2.0),
@@ -18,9 +30,11 @@ RECORDS = [
     make_record("dynamic", 0.979, 3.0, family="dynamic"),
     make_record("binary", 0.900, 1.9, simulated=True, simulated_top1=0.92, family="binary"),
     make_record("broken", None, None, status="failed", error="RuntimeError: no kernel"),
-    make_record("fp32", 0.980, 0.5, target="bench-b", provider="CUDAExecutionProvider"),
-    make_record(
-        "ptq-static", 0.970, 0.2, target="bench-b", provider="CUDAExecutionProvider", mj_per_item=0.4, avg_w=8.0
+    counted(make_record("fp32", 0.980, 0.5, target="bench-b", provider="CUDAExecutionProvider")),
+    counted(
+        make_record(
+            "ptq-static", 0.970, 0.2, target="bench-b", provider="CUDAExecutionProvider", mj_per_item=0.4, avg_w=8.0
+        )
     ),
 ]
 
@@ -43,6 +57,24 @@ def test_page_is_self_contained(page: Path) -> None:
     for image in re.findall(r'<img src="([^"]+)"', text):
         assert (page.parent / image).is_file(), image
     assert text.count("<tr class=") + text.count("<tr data-") >= len(RECORDS)
+
+
+def test_landscape_and_efficiency_columns_are_on_the_page_and_in_the_readmes(page: Path) -> None:
+    text = page.read_text(encoding="utf-8")
+    chart = re.search(r'<figure id="landscape"><a href="([^"]+)"><img src="([^"]+)"', text)
+    assert chart and chart.groups() == ("landscape.svg", "landscape.png")
+    assert (page.parent / "landscape.svg").is_file() and (page.parent / "landscape.png").is_file()
+    assert "Placed: bench-b (measured)." in text  # the one record with a MAC count and a measured power
+    heads = re.findall(r"<th [^>]*><button type=\"button\">([^<]+)</button>", text)
+    assert "GOPS" in heads and "% of peak" in heads
+    gops = 2 * 337_536 * 1000.0 / 1e9  # make_record's items_per_s: 1000
+    assert f'data-v="{gops!r}"' in text
+    for readme in (page.parent / "README.md", page.parent / "bench-b" / "README.md"):
+        body = readme.read_text(encoding="utf-8")
+        assert "## Landscape" in body and "(landscape.png)](landscape.svg)" in body, readme
+        assert "bench-b (measured)" in body
+    assert (page.parent / "bench-a" / "landscape.png").is_file()
+    assert "Placed here: none of these records" in (page.parent / "bench-a" / "README.md").read_text(encoding="utf-8")
 
 
 @pytest.mark.browser
@@ -103,6 +135,12 @@ def test_sort_and_filter_in_chromium(page: Path) -> None:
             ("ptq-static", "bench-a"),
             ("ptq-static", "bench-b"),
         ]
+
+        chart = driver.find_element(By.CSS_SELECTOR, "#landscape img")
+        driver.execute_script("arguments[0].scrollIntoView()", chart)
+        width = driver.execute_script("return arguments[0].complete && arguments[0].naturalWidth", chart)
+        assert width > 0, "the landscape chart does not render"
+        assert chart.find_element(By.XPATH, "..").get_attribute("href").endswith("/landscape.svg")
 
         loaded = driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
         assert all(url.startswith("file:") for url in loaded), loaded

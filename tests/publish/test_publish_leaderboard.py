@@ -190,6 +190,10 @@ def test_snapshot_rebuilds_from_itself(results_dir: Path, tmp_path: Path) -> Non
         "bench-a/pareto-digits-cnn-latency.png",
         "bench-a/pareto-digits-cnn-energy.png",
         "bench-b/README.md",
+        "landscape.png",
+        "landscape.svg",
+        "bench-a/landscape.png",
+        "bench-b/landscape.svg",
     ):
         assert (snap / rel).is_file(), rel
     # The very records, byte for byte, as the store wrote them.

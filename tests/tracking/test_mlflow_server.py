@@ -53,6 +53,13 @@ DESIGN_METRICS = {
     "latency/tpot_ms",
     "throughput/tokens_per_s",
     "memory/peak_rss_mb",
+    # work per item and efficiency (docs/compute.md): every record with a MAC count; TOPS/W where power was measured
+    "compute/macs_per_item",
+    "efficiency/gops",
+    "efficiency/gops_single_stream",
+    "efficiency/share_of_peak_pct",
+    "efficiency/tops_per_w",
+    "efficiency/decode_share_of_roofline_pct",
 }
 DESIGN_PARAMS = {"method", "family", "w_bits", "a_bits", "runtime", "provider", "target", "batch_size", "scenario"}
 
