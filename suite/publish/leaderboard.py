@@ -69,6 +69,7 @@ def write_snapshot(
     """
     from suite.records.lease import holding
 
+    dest = dest.resolve()  # `edgeq publish --from .` inside the snapshot: its lease sits beside the folder
     name = name or dest.name
     dest.parent.mkdir(parents=True, exist_ok=True)
     with holding(dest.with_name(dest.name + ".publish.lease")):  # one writer of a snapshot at a time

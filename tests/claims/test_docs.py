@@ -70,12 +70,12 @@ def test_every_relative_link_leads_somewhere(page: Path) -> None:
 
 
 def test_the_board_install_block_is_marked_once_in_the_readme() -> None:
-    """Another change replaces what lies between these markers; they must stay, once each, in order,
-    around the commands a Raspberry Pi user runs."""
+    """The emulated Pi 5 (tests/machine/test_board.py) runs what lies between these markers: they must
+    stay, once each, in order, around the commands that install the run side on a bare Pi OS."""
     text = README.read_text(encoding="utf-8")
     assert text.count("<!-- board-install:start -->") == 1 and text.count("<!-- board-install:end -->") == 1
     block = text.split("<!-- board-install:start -->")[1].split("<!-- board-install:end -->")[0]
-    assert "```bash" in block and "edgeq" in block and "rpi5" in block, block
+    assert "```bash" in block and "edgeq[device]" in block and "g++" in block, block
 
 
 def test_the_readmes_commands_exist() -> None:
