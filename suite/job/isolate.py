@@ -90,6 +90,9 @@ def _process_main(
     os.environ.update(env)
 
     import suite.job.run  # noqa: F401  (the warm-up: numpy, pydantic, the registry, the config)
+    from suite.job.phase import set_reporter
+
+    set_reporter(lambda name: conn.send(("phase", name)))  # the sweep's progress display hears each phase
 
     conn.send(("ready", os.getpid()))
     while True:
@@ -180,9 +183,15 @@ class JobProcess:
     """
 
     def __init__(
-        self, runner: Runner, env: dict[str, str] | None = None, startup_timeout_s: float = STARTUP_TIMEOUT_S
+        self,
+        runner: Runner,
+        env: dict[str, str] | None = None,
+        startup_timeout_s: float = STARTUP_TIMEOUT_S,
+        on_phase: Callable[[Job, str], None] | None = None,
     ) -> None:
+        """``on_phase(job, phase)``: told as the running job enters each phase (``suite.job.phase``)."""
         self.runner = runner
+        self.on_phase = on_phase
         self.env = dict(env or {})
         self.startup_timeout_s = startup_timeout_s
         self._ctx = multiprocessing.get_context("spawn")
@@ -295,6 +304,10 @@ class JobProcess:
                 except (EOFError, OSError):
                     ready = [self._proc.sentinel]
                 else:
+                    if kind == "phase":  # a progress report, not the answer: keep waiting
+                        if self.on_phase is not None:
+                            self.on_phase(job, str(record))
+                        continue
                     if record.get("status") == "failed":  # its state may be half-built: start afresh
                         if not record.get("error_kind"):
                             record["error_kind"] = "exception"

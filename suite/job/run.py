@@ -19,6 +19,7 @@ from typing import Any
 from suite.config import load_task
 from suite.errors import BadInput, JobFailed, MissingEnv, NotAvailableHere
 from suite.job.inputs import PreparedInputs, load_carried
+from suite.job.phase import phase
 from suite.job.spec import Job
 from suite.machine.envinfo import environment
 from suite.records.blocks import Blocks, assemble
@@ -70,6 +71,7 @@ def run(job: Job, get_inputs: Callable[[Job], PreparedInputs], store: RecordStor
         task = load_task(job.task_path).config
         target = load_target(job.target_path).config
         blocks.environment = environment()
+        phase("preparing")
         inputs = get_inputs(job)
         timings["prepare"] = inputs.prepare_s  # type: ignore[assignment]
         blocks.task_added = inputs.task_block

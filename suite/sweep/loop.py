@@ -157,8 +157,11 @@ class LocalExecutor:
         env: dict[str, str] | None = None,
         decorate: Callable[[dict[str, Any]], None] | None = None,
         on_start: Callable[[Job], None] | None = None,
+        on_phase: Callable[[Job, str], None] | None = None,
     ) -> None:
+        """``on_start``/``on_phase``: told as each job starts and enters each phase (a progress display)."""
         self.runner = runner
+        self.on_phase = on_phase
         self.env = env
         self.timeout_s = timeout_s
         self.decorate = decorate
@@ -180,7 +183,9 @@ class LocalExecutor:
 
         if not self.queue:
             return
-        with JobProcess(self.runner, env=self.env) as process:  # killed, not waited for, if interrupted
+        with JobProcess(
+            self.runner, env=self.env, on_phase=self.on_phase
+        ) as process:  # killed, not waited for, if interrupted
             for job in self.queue:
                 if self.on_start is not None:
                     self.on_start(job)
