@@ -877,18 +877,18 @@ FIELDS: list[Field] = [
     Field(
         None,
         "KiB",
-        "artifact file size in KiB (bytes / 1024)",
+        "artifact file size in KiB (bytes / 1024, to the byte: 3 decimals)",
         "artifact.size_bytes",
         metric="model/size_kib",
-        mlflow=lambda v: (v.art["size_bytes"] / 1024) if v.art.get("size_bytes") else None,
+        mlflow=lambda v: round(v.art["size_bytes"] / 1024, 3) if v.art.get("size_bytes") else None,
     ),
     Field(
         None,
         "us",
-        "SingleStream p50 in microseconds (MLflow's tables round to 3 decimals: ms hides microsecond models)",
+        "SingleStream p50 in microseconds, to the ns (MLflow's compare page rounds to 3 decimals: ms hid microsecond models)",
         "latency.p50_ms",
         metric="latency/p50_us",
-        mlflow=lambda v: (v.lat["p50_ms"] * 1000.0) if number(v.lat.get("p50_ms")) is not None else None,
+        mlflow=lambda v: round(v.lat["p50_ms"] * 1000.0, 3) if number(v.lat.get("p50_ms")) is not None else None,
         timing=True,
     ),
 ]
