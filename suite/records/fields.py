@@ -893,6 +893,20 @@ FIELDS: list[Field] = [
     ),
 ]
 
+#: The MLflow metrics that decide between methods, in the order MLflow's views show them: speed-up and
+#: delta first (the first screen of the sweep's link), then the job's own figures.
+MLFLOW_DECISION: tuple[str, ...] = (
+    "speedup/p50",
+    "acc/delta_top1",
+    "acc/delta_significant",
+    "acc/delta_perplexity",
+    "speedup/items_per_s",
+    "latency/p50_us",
+    "model/size_kib",
+    "acc/top1",
+    "acc/perplexity",
+)
+
 COLUMN_FIELDS: list[Field] = [f for f in FIELDS if f.column]
 BY_COLUMN: dict[str, Field] = {f.column: f for f in COLUMN_FIELDS if f.column}
 #: The accuracy metrics a record's ``accuracy.metric`` may name, by name (their field).

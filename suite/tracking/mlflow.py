@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from suite.paths import results_root
-from suite.records.fields import mlflow_metrics, mlflow_params
+from suite.records.fields import MLFLOW_DECISION, mlflow_metrics, mlflow_params
 from suite.tracking.sqlite_lock import retry_locked, store_lock
 
 FINGERPRINT_TAG = "edgeq.fingerprint"
@@ -129,16 +129,7 @@ def compare_runs_url(base: str, run_ids: list[str], experiment_ids: list[str]) -
 SHARED_VIEW_TAG = "mlflow.sharedViewState."  # + key: a saved runs-table view the UI opens from a link
 #: The runs table's columns of a decision view, in order: what decides first (the first screen at 1440 px
 #: wide shows four of them beside the run's name), then the job's own figures and what it is.
-DECISION_COLUMNS = (
-    "metrics.`speedup/p50`",
-    "metrics.`acc/delta_top1`",
-    "metrics.`acc/delta_significant`",
-    "metrics.`acc/delta_perplexity`",
-    "metrics.`speedup/items_per_s`",
-    "metrics.`latency/p50_us`",
-    "metrics.`model/size_kib`",
-    "metrics.`acc/top1`",
-    "metrics.`acc/perplexity`",
+DECISION_COLUMNS = tuple(f"metrics.`{name}`" for name in MLFLOW_DECISION) + (
     "params.`method`",
     "params.`runtime`",
     "params.`w_bits`",
@@ -234,18 +225,6 @@ def tags_of(record: dict[str, Any]) -> dict[str, str]:
     }
 
 
-#: The metrics that decide between methods, in the order the sweep's note and the docs name them.
-DECISION_METRICS = (
-    "speedup/p50",
-    "speedup/items_per_s",
-    "acc/delta_top1",
-    "acc/delta_significant",
-    "acc/delta_perplexity",
-    "latency/p50_us",
-    "model/size_kib",
-)
-
-
 def experiment_tags(task: str) -> dict[str, str]:
     """Tags of a new ``edgeq/<task>`` experiment: ``mlflow.experimentKind`` is what MLflow 3's UI reads to
     open an experiment on its runs tab in its model-training layout (its JS bundle: an experiment whose kind
@@ -256,46 +235,30 @@ def experiment_tags(task: str) -> dict[str, str]:
         "mlflow.note.content": (
             f"EdgeQ runs of task {task}: one parent run per sweep (its description: the sweep's table and Pareto "
             "plot), one run per job. The decision metrics of every job run: "
-            + ", ".join(DECISION_METRICS)
+            + ", ".join(MLFLOW_DECISION)
             + " (speed-up against the fp32 job on the same runtime; delta_significant: 1 when McNemar p < 0.05). "
             "The records under results/records are the source of truth; `edgeq sync` rebuilds these runs."
         ),
     }
 
 
-def _cell(value: float | None, spec: str) -> str:
-    return "–" if value is None else format(value, spec)
-
-
 def sweep_note(records: list[dict[str, Any]]) -> str:
     """The sweep's table as Markdown, for its parent run's description (``mlflow.note.content``, which the
-    run page renders): one row per job, the decision metrics as the job runs carry them."""
+    run page renders): one row per job, the decision metrics (``MLFLOW_DECISION``) its records carry, as
+    the job runs carry them."""
+    metrics = [mlflow_metrics(record) for record in records]
+    names = [name for name in MLFLOW_DECISION if any(name in m for m in metrics)]
     rows = [
-        "| method | runtime | top-1 % | Δ top-1 (pp) | sig. | perplexity | p50 µs | speed-up p50 | speed-up items/s | size KiB |",
-        "|---|---|---:|---:|:-:|---:|---:|---:|---:|---:|",
+        "| method | runtime | status | " + " | ".join(names) + " |",
+        "|---|---|---|" + "---:|" * len(names),
     ]
-    for record in records:
-        m = mlflow_metrics(record)
-        top1, delta = m.get("acc/top1"), m.get("acc/delta_top1")
-        sig = {1.0: "yes", 0.0: "n.s."}.get(m.get("acc/delta_significant", -1.0), "–")
-        cells = [
-            str((record.get("method") or {}).get("name")),
-            str((record.get("runtime") or {}).get("name")),
-            _cell(None if top1 is None else top1 * 100, ".2f"),
-            _cell(None if delta is None else delta * 100, "+.2f"),
-            sig,
-            _cell(m.get("acc/perplexity"), ".3f"),
-            _cell(m.get("latency/p50_us"), ".4g"),
-            _cell(m.get("speedup/p50"), ".2f"),
-            _cell(m.get("speedup/items_per_s"), ".2f"),
-            _cell(m.get("model/size_kib"), ".1f"),
-        ]
-        if record.get("status") != "ok":
-            cells[2] = f"{record.get('status')}"
-        rows.append("| " + " | ".join(cells) + " |")
-    return (
-        "\n".join(rows) + "\n\nSpeed-up: fp32 p50 / p50 (and items/s over fp32 items/s) on the same runtime; "
-        "sig.: McNemar p < 0.05 against fp32 on the same items; the Pareto plot is this run's artifact.\n"
+    for record, values in zip(records, metrics):
+        what = [str((record.get("method") or {}).get("name")), str((record.get("runtime") or {}).get("name"))]
+        cells = [format(values[n], ".4g") if n in values else "–" for n in names]
+        rows.append("| " + " | ".join([*what, str(record.get("status")), *cells]) + " |")
+    return "\n".join(rows) + (
+        "\n\nspeedup: fp32 p50 / p50 (and items/s over fp32 items/s) on the same runtime; delta_significant: 1 when "
+        "McNemar p < 0.05 against fp32 on the same items. The Pareto plot is this run's artifact (pareto/).\n"
     )
 
 

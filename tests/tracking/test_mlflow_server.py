@@ -78,6 +78,8 @@ def sweeps(mlflow_server: str, shared_cache: Path, tmp_path_factory: pytest.Temp
         "5",
         "--methods",
         "fp32,ptq-static,dynamic",
+        "--runtimes",
+        "ort",
         "--no-mlflow",
         env={"EDGEQ_RESULTS_DIR": str(base / "warm"), "EDGEQ_CACHE_DIR": str(shared_cache)},
     )
@@ -92,6 +94,7 @@ def sweeps(mlflow_server: str, shared_cache: Path, tmp_path_factory: pytest.Temp
             "MLFLOW_TRACKING_URI": mlflow_server,
         }
         cmd = [sys.executable, "-m", "suite", "bench", "--quick", "--limit", str(limit), "--methods", methods]
+        cmd += ["--runtimes", "ort"]  # one run per method: the plan adds openvino for fp32 and ptq-static
         procs.append(
             (
                 results,
