@@ -2,7 +2,8 @@
 the console script and the one place where errors become exit codes.
 
 Exit codes (docs/design.md): 0 every job ok or skipped; 1 some jobs failed (after all ran); 2 bad input
-(one line on stderr, no traceback); 130 interrupted (records written so far are complete).
+(one line on stderr, no traceback); 130 interrupted (records written so far are complete); 143 and 129 stopped
+by SIGTERM or SIGHUP, handled as Ctrl-C is (``suite.cli.stop_signals``).
 
 Why the click exceptions are recognised by name: typer 0.12-0.16 raise ``click``'s own exceptions,
 while typer 0.17+ carry a private copy of click (``typer._click``) whose ``UsageError`` is not a
@@ -16,7 +17,7 @@ import sys
 from typing import Any
 
 # Each module registers its commands on the app; `edgeq --help` lists them in this order.
-from suite.cli import bundle, catalogue, fleet, machine, records, results, sweep  # noqa: F401, I001
+from suite.cli import bundle, catalogue, fleet, machine, records, results, stop_signals, sweep  # noqa: F401, I001
 from suite.cli.app import app
 from suite.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, BadInput
 
@@ -25,6 +26,7 @@ INTERRUPTED = "edgeq: interrupted; records written so far are complete"
 
 def main() -> None:
     _stack_dumps_on_sigusr1()
+    stop_signals.install()
     sys.exit(run(sys.argv[1:]))
 
 
@@ -75,8 +77,17 @@ def _error(line: str) -> int:
 
 
 def _interrupted() -> int:
-    print(INTERRUPTED, file=sys.stderr)
-    return EXIT_INTERRUPTED
+    number = stop_signals.received()
+    if number is None:
+        print(INTERRUPTED, file=sys.stderr)
+        return EXIT_INTERRUPTED
+    print(stopped_line(number), file=sys.stderr)
+    return 128 + number
+
+
+def stopped_line(number: int) -> str:
+    """The one line of a command stopped by SIGTERM or SIGHUP."""
+    return f"edgeq: stopped by {stop_signals.name_of(number)}; records written so far are complete"
 
 
 def click_kinds(exc: BaseException) -> set[str]:

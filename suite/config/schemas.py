@@ -281,6 +281,12 @@ class MeasurementSpec(Strict):
     )
     precision: PrecisionSpec = Field(default_factory=PrecisionSpec, description="the default, precision-driven timing")
     job_timeout_s: float = Field(900, gt=0, le=7 * 86_400)
+    build_timeout_s: float = Field(
+        3600,
+        gt=0,
+        le=7 * 86_400,
+        description="bound of a job's build (reference model, quantizing) on a workstation; job_timeout_s then bounds the measurement",
+    )
 
 
 # The field names of MLPerf Inference's system description JSON (submission rules, "System description").

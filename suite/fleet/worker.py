@@ -48,10 +48,9 @@ class Runner:
         self.sinks: dict[str, Any] = {}
 
     def handle(self, request: Any, bundle_info: dict[str, Any], job_id: str, sweep: dict[str, Any]) -> dict[str, Any]:
-        from suite.bundle.read import dispatch_block, open_bundle
+        from suite.bundle.read import open_bundle
         from suite.fleet.transfer import fetch_bundle
         from suite.paths import cache_dir
-        from suite.records.schema import fit_for_write
         from suite.records.store import clean_nans
         from suite.sweep.loop import reusable
 
@@ -79,6 +78,25 @@ class Runner:
         if previous is not None:
             record, how = previous, "stored"  # measured before this delivery (e.g. killed before the ack)
         else:
+            record, how = self._run_owned(job, bundle, redelivered, sweep)
+        self._log_mlflow(record, sweep)
+        log.info("edgeq worker: job %s %s: %s in %.1f s", job_id, how, record["status"], time.monotonic() - t0)
+        return {"record": clean_nans(record), "how": how}
+
+    def _run_owned(self, job: Any, bundle: Any, redelivered: bool, sweep: dict[str, Any]) -> tuple[dict[str, Any], str]:
+        """Run the job holding its lease in this board's results root (``suite.sweep.owner``): a worker
+        or sweep beside this one that has the same job waits for it and reuses its record."""
+        from contextlib import closing
+
+        from suite.bundle.read import dispatch_block
+        from suite.records.schema import fit_for_write
+        from suite.records.store import clean_nans
+        from suite.sweep.owner import JobTurns
+
+        with closing(iter(JobTurns(self.store, [job]))) as turns:  # closing it releases the lease
+            _job, _lease, measured = next(turns)
+            if measured is not None:  # measured by another process on this results root meanwhile
+                return measured, "stored"
             record = self.process.run(job, self.profile.config.measurement.job_timeout_s)
             record["dispatch"] = dispatch_block(
                 bundle,
@@ -90,11 +108,8 @@ class Runner:
                 sweep=sweep.get("name"),
             )
             record = fit_for_write(clean_nans(record))  # an ill-typed result is a failed record, not a lost one
-            self.store.write(record)
-            how = "ran"
-        self._log_mlflow(record, sweep)
-        log.info("edgeq worker: job %s %s: %s in %.1f s", job_id, how, record["status"], time.monotonic() - t0)
-        return {"record": clean_nans(record), "how": how}
+            self.store.write(record)  # before the lease is released
+            return record, "ran"
 
     def _log_mlflow(self, record: dict[str, Any], sweep: dict[str, Any]) -> None:
         """Log to the lab's server under the sweep's parent run, once per fingerprint; never fails the job."""

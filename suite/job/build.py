@@ -10,7 +10,10 @@ keyed by what decides them (task file, method, params, numeric package versions)
 from __future__ import annotations
 
 import json
+import os
+import secrets
 import shutil
+import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,11 +26,13 @@ from suite.data.base import Splits
 from suite.errors import BadInput
 from suite.files import file_sha256
 from suite.job.inputs import PreparedInputs, load_carried
+from suite.job.isolate import enter_measurement
 from suite.job.phase import phase
 from suite.job.run import run
 from suite.job.spec import Job
 from suite.methods.base import Artifact, PrepareContext
 from suite.paths import cache_dir
+from suite.records.lease import Lease, wait_free
 from suite.records.store import atomic_write_json
 from suite.registry import datasets, methods, zoo
 from suite.zoo.base import ReferenceModel
@@ -70,64 +75,137 @@ def fp32_onnx(state: TaskState) -> Path:
         path = cache_dir("onnx", state.task.name) / f"fp32-{key}.onnx"
         if state.reference.onnx_path is not None:  # onnx / tflite / keras sources: the graph file is the reference
             path = state.reference.onnx_path
-        elif not path.is_file():
-            export_onnx(state.reference.module, state.task.input.shape, path)
+        elif not path.is_file():  # exported under a name of its own, then renamed: sweeps may export at once
+            private = path.with_name(f"{path.stem}.{os.getpid()}-{secrets.token_hex(4)}.onnx")
+            export_onnx(state.reference.module, state.task.input.shape, private)
+            os.replace(private, path)
         state.fp32_path = path
     return state.fp32_path
+
+
+def _cached_artifact(folder: Path) -> Artifact | None:
+    """The published artifact in ``folder``, if its description reads and its file's bytes are the ones
+    recorded (a bad disk, a hand edit: rebuilt, never trusted)."""
+    meta_path = folder / "artifact.json"
+    if not meta_path.is_file():
+        return None
+    try:
+        meta = json.loads(meta_path.read_text())
+        artifact = Artifact.from_record(meta["artifact"], meta.get("simulated_top1"))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if artifact.path.is_file() and file_sha256(artifact.path) == artifact.sha256:
+        return artifact
+    return None
+
+
+def _with_compute(task: Loaded, folder: Path, artifact: Artifact) -> Artifact:
+    """A cached artifact built before MACs were counted: counted once now and its description rewritten."""
+    if "compute" in artifact.details:
+        return artifact
+    state = task_state(task)
+    artifact.details["compute"] = artifact_compute(artifact.format, artifact.path, lambda: fp32_onnx(state), state.task)
+    meta = json.loads((folder / "artifact.json").read_text())
+    atomic_write_json(folder / "artifact.json", {**meta, "artifact": artifact.to_record()})
+    return artifact
 
 
 def build_artifact(
     task: Loaded, method: str, params: dict[str, Any], key: str, target_name: str = ""
 ) -> tuple[Artifact, bool]:
-    """The artifact for (task, method, params): from the cache, or built now. Returns (artifact, built)."""
+    """The artifact for (task, method, params): from the cache, or built now. Returns (artifact, built).
+
+    One builder per artifact across processes sharing the cache: the build holds the artifact's lease
+    (``<folder>.lease``, ``suite.records.lease``); another process that needs it meanwhile waits and
+    uses what was published. The build writes into a folder of its own and publishes it, description
+    included, with one rename onto the missing name, so a reader sees the whole entry or none.
+    """
     folder = cache_dir("artifacts", task.config.name) / f"{method}-{key}"
-    meta_path = folder / "artifact.json"
-    if meta_path.is_file():
-        try:
-            meta = json.loads(meta_path.read_text())
-            artifact = Artifact.from_record(meta["artifact"], meta.get("simulated_top1"))
-        except (OSError, ValueError, KeyError, TypeError):
-            artifact = None  # an unreadable cache entry is rebuilt, never trusted
-        # A cached file whose bytes are not the ones recorded (a bad disk, a hand edit) is rebuilt too.
-        if artifact is not None and artifact.path.is_file() and file_sha256(artifact.path) == artifact.sha256:
-            if "compute" not in artifact.details:  # built before MACs were counted: count now, keep it
-                state = task_state(task)
-                artifact.details["compute"] = artifact_compute(
-                    artifact.format, artifact.path, lambda: fp32_onnx(state), state.task
-                )
-                atomic_write_json(meta_path, {**meta, "artifact": artifact.to_record()})
-            return artifact, False
+    cached = _cached_artifact(folder)
+    if cached is not None:
+        return _with_compute(task, folder, cached), False
+    lease_path = folder.with_name(folder.name + ".lease")
+    lease = Lease.acquire(lease_path)
+    while lease is None:  # another process is building it: wait for it and use its artifact
+        wait_free(lease_path)
+        cached = _cached_artifact(folder)
+        if cached is not None:
+            return cached, False
+        lease = Lease.acquire(lease_path)
+    with lease:
+        cached = _cached_artifact(folder)  # published just before the lease was free
+        if cached is not None:
+            return cached, False
+        return _build(task, method, params, folder, target_name), True
+
+
+def _build(task: Loaded, method: str, params: dict[str, Any], folder: Path, target_name: str) -> Artifact:
     state = task_state(task)
     phase("quantizing")
     method_cls = methods.get(method)
     parsed = method_cls.parse_params(params, name=method)
-    tmp = folder.with_name(folder.name + ".building")
-    shutil.rmtree(tmp, ignore_errors=True)
+    _remove_dead_builds(folder)
+    tmp = folder.with_name(f"{folder.name}.building-{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(4)}")
     tmp.mkdir(parents=True)
-    ctx = PrepareContext(
-        task=state.task,
-        splits=state.splits,
-        reference=state.reference,
-        workdir=tmp,
-        fp32_onnx=lambda: fp32_onnx(state),
-        target_name=target_name,
-    )
     try:
-        artifact = method_cls().apply(ctx, parsed)
-    except (AttributeError, TypeError) as exc:
-        if state.reference.module is None and "'NoneType' object has no attribute" in str(
-            exc
-        ):  # a torch-side method on an ONNX-only model: say so in one line
-            state.reference.torch_module(f"method {method!r}")
-        raise exc
-    if not artifact.path.is_file():
-        raise BadInput(f"method {method!r} reported {artifact.path} but wrote no such file")
-    shutil.rmtree(folder, ignore_errors=True)
-    tmp.replace(folder)
-    artifact.path = folder / artifact.path.relative_to(tmp)
-    artifact.details.setdefault("compute", artifact_compute(artifact.format, artifact.path, ctx.fp32_onnx, state.task))
-    atomic_write_json(meta_path, {"artifact": artifact.to_record(), "simulated_top1": artifact.simulated_top1})
-    return artifact, True
+        ctx = PrepareContext(
+            task=state.task,
+            splits=state.splits,
+            reference=state.reference,
+            workdir=tmp,
+            fp32_onnx=lambda: fp32_onnx(state),
+            target_name=target_name,
+        )
+        try:
+            artifact = method_cls().apply(ctx, parsed)
+        except (AttributeError, TypeError) as exc:
+            if state.reference.module is None and "'NoneType' object has no attribute" in str(
+                exc
+            ):  # a torch-side method on an ONNX-only model: say so in one line
+                state.reference.torch_module(f"method {method!r}")
+            raise exc
+        if not artifact.path.is_file():
+            raise BadInput(f"method {method!r} reported {artifact.path} but wrote no such file")
+        built_path = artifact.path
+        # MACs and weight bytes from the built file (or the ONNX it was made from); never fails the build
+        artifact.details.setdefault("compute", artifact_compute(artifact.format, built_path, ctx.fp32_onnx, state.task))
+        artifact.path = folder / built_path.relative_to(tmp)  # where it will be once published
+        atomic_write_json(
+            tmp / "artifact.json", {"artifact": artifact.to_record(), "simulated_top1": artifact.simulated_top1}
+        )
+        _publish(tmp, folder)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # gone after a publish; a failed build's leftovers
+    return artifact
+
+
+def _publish(tmp: Path, folder: Path) -> None:
+    """Rename the built folder onto ``folder``; an unusable entry already there is moved aside first."""
+    if folder.exists():  # unreadable or with changed bytes (checked by the caller): replaced, atomically
+        aside = folder.with_name(f".{folder.name}.old-{os.getpid()}-{secrets.token_hex(4)}")
+        try:
+            os.rename(folder, aside)
+        except FileNotFoundError:
+            pass
+        else:
+            shutil.rmtree(aside, ignore_errors=True)
+    os.rename(tmp, folder)
+
+
+def _remove_dead_builds(folder: Path) -> None:
+    """Build folders of this host's builders that died (SIGKILL, out of memory) mid-build."""
+    host = socket.gethostname()
+    for old in folder.parent.glob(f"{folder.name}.building-{host}-*"):
+        try:
+            pid = int(old.name.rsplit("-", 2)[1])
+        except (IndexError, ValueError):
+            continue
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(old, ignore_errors=True)
+        except OSError:
+            continue
 
 
 def build_inputs(job: Job) -> PreparedInputs:
@@ -142,6 +220,7 @@ def build_inputs(job: Job) -> PreparedInputs:
     if job.limit:
         x_eval, y_eval = x_eval[: job.limit], y_eval[: job.limit]
         extras = {name: values[: job.limit] for name, values in extras.items()}
+    enter_measurement()  # the job process's bound switches from the build's to the measurement's
     return PreparedInputs(
         artifact_path=Path(artifact.path),
         artifact_record={**artifact.to_record(), "cached": not built},

@@ -85,15 +85,23 @@ def _process_main(
     import faulthandler
 
     faulthandler.enable(file=sys.stderr, all_threads=True)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it stops us
+    # Ctrl-C, SIGTERM and SIGHUP reach the whole process group; they are the parent's to handle, and it
+    # stops us (a job process killed by them first would be recorded as a failed job). They arrive
+    # blocked (see ``_started_shielded``), so one sent while this process was starting is dropped here.
+    for number in _PARENTS_SIGNALS:
+        signal.signal(number, signal.SIG_IGN)
+    if _PARENTS_SIGNALS and hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _PARENTS_SIGNALS)
     _die_with_parent(parent_pid)
     os.environ.update(env)
 
     import suite.job.run  # noqa: F401  (the warm-up: numpy, pydantic, the registry, the config)
     from suite.job.phase import set_reporter
 
-    set_reporter(lambda name: conn.send(("phase", name)))  # the sweep's progress display hears each phase
+    set_reporter(lambda name: conn.send(("progress", name)))  # the sweep's progress display hears each phase
 
+    global _PHASE_CONN
+    _PHASE_CONN = conn
     conn.send(("ready", os.getpid()))
     while True:
         try:
@@ -112,6 +120,37 @@ def _process_main(
             )
             record = runner(Job.from_dict(payload))
             conn.send(("record", record))
+
+
+_PARENTS_SIGNALS = {getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)}
+
+
+def _started_shielded(proc: Any) -> None:
+    """Start the job process with the parent's signals blocked: a blocked signal stays blocked across
+    fork and exec, so a SIGTERM to the process group (systemd stopping ``edgeq worker``) that comes
+    while the new process imports is held until it ignores such signals, instead of killing it before
+    its job starts. The parent's own mask is restored at once (a signal it got meanwhile is delivered)."""
+    if not hasattr(signal, "pthread_sigmask"):
+        proc.start()
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _PARENTS_SIGNALS)
+    try:
+        proc.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+_PHASE_CONN: Any = None  # in a job process: the pipe to the parent, for ``enter_measurement``
+
+
+def enter_measurement() -> None:
+    """In a job process: the build is done (the artifact is in the cache), the measurement starts; the
+    parent switches from the build's bound to the measurement's. Outside a job process: nothing."""
+    if _PHASE_CONN is not None:
+        try:
+            _PHASE_CONN.send(("phase", "measure"))
+        except (OSError, ValueError):
+            pass
 
 
 # ------------------------------------------------------------------------------------------ parent
@@ -218,7 +257,7 @@ class JobProcess:
             name="edgeq-job-process",
             daemon=True,
         )
-        proc.start()
+        _started_shielded(proc)
         child_conn.close()
         self._proc, self._conn = proc, parent_conn
         self.started += 1
@@ -249,10 +288,7 @@ class JobProcess:
             except (OSError, ValueError):
                 pass
             proc.join(_KILL_GRACE_S)
-        if proc.is_alive():
-            proc.terminate()
-            proc.join(_KILL_GRACE_S)
-        if proc.is_alive():
+        if proc.is_alive():  # it ignores SIGTERM (see _process_main), so SIGKILL
             proc.kill()
             proc.join()
         if conn is not None:
@@ -273,8 +309,14 @@ class JobProcess:
         self.close()
 
     # -- jobs --------------------------------------------------------------------------------------
-    def run(self, job: Job, timeout_s: float) -> dict[str, Any]:
-        """Run one job in the job process; a record whatever happens to it."""
+    def run(self, job: Job, timeout_s: float, build_timeout_s: float | None = None) -> dict[str, Any]:
+        """Run one job in the job process; a record whatever happens to it.
+
+        ``timeout_s`` bounds the measurement. With ``build_timeout_s`` the job starts in its build phase
+        under that bound, and the measurement's bound starts when the job process says its build is done
+        (``enter_measurement``): a slow quantizer does not eat the measurement's time, and the artifact
+        it finished stays in the cache whatever happens next. A timeout's record says which phase ran out
+        (``timeout_phase``)."""
         t0 = time.monotonic()
         if self._proc is None or not self._proc.is_alive():
             self._stop(kill=True)
@@ -290,13 +332,17 @@ class JobProcess:
         except (OSError, ValueError):
             pass  # it died between jobs; found out below
         peak_rss = 0
-        deadline = t0 + timeout_s
+        phase, bound = ("build", build_timeout_s) if build_timeout_s is not None else ("measure", timeout_s)
+        deadline = t0 + bound
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 self._stop(kill=True)
-                error = f"timed out after {timeout_s:g} s (measurement.job_timeout_s of the profile); the job process was killed"
-                return failed_record(job, "timeout", error, read_tail(self._log, offset), time.monotonic() - t0)
+                record = failed_record(
+                    job, "timeout", _timeout_line(phase, bound), read_tail(self._log, offset), time.monotonic() - t0
+                )
+                record["timeout_phase"] = phase
+                return record
             ready = wait([self._conn, self._proc.sentinel], timeout=min(remaining, 1.0))
             if self._conn in ready:
                 try:
@@ -304,9 +350,13 @@ class JobProcess:
                 except (EOFError, OSError):
                     ready = [self._proc.sentinel]
                 else:
-                    if kind == "phase":  # a progress report, not the answer: keep waiting
+                    if kind == "progress":  # the job's phase for the progress display, not the answer
                         if self.on_phase is not None:
                             self.on_phase(job, str(record))
+                        continue
+                    if kind == "phase":  # the build is done: the measurement's own bound starts now
+                        phase, bound = "measure", timeout_s
+                        deadline = time.monotonic() + bound
                         continue
                     if record.get("status") == "failed":  # its state may be half-built: start afresh
                         if not record.get("error_kind"):
@@ -320,6 +370,19 @@ class JobProcess:
                 self._stop(kill=True)
                 return failed_record(job, kind, error, read_tail(self._log, offset), time.monotonic() - t0)
             peak_rss = max(peak_rss, _rss(self._proc.pid))
+
+
+def _timeout_line(phase: str, bound: float) -> str:
+    """The error of a job that ran out of time, naming the phase and the profile key that bounds it."""
+    if phase == "build":
+        return (
+            f"timed out after {bound:g} s building (measurement.build_timeout_s of the profile: reference model "
+            f"and artifact); the job process was killed"
+        )
+    return (
+        f"timed out after {bound:g} s (measurement.job_timeout_s of the profile) measuring; the job process was "
+        f"killed (an artifact it had built stays in the cache)"
+    )
 
 
 def _clean_stale_logdirs() -> None:

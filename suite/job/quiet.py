@@ -11,6 +11,7 @@ loop) there is nothing to wait for.
 from __future__ import annotations
 
 import multiprocessing
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -31,9 +32,31 @@ def quiet_event() -> Any:
     global _QUIET
     with _LOCK:
         if _QUIET is None:
+            _start_resource_tracker()
             _QUIET = multiprocessing.get_context("spawn").Event()
             _QUIET.set()
         return _QUIET
+
+
+def _start_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker with SIGHUP blocked.
+
+    The tracker (a process of its own) unlinks the job process's semaphores and shields itself from
+    SIGINT and SIGTERM, but not from SIGHUP: a closed terminal would kill it with the sweep's process
+    group, and the semaphores would then be reported as leaked. A blocked signal stays blocked across
+    fork and exec (and the tracker unblocks only SIGINT and SIGTERM), so it is started before the first
+    semaphore is made with SIGHUP blocked in the starting thread, whichever thread that is; the sweep
+    itself handles SIGHUP (``suite.cli.stop_signals``).
+    """
+    if not hasattr(signal, "pthread_sigmask") or not hasattr(signal, "SIGHUP"):
+        return
+    from multiprocessing import resource_tracker
+
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
+    try:
+        resource_tracker.ensure_running()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def adopt_quiet_event(event: Any) -> None:

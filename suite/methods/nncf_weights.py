@@ -65,6 +65,7 @@ class NncfWeights(Method):
             subset_size=params.subset_size,
         )
         repacked = pack_zero_points(model)
+        flattened = flatten_per_axis_scales(model)
         out = ctx.workdir / "model.onnx"
         onnx.save(model, str(out))
         bits = 4 if params.mode.startswith("int4") else 8
@@ -84,6 +85,7 @@ class NncfWeights(Method):
                 "scale_estimation": params.scale_estimation,
                 "calibration_samples": params.subset_size if data_aware else 0,
                 "zero_points_repacked": repacked,
+                "per_axis_scales_flattened": flattened,
             },
         )
 
@@ -120,3 +122,37 @@ def pack_zero_points(model: Any) -> int:
         )
         repacked += 1
     return repacked
+
+
+def flatten_per_axis_scales(model: Any) -> int:
+    """Give NNCF's per-channel ``DequantizeLinear`` scales and zero points the 1-D shape ONNX Runtime reads.
+
+    On a network with convolutions (digits-cnn), NNCF 3.4.0 compresses each Conv weight to its int8
+    ``backup_mode`` with a ``DequantizeLinear`` whose scale keeps the weight's rank (``[16, 1, 1]`` for a
+    ``[16, 1, 3, 3]`` weight, ``axis: 0``); the ONNX spec and ONNX Runtime 1.32 take per-axis scales and
+    zero points as 1-D tensors of the axis's length, and ORT refuses the model otherwise ("For per axis
+    quantization, scale must be 1D tensor"). The values are NNCF's; only the shape changes. Returns how
+    many nodes were changed."""
+    import numpy as np
+    from onnx import numpy_helper
+
+    inits = {t.name: t for t in model.graph.initializer}
+    changed = 0
+    for node in model.graph.node:
+        if node.op_type != "DequantizeLinear" or len(node.input) < 2 or node.input[0] not in inits:
+            continue
+        weight = inits[node.input[0]]
+        axis = next((a.i for a in node.attribute if a.name == "axis"), 1)
+        length = weight.dims[axis] if -len(weight.dims) <= axis < len(weight.dims) else None
+        touched = False
+        for name in node.input[1:3]:
+            tensor = inits.get(name)
+            if tensor is None or len(tensor.dims) < 2:
+                continue
+            values = numpy_helper.to_array(tensor)
+            if values.size != length or sorted(values.shape)[:-1] != [1] * (values.ndim - 1):
+                continue
+            tensor.CopyFrom(numpy_helper.from_array(np.ascontiguousarray(values.reshape(-1)), name))
+            touched = True
+        changed += touched
+    return changed

@@ -22,6 +22,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from suite.files import replacing, write_text_atomic
 from suite.publish import html, markdown, toolkits
 from suite.publish.pareto import AXES, plot_task
 from suite.publish.rows import COLUMN_DOCS, COLUMNS, frame, to_json_rows
@@ -30,9 +31,8 @@ LEADERBOARD_SCHEMA = "edgeq.leaderboard/1"
 
 
 def _write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
-    return path
+    """Whole-file replacement: a reader or a second publisher never sees half a page."""
+    return write_text_atomic(path, text if text.endswith("\n") else text + "\n")
 
 
 def write_target(df, records: list[dict[str, Any]], target: str, out_dir: Path) -> list[Path]:  # type: ignore[no-untyped-def]
@@ -50,7 +50,8 @@ def write_target(df, records: list[dict[str, Any]], target: str, out_dir: Path) 
             written.append(result.path)
     written.insert(0, _write(out_dir / "README.md", markdown.target_readme(sub, recs, target, plots)))
     csv_path = out_dir / "leaderboard.csv"
-    sub[COLUMNS].to_csv(csv_path, index=False, lineterminator="\n")
+    with replacing(csv_path) as tmp:
+        sub[COLUMNS].to_csv(tmp, index=False, lineterminator="\n")
     json_path = _write(
         out_dir / "leaderboard.json",
         json.dumps(
@@ -104,7 +105,7 @@ def write_root(df, records: list[dict[str, Any]], out_root: Path, title: str, re
     written.append(out_root / "cross-toolkit.csv")
     cross_csv = out_root / "cross-target.csv"
     fields = list(dict.fromkeys(k for row in cross_rows for k in row))
-    with cross_csv.open("w", newline="", encoding="utf-8") as handle:
+    with replacing(cross_csv) as tmp, tmp.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=fields, lineterminator="\n")
         writer.writeheader()
         writer.writerows(cross_rows)

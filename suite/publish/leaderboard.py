@@ -8,6 +8,7 @@ they were built from), and a rebuild from any folder of records (``edgeq publish
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
@@ -40,10 +41,16 @@ def write_leaderboard(records: list[dict[str, Any]], target: str, out_dir: Path)
 
 
 def publish(store: RecordStore, targets: list[str] | None, out_root: Path) -> list[Path]:
-    """The working leaderboard: per-target files for ``targets`` (default all), pages over all targets."""
-    from suite.publish.build import build
+    """The working leaderboard: per-target files for ``targets`` (default all), pages over all targets.
 
-    return build(list(store.iter_records()), out_root, targets)
+    Publishers sharing ``out_root`` (sweeps ending at once) take turns through a lease beside it, and
+    each reads the records once it has its turn: the pages are never a mix of two publications, and
+    the last one covers every record written before it."""
+    from suite.publish.build import build
+    from suite.records.lease import holding
+
+    with holding(out_root.with_name(out_root.name + ".publish.lease")):
+        return build(list(store.iter_records()), out_root, targets)
 
 
 def _display(path: Path) -> str:
@@ -66,24 +73,49 @@ def write_snapshot(
     deletes someone's folder. ``in_place`` (a snapshot rebuilt from its own records) keeps its
     ``records/`` folder as it is, so a record file that could not be read is left there, not deleted.
     """
+    from suite.records.lease import holding
+
     name = name or dest.name
-    if dest.exists() and any(dest.iterdir()):
-        if not (dest / SNAPSHOT_MARKER).is_file():
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with holding(dest.with_name(dest.name + ".publish.lease")):  # one writer of a snapshot at a time
+        if dest.exists() and any(dest.iterdir()) and not (dest / SNAPSHOT_MARKER).is_file():
             raise BadInput(f"{dest} exists and is not an EdgeQ snapshot (no {SNAPSHOT_MARKER}); choose another name")
-        for child in [c for c in dest.iterdir() if c.name != "records"] if in_place else [dest]:
-            shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
-    for record in [] if in_place else records:  # in place, the records are already there, as they were
+        if in_place:
+            for child in [c for c in dest.iterdir() if c.name != "records"]:
+                shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+            return _fill_snapshot(records, dest, dest, name, write_records=False)
+        # A new snapshot is built in a folder of its own and renamed into place: a reader never sees half.
+        building = dest.with_name(f".{dest.name}.building-{os.getpid()}")
+        shutil.rmtree(building, ignore_errors=True)
+        try:
+            written = _fill_snapshot(records, building, dest, name, write_records=True)
+            aside = dest.with_name(f".{dest.name}.old-{os.getpid()}")
+            if dest.exists():
+                os.rename(dest, aside)
+            os.rename(building, dest)
+            shutil.rmtree(aside, ignore_errors=True)
+        finally:
+            shutil.rmtree(building, ignore_errors=True)
+        return [dest / p.relative_to(building) for p in written]
+
+
+def _fill_snapshot(
+    records: list[dict[str, Any]], folder: Path, dest: Path, name: str, write_records: bool
+) -> list[Path]:
+    """The records (unless already there), the marker and everything built from them, into ``folder``
+    (which becomes ``dest``)."""
+    for record in records if write_records else []:  # in place, the records are already there, as they were
         atomic_write_json(
-            dest / "records" / record["target"]["name"] / record["task"]["name"] / f"{record['job_id']}.json", record
+            folder / "records" / record["target"]["name"] / record["task"]["name"] / f"{record['job_id']}.json", record
         )
     targets = sorted({r["target"]["name"] for r in records})
     atomic_write_json(
-        dest / SNAPSHOT_MARKER, {"schema": SNAPSHOT_SCHEMA, "name": name, "targets": targets, "records": len(records)}
+        folder / SNAPSHOT_MARKER, {"schema": SNAPSHOT_SCHEMA, "name": name, "targets": targets, "records": len(records)}
     )
     from suite.publish.build import build
 
-    written = build(records, dest, title=f"EdgeQ published snapshot: {name}", rebuild_from=_display(dest))
-    return written + [dest / SNAPSHOT_MARKER]
+    written = build(records, folder, title=f"EdgeQ published snapshot: {name}", rebuild_from=_display(dest))
+    return written + [folder / SNAPSHOT_MARKER]
 
 
 def snapshot(store: RecordStore, targets: list[str] | None, dest: Path) -> list[Path]:

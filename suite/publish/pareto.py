@@ -135,8 +135,10 @@ def plot_front(group, axis: str, path: Path, title: str) -> PlotResult | None:  
         notes.append("Not shown (simulated, speed not claimed): " + ", ".join(not_shown) + ".")
     fig.text(0.01, 0.005, "  ".join(notes), fontsize=7, alpha=0.8, va="bottom", wrap=True)
     fig.get_layout_engine().set(rect=(0, 0.04, 1, 0.96))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, metadata={"Software": None})
+    from suite.files import replacing
+
+    with replacing(path) as tmp:  # a page showing the plot never reads half a PNG
+        fig.savefig(tmp, metadata={"Software": None})
     return PlotResult(
         path=path,
         axis=axis,

@@ -182,7 +182,9 @@ def html_table(view: list[dict[str, Any]]) -> str:
 def write_csv(view: list[dict[str, Any]], path) -> None:  # type: ignore[no-untyped-def]
     import csv
 
-    with path.open("w", newline="", encoding="utf-8") as handle:
+    from suite.files import replacing
+
+    with replacing(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=COLUMNS, lineterminator="\n")
         writer.writeheader()
         writer.writerows(view)

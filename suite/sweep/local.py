@@ -43,8 +43,13 @@ def sweep_here(request: SweepRequest, console: Any) -> int:
         console.print(escape(line), soft_wrap=True)
     bench_preamble(profile, console)  # the resolved target, runtime fallbacks, pre-flight (may stop: exit 2)
     with SweepProgress(console, len(jobs)) as progress:
+        measurement = profile.config.measurement
         executor = LocalExecutor(
-            run_job, profile.config.measurement.job_timeout_s, on_start=progress.started, on_phase=progress.phase
+            run_job,
+            measurement.job_timeout_s,
+            on_start=progress.started,
+            on_phase=progress.phase,
+            build_timeout_s=measurement.build_timeout_s,
         )
         outcomes = run_sweep(
             jobs,

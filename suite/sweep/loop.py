@@ -106,6 +106,9 @@ def run_sweep(
         if on_record is not None:
             on_record(outcome)
 
+    bind = getattr(executor, "bind", None)
+    if bind is not None:  # the executor takes each job's lease in this store (suite.sweep.owner)
+        bind(store)
     submitted = 0
     for job in jobs:
         previous = None if force else reusable(store, job, retry_failed)
@@ -123,6 +126,9 @@ def run_sweep(
     if prewarm is not None and submitted:
         start_prewarm(prewarm, getattr(executor, "busy", None))
     for job, record, how in executor.results():
+        if how == "reused":  # another process measured it meanwhile: stored and logged by that process
+            done(Outcome(job, record, how))
+            continue
         stored, path = store_record(store, record, merge)
         if sink is not None:
             sink.log(stored, path)
@@ -158,18 +164,31 @@ class LocalExecutor:
         decorate: Callable[[dict[str, Any]], None] | None = None,
         on_start: Callable[[Job], None] | None = None,
         on_phase: Callable[[Job, str], None] | None = None,
+        build_timeout_s: float | None = None,
     ) -> None:
         """``on_start``/``on_phase``: told as each job starts and enters each phase (a progress display)."""
         self.runner = runner
         self.on_phase = on_phase
+        self.build_timeout_s = build_timeout_s  # the build's own bound (suite.job.isolate), where jobs build here
         self.env = env
         self.timeout_s = timeout_s
         self.decorate = decorate
         self.on_start = on_start
         self.queue: list[Job] = []
+        self.store: RecordStore | None = None
+        self.before: dict[str, Any] = {}  # each submitted job's record file when it was submitted
+        self.turns: Any = None
+
+    def bind(self, store: RecordStore) -> None:
+        """Own each job through its lease in ``store`` before running it (``suite.sweep.owner``)."""
+        self.store = store
 
     def submit(self, job: Job) -> None:
         self.queue.append(job)
+        if self.store is not None:
+            from suite.sweep.owner import record_state
+
+            self.before[job.job_id] = record_state(self.store, job)
 
     @staticmethod
     def busy() -> Any:
@@ -183,13 +202,20 @@ class LocalExecutor:
 
         if not self.queue:
             return
-        with JobProcess(
-            self.runner, env=self.env, on_phase=self.on_phase
-        ) as process:  # killed, not waited for, if interrupted
-            for job in self.queue:
+        from suite.sweep.owner import JobTurns
+
+        turns: Any = [(job, None, None) for job in self.queue]
+        if self.store is not None:
+            turns = self.turns = JobTurns(self.store, self.queue, before=self.before)
+        process = JobProcess(self.runner, env=self.env, on_phase=self.on_phase)
+        with process:  # killed, not waited for, if interrupted
+            for job, _lease, measured in turns:  # each run while this process holds the job's lease
+                if measured is not None:
+                    yield job, measured, "reused"
+                    continue
                 if self.on_start is not None:
                     self.on_start(job)
-                record = process.run(job, self.timeout_s)  # a record whatever happens in the process
+                record = process.run(job, self.timeout_s, self.build_timeout_s)  # a record, whatever happens
                 if self.decorate is not None:
                     self.decorate(record)
                 yield job, record, "ran"

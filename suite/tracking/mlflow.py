@@ -23,6 +23,20 @@ from suite.records.fields import MLFLOW_DECISION, mlflow_metrics, mlflow_params
 from suite.tracking.sqlite_lock import retry_locked, store_lock
 
 FINGERPRINT_TAG = "edgeq.fingerprint"
+RECORD_TAG = "edgeq.record_id"  # one measurement (fingerprint + when it was made): one run per record
+LOGGER_TAG = "edgeq.logger"  # the process that made the run (host, boot id, pid): tells an abandoned run
+LOCK_WAIT_S = 120.0  # longest wait for another process logging the same record
+ABANDONED_AFTER_S = (
+    120.0  # a run of a record still RUNNING this long after its start was left by a crash (logging takes seconds)
+)
+
+
+def record_id(record: dict[str, Any]) -> str:
+    """What names one record (not one job: a ``--force`` re-measurement is another record, another run)."""
+    import hashlib
+
+    key = f"{record.get('fingerprint') or record['job_id']}|{record.get('created_at')}|{record.get('status')}"
+    return hashlib.sha256(key.encode()).hexdigest()[:24]
 
 
 def tracking_uri() -> str:
@@ -354,11 +368,59 @@ class Tracker:
                 return found
 
     def log(self, record: dict[str, Any], record_path: Path | None = None) -> str:
+        """Log one record as a child run (or find the one already there); its run id."""
+        return self.log_once(record, record_path)[0]
+
+    def log_once(self, record: dict[str, Any], record_path: Path | None = None) -> tuple[str, bool]:
+        """(run id, made now): exactly one run per record, however many processes log it at once.
+
+        Processes sharing the record's results root take turns through a lease beside the record
+        (``<job_id>.mlflow.lease``, ``suite.records.lease``): each looks for a finished run tagged with
+        the record's id before it makes one. Processes that share only the server (a board logging
+        while the workstation syncs) may both make one; after logging, each looks again and, if there
+        are several, keeps the oldest (start time, then run id: the same choice in every process) and
+        deletes its own when it is not that one.
+        """
+        from contextlib import nullcontext
+
+        rid = record_id(record)
+        lease: Any = nullcontext()
+        if record_path is not None and record_path.is_file():
+            lease = _record_lease(record_path.with_suffix(".mlflow.lease"))
+        with lease:
+            existing = self._runs_of(record, rid)
+            finished = [r for r in existing if r.info.status != "RUNNING"]
+            if finished:
+                return _oldest(finished).info.run_id, False
+            for stale in existing:  # RUNNING: a crashed logger's (or a server restarted mid-log) is removed
+                if _abandoned(stale):
+                    retry_locked(self.client.delete_run, stale.info.run_id)
+            run_id = self._create(record, rid, record_path)
+            kept = _oldest([r for r in self._runs_of(record, rid) if r.info.status != "RUNNING"] or [])
+            if kept is not None and kept.info.run_id != run_id:  # another process logged it meanwhile
+                retry_locked(self.client.delete_run, run_id)
+                return kept.info.run_id, False
+            return run_id, True
+
+    def _runs_of(self, record: dict[str, Any], rid: str) -> list[Any]:
+        return list(
+            retry_locked(
+                self.client.search_runs,
+                [self.experiment_id(record["task"]["name"])],
+                filter_string=f"tags.`{RECORD_TAG}` = '{rid}'",
+                max_results=50,
+            )
+        )
+
+    def _create(self, record: dict[str, Any], rid: str, record_path: Path | None) -> str:
         from mlflow.entities import Metric, Param, RunTag
+
+        from suite.records.lease import owner_facts
 
         task = record["task"]["name"]
         parent = self.parent_run(task, record["target"]["name"])
-        tags = {**tags_of(record), "mlflow.parentRunId": parent, "edgeq.kind": "job"}
+        tags = {**tags_of(record), "mlflow.parentRunId": parent, "edgeq.kind": "job", RECORD_TAG: rid}
+        tags[LOGGER_TAG] = json.dumps({k: v for k, v in owner_facts().items() if k != "token"})
         run = retry_locked(self.client.create_run, self.experiment_id(task), tags=tags, run_name=tags["mlflow.runName"])
         now = int(time.time() * 1000)
         retry_locked(
@@ -392,3 +454,39 @@ class Tracker:
     def finish(self) -> None:
         for run_id in self._parents.values():
             retry_locked(self.client.set_terminated, run_id, "FINISHED")
+
+
+def _abandoned(run: Any) -> bool:
+    """A RUNNING run whose logger is gone: on this host, its process ended (or the host rebooted); on
+    another host, it started ``ABANDONED_AFTER_S`` ago (logging a run takes seconds)."""
+    from suite.records.lease import process_alive
+
+    try:
+        logger = json.loads(run.data.tags.get(LOGGER_TAG) or "{}")
+    except ValueError:
+        logger = {}
+    alive = process_alive(logger) if isinstance(logger, dict) and logger else None
+    if alive is not None:
+        return not alive
+    return (run.info.start_time or 0) < (time.time() - ABANDONED_AFTER_S) * 1000
+
+
+def _oldest(runs: list[Any]) -> Any:
+    """The run every process keeps among duplicates: the earliest start, then the smallest run id."""
+    return min(runs, key=lambda r: (r.info.start_time or 0, r.info.run_id), default=None)
+
+
+def _record_lease(path: Path) -> Any:
+    """The lease of logging one record (held while looking for its run and making it); None-like when
+    another process would not let go within ``LOCK_WAIT_S`` (the check after logging still dedups)."""
+    from contextlib import nullcontext
+
+    from suite.records.lease import Lease, wait_free
+
+    deadline = time.monotonic() + LOCK_WAIT_S
+    while time.monotonic() < deadline:
+        lease = Lease.acquire(path)
+        if lease is not None:
+            return lease
+        wait_free(path, timeout_s=max(0.0, deadline - time.monotonic()))
+    return nullcontext()

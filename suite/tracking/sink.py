@@ -150,12 +150,15 @@ class MlflowSink:
                     self.present += 1
                     return "present"
                 self._seen[task].add(fp)
-            run_id = tracker.log(record, path if path is not None and Path(path).is_file() else None)
+            run_id, made = tracker.log_once(record, Path(path) if path is not None and Path(path).is_file() else None)
             self.runs.append((tracker.experiment_id(record["task"]["name"]), run_id))
         except Exception as exc:
             self._fail(exc)
             self.waiting += 1
             return "waiting"
+        if not made:  # another process logged this very record (its run is kept: one run per record)
+            self.present += 1
+            return "present"
         self.logged += 1
         return "logged"
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from importlib import metadata
 from typing import Any
 
@@ -100,7 +101,7 @@ def load(task: TaskConfig, splits: Splits) -> ReferenceModel:
                 module(torch.zeros(2, *task.input.shape))
     else:
         train(module, splits, recipe)
-        tmp = path.with_suffix(".tmp")
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")  # a name of its own: sweeps sharing a cache may train at once
         torch.save(module.state_dict(), tmp)
         tmp.replace(path)
         trained_here = True

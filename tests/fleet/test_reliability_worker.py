@@ -23,9 +23,11 @@ FAULTY = {"EDGEQ_PLUGINS": "tests.support.faulty_plugins", "COLUMNS": "250"}
 
 
 def profile_with_timeout(tmp_path: Path, seconds: float) -> Path:
-    """local-cpu with a short ``measurement.job_timeout_s`` (a hang must not cost 15 minutes here)."""
+    """local-cpu with short ``measurement.job_timeout_s`` and ``build_timeout_s`` (a hang must not cost
+    15 minutes here)."""
     data = yaml.safe_load((REPO / "hardware" / "local-cpu.yaml").read_text())
     data["measurement"]["job_timeout_s"] = seconds
+    data["measurement"]["build_timeout_s"] = 3 * seconds  # training the model first, on a loaded machine
     path = tmp_path / "local-cpu-short.yaml"
     path.write_text(yaml.safe_dump(data))
     return path
@@ -53,8 +55,8 @@ def test_segfault_hang_oom_and_exception_become_failed_records(tmp_path: Path, r
     out = r.stdout + r.stderr
     assert r.returncode == 1, out  # some jobs failed, after every job ran
     assert "Traceback" not in out
-    # The hang gets a profile of its own with a short job_timeout_s (the default is 15 minutes); the
-    # timeout counts from the job's start, so it must also cover importing torch in a fresh worker.
+    # The hang gets a profile of its own with short bounds (the defaults are 60 and 15 minutes); the
+    # build's bound counts from the job's start, so it must also cover importing torch in a fresh worker.
     profile = profile_with_timeout(tmp_path, 15)
     h = edgeq("bench", "--quick", "--no-mlflow", "--target", str(profile), "--methods", "test-hang", env=FAULTY)
     assert h.returncode == 1 and "Traceback" not in h.stdout + h.stderr, h.stdout + h.stderr
@@ -72,7 +74,8 @@ def test_segfault_hang_oom_and_exception_become_failed_records(tmp_path: Path, r
 
     hang = recs["test-hang"]
     assert hang["status"] == "failed" and hang["error_kind"] == "timeout"
-    assert hang["error"].startswith("timed out after 15 s (measurement.job_timeout_s")
+    assert hang["error"].startswith("timed out after 45 s building (measurement.build_timeout_s")
+    assert hang["timeout_phase"] == "build"  # test-hang hangs while quantizing: the build's bound ran out
     assert "test-hang: sleeping forever" in hang["error_tail"]
 
     oom = recs["test-oom"]
