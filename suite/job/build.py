@@ -27,6 +27,7 @@ from suite.errors import BadInput
 from suite.files import file_sha256
 from suite.job.inputs import PreparedInputs, load_carried
 from suite.job.isolate import enter_measurement
+from suite.job.phase import phase
 from suite.job.run import run
 from suite.job.spec import Job
 from suite.methods.base import Artifact, PrepareContext
@@ -60,6 +61,7 @@ def task_state(loaded: Loaded) -> TaskState:
         from suite.zoo.checks import check_splits
 
         check_splits(task, splits)  # shapes and labels fit the task before any model is trained or loaded
+        phase("training")  # the reference model: trained, or loaded from the cache
         reference = zoo.get(task.model.source)(task, splits)
         state = TaskState(task=task, splits=splits, reference=reference)
         _TASKS[loaded.sha256] = state
@@ -145,6 +147,7 @@ def build_artifact(
 
 def _build(task: Loaded, method: str, params: dict[str, Any], folder: Path, target_name: str) -> Artifact:
     state = task_state(task)
+    phase("quantizing")
     method_cls = methods.get(method)
     parsed = method_cls.parse_params(params, name=method)
     _remove_dead_builds(folder)

@@ -96,6 +96,9 @@ def _process_main(
     os.environ.update(env)
 
     import suite.job.run  # noqa: F401  (the warm-up: numpy, pydantic, the registry, the config)
+    from suite.job.phase import set_reporter
+
+    set_reporter(lambda name: conn.send(("progress", name)))  # the sweep's progress display hears each phase
 
     global _PHASE_CONN
     _PHASE_CONN = conn
@@ -219,9 +222,15 @@ class JobProcess:
     """
 
     def __init__(
-        self, runner: Runner, env: dict[str, str] | None = None, startup_timeout_s: float = STARTUP_TIMEOUT_S
+        self,
+        runner: Runner,
+        env: dict[str, str] | None = None,
+        startup_timeout_s: float = STARTUP_TIMEOUT_S,
+        on_phase: Callable[[Job, str], None] | None = None,
     ) -> None:
+        """``on_phase(job, phase)``: told as the running job enters each phase (``suite.job.phase``)."""
         self.runner = runner
+        self.on_phase = on_phase
         self.env = dict(env or {})
         self.startup_timeout_s = startup_timeout_s
         self._ctx = multiprocessing.get_context("spawn")
@@ -341,6 +350,10 @@ class JobProcess:
                 except (EOFError, OSError):
                     ready = [self._proc.sentinel]
                 else:
+                    if kind == "progress":  # the job's phase for the progress display, not the answer
+                        if self.on_phase is not None:
+                            self.on_phase(job, str(record))
+                        continue
                     if kind == "phase":  # the build is done: the measurement's own bound starts now
                         phase, bound = "measure", timeout_s
                         deadline = time.monotonic() + bound

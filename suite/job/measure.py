@@ -20,6 +20,7 @@ from typing import Any
 
 from suite.config.schemas import TargetConfig, TaskConfig
 from suite.job.inputs import PreparedInputs
+from suite.job.phase import phase
 from suite.job.spec import Job
 from suite.kinds.settings import precision_goal, scenario
 from suite.records.blocks import Blocks
@@ -100,6 +101,7 @@ def measure(
         power_stop=power_stop,
         ready=ready,
     )
+    phase("accuracy")
     blocks.accuracy = kind.accuracy(run)
     placed = session.info()
     placed["placement"] = jobhw.placement(session, inputs.x_eval[:1])
@@ -119,6 +121,7 @@ def measure(
     sensor, probe = choose_sensor(profile.power)
     run.measuring_power = sensor is not None and probe.ok
     peak.timing()
+    phase("timing")
     timed = kind.time(run)
     blocks.latency, blocks.throughput = timed.latency, timed.throughput
     blocks.power = power_block(sensor, probe, reading_box[0] if reading_box else None, timed.items)

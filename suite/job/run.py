@@ -20,6 +20,7 @@ from suite.config import load_task
 from suite.errors import BadInput, JobFailed, MissingEnv, NotAvailableHere
 from suite.job.efficiency import compute_of_artifact
 from suite.job.inputs import PreparedInputs, load_carried
+from suite.job.phase import phase
 from suite.job.spec import Job
 from suite.machine.envinfo import environment
 from suite.records.blocks import Blocks, assemble
@@ -71,6 +72,7 @@ def run(job: Job, get_inputs: Callable[[Job], PreparedInputs], store: RecordStor
         task = load_task(job.task_path).config
         target = load_target(job.target_path).config
         blocks.environment = environment()
+        phase("preparing")
         inputs = get_inputs(job)
         timings["prepare"] = inputs.prepare_s  # type: ignore[assignment]
         blocks.task_added = inputs.task_block

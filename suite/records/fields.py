@@ -310,6 +310,18 @@ def _significant(v: View) -> bool | None:
     return value if isinstance(value, bool) else None
 
 
+def _speedup_vs_fp32(v: View, key: str, own: str) -> float | None:
+    """The job's speed-up against its fp32 baseline (``diagnosis``); the baseline itself is 1 when timed.
+    A simulated artifact has none: it claims no speed. Rounded to 3 decimals: MLflow's runs table shows
+    a metric's digits as logged, and a speed-up is not measured to more."""
+    if v.art.get("simulated"):
+        return None
+    if v.method.get("family") == "baseline":
+        return 1.0 if number(v.lat.get(own) if own == "p50_ms" else v.thr.get(own)) else None
+    value = number((v.record.get("diagnosis") or {}).get(key))
+    return None if value is None else round(value, 3)
+
+
 _LM, _ITEMS, _ENC = (CAUSAL_LM,), SCORED_BY_ITEMS, (ENCODER,)
 
 FIELDS: list[Field] = [
@@ -959,7 +971,58 @@ FIELDS: list[Field] = [
     ),
     Field(None, "str", "the LoadGen scenarios timed", None, read=lambda v: "single_stream+offline", param="scenario"),
     Field(None, "str", "precision or mlperf, as recorded", "latency.mode", param="timing_mode"),
+    # The decision metrics of the MLflow comparison (MLflow only: the leaderboard has speedup, size_bytes...).
+    Field(
+        None,
+        "x",
+        "fp32 p50 / p50 against the fp32 job of the same sweep, task, target and runtime (1 for the baseline)",
+        "diagnosis.speedup_p50",
+        metric="speedup/p50",
+        mlflow=lambda v: _speedup_vs_fp32(v, "speedup_p50", "p50_ms"),
+        timing=True,
+    ),
+    Field(
+        None,
+        "x",
+        "items/s / fp32 items/s (Offline), against the same fp32 job (1 for the baseline)",
+        "diagnosis.speedup_items_per_s",
+        metric="speedup/items_per_s",
+        mlflow=lambda v: _speedup_vs_fp32(v, "speedup_items_per_s", "items_per_s"),
+        timing=True,
+    ),
+    Field(
+        None,
+        "0/1",
+        "1 when delta_top1 is significant (McNemar p < 0.05 against fp32 on the same items), 0 when not",
+        "accuracy.vs_fp32.significant",
+        metric="acc/delta_significant",
+        mlflow=lambda v: None if _significant(v) is None else float(_significant(v) or 0),
+        kinds=_ITEMS,
+    ),
+    Field(
+        None,
+        "us",
+        "SingleStream p50 in microseconds, to the ns (MLflow's compare page rounds to 3 decimals: ms hid microsecond models)",
+        "latency.p50_ms",
+        metric="latency/p50_us",
+        mlflow=lambda v: round(v.lat["p50_ms"] * 1000.0, 3) if number(v.lat.get("p50_ms")) is not None else None,
+        timing=True,
+    ),
 ]
+
+#: The MLflow metrics that decide between methods, in the order MLflow's views show them: speed-up and
+#: delta first (the first screen of the sweep's link), then the job's own figures.
+MLFLOW_DECISION: tuple[str, ...] = (
+    "speedup/p50",
+    "acc/delta_top1",
+    "acc/delta_significant",
+    "acc/delta_perplexity",
+    "speedup/items_per_s",
+    "latency/p50_us",
+    "model/size_kib",
+    "acc/top1",
+    "acc/perplexity",
+)
 
 COLUMN_FIELDS: list[Field] = [f for f in FIELDS if f.column]
 BY_COLUMN: dict[str, Field] = {f.column: f for f in COLUMN_FIELDS if f.column}

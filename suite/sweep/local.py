@@ -17,15 +17,14 @@ from suite.machine.target import load_target
 from suite.paths import results_root
 from suite.publish.leaderboard import publish_working
 from suite.records.store import RecordStore
-from suite.sweep.loop import LocalExecutor, Outcome, run_sweep
+from suite.sweep.loop import LocalExecutor, run_sweep
+from suite.sweep.progress import SweepProgress
 from suite.sweep.summary import finish
 from suite.tracking.sink import MlflowSink
 
 
 def sweep_here(request: SweepRequest, console: Any) -> int:
     """Plan ``request`` on its target, print the plan, execute every job not yet measured here; the exit code."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from suite.machine.doctor import bench_preamble
 
     profile = load_target(request.target)
@@ -43,25 +42,14 @@ def sweep_here(request: SweepRequest, console: Any) -> int:
     for line in planned.lines():
         console.print(escape(line), soft_wrap=True)
     bench_preamble(profile, console)  # the resolved target, runtime fallbacks, pre-flight (may stop: exit 2)
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as progress:
-        bar = progress.add_task("jobs", total=len(jobs))
-
-        def started(job: Any) -> None:
-            progress.update(bar, description=job.label)
-
-        def arrived(outcome: Outcome) -> None:
-            progress.advance(bar)
-
+    with SweepProgress(console, len(jobs)) as progress:
         measurement = profile.config.measurement
         executor = LocalExecutor(
-            run_job, measurement.job_timeout_s, on_start=started, build_timeout_s=measurement.build_timeout_s
+            run_job,
+            measurement.job_timeout_s,
+            on_start=progress.started,
+            on_phase=progress.phase,
+            build_timeout_s=measurement.build_timeout_s,
         )
         outcomes = run_sweep(
             jobs,
@@ -70,11 +58,12 @@ def sweep_here(request: SweepRequest, console: Any) -> int:
             sink,
             force=request.force,
             retry_failed=request.retry_failed,
-            on_record=arrived,
+            on_record=progress.finished,
             prewarm=import_publisher,
         )
     sink.finish()
     written = publish_working(store, [profile.config.name], console)
+    sink.describe([o.record for o in outcomes], written)
     return finish(console, outcomes, sink, written)
 
 

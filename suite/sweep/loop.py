@@ -163,9 +163,12 @@ class LocalExecutor:
         env: dict[str, str] | None = None,
         decorate: Callable[[dict[str, Any]], None] | None = None,
         on_start: Callable[[Job], None] | None = None,
+        on_phase: Callable[[Job, str], None] | None = None,
         build_timeout_s: float | None = None,
     ) -> None:
+        """``on_start``/``on_phase``: told as each job starts and enters each phase (a progress display)."""
         self.runner = runner
+        self.on_phase = on_phase
         self.build_timeout_s = build_timeout_s  # the build's own bound (suite.job.isolate), where jobs build here
         self.env = env
         self.timeout_s = timeout_s
@@ -204,7 +207,8 @@ class LocalExecutor:
         turns: Any = [(job, None, None) for job in self.queue]
         if self.store is not None:
             turns = self.turns = JobTurns(self.store, self.queue, before=self.before)
-        with JobProcess(self.runner, env=self.env) as process:  # killed, not waited for, if interrupted
+        process = JobProcess(self.runner, env=self.env, on_phase=self.on_phase)
+        with process:  # killed, not waited for, if interrupted
             for job, _lease, measured in turns:  # each run while this process holds the job's lease
                 if measured is not None:
                     yield job, measured, "reused"

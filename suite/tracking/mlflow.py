@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from suite.paths import results_root
-from suite.records.fields import mlflow_metrics, mlflow_params
+from suite.records.fields import MLFLOW_DECISION, mlflow_metrics, mlflow_params
 from suite.tracking.sqlite_lock import retry_locked, store_lock
 
 FINGERPRINT_TAG = "edgeq.fingerprint"
@@ -124,7 +124,7 @@ def runs_table_url(base: str, experiment_id: str) -> str:
 
     order = quote("metrics.`acc/top1`", safe="")
     state = f"searchFilter={quote(JOB_RUNS_FILTER, safe='')}&orderByKey={order}&orderByAsc=false"
-    return f"{base}/#/experiments/{experiment_id}/runs?{state}&workflowType=machine_learning"
+    return f"{base}/#/experiments/{experiment_id}/runs?workflowType=machine_learning&{state}"
 
 
 def compare_runs_url(base: str, run_ids: list[str], experiment_ids: list[str]) -> str:
@@ -138,6 +138,44 @@ def compare_runs_url(base: str, run_ids: list[str], experiment_ids: list[str]) -
         return quote(json.dumps(list(values), separators=(",", ":")), safe="")
 
     return f"{base}/#/compare-runs?runs={arr(run_ids)}&experiments={arr(sorted(set(experiment_ids), key=str))}"
+
+
+SHARED_VIEW_TAG = "mlflow.sharedViewState."  # + key: a saved runs-table view the UI opens from a link
+#: The runs table's columns of a decision view, in order: what decides first (the first screen at 1440 px
+#: wide shows four of them beside the run's name), then the job's own figures and what it is.
+DECISION_COLUMNS = tuple(f"metrics.`{name}`" for name in MLFLOW_DECISION) + (
+    "params.`method`",
+    "params.`runtime`",
+    "params.`w_bits`",
+)
+
+
+def decision_view(parent_run_id: str) -> dict[str, Any]:
+    """The runs-table view of one sweep's job runs with the decision metrics as columns, as MLflow 3's UI
+    reads a shared view (its JS bundle: the experiment tag ``mlflow.sharedViewState.<key>`` holds the
+    search facets and the UI state, plain JSON accepted; ``?viewStateShareKey=<key>`` applies it).
+    Only the job runs match the filter, so they are listed flat, not folded under the parent run."""
+    return {
+        "searchFilter": f"tags.mlflow.parentRunId = '{parent_run_id}'",
+        "orderByKey": "metrics.`speedup/p50`",
+        "orderByAsc": False,
+        "startTime": "ALL",
+        "lifecycleFilter": "Active",
+        "modelVersionFilter": "All Runs",
+        "datasetsFilter": [],
+        "selectedColumns": list(DECISION_COLUMNS),
+        "columnOrder": list(DECISION_COLUMNS),
+        "runsHiddenMode": "SHOW_ALL",
+        "runListHidden": False,
+        "viewMaximized": True,
+    }
+
+
+def decision_view_url(base: str, experiment_id: str, key: str) -> str:
+    """The runs tab of ``experiment_id`` in the shared view ``key``; ``workflowType=machine_learning``
+    because MLflow 3's UI, when its GenAI/model-training switch is shown, takes the experiment's kind
+    from that switch (default GenAI: the traces overview), not from ``mlflow.experimentKind``."""
+    return f"{base}/#/experiments/{experiment_id}/runs?viewStateShareKey={key}&workflowType=machine_learning"
 
 
 def task_experiments(uri: str) -> list[tuple[str, str]]:
@@ -202,18 +240,40 @@ def tags_of(record: dict[str, Any]) -> dict[str, str]:
 
 
 def experiment_tags(task: str) -> dict[str, str]:
-    """Tags of a new ``edgeq/<task>`` experiment: the MLflow UI opens it in its model-training runs view
-    (MLflow 3 otherwise opens experiments in its GenAI traces view), with a note on how to compare."""
+    """Tags of a new ``edgeq/<task>`` experiment: ``mlflow.experimentKind`` is what MLflow 3's UI reads to
+    open an experiment on its runs tab in its model-training layout (its JS bundle: an experiment whose kind
+    is ``custom_model_development`` routes to ``runs`` with ``workflowType=machine_learning``; without the
+    tag it asks, or infers GenAI and opens the traces/overview page), with a note on how to compare."""
     return {
         "mlflow.experimentKind": "custom_model_development",
         "mlflow.note.content": (
-            f"EdgeQ runs of task {task}: one parent run per sweep, named after its target and UTC start time, one child run per job. "
-            "Compare methods: search tags.`edgeq.kind` = 'job', show the columns params method, w_bits, a_bits, "
-            "runtime, provider, target and metrics acc/top1, acc/delta_top1, latency/p50_ms, throughput/items_per_s, "
-            "energy/mj_per_item, model/size_mb; in the chart view add a scatter chart of latency/p50_ms (x) against "
-            "acc/top1 (y). The records under results/records are the source of truth; `edgeq sync` rebuilds these runs."
+            f"EdgeQ runs of task {task}: one parent run per sweep (its description: the sweep's table and Pareto "
+            "plot), one run per job. The decision metrics of every job run: "
+            + ", ".join(MLFLOW_DECISION)
+            + " (speed-up against the fp32 job on the same runtime; delta_significant: 1 when McNemar p < 0.05). "
+            "The records under results/records are the source of truth; `edgeq sync` rebuilds these runs."
         ),
     }
+
+
+def sweep_note(records: list[dict[str, Any]]) -> str:
+    """The sweep's table as Markdown, for its parent run's description (``mlflow.note.content``, which the
+    run page renders): one row per job, the decision metrics (``MLFLOW_DECISION``) its records carry, as
+    the job runs carry them."""
+    metrics = [mlflow_metrics(record) for record in records]
+    names = [name for name in MLFLOW_DECISION if any(name in m for m in metrics)]
+    rows = [
+        "| method | runtime | status | " + " | ".join(names) + " |",
+        "|---|---|---|" + "---:|" * len(names),
+    ]
+    for record, values in zip(records, metrics):
+        what = [str((record.get("method") or {}).get("name")), str((record.get("runtime") or {}).get("name"))]
+        cells = [format(values[n], ".4g") if n in values else "–" for n in names]
+        rows.append("| " + " | ".join([*what, str(record.get("status")), *cells]) + " |")
+    return "\n".join(rows) + (
+        "\n\nspeedup: fp32 p50 / p50 (and items/s over fp32 items/s) on the same runtime; delta_significant: 1 when "
+        "McNemar p < 0.05 against fp32 on the same items. The Pareto plot is this run's artifact (pareto/).\n"
+    )
 
 
 class Tracker:
@@ -376,6 +436,20 @@ class Tracker:
             self.client.set_terminated, run.info.run_id, "FINISHED" if record["status"] != "failed" else "FAILED"
         )
         return run.info.run_id
+
+    def describe_parent(self, task: str, target: str, records: list[dict[str, Any]], plots: list[Path]) -> str | None:
+        """Put the sweep's table (Markdown) in its parent run's description, log its Pareto plots there and
+        save its decision view (``decision_view``) on the experiment; the parent run's id (None: none made)."""
+        key = f"{task}\0{target}"
+        if key not in self._parents:
+            return None
+        run_id = self._parents[key]
+        retry_locked(self.client.set_tag, run_id, "mlflow.note.content", sweep_note(records))
+        view = json.dumps(decision_view(run_id), separators=(",", ":"))
+        retry_locked(self.client.set_experiment_tag, self.experiment_id(task), SHARED_VIEW_TAG + run_id, view)
+        for plot in plots:
+            retry_locked(self.client.log_artifact, run_id, str(plot), artifact_path="pareto")
+        return run_id
 
     def finish(self) -> None:
         for run_id in self._parents.values():

@@ -62,6 +62,7 @@ class MlflowSink:
         self._opening: threading.Thread | None = None
         self._seen: dict[str, set[str]] = {}
         self.runs: list[tuple[str, str]] = []  # (experiment id, run id) of every child run this sink logged
+        self.views: list[tuple[str, str]] = []  # (experiment id, parent run id) of each decision view (describe)
 
     # -- state ----------------------------------------------------------------------------------
     def probe(self) -> str | None:
@@ -171,14 +172,36 @@ class MlflowSink:
             except Exception:
                 pass
 
+    def describe(self, records: list[dict[str, Any]], written: Iterable[Path]) -> None:
+        """Each parent run's description: its sweep's table, with the Pareto plots of its task from
+        ``written`` (the leaderboard's files) as artifacts. Never raises (MLflow is a view)."""
+        if self._tracker is None or not records:
+            return
+        pngs = [Path(p) for p in written if Path(p).suffix == ".png" and Path(p).name.startswith("pareto-")]
+        groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for record in records:
+            groups.setdefault((record["task"]["name"], record["target"]["name"]), []).append(record)
+        try:
+            for (task, target), group in sorted(groups.items()):
+                plots = [p for p in pngs if p.name.startswith(f"pareto-{task}-") and p.parent.name == target]
+                parent = self._tracker.describe_parent(task, target, group, plots)
+                if parent:
+                    self.views.append((self._tracker.experiment_id(task), parent))
+        except Exception as exc:
+            self._fail(exc)
+
     def compare_link(self) -> str | None:
         """MLflow's compare view of the child runs this sink logged (None when it logged none)."""
         if not self.runs:
             return None
         from suite.tracking import mlflow
 
-        url = mlflow.compare_runs_url(mlflow.ui_base(self.uri), [r for _, r in self.runs], [e for e, _ in self.runs])
+        base = mlflow.ui_base(self.uri)
         where = "" if self.uri.startswith(("http://", "https://")) else " (start the UI first: `edgeq ui`)"
+        if self.views:  # the sweep's runs table with the decision metrics as columns, one per task experiment
+            urls = [mlflow.decision_view_url(base, exp, parent) for exp, parent in self.views]
+            return f"compare these {len(self.runs)} run(s) in MLflow{where}: " + "\n".join(urls)
+        url = mlflow.compare_runs_url(base, [r for _, r in self.runs], [e for e, _ in self.runs])
         return f"compare these {len(self.runs)} run(s) in MLflow{where}: {url}"
 
     def lines(self) -> list[str]:

@@ -60,6 +60,12 @@ DESIGN_METRICS = {
     "efficiency/share_of_peak_pct",
     "efficiency/tops_per_w",
     "efficiency/decode_share_of_roofline_pct",
+    # the decision metrics (speed-up against fp32, significance as 0/1, one size unit, p50 in us)
+    "speedup/p50",
+    "speedup/items_per_s",
+    "acc/delta_significant",
+    "model/size_kib",
+    "latency/p50_us",
 }
 DESIGN_PARAMS = {"method", "family", "w_bits", "a_bits", "runtime", "provider", "target", "batch_size", "scenario"}
 
@@ -79,6 +85,8 @@ def sweeps(mlflow_server: str, shared_cache: Path, tmp_path_factory: pytest.Temp
         "5",
         "--methods",
         "fp32,ptq-static,dynamic",
+        "--runtimes",
+        "ort",
         "--no-mlflow",
         env={"EDGEQ_RESULTS_DIR": str(base / "warm"), "EDGEQ_CACHE_DIR": str(shared_cache)},
     )
@@ -93,6 +101,7 @@ def sweeps(mlflow_server: str, shared_cache: Path, tmp_path_factory: pytest.Temp
             "MLFLOW_TRACKING_URI": mlflow_server,
         }
         cmd = [sys.executable, "-m", "suite", "bench", "--quick", "--limit", str(limit), "--methods", methods]
+        cmd += ["--runtimes", "ort"]  # one run per method: the plan adds openvino for fp32 and ptq-static
         procs.append(
             (
                 results,
@@ -179,9 +188,18 @@ def check_run_against_record(client, run, record: dict) -> None:  # type: ignore
         "latency/p99_ms": lat["p99_ms"],
         "throughput/items_per_s": thr["items_per_s"],
         "model/size_mb": art["size_bytes"] / 1e6,
+        "model/size_kib": round(art["size_bytes"] / 1024, 3),
+        "latency/p50_us": round(lat["p50_ms"] * 1000, 3),
     }
     for name, value in expected.items():
         assert metrics[name] == pytest.approx(value, rel=1e-9), name
+    if record["method"]["family"] == "baseline":
+        assert metrics["speedup/p50"] == metrics["speedup/items_per_s"] == 1.0
+    else:
+        diagnosis = record["diagnosis"]
+        assert metrics["speedup/p50"] == pytest.approx(diagnosis["speedup_p50"], abs=5e-4)
+        assert metrics["speedup/items_per_s"] == pytest.approx(diagnosis["speedup_items_per_s"], abs=5e-4)
+        assert metrics["acc/delta_significant"] == float(acc["vs_fp32"]["significant"])
     if record["power"]["status"] != "measured":
         assert "power/avg_w" not in metrics and "energy/mj_per_item" not in metrics  # absent, never a zero
     for name in metrics:
@@ -240,9 +258,10 @@ def test_sync_is_idempotent_into_any_uri(sweeps, tmp_path: Path) -> None:  # typ
 
 
 def test_links_to_the_runs_on_the_server(sweeps) -> None:  # type: ignore[no-untyped-def]
-    """Each sweep ends with MLflow's compare view of its own job runs on this server; ``edgeq ui``
-    prints each task experiment's runs table (the job runs flat, best top-1 first)."""
-    from urllib.parse import parse_qs, unquote, urlparse
+    """Each sweep ends with a link to its own job runs on this server (a shared runs-table view, saved
+    on the experiment, whose filter is the sweep's parent run); ``edgeq ui`` prints each task
+    experiment's runs table (the job runs flat, best top-1 first)."""
+    from urllib.parse import parse_qs, urlparse
 
     uri, outs = sweeps
     client = _client(uri)
@@ -250,13 +269,17 @@ def test_links_to_the_runs_on_the_server(sweeps) -> None:  # type: ignore[no-unt
     for results, _code, stdout, _stderr in outs:
         last = stdout.rstrip().splitlines()[-1]
         url = last.split(": ", 1)[1]
-        assert url.startswith(f"{uri}/#/compare-runs?")
+        assert url.startswith(f"{uri}/#/experiments/{exp.experiment_id}/runs?")
         query = parse_qs(urlparse(url.split("#", 1)[1]).query)
-        runs = json.loads(unquote(query["runs"][0]))
-        assert sorted(runs) == sorted(
-            _runs_by_fingerprint(client, r["fingerprint"])[0].info.run_id for r in _records(results)
-        )
-        assert json.loads(unquote(query["experiments"][0])) == [exp.experiment_id]
+        assert query["workflowType"] == ["machine_learning"]
+        key = query["viewStateShareKey"][0]
+        view = json.loads(client.get_experiment(exp.experiment_id).tags[f"mlflow.sharedViewState.{key}"])
+        runs = [_runs_by_fingerprint(client, r["fingerprint"])[0] for r in _records(results)]
+        assert {run.data.tags["mlflow.parentRunId"] for run in runs} == {key}
+        assert view["searchFilter"] == f"tags.mlflow.parentRunId = '{key}'"
+        assert view["selectedColumns"][:2] == ["metrics.`speedup/p50`", "metrics.`acc/delta_top1`"]
+        found = client.search_runs([exp.experiment_id], filter_string=view["searchFilter"])
+        assert sorted(r.info.run_id for r in found) == sorted(r.info.run_id for r in runs)
     out = edgeq("ui", env={"MLFLOW_TRACKING_URI": uri})
     assert out.returncode == 0, out.stderr
     line = next(line for line in out.stdout.splitlines() if line.startswith("edgeq/digits-cnn: "))
