@@ -85,6 +85,11 @@ def without_top_level_block(text: bytes, key: bytes) -> bytes:
     return b"".join(kept)
 
 
+def profile_sha256(data: bytes) -> str:
+    """A profile's fingerprint hash: its bytes less the ``peak`` block (see :func:`load_model`)."""
+    return hashlib.sha256(without_top_level_block(data, b"peak")).hexdigest()
+
+
 def load_model(path: Path, model: type[M], unhashed: tuple[bytes, ...] = ()) -> Loaded:
     """``path`` validated against ``model``. Its sha256 (which goes into job fingerprints) covers the file's
     bytes less the top-level blocks named in ``unhashed``: a profile's ``peak`` block describes the hardware's

@@ -17,22 +17,35 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from suite.config import profile_sha256
 from suite.errors import EXIT_JOBS_FAILED, EXIT_OK, BadInput
 from suite.machine.target import load_target
 from suite.records.store import atomic_write_json, load_record
 
 
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 def _materialise(
-    source: dict[str, Any] | None, want_sha: str | None, fallback: str | None, dest: Path, what: str, record_path: Path
+    source: dict[str, Any] | None,
+    want_sha: str | None,
+    fallback: str | None,
+    dest: Path,
+    what: str,
+    record_path: Path,
+    digest: Callable[[bytes], str] = _sha256,
 ) -> Path:
     """The config file of the record: the original path if it still has the recorded hash, else the
-    text embedded in the record written to ``dest``."""
+    text embedded in the record written to ``dest``. ``digest``: how that hash was made (a profile's
+    leaves out its peak block)."""
     if fallback and want_sha:
         path = Path(fallback)
-        if path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() == want_sha:
+        if path.is_file() and digest(path.read_bytes()) == want_sha:
             return path  # relative paths inside it keep resolving against its own folder
     text = (source or {}).get("text")
     if text is None:
@@ -41,7 +54,7 @@ def _materialise(
             f"is gone or changed (expected sha256 {want_sha}); records from before reproduce support cannot be rebuilt"
         )
     data = text.encode("utf-8")
-    if want_sha and hashlib.sha256(data).hexdigest() != want_sha:
+    if want_sha and digest(data) != want_sha:
         raise BadInput(
             f"{record_path}: sources.{what}.text: its sha256 is not the recorded {want_sha}; the record was edited"
         )
@@ -98,6 +111,7 @@ def plan_from_record(record: dict[str, Any], record_path: Path, workdir: Path) -
         workdir / "profile.yaml",
         "profile",
         record_path,
+        digest=profile_sha256,
     )
     profile = load_target(str(target_path))
     method = record["method"]["name"]

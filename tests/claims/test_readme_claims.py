@@ -184,7 +184,7 @@ def _alive(pid: int) -> bool:
 def test_force_remeasures_and_a_changed_cached_artifact_is_rebuilt(
     onnx_task: Path, tmp_path: Path, results_dir: Path
 ) -> None:
-    args = ("bench", "--quick", "--no-mlflow", "--tasks", str(onnx_task), "--methods", "fp32")
+    args = ("bench", "--quick", "--no-mlflow", "--tasks", str(onnx_task), "--methods", "fp32", "--runtimes", "ort")
     first = edgeq(*args, env=_env(tmp_path))
     assert first.returncode == 0, first.stdout + first.stderr
     (path,) = list((results_dir / "records").rglob("*.json"))

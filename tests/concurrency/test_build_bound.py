@@ -10,6 +10,7 @@ from typing import Any
 
 from suite.job.isolate import JobProcess, enter_measurement
 from suite.job.plan import plan
+from suite.job.request import SweepRequest
 from suite.job.spec import Job
 from suite.machine.target import load_target
 from tests.conftest import REPO
@@ -24,7 +25,7 @@ def phased_runner(job: Job) -> dict[str, Any]:
 
 
 def _job() -> Job:
-    return plan(load_target(str(REPO / "hardware" / "local-cpu.yaml")))[0]
+    return plan(load_target(str(REPO / "hardware" / "local-cpu.yaml")), SweepRequest()).jobs[0]
 
 
 def _run(build_s: float, measure_s: float, timeout_s: float, build_timeout_s: float) -> dict[str, Any]:

@@ -51,7 +51,7 @@ def _gone(pid: int) -> bool:
 @pytest.mark.timeout(600)
 def test_segfault_hang_oom_and_exception_become_failed_records(tmp_path: Path, results_dir: Path) -> None:
     methods = "fp32,test-segfault,test-oom,test-raise,dynamic"
-    r = edgeq("bench", "--quick", "--no-mlflow", "--methods", methods, env=FAULTY)
+    r = edgeq("bench", "--quick", "--no-mlflow", "--methods", methods, "--runtimes", "ort", env=FAULTY)
     out = r.stdout + r.stderr
     assert r.returncode == 1, out  # some jobs failed, after every job ran
     assert "Traceback" not in out
@@ -113,6 +113,8 @@ def test_segfault_hang_oom_and_exception_become_failed_records(tmp_path: Path, r
         "--no-mlflow",
         "--methods",
         "fp32,test-raise,dynamic",
+        "--runtimes",
+        "ort",
         "--retry-failed",
         env=FAULTY,
     )

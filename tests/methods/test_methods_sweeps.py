@@ -71,6 +71,8 @@ def test_litert_rows_beside_ort_rows(results_dir: Path) -> None:
         "digits-cnn",
         "--methods",
         "fp32,tflite-fp32,tflite-int8,tflite-16x8",
+        "--runtimes",
+        "ort,litert",
         "--quick",
         "--no-mlflow",
         env=ONE_THREAD,

@@ -75,6 +75,8 @@ def test_sigkill_mid_job_then_rerun_skips_finished_and_does_the_rest(tmp_path: P
         "--no-mlflow",
         "--methods",
         "fp32,test-slow,dynamic",
+        "--runtimes",
+        "ort",
         "--set",
         f"test-slow.marker={marker}",
     ]
