@@ -115,7 +115,7 @@ def render_block() -> str:
         "## Parameters",
         "",
         "Set per task (`method_params:` in the task YAML), per target (`method_defaults:` in the profile) or",
-        "per sweep (`edgeq bench --set METHOD.PARAM=VALUE`); an unknown parameter or a value out of range is",
+        "per sweep (`edgeq bench --param METHOD.PARAM=VALUE`); an unknown parameter or a value out of range is",
         "refused in one line before any job runs.",
         *parameters,
         "",
