@@ -107,10 +107,10 @@ def _cached_artifact(folder: Path) -> Artifact | None:
 
 def _with_compute(task: Loaded, folder: Path, artifact: Artifact) -> Artifact:
     """A cached artifact built before MACs were counted: counted once now and its description rewritten."""
-    if "compute" in artifact.details:
+    if "work" in artifact.details:
         return artifact
     state = task_state(task)
-    artifact.details["compute"] = artifact_compute(artifact.format, artifact.path, lambda: fp32_onnx(state), state.task)
+    artifact.details["work"] = artifact_compute(artifact.format, artifact.path, lambda: fp32_onnx(state), state.task)
     meta = json.loads((folder / "artifact.json").read_text())
     atomic_write_json(folder / "artifact.json", {**meta, "artifact": artifact.to_record()})
     return artifact
@@ -180,7 +180,7 @@ def _build(task: Loaded, method: str, params: dict[str, Any], folder: Path, targ
         ):
             artifact.details["conversion_check"] = state.reference.conversion_check  # the graph it started from
         # MACs and weight bytes from the built file (or the ONNX it was made from); never fails the build
-        artifact.details.setdefault("compute", artifact_compute(artifact.format, built_path, ctx.fp32_onnx, state.task))
+        artifact.details.setdefault("work", artifact_compute(artifact.format, built_path, ctx.fp32_onnx, state.task))
         artifact.path = folder / built_path.relative_to(tmp)  # where it will be once published
         atomic_write_json(
             tmp / "artifact.json", {"artifact": artifact.to_record(), "simulated_top1": artifact.simulated_top1}

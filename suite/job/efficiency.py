@@ -1,6 +1,6 @@
 """A measured job's ``compute`` and ``efficiency`` blocks, set on the machine that measured.
 
-The compute block was counted when the artifact was built (``artifact.details.compute``, prepare side);
+The compute block was counted when the artifact was built (``artifact.details.work``, prepare side);
 the record carries it at the top level so every reader finds the work per item without opening the
 artifact's details. The efficiency block is worked out here, after the timed window, and not at publish
 time: a profile with ``peak: {derived: cpu}`` describes whichever CPU runs the job (a board that received
@@ -22,7 +22,7 @@ def compute_of_artifact(artifact: dict[str, Any] | None) -> dict[str, Any] | Non
     """The compute block stored with the artifact (None for an artifact built before MACs were counted
     and not used since: ``suite.job.build`` counts those on their next use)."""
     details = (artifact or {}).get("details") or {}
-    compute = details.get("compute")
+    compute = details.get("work")
     return dict(compute) if isinstance(compute, dict) else None
 
 

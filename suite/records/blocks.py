@@ -30,7 +30,7 @@ class Blocks:
     throughput: Block | None = None
     power: Block | None = None
     memory: Block | None = None
-    #: Work per item (the artifact's ``details.compute``, carried to the top level) and the achieved
+    #: Work per item (the artifact's ``details.work``, carried to the top level) and the achieved
     #: operations set against the measuring machine's peak (``suite.job.efficiency``).
     compute: Block | None = None
     efficiency: Block | None = None

@@ -71,7 +71,8 @@ class View:
         self.eff: dict[str, Any] = record.get("efficiency") or {}
         details = self.art.get("details") or {}
         # the top-level block, else the one stored with the artifact (records written before it was carried up)
-        self.compute: dict[str, Any] = record.get("compute") or details.get("compute") or {}
+        work = record.get("compute") or details.get("work")
+        self.compute: dict[str, Any] = work if isinstance(work, dict) else {}
         self.method: dict[str, Any] = record.get("method") or {}
         self.params: dict[str, Any] = self.method.get("params") or {}
 

@@ -37,6 +37,6 @@ def test_built_digits_artifacts_carry_their_compute_block() -> None:
     counts = {}
     for method in ("fp32", "ptq-static", "dynamic"):
         artifact, _ = build_artifact(task, method, {}, f"compute-{method}")
-        counts[method] = artifact.details["compute"]["macs_per_item"]
+        counts[method] = artifact.details["work"]["macs_per_item"]
     # 16x8x8 outputs x 9 + 32x8x8 x 16x9 + 512 x 64 + 64 x 10 = 9216 + 294912 + 32768 + 640
     assert set(counts.values()) == {337_536}, counts

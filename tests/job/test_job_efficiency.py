@@ -35,7 +35,7 @@ def job_blocks(compute: dict[str, Any] | None, *, threads: int | None = None, em
     blocks = Blocks(environment={"os": "Linux", "board": {"gpus": []}})
     if emulated:
         blocks.environment_added["emulated"] = emulated
-    blocks.artifact = {"format": "onnx", "weight_bits": 8, "activation_bits": 8, "details": {"compute": compute}}
+    blocks.artifact = {"format": "onnx", "weight_bits": 8, "activation_bits": 8, "details": {"work": compute}}
     blocks.runtime = {"name": "ort", "threads": threads, "inference_precision": "int8"}
     blocks.latency = {"p50_ms": 0.5, "valid": True}
     blocks.throughput = {"items_per_s": 4000.0, "valid": True}
@@ -188,7 +188,7 @@ def test_real_jobs_counted_and_uncounted(results_dir: Path, tmp_path: Path) -> N
     def uncounted_inputs(job: Job) -> PreparedInputs:
         inputs = build_inputs(job)
         artifact = dict(inputs.artifact_record)
-        artifact["details"] = {**(artifact.get("details") or {}), "compute": uncountable}
+        artifact["details"] = {**(artifact.get("details") or {}), "work": uncountable}
         return dataclasses.replace(inputs, artifact_record=artifact)
 
     record = run(job, uncounted_inputs)
