@@ -108,7 +108,7 @@ def test_summary_fits_80_columns_and_ends_with_the_compare_link(first_sweep) -> 
         assert cells[2].startswith(f"{record['accuracy']['delta_top1'] * 100:+.2f}")
         assert cells[3] == f"{record['latency']['p50_ms']:.4f}"
         assert cells[4].endswith("x")
-    assert lines[-1].startswith("compare these 3 run(s) in MLflow") and "#/compare-runs?runs=%5B" in lines[-1]
+    assert lines[-1].startswith("compare these 3 run(s) in MLflow") and "viewStateShareKey=" in lines[-1]
 
     from mlflow.tracking import MlflowClient
 

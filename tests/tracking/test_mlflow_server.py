@@ -188,7 +188,7 @@ def check_run_against_record(client, run, record: dict) -> None:  # type: ignore
         "latency/p99_ms": lat["p99_ms"],
         "throughput/items_per_s": thr["items_per_s"],
         "model/size_mb": art["size_bytes"] / 1e6,
-        "model/size_kib": round(art["size_bytes"] / 1024, 3),
+        "model/size_kib": art["size_bytes"] / 1024,
         "latency/p50_us": round(lat["p50_ms"] * 1000, 3),
     }
     for name, value in expected.items():
