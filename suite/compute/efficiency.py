@@ -46,7 +46,8 @@ def _get(data: Any, *keys: str) -> Any:
 
 def compute_of(record: dict[str, Any]) -> dict[str, Any] | None:
     """The record's compute block: top-level ``compute``, else the one stored with the artifact."""
-    return record.get("compute") or _get(record, "artifact", "details", "work")
+    found = record.get("compute") or _get(record, "artifact", "details", "work")
+    return found if isinstance(found, dict) else None  # a method's own note in details is no block
 
 
 def ran_precisions(record: dict[str, Any]) -> tuple[list[str], str]:
