@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,7 +57,7 @@ class Timed:
     items: int
 
 
-class TaskKind:
+class TaskKind(ABC):
     """A task kind: its accuracy pass and its timing plan. ``metric`` is the ``accuracy.metric`` its
     records carry (declared, with its other fields, in ``suite.records.fields``)."""
 
@@ -78,11 +79,13 @@ class TaskKind:
         """Does this kind measure ``task`` (its metric is this kind's; ``extras``: the prepared eval data)?"""
         return task.metric == self.metric
 
+    @abstractmethod
     def accuracy(self, run: KindRun) -> dict[str, Any]:
-        raise NotImplementedError
+        """The record's ``accuracy`` block: the deployed model scored through the runtime that is timed."""
 
+    @abstractmethod
     def time(self, run: KindRun) -> Timed:
-        raise NotImplementedError
+        """The record's latency and throughput blocks, timed the way this kind is deployed."""
 
 
 def kind_for(task: TaskConfig, extras: dict[str, Any]) -> TaskKind:
