@@ -111,7 +111,7 @@ test: setup test-deps lint
 # sweep; the markers are in pyproject.toml, the two tiers in docs/developing.md).
 FAST := not slow and not e2e and not server and not browser and not board and not gpu and not jetson
 test-fast: setup
-	$(BIN)/python -m pytest -q -m "$(FAST)" $(ARGS)
+	EDGEQ_HYPOTHESIS_PROFILE=fast $(BIN)/python -m pytest -q -m "$(FAST)" $(ARGS)
 
 # ruff (lint and format, [tool.ruff]), the layers and the run side's import rules ([tool.importlinter]),
 # mypy on the run side ([tool.mypy]).

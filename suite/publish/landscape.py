@@ -4,12 +4,23 @@ lines of equal TOPS/W), with every measured record placed at its achieved ops/s 
 The datasheet points are labelled without overlap by adjustText (PyPI ``adjustText``, pinned in the
 ``track`` extra), which moves labels apart and draws a leader line to the point; matplotlib's object API
 (no pyplot global state) keeps it safe in any thread, as for the Pareto plots.
+
+Placing the labels and drawing the chart twice (PNG, SVG) is most of what a publication costs, and the
+drawing is deterministic (the same processors and points give the same bytes). A publication draws one
+chart per target plus one over all, and every target whose records place no point gets the very same
+chart, as does every sweep's re-publication of an unchanged target; so the finished files are kept in
+memory, keyed by what was drawn, and written again from there (the last few charts only).
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +32,10 @@ from suite.publish.landscape_data import LANDSCAPE_FILE, MeasuredPoint, Processo
 ADJUST_STEPS = 200
 #: efficiency lines drawn, TOPS per watt
 TOPS_PER_W_LINES = (0.01, 0.1, 1.0, 10.0, 100.0)
+#: finished charts kept in memory (one a few hundred KiB), the most recently drawn
+KEPT_CHARTS = 8
+#: the files of a chart, in the order they are written
+CHART_FILES = ("landscape.png", "landscape.svg")
 
 
 @dataclass
@@ -39,8 +54,49 @@ def _best_per_target(points: Sequence[MeasuredPoint]) -> dict[str, MeasuredPoint
     return best
 
 
+@dataclass(frozen=True)
+class _Chart:
+    """A drawn chart: each file's bytes, and what the result reports of its labels."""
+
+    files: tuple[bytes, ...]
+    processor_labels: tuple[str, ...]
+    measured_labels: tuple[str, ...]
+    overlapping_labels: tuple[tuple[str, str], ...]
+
+
+_KEPT: OrderedDict[str, _Chart] = OrderedDict()
+_KEPT_LOCK = threading.Lock()
+
+
+def _chart_key(processors: Sequence[Processor], points: Sequence[MeasuredPoint]) -> str:
+    drawn = {"processors": [p.model_dump(mode="json") for p in processors], "points": [asdict(p) for p in points]}
+    return hashlib.sha256(json.dumps(drawn, sort_keys=True, default=str).encode()).hexdigest()
+
+
 def draw_landscape(processors: Sequence[Processor], points: Sequence[MeasuredPoint], out_dir: Path) -> LandscapeResult:
-    """Write ``landscape.png`` and ``landscape.svg`` under ``out_dir``."""
+    """Write ``landscape.png`` and ``landscape.svg`` under ``out_dir`` (drawn, or the same chart kept)."""
+    key = _chart_key(processors, points)
+    with _KEPT_LOCK:
+        chart = _KEPT.get(key)
+        if chart is not None:
+            _KEPT.move_to_end(key)
+    if chart is None:
+        chart = _draw(processors, points)
+        with _KEPT_LOCK:
+            _KEPT[key] = chart
+            while len(_KEPT) > KEPT_CHARTS:
+                _KEPT.popitem(last=False)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = [out_dir / name for name in CHART_FILES]
+    for path, data in zip(paths, chart.files, strict=True):
+        path.write_bytes(data)
+    return LandscapeResult(
+        paths, list(chart.processor_labels), list(chart.measured_labels), list(chart.overlapping_labels)
+    )
+
+
+def _draw(processors: Sequence[Processor], points: Sequence[MeasuredPoint]) -> _Chart:
+    """Draw the chart (adjustText places the labels) into PNG and SVG bytes."""
     from adjustText import adjust_text
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -169,17 +225,19 @@ def draw_landscape(processors: Sequence[Processor], points: Sequence[MeasuredPoi
     fig.canvas.draw()
     boxes = [(t.get_text(), t.get_window_extent()) for t in texts]
     overlapping = [(a, b) for i, (a, box_a) in enumerate(boxes) for b, box_b in boxes[i + 1 :] if box_a.overlaps(box_b)]
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = [out_dir / "landscape.png", out_dir / "landscape.svg"]
     from matplotlib import rc_context
 
     # SVG labels stay text (searchable, readable by tests); a fixed id salt and no date keep the files the
     # same bytes when a publication is rebuilt from the same records.
+    files = []
     with rc_context({"svg.fonttype": "none", "svg.hashsalt": "edgeq-landscape"}):
-        for path in paths:
-            metadata = {"Software": None} if path.suffix == ".png" else {"Creator": None, "Date": None}
-            fig.savefig(path, dpi=130, metadata=metadata)
-    return LandscapeResult(paths, processor_labels, measured_labels, overlapping)
+        for name in CHART_FILES:
+            kind = name.rsplit(".", 1)[1]
+            metadata = {"Software": None} if kind == "png" else {"Creator": None, "Date": None}
+            buffer = io.BytesIO()
+            fig.savefig(buffer, format=kind, dpi=130, metadata=metadata)
+            files.append(buffer.getvalue())
+    return _Chart(tuple(files), tuple(processor_labels), tuple(measured_labels), tuple(overlapping))
 
 
 def profile_peak(target: str) -> dict[str, Any] | None:

@@ -151,6 +151,7 @@ def _broken_store(root: Path) -> Path:
     return folder
 
 
+@pytest.mark.slow(reason="publishes the whole leaderboard, charts included, twice")
 def test_unreadable_records_are_skipped_with_one_warning_each(
     results_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

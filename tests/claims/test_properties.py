@@ -9,7 +9,10 @@ ones, mutated ones and hostile ones, and what must hold for every one of them:
 Commands run in this process (``suite.cli.main.run``, the console script's own function), so an
 example costs milliseconds, not an interpreter start. Example counts are bounded for ``make test``
 (about a minute here, all together) and derandomized, so CI runs the same examples every time;
-``EDGEQ_HYPOTHESIS_PROFILE=long`` multiplies them by 20 with fresh random draws for a longer hunt.
+``EDGEQ_HYPOTHESIS_PROFILE=long`` multiplies them by 20 with fresh random draws for a longer hunt, and
+``EDGEQ_HYPOTHESIS_PROFILE=fast`` (set by ``make test-fast``) keeps a quarter of them (at least 3,
+derandomized too), so the edit-test loop checks every property in seconds while ``make test`` runs the
+full count.
 Nothing here runs a job: sweeps are fuzzed on a task whose data is named by an unset environment
 variable, so every job is planned, checked and recorded as skipped.
 """
@@ -51,13 +54,15 @@ settings.register_profile(
     print_blob=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large],
 )
+settings.register_profile("fast", parent=settings.get_profile("ci"))
 PROFILE = os.environ.get("EDGEQ_HYPOTHESIS_PROFILE", "ci")
 settings.load_profile(PROFILE)
-SCALE = 20 if PROFILE == "long" else 1
+#: examples per property, relative to the counts below: the fast tier's quarter, the long hunt's 20-fold
+SCALE = {"long": 20.0, "fast": 0.25}.get(PROFILE, 1.0)
 
 
 def examples(n: int) -> Any:
-    return settings(max_examples=n * SCALE)
+    return settings(max_examples=max(3, round(n * SCALE)))
 
 
 DIGITS = yaml.safe_load((REPO / "tasks" / "digits-cnn.yaml").read_text())

@@ -42,11 +42,13 @@ VISIBLE = """return Array.from(document.querySelectorAll('#board tbody tr')).fil
   .map(r => [r.dataset.label, r.dataset.target, r.cells[3].dataset.v]);"""
 
 
-@pytest.fixture()
-def page(results_dir: Path) -> Path:
-    store = write_records(results_dir, RECORDS)
-    leaderboard.publish(store, None, results_dir / "leaderboard")
-    return results_dir / "leaderboard" / "index.html"
+@pytest.fixture(scope="module")
+def page(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One publication for the whole module (its charts take seconds to draw); the tests only read it."""
+    root = tmp_path_factory.mktemp("html-results")
+    store = write_records(root, RECORDS)
+    leaderboard.publish(store, None, root / "leaderboard")
+    return root / "leaderboard" / "index.html"
 
 
 def test_page_is_self_contained(page: Path) -> None:

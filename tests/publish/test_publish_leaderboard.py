@@ -171,6 +171,7 @@ def _digest(folder: Path) -> dict[str, str]:
     }
 
 
+@pytest.mark.slow(reason="three `edgeq publish` subprocesses, each drawing every chart of the snapshot")
 def test_snapshot_rebuilds_from_itself(results_dir: Path, tmp_path: Path) -> None:
     records = sweep_records() + [make_record("fp32", 0.99, 1.0, target="bench-b")]
     write_records(results_dir, records)
@@ -227,6 +228,7 @@ def _git_status() -> str | None:
     return run.stdout if run.returncode == 0 else None
 
 
+@pytest.mark.slow(reason="an `edgeq publish --snapshot` subprocess drawing every chart of the snapshot")
 def test_snapshot_goes_under_the_results_root(results_dir: Path, tmp_path: Path) -> None:
     """With EDGEQ_RESULTS_DIR set and no --published-dir, a snapshot goes to its published/ folder and the
     repository (its results/published included) is untouched."""

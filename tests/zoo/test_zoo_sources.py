@@ -150,6 +150,7 @@ def test_optional_sources_say_what_is_missing(tmp_path: Path, monkeypatch: pytes
             torchvision_source.load(cfg, None)
 
 
+@pytest.mark.slow(reason="an `edgeq bench` subprocess: plans 8 jobs and publishes their leaderboard")
 def test_env_var_tasks_are_skipped_with_one_line(results_dir: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("IMAGENET_VAL_DIR", "RESNET50_WEIGHTS")}
     proc = subprocess.run(
