@@ -109,6 +109,7 @@ def _process_main(
         except (EOFError, OSError):
             return
         if message is None:  # done: skip the interpreter's teardown (TensorFlow's and torch's took 2+ s)
+            _multiprocessing_exit()
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(0)
@@ -123,6 +124,23 @@ def _process_main(
 
 
 _PARENTS_SIGNALS = {getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)}
+
+
+def _multiprocessing_exit() -> None:
+    """multiprocessing's own exit step, which ``os._exit`` skips.
+
+    In a spawned process every ``multiprocessing`` lock is a named semaphore registered with the sweep's
+    resource tracker (a library's lock, tqdm's write lock); its finalizer unlinks and unregisters it at
+    exit. Skipped, the tracker reports it when the sweep exits ("There appear to be 1 leaked semaphore
+    objects to clean up at shutdown"). ``multiprocessing.util._exit_function`` is what ``atexit`` would
+    run: those finalizers, and the end of any pool or child process a library left; the rest of the
+    interpreter's teardown stays skipped. Private, but it is the only entry to that step."""
+    from multiprocessing import util
+
+    try:
+        util._exit_function()
+    except Exception as exc:  # a library's finalizer must not turn a finished job process into a crash
+        print(f"edgeq job process {os.getpid()}: multiprocessing clean-up: {exc!r}", file=sys.stderr, flush=True)
 
 
 def _started_shielded(proc: Any) -> None:

@@ -3,6 +3,8 @@ background MLflow open takes a core for seconds, and a timing next to it would r
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from typing import Any
@@ -41,3 +43,38 @@ def test_timing_waits_while_the_sweep_is_busy() -> None:
         worker.join()
         assert 0.5 <= record["waited"] <= 5.0 and record["elapsed"] >= 0.5
         assert process.started == 1  # the same job process, handed the same Event
+
+
+_KEPT_LOCKS: list[Any] = []
+
+
+def lock_making_runner(job: Job) -> dict[str, Any]:
+    """Makes a multiprocessing lock and keeps it, as tqdm's write lock in a quantizer's progress bar does."""
+    import multiprocessing
+
+    _KEPT_LOCKS.append(multiprocessing.RLock())
+    return {"status": "ok"}
+
+
+SWEEP_WITH_A_LOCK = """
+from suite.job.isolate import JobProcess
+from suite.job.plan import plan
+from suite.job.request import SweepRequest
+from suite.machine.target import load_target
+from tests.job.test_job_process import lock_making_runner
+
+job = plan(load_target("local-cpu"), SweepRequest()).jobs[0]
+with JobProcess(lock_making_runner) as process:
+    assert process.run(job, 120)["status"] == "ok"
+print("sweep done")
+"""
+
+
+def test_a_job_processs_semaphores_are_released_when_it_ends() -> None:
+    """No "leaked semaphore objects" warning when the sweep exits after its job process made a lock.
+    The resource tracker prints it on the sweep's stderr as it shuts down, after the sweep itself."""
+    done = subprocess.run(
+        [sys.executable, "-c", SWEEP_WITH_A_LOCK], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0 and "sweep done" in done.stdout, done.stdout + done.stderr
+    assert "leaked semaphore" not in done.stderr, done.stderr
