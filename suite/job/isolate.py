@@ -138,7 +138,7 @@ def _multiprocessing_exit() -> None:
     from multiprocessing import util
 
     try:
-        util._exit_function()
+        util._exit_function()  # type: ignore[attr-defined]  # private: typeshed leaves it out
     except Exception as exc:  # a library's finalizer must not turn a finished job process into a crash
         print(f"edgeq job process {os.getpid()}: multiprocessing clean-up: {exc!r}", file=sys.stderr, flush=True)
 
