@@ -14,6 +14,13 @@ Settings, and why:
   job of another queue that is still running.
 - Redis result backend on the same server: the record comes back as the task's (JSON) result, keyed
   by the job id, which is the Celery task id too; a redelivered job overwrites the same key.
+- ``result_backend_always_retry`` on a board's app: a board that finishes its job while the broker
+  restarts keeps trying to store the result (backing off to 10 s, ``RESULT_RETRIES`` times: minutes)
+  instead of losing it. The broker connection itself is retried by Celery's defaults
+  (``broker_connection_retry``), and a job that was running carries on meanwhile
+  (``worker_cancel_long_running_tasks_on_connection_loss`` off). The workstation's app reads without
+  retries: it waits for a broker that is down itself, with one line and no log noise
+  (``suite.fleet.dispatch``).
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from typing import Any
 
 TASK_NAME = "edgeq.run_job"
 RESULT_EXPIRES_S = 7 * 24 * 3600  # the workstation may collect a week later (`edgeq bench --fleet` again)
+RESULT_RETRIES = 40  # tries to store or read a result while the broker is down, at most 10 s apart
 
 
 def transport_options(queue: str | None, visibility_s: float | None) -> dict[str, Any]:
@@ -63,6 +71,9 @@ def make_app(url: str, queue: str | None = None, visibility_s: float | None = No
         broker_connection_retry_on_startup=True,  # a board may boot before the broker
         broker_transport_options=transport_options(queue, visibility_s),
         result_backend_transport_options={"socket_connect_timeout": 5},
+        result_backend_always_retry=queue is not None,  # a board's app (see above)
+        result_backend_max_retries=RESULT_RETRIES,
+        result_backend_max_sleep_between_retries_ms=10_000,
         worker_cancel_long_running_tasks_on_connection_loss=False,
         worker_hijack_root_logger=True,
         task_default_queue=queue or "edgeq-unrouted",

@@ -14,16 +14,25 @@
 
 Steps 1 and 4 are the sweep loop every command shares (``suite.sweep.loop``); ``FleetExecutor`` is what
 is particular to a fleet: bundles, messages, the result backend.
+
+The broker may restart while the workstation waits (a crash, an upgrade, `systemctl restart`). While it is
+down the workstation waits for it (one line); once it is back under a new Redis ``run_id`` it sends again
+every job whose result is not there, because a Redis without persistence (or one that crashed between two
+snapshots) has lost the queued messages, the unacknowledged one a board was running and the results
+stored so far. A job sent twice is still measured once: the board that already measured it answers the
+second message from its own record (``suite.fleet.worker``), and its MLflow run is logged only when none
+with its fingerprint is there.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from suite.errors import BadInput
+from suite.fleet.broker_watch import BrokerWatch
 from suite.job.request import SweepRequest
 from suite.job.spec import Job
 
@@ -99,6 +108,7 @@ class FleetExecutor:
         self.started = time.time()
         self.collected: list[tuple[Job, dict[str, Any]]] = []
         self.to_run: dict[str, list[Job]] = {}
+        self.messages: dict[str, dict[str, Any]] = {}  # job id -> what its message carries (to send it again)
 
     def submit(self, job: Job) -> None:
         waiting = None if self.force else _waiting_result(self.app, job)
@@ -138,7 +148,10 @@ class FleetExecutor:
             )
             for entry in entries:
                 jobs[entry["job"]["job_id"]] = wanted[entry["job"]["job_id"]]
-        # 3. the sweep's parent runs (the boards log under them when they reach this store), then the messages
+        # 3. the sweep's parent runs (the boards log under them when they reach this store), then the messages,
+        # the broker's run id read first so that a restart from here on is seen
+        watch = BrokerWatch(self.app.conf.broker_url)
+        watch.check()
         parents = self.sink.parent_runs((j.task_name, j.target_name) for j in jobs.values()) if self.sink else {}
         for job in jobs.values():
             if self.force:
@@ -149,12 +162,8 @@ class FleetExecutor:
                 "force": self.force,
                 "mlflow": {"uri": self.uri, "parents": mine} if mine else None,
             }
-            self.app.send_task(
-                TASK_NAME,
-                kwargs={"bundle": bundles[job.target_name], "job_id": job.job_id, "sweep": sweep},
-                queue=job.target_name,
-                task_id=job.job_id,
-            )
+            self.messages[job.job_id] = {"bundle": bundles[job.target_name], "job_id": job.job_id, "sweep": sweep}
+            self.app.send_task(TASK_NAME, kwargs=self.messages[job.job_id], queue=job.target_name, task_id=job.job_id)
         if jobs:
             per_target = {name: sum(1 for j in jobs.values() if j.target_name == name) for name in bundles}
             self.console.print(
@@ -174,13 +183,34 @@ class FleetExecutor:
                 or [0.0]
             )
         arrived: set[str] = set()
-        for job, record in _collect(self.app, jobs, timeout_s, self.console):  # 4. as they arrive
-            arrived.add(job.job_id)
-            yield job, record, "ran"
+        try:
+            for job, record in _collect(self.app, jobs, timeout_s, self.console, watch, self.send_again):  # 4.
+                arrived.add(job.job_id)
+                yield job, record, "ran"
+        finally:
+            watch.close()
         for job_id, job in jobs.items():
             if job_id not in arrived:
                 line = f"no record came back within {timeout_s:.0f} s (--fleet-timeout): is `edgeq worker --target {job.target_name}` running on a board?"
                 yield job, failed_record(job, "timeout", line, [], time.time() - self.started), "timed out"
+
+    def send_again(self, jobs: list[Job]) -> None:
+        """Send the messages of ``jobs`` again after the broker lost them (restarted).
+
+        On a connection of its own: kombu remembers per connection which queues it has declared, and a
+        broker that lost its data lost the queue's binding too; a message routed without it is dropped
+        without a word. A new connection declares the queue again before it publishes."""
+        from suite.fleet.app import TASK_NAME
+
+        with self.app.connection_for_write() as connection:
+            for job in jobs:
+                self.app.send_task(
+                    TASK_NAME,
+                    kwargs=self.messages[job.job_id],
+                    queue=job.target_name,
+                    task_id=job.job_id,
+                    connection=connection,
+                )
 
 
 def sweep_on_fleet(request: SweepRequest, share: Path | None, timeout_s: float | None, console: Any) -> int:
@@ -256,8 +286,19 @@ def sweep_on_fleet(request: SweepRequest, share: Path | None, timeout_s: float |
     return finish(console, outcomes, sink, written, retry_hint="`edgeq bench --fleet --retry-failed`")
 
 
-def _collect(app: Any, jobs: dict[str, Job], timeout_s: float, console: Any) -> Iterator[tuple[Job, dict[str, Any]]]:
-    """Poll the result backend until every job is back or ``timeout_s`` passes; yield each as it arrives."""
+def _collect(
+    app: Any,
+    jobs: dict[str, Job],
+    timeout_s: float,
+    console: Any,
+    watch: BrokerWatch,
+    send_again: Callable[[list[Job]], None],
+) -> Iterator[tuple[Job, dict[str, Any]]]:
+    """Poll the result backend until every job is back or ``timeout_s`` passes; yield each as it arrives.
+
+    Before each round the broker is asked for its ``run_id``: while it does not answer the round waits;
+    when it answers with another one (restarted), every job not back and not in the backend is sent again
+    with ``send_again``."""
     from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -267,6 +308,7 @@ def _collect(app: Any, jobs: dict[str, Job], timeout_s: float, console: Any) -> 
     t0 = time.monotonic()
     deadline = t0 + timeout_s
     running: dict[str, str] = {}
+    errors = _backend_errors(app)
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -280,11 +322,35 @@ def _collect(app: Any, jobs: dict[str, Job], timeout_s: float, console: Any) -> 
             for name in sorted({j.target_name for j in jobs.values()})
         }
         while len(arrived) < len(jobs) and time.monotonic() < deadline:
+            change = watch.check()
+            if change == "down":
+                if watch.says_down():
+                    console.print(f"the broker does not answer ({watch.problem}); waiting for it", markup=False)
+                time.sleep(POLL_S)
+                continue
+            if change == "restarted":
+                try:  # PENDING is Celery's word for unknown: no result and no state left
+                    lost = [j for i, j in jobs.items() if i not in arrived and app.AsyncResult(i).state == "PENDING"]
+                    if lost:
+                        send_again(lost)
+                except errors as exc:  # down again at once: the next answer counts as the restart
+                    watch.forget(f"{type(exc).__name__}: {exc}")
+                    time.sleep(POLL_S)
+                    continue
+                console.print(
+                    f"the broker restarted: sent {len(lost)} job(s) again whose message or result it lost",
+                    markup=False,
+                )
+                running.clear()
             for job_id, job in jobs.items():
                 if job_id in arrived:
                     continue
                 result = app.AsyncResult(job_id)
-                state = result.state
+                try:
+                    state = result.state
+                except errors as exc:  # went down during the round: the next round waits for it
+                    watch.went_down(f"{type(exc).__name__}: {exc}")
+                    break
                 if state == "STARTED":
                     info = result.info if isinstance(result.info, dict) else {}
                     where = str(info.get("hostname") or "a board")
@@ -308,3 +374,10 @@ def _collect(app: Any, jobs: dict[str, Job], timeout_s: float, console: Any) -> 
                 )
                 yield job, record
             time.sleep(POLL_S)
+
+
+def _backend_errors(app: Any) -> tuple[type[BaseException], ...]:
+    """The exceptions a broker or result backend that is down raises (Redis's, kombu's, the socket's)."""
+    from kombu.exceptions import OperationalError
+
+    return (*app.backend.connection_errors, OperationalError, OSError)
