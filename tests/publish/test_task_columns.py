@@ -81,3 +81,32 @@ def test_every_flag_a_row_can_carry_is_defined_on_the_page() -> None:
     row = frame([make_record("qat", 0.97, 1.0, quick=True)])
     cells = html.page(row, {}, [], "t", "n")
     assert f'<a class="flag" href="#{flag_anchor("quick")}" title="{FLAG_MEANINGS["quick"]}">quick</a>' in cells
+
+
+def test_the_target_readme_reads_as_a_page(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """What the target is (its profile's own line), a section and table per task with its kind's columns,
+    the legend once defining every flag, and each Pareto plot linked to its SVG."""
+    from suite.publish.build import build
+
+    records = [
+        make_record("fp32", 0.98, 1.0, target="local-cpu"),
+        make_record("ptq-static", 0.97, 0.5, target="local-cpu", quick=True),
+        lm_record() | {"target": {"name": "local-cpu", "matched": True, "override": False}},
+    ]
+    build(records, tmp_path)
+    readme = (tmp_path / "local-cpu" / "README.md").read_text(encoding="utf-8")
+    assert "**local-cpu**: This machine's CPU through ONNX Runtime" in readme.split("## ", 1)[0]
+    assert readme.count("## Legend") == 1
+    legend = readme.split("## Legend", 1)[1].split("\n## ", 1)[0]
+    for flag in FLAG_MEANINGS:
+        assert f"- **{flag}**: {FLAG_MEANINGS[flag]}." in legend
+    sections = {s.split("\n", 1)[0]: s for s in readme.split("\n## ")[1:]}
+    cnn, lm = sections["digits-cnn"], sections["tiny-lm"]
+    cnn_head = next(line for line in cnn.splitlines() if line.startswith("| # |"))
+    lm_head = next(line for line in lm.splitlines() if line.startswith("| # |"))
+    assert "top-1 %" in cnn_head and "perplexity" not in cnn_head and "tokens/s" not in cnn_head
+    assert "perplexity" in lm_head and "tokens/s" in lm_head and "top-1 %" not in lm_head
+    assert "power" not in cnn_head and cnn.count("Power not measured: rapl") == 1
+    assert "[![digits-cnn: accuracy against p50 latency" in cnn
+    assert "(pareto-digits-cnn-latency.png)](pareto-digits-cnn-latency.svg)" in cnn
+    assert (tmp_path / "local-cpu" / "pareto-digits-cnn-latency.svg").is_file()
