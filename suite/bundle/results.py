@@ -69,4 +69,8 @@ def import_results(path: Path, use_mlflow: bool, console: Any) -> int:
     for written_path in written:
         if written_path.suffix in (".md", ".html") and written_path.name != "cross-target.md":
             console.print(f"leaderboard: {written_path}")
+    sink.describe([store.read(r["target"]["name"], r["task"]["name"], r["job_id"]) or r for r in records], written)
+    link = sink.compare_link()
+    if link:  # last, and never wrapped, as a local sweep's: the same shared view of the runs logged here
+        console.print(link, markup=False, soft_wrap=True)
     return EXIT_JOBS_FAILED if any(r["status"] == "failed" for r in records) else EXIT_OK

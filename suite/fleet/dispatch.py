@@ -283,6 +283,8 @@ def sweep_on_fleet(request: SweepRequest, share: Path | None, timeout_s: float |
             sink.log(o.record, store.path_for(o.job.target_name, o.job.task_name, o.job.job_id))
     sink.finish()
     written = publish_working(store, names, console)
+    # The parent runs' descriptions and decision views, as a local sweep's: the summary ends with the same link.
+    sink.describe([o.record for o in outcomes if o.how != "reused"], written)  # reused: not under these parents
     return finish(console, outcomes, sink, written, retry_hint="`edgeq bench --fleet --retry-failed`")
 
 

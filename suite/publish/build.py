@@ -8,7 +8,8 @@ Layout under the output root (``<results>/leaderboard/`` or a snapshot ``results
     cross-toolkit.md/.csv the best int8 of each toolkit on each runtime, per target and task
     <target>/README.md   one table per task, columns documented at the end
     <target>/leaderboard.csv, leaderboard.json, cross-toolkit.csv, cross-toolkit.json
-    <target>/pareto-<task>-latency.png, pareto-<task>-energy.png (energy only where measured)
+    <target>/pareto-<task>-latency.png/.svg, pareto-<task>-energy.png/.svg (energy only where measured; the
+                         PNG for Markdown and MLflow, the SVG the page links to at full size)
     <target>/paper-<task>.md, paper-<task>.tex  a compact table per task for a paper (Markdown, LaTeX booktabs)
     landscape.png/.svg, <target>/landscape.png/.svg  the landscape chart (suite.publish.landscape) with
                          every target's records, and with one target's
@@ -58,14 +59,15 @@ def write_target(df, records: list[dict[str, Any]], target: str, out_dir: Path) 
     sub = df[df["target"] == target]
     recs = [r for r in records if r["target"]["name"] == target]
     out_dir.mkdir(parents=True, exist_ok=True)
-    for stale in [*out_dir.glob("pareto-*.png"), *out_dir.glob("paper-*.md"), *out_dir.glob("paper-*.tex")]:
+    stale_globs = ("pareto-*.png", "pareto-*.svg", "paper-*.md", "paper-*.tex")
+    for stale in [path for pattern in stale_globs for path in out_dir.glob(pattern)]:
         stale.unlink()
     written: list[Path] = []
     plots: dict[str, list[str]] = {}
     for task, group in sub.groupby("task", sort=True):
         for result in plot_task(group, out_dir, target, str(task)):
             plots.setdefault(str(task), []).append(result.path.name)
-            written.append(result.path)
+            written += [result.path, *([result.svg] if result.svg else [])]
     chart = draw_for_records(_shown(sub, recs), out_dir)
     written += chart.paths
     readme = markdown.target_readme(sub, recs, target, plots, markdown.landscape_lines(chart))
@@ -97,12 +99,12 @@ def write_target(df, records: list[dict[str, Any]], target: str, out_dir: Path) 
 def write_root(df, records: list[dict[str, Any]], out_root: Path, title: str, rebuild_from: str | None) -> list[Path]:  # type: ignore[no-untyped-def]
     """index.html, cross-target.md/.csv and README.md over every target in ``df``."""
     cross_md, cross_rows = markdown.cross_target(df)
-    plots: dict[tuple[str, str], list[str]] = {}
+    plots: dict[tuple[str, str], list[html.Plot]] = {}
     for (target, task), _ in df.groupby(["target", "task"], sort=True):
         for axis in AXES:
-            rel = f"{target}/pareto-{task}-{axis}.png"
-            if (out_root / rel).is_file():
-                plots.setdefault((str(target), str(task)), []).append(rel)
+            png, svg = (f"{target}/pareto-{task}-{axis}.{ext}" for ext in ("png", "svg"))
+            if (out_root / png).is_file():
+                plots.setdefault((str(target), str(task)), []).append((png, svg if (out_root / svg).is_file() else ""))
     n_targets = df["target"].nunique()
     dates = sorted(df["date"].dropna().unique())
     note = (

@@ -1,8 +1,10 @@
 """Markdown: the per-target leaderboard README, the cross-target table and the index of a publication.
 
-The table columns follow MLPerf's result tables (system, software and its version, accuracy, the
-scenario's metric), extended with what a quantization comparison needs: bits, the delta against fp32,
-the sim-to-real gap, speed-up on the same runtime, power with its reason when absent, and flags.
+A per-target README is a page to read: what the target is and what measured, one section per task with its
+table (``suite.publish.md_table``: the columns follow MLPerf's result tables, system, software and its
+version, accuracy, the scenario's metric, extended with bits, the delta against fp32, the sim-to-real gap,
+speed-up on the same runtime and flags, and only the columns the task's kind has), its provenance, why
+power is missing (once) and its Pareto plots; then the legend, once, defining every flag and mark.
 Written with plain string joins: a Markdown table is one line per row, and ``DataFrame.to_markdown``
 would add a ``tabulate`` dependency for no gain in control over the cells.
 """
@@ -12,182 +14,32 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from suite.publish import fmt, toolkits
+from suite.publish.legend import FLAG_MEANINGS, MARK_MEANINGS
+from suite.publish.md_table import table
 from suite.publish.rows import COLUMN_DOCS
-from suite.records.fields import (
-    ALL_KINDS,
-    COLUMN_FIELDS,
-    Field,
-    evaluated_items,
-    kind_of_metric,
-    lower_is_better,
-    scored_by_items,
-    shown_for,
-)
+from suite.publish.task_kind import task_kind
+from suite.records.fields import evaluated_items, lower_is_better, scored_by_items
 from suite.records.paired import MIN_RANKED_ITEMS
 
 if TYPE_CHECKING:
     from suite.publish.landscape import LandscapeResult
-
-HEADER = [
-    "#",
-    "method",
-    "family",
-    "W/A bits",
-    "runtime",
-    "provider",
-    "top-1 %",
-    "top-5 %",
-    "Δ vs fp32 (pts)",
-    "sim→real gap (pts)",
-    "p50 ms",
-    "p90 ms",
-    "items/s",
-    "speed-up vs fp32",
-    "power (avg W · mJ/item)",
-    fmt.SIZE_HEADER,
-    "Pareto",
-    "flags",
-    "date",
-    "commit",
-    "toolkit",
-]
 
 
 def _cell(text: Any) -> str:
     return " ".join(str(text).split()).replace("|", "\\|")
 
 
-def row_cells(rank: int, r: Any) -> list[str]:
-    """The table cells of one leaderboard row."""
-    if r["status"] != "ok":
-        return _failed_cells(rank, r, len(HEADER))
-    return [
-        _cell(c)
-        for c in [
-            rank,
-            r["label"],
-            r["family"],
-            fmt.bits(r),
-            fmt.runtime(r),
-            r["provider"] if not fmt.missing(r["provider"]) else fmt.DASH,
-            fmt.pct(r["top1"]),
-            fmt.pct(r["top5"]),
-            fmt.delta(r),
-            fmt.pts(r["sim_to_real_gap"]),
-            fmt.with_spread(r["p50_ms"], r["latency_cv"], r["latency_runs"], ".4f", r["p50_ci_pct"]),
-            fmt.num(r["p90_ms"], ".4f"),
-            fmt.with_spread(
-                r["items_per_s"], r["throughput_cv"], r["throughput_runs"], ",.0f", r["items_per_s_ci_pct"]
-            ),
-            fmt.speedup(r),
-            fmt.power(r),
-            fmt.size(r),
-            "★" if r["pareto"] else "",
-            (r["flags"] or "").replace(",", ", "),
-            r["date"] if not fmt.missing(r["date"]) else fmt.DASH,
-            fmt.commit(r),
-            fmt.toolkit(r),
-        ]
-    ]
+def profile_description(target: str) -> str | None:
+    """The one line the target's hardware profile says of itself (``description``), or None where there is
+    no profile of that name here (records from another checkout) or it says nothing."""
+    from suite.config import load_profile_file, target_file
+    from suite.errors import BadInput
 
-
-#: Tasks whose metric is not a share of items (a causal LM's): the columns only their kind fills (declared
-#: in suite.records.fields: the metric, its Δ, token timing) instead of top-1 and items/s; p50 is then the
-#: latency of one whole generation of the task's new tokens.
-KIND_HEAD = HEADER[:6]
-KIND_TIMING = ["p50 ms (generation)", "speed-up vs fp32"]
-MEMORY_FIELDS = [f for f in COLUMN_FIELDS if f.block == "memory" and f.header]
-KIND_TAIL = [fmt.SIZE_HEADER, "Pareto", "flags", "date", "commit", "toolkit"]
-
-
-def kind_header(special: list[Field]) -> list[str]:
-    """The header of a table of a kind not scored by items (``special``: its declared columns)."""
-    return [
-        *KIND_HEAD,
-        *(str(f.header) for f in special),
-        *KIND_TIMING,
-        *(str(f.header) for f in MEMORY_FIELDS),
-        *KIND_TAIL,
-    ]
-
-
-def kind_row_cells(rank: int, r: Any, special: list[Field]) -> list[str]:
-    """The cells of one row of such a table (``kind_header``)."""
-    if r["status"] != "ok":
-        return _failed_cells(rank, r, len(kind_header(special)))
-    return [
-        _cell(c)
-        for c in [
-            rank,
-            r["label"],
-            r["family"],
-            fmt.bits(r),
-            fmt.runtime(r),
-            r["provider"] if not fmt.missing(r["provider"]) else fmt.DASH,
-            *(f.cell(r) for f in special),
-            fmt.with_spread(r["p50_ms"], r["latency_cv"], r["latency_runs"], ".2f"),
-            fmt.speedup(r),
-            *(f.cell(r) for f in MEMORY_FIELDS),
-            fmt.size(r),
-            "★" if r["pareto"] else "",
-            (r["flags"] or "").replace(",", ", "),
-            r["date"] if not fmt.missing(r["date"]) else fmt.DASH,
-            fmt.commit(r),
-            fmt.toolkit(r),
-        ]
-    ]
-
-
-def special_fields(group) -> list[Field]:  # type: ignore[no-untyped-def]
-    """The declared columns that only one task kind fills, where this task's rows have values."""
-    return [f for kind in ALL_KINDS for f in shown_for(kind) if group[f.column].notna().any()]
-
-
-def _failed_cells(rank: int, r: Any, width: int) -> list[str]:
-    reason = f"**{r['status']}**" + (f": {r['error']}" if not fmt.missing(r["error"]) else "")
-    head = [str(rank), r["label"], r["family"], fmt.bits(r), fmt.runtime(r), r["provider"]]
-    return (
-        [_cell(c if not fmt.missing(c) else fmt.DASH) for c in head]
-        + [_cell(reason)]
-        + [fmt.DASH] * (width - 10)
-        + [_cell(r["date"]), fmt.commit(r), _cell(fmt.toolkit(r))]
-    )
-
-
-def table(group) -> str:  # type: ignore[no-untyped-def]
-    special = special_fields(group)
-    if not scored_by_items(group["metric"].iloc[0]):
-        special = shown_for(kind_of_metric(group["metric"].iloc[0]) or "")
-        header = kind_header(special)
-        rows = [kind_row_cells(rank, r, special) for rank, (_, r) in enumerate(group.iterrows(), start=1)]
-    else:  # top-1 tables; an encoder's own columns (embedding cosine) after the Δ
-        header = [*HEADER[:9], *(str(f.header) for f in special), *HEADER[9:]]
-        rows = []
-        for rank, (_, r) in enumerate(group.iterrows(), start=1):
-            row = row_cells(rank, r)
-            if special:
-                own = [f.cell(r) if r["status"] == "ok" else fmt.DASH for f in special]
-                row = [*row[:9], *own, *row[9:]]
-            rows.append(row)
-    lines = ["| " + " | ".join(header) + " |", "|" + "".join("---:|" if h in _RIGHT else "---|" for h in header)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-_RIGHT = {
-    "#",
-    "top-1 %",
-    "top-5 %",
-    "Δ vs fp32 (pts)",
-    "sim→real gap (pts)",
-    "p50 ms",
-    "p90 ms",
-    "items/s",
-    "speed-up vs fp32",
-    fmt.SIZE_HEADER,
-    *KIND_TIMING,
-    *(str(f.header) for f in COLUMN_FIELDS if f.header),
-}
+    try:
+        text = load_profile_file(target_file(target)).config.description
+    except (BadInput, OSError, ValueError):
+        return None
+    return " ".join(str(text).split()) or None
 
 
 def machine_lines(records: list[dict[str, Any]]) -> list[str]:
@@ -243,30 +95,76 @@ def landscape_lines(chart: LandscapeResult, folder: str = "") -> list[str]:
     ]
 
 
+def _anchor(heading: str) -> str:
+    """The anchor GitHub gives a heading: lower case, punctuation dropped, spaces as hyphens."""
+    return "".join(ch for ch in heading.lower() if ch.isalnum() or ch in " -_").replace(" ", "-")
+
+
+def legend_lines() -> list[str]:
+    """The README's legend: every flag a row can carry and every mark a cell can show, and how it was measured."""
+    return [
+        "## Legend",
+        "",
+        "Flags (the `flags` column):",
+        "",
+        *(f"- **{flag}**: {meaning}." for flag, meaning in FLAG_MEANINGS.items()),
+        "",
+        "Marks:",
+        "",
+        *(f"- **{mark}**: {meaning}." for mark, meaning in MARK_MEANINGS.items()),
+        "",
+        "Accuracy is deployed accuracy, measured through the runtime that is timed; the sim→real gap is the "
+        "fake-quant accuracy minus it. Latency: LoadGen SingleStream p50/p90 (for a language model, one whole "
+        "generation of the task's new tokens); throughput: LoadGen Offline. Speed-up is against fp32 on the same "
+        "runtime, version and provider.",
+        "",
+    ]
+
+
+def _provenance(group) -> str:  # type: ignore[no-untyped-def]
+    dates = sorted(str(d) for d in group["date"].dropna().unique())
+    commits = sorted({fmt.commit(r) for _, r in group.iterrows()} - {fmt.DASH})
+    when = (dates[0] if dates[0] == dates[-1] else f"{dates[0]} to {dates[-1]}") if dates else "on an unknown date"
+    return f"Measured {when}, suite commit {', '.join(commits) or 'unknown'}."
+
+
+def _plot_lines(task: str, images: list[str]) -> list[str]:
+    """Each Pareto plot shown (PNG), linked to its SVG at full size where there is one."""
+    lines: list[str] = []
+    for image in images:
+        axis = "energy per item" if image.endswith("-energy.png") else "p50 latency"
+        svg = image[: -len(".png")] + ".svg"
+        lines += [f"[![{task}: accuracy against {axis}, the Pareto front drawn]({image})]({svg})", ""]
+    if images:
+        full = [
+            f"[{'energy per item' if i.endswith('-energy.png') else 'p50 latency'}]({i[: -len('.png')]}.svg)"
+            for i in images
+        ]
+        lines += ["Full-size plots (SVG): " + " · ".join(full) + ".", ""]
+    return lines
+
+
 def target_readme(  # type: ignore[no-untyped-def]
     df, records: list[dict[str, Any]], target: str, plots: dict[str, list[str]], landscape: list[str] | None = None
 ) -> str:
-    """The README.md of one target: one table per task, best primary metric first; ``landscape``: the
-    landscape section (``landscape_lines``), before the cross-toolkit view."""
+    """The README.md of one target: what the target is, one table per task (best primary metric first),
+    the legend once; ``landscape``: the landscape section (``landscape_lines``), before the cross-toolkit view."""
     dates = sorted(d for d in df["date"].dropna().unique())
     commits = sorted({fmt.commit(r) for _, r in df.iterrows()} - {fmt.DASH})
+    tasks = [str(t) for t in sorted(df["task"].unique())]
+    described = profile_description(target)
     lines = [f"# EdgeQ leaderboard: {target}", ""]
+    if described:
+        lines += [f"**{target}**: {described} (profile `hardware/{target}.yaml`)", ""]
     lines += [f"Measured on: {m}." for m in machine_lines(records)] or ["Measured on: no environment recorded."]
     lines += [
         "",
-        f"{len(df)} result(s), {dates[0] if dates else '?'} to {dates[-1] if dates else '?'}, suite commit(s) {', '.join(commits) or 'unknown'}.",
-        f"Packages: {_packages(records) or 'not recorded'}.",
+        f"{len(df)} result(s) of {len(tasks)} task(s), {dates[0] if dates else '?'} to {dates[-1] if dates else '?'}, "
+        f"suite commit(s) {', '.join(commits) or 'unknown'}. Packages: {_packages(records) or 'not recorded'}.",
         "",
-        "Accuracy is deployed accuracy, measured through the runtime that is timed; the sim→real gap is the "
-        "fake-quant accuracy minus it; Δ is marked n.s. where the exact McNemar test on the same items finds no "
-        "significant difference from fp32. Latency: LoadGen SingleStream p50/p90; throughput: LoadGen Offline. "
-        "± is the half-width of the 95% confidence interval (p50: order-statistic interval of the pooled "
-        "per-query latencies; items/s: batch means over the Offline runs' batches); rows timed with fixed counts (--mlperf) show the "
-        "run-to-run coefficient of variation as cv instead. Speed-up is against fp32 on the same "
-        "runtime, version and provider, and is never claimed for simulated methods. ★ marks the Pareto front "
-        "(accuracy vs p50 latency); in a task scored on fewer than 200 items (too few to rank) accuracy "
-        "differences that are not significant count as ties there. Files: [leaderboard.csv](leaderboard.csv), [leaderboard.json](leaderboard.json); "
-        "their columns are listed at the end.",
+        "Tasks: " + " · ".join(f"[{t}](#{_anchor(t)})" for t in tasks) + " · [legend](#legend) (what each flag and "
+        "mark means). Every column of every row: [leaderboard.csv](leaderboard.csv), "
+        "[leaderboard.json](leaderboard.json) ([their columns](#columns-of-leaderboardcsv-and-leaderboardjson)).",
         "",
     ]
     for task, group in df.groupby("task", sort=True):
@@ -282,21 +180,21 @@ def target_readme(  # type: ignore[no-untyped-def]
         lines += [
             f"## {task}",
             "",
-            f"Sorted by deployed {first['metric']} ({order})"
+            f"A {task_kind(group)} task. Sorted by deployed {first['metric']} ({order})"
             + (f" on {n_eval} evaluation {evaluated_items(first['metric'])}." if n_eval else ".")
             + few,
             "",
         ]
-        lines += [table(group), ""]
+        lines += [table(group), "", _provenance(group), ""]
+        reasons = sorted({" ".join(str(r).split()) for r in group["power_reason"] if not fmt.missing(r)})
+        if reasons:
+            lines += ["Power not measured: " + "; ".join(reasons) + ".", ""]
+        lines += _plot_lines(str(task), plots.get(str(task), []))
         lines += [
             f"For a paper: [paper-{task}.md](paper-{task}.md), [paper-{task}.tex](paper-{task}.tex) (LaTeX, booktabs).",
             "",
         ]
-        reasons = sorted({" ".join(str(r).split()) for r in group["power_reason"] if not fmt.missing(r)})
-        if reasons:
-            lines += ["Power not measured: " + "; ".join(reasons) + ".", ""]
-        for image in plots.get(task, []):
-            lines += [f"![{task}: {image}]({image})", ""]
+    lines += legend_lines()
     lines += landscape or []
     lines += toolkits.markdown_lines(toolkits.rows(df))
     lines += ["## Columns of leaderboard.csv and leaderboard.json", ""]

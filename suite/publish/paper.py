@@ -25,6 +25,7 @@ from typing import Any
 
 from suite.files import write_text_atomic
 from suite.publish import fmt
+from suite.publish.legend import FLAG_MEANINGS
 from suite.records.fields import (
     BY_COLUMN,
     ENCODER,
@@ -34,19 +35,6 @@ from suite.records.fields import (
     scored_by_items,
     shown_for,
 )
-from suite.records.paired import MIN_RANKED_ITEMS
-
-#: What each flag means, in one sentence, for the footnotes under a table.
-FLAG_MEANINGS: dict[str, str] = {
-    "simulated": "simulated quantization (fake-quant in float): accuracy only, its speed is not the method's",
-    "unstable": "timing unstable: run-to-run variation above the hardware profile's threshold",
-    "invalid": "LoadGen's minimum duration or query count was not met",
-    "quick": "quick timing: fewer, shorter runs than a full measurement",
-    "fallback": "the runtime fell back from the requested execution provider",
-    "imprecise": "the time bound stopped the timing before its confidence interval reached the profile's goal",
-    "too few to rank": f"fewer than {MIN_RANKED_ITEMS} evaluated items: accuracy differences are not ranked",
-    "emulated": "timed under emulation: its timing is the emulator's, not shown",
-}
 
 #: Flags whose rows show no timing (their latency is not the method's on this target).
 UNTIMED_FLAGS = ("simulated", "emulated")

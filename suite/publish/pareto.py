@@ -5,6 +5,12 @@ latency, or energy per item) at least as low, with one of the two strictly bette
 both on the front. The front itself is a few lines of pure Python (no library needed for an O(n^2)
 test over a few dozen methods); the plots use matplotlib's object API (no pyplot global state), so
 they are safe to draw from any thread and never open a window.
+
+Each plot is written twice: a PNG (the per-target README and MLflow show it) and an SVG with its labels
+as text (the HTML page links to it, sharp at any size). Point labels are placed by adjustText (PyPI
+``adjustText``, pinned in the ``track`` extra, as for the landscape chart), which pushes labels off each
+other and off the points and draws a leader line back; it runs a fixed count of steps, not its default
+time limit, so a rebuild from the same records gives the same files on a loaded machine.
 """
 
 from __future__ import annotations
@@ -15,6 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from suite.records.fields import lower_is_better, scored_by_items
+
+#: adjustText's steps (a count, so the labels land in the same place however loaded the machine is)
+ADJUST_STEPS = 300
 
 #: Which plots exist: file suffix -> (cost column, axis label).
 AXES: dict[str, tuple[str, str]] = {
@@ -43,6 +52,8 @@ class PlotResult:
     front: list[str] = field(default_factory=list)
     dominated: list[str] = field(default_factory=list)
     not_shown: list[str] = field(default_factory=list)
+    svg: Path | None = None  # the same plot as SVG, beside the PNG
+    overlapping: list[tuple[str, str]] = field(default_factory=list)  # label pairs whose boxes still overlap
 
 
 def _point_labels(group) -> list[str]:  # type: ignore[no-untyped-def]
@@ -82,7 +93,10 @@ def plot_front(group, axis: str, path: Path, title: str) -> PlotResult | None:  
     families = sorted(set(shown["family"].fillna("?").astype(str)))
     colours = {f: f"C{i % 10}" for i, f in enumerate(families)}
 
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     fig = Figure(figsize=(8, 5), dpi=110, layout="constrained")
+    FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     if max(xs) / max(min(xs), 1e-12) > 20:
         ax.set_xscale("log")
@@ -117,7 +131,6 @@ def plot_front(group, axis: str, path: Path, title: str) -> PlotResult | None:  
         label="Pareto front",
     )
     _margins(ax, xs, ys, percent=not lower)
-    _annotate(fig, ax, xs, ys, labels, mask)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(
         f"{metric}, deployed (lower is better)"
@@ -135,17 +148,32 @@ def plot_front(group, axis: str, path: Path, title: str) -> PlotResult | None:  
         notes.append("Not shown (simulated, speed not claimed): " + ", ".join(not_shown) + ".")
     fig.text(0.01, 0.005, "  ".join(notes), fontsize=7, alpha=0.8, va="bottom", wrap=True)
     fig.get_layout_engine().set(rect=(0, 0.04, 1, 0.96))
-    from suite.files import replacing
-
-    with replacing(path) as tmp:  # a page showing the plot never reads half a PNG
-        fig.savefig(tmp, metadata={"Software": None})
+    overlapping = _annotate(fig, ax, xs, ys, labels, mask)
+    svg = path.with_suffix(".svg")
+    _save(fig, path, svg)
     return PlotResult(
         path=path,
         axis=axis,
         front=[labels[i] for i in range(len(labels)) if mask[i]],
         dominated=[labels[i] for i in range(len(labels)) if not mask[i]],
         not_shown=not_shown,
+        svg=svg,
+        overlapping=overlapping,
     )
+
+
+def _save(fig: Any, png: Path, svg: Path) -> None:
+    """The PNG and the SVG, each replaced whole (a page showing the plot never reads half a file). The SVG
+    keeps its labels as text (searchable, readable by a test); a fixed id salt and no date make a rebuild
+    from the same records the same bytes."""
+    from matplotlib import rc_context
+
+    from suite.files import replacing
+
+    with rc_context({"svg.fonttype": "none", "svg.hashsalt": "edgeq-pareto"}):
+        for path, metadata in ((png, {"Software": None}), (svg, {"Creator": None, "Date": None})):
+            with replacing(path) as tmp:
+                fig.savefig(tmp, format=path.suffix[1:], metadata=metadata)
 
 
 def _margins(ax: Any, xs: list[float], ys: list[float], percent: bool = True) -> None:
@@ -159,27 +187,30 @@ def _margins(ax: Any, xs: list[float], ys: list[float], percent: bool = True) ->
         ax.set_xlim(max(min(xs) - span * 0.15, 0), max(xs) + span * 0.35)
 
 
-def _annotate(fig: Any, ax: Any, xs: list[float], ys: list[float], labels: list[str], mask: list[bool]) -> None:
-    """Label every point; a label that would overlap one already placed moves up a line (greedy)."""
-    fig.canvas.draw()  # fixes the transforms
-    placed: list[tuple[float, float]] = []
-    order = sorted(range(len(xs)), key=lambda i: (not mask[i], xs[i]))
-    for i in order:
-        px, py = ax.transData.transform((xs[i], ys[i]))
-        dy = 4.0
-        while any(abs(px - qx) < 80 and abs(py + dy * 1.4 - qy) < 11 for qx, qy in placed) and dy < 120:
-            dy += 9.0
-        placed.append((px, py + dy * 1.4))
-        ax.annotate(
-            labels[i],
-            (xs[i], ys[i]),
-            xytext=(6, dy),
-            textcoords="offset points",
-            fontsize=8,
-            alpha=1.0 if mask[i] else 0.45,
-            zorder=4,
-            arrowprops={"arrowstyle": "-", "alpha": 0.3, "linewidth": 0.6} if dy > 13 else None,
-        )
+def _annotate(
+    fig: Any, ax: Any, xs: list[float], ys: list[float], labels: list[str], mask: list[bool]
+) -> list[tuple[str, str]]:
+    """Label every point (front labels solid, dominated ones faded), moved apart by adjustText; returns
+    the label pairs whose boxes still overlap once it has run (none on the plots the tests draw)."""
+    from adjustText import adjust_text
+
+    fig.canvas.draw()  # fixes the layout and the transforms before labels are measured
+    texts = [
+        ax.text(x, y, label, fontsize=8, alpha=1.0 if on_front else 0.55, zorder=4)
+        for x, y, label, on_front in zip(xs, ys, labels, mask, strict=True)
+    ]
+    adjust_text(
+        texts,
+        x=xs,
+        y=ys,
+        ax=ax,
+        expand=(1.15, 1.5),
+        iter_lim=ADJUST_STEPS,
+        arrowprops={"arrowstyle": "-", "color": "0.4", "alpha": 0.5, "linewidth": 0.6},
+    )
+    fig.canvas.draw()
+    boxes = [(t.get_text(), t.get_window_extent()) for t in texts]
+    return [(a, b) for i, (a, box_a) in enumerate(boxes) for b, box_b in boxes[i + 1 :] if box_a.overlaps(box_b)]
 
 
 def plot_task(group, out_dir: Path, target: str, task: str) -> list[PlotResult]:  # type: ignore[no-untyped-def]

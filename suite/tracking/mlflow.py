@@ -240,10 +240,16 @@ def tags_of(record: dict[str, Any]) -> dict[str, str]:
 
 
 def experiment_tags(task: str) -> dict[str, str]:
-    """Tags of a new ``edgeq/<task>`` experiment: ``mlflow.experimentKind`` is what MLflow 3's UI reads to
-    open an experiment on its runs tab in its model-training layout (its JS bundle: an experiment whose kind
-    is ``custom_model_development`` routes to ``runs`` with ``workflowType=machine_learning``; without the
-    tag it asks, or infers GenAI and opens the traces/overview page), with a note on how to compare."""
+    """Tags of a new ``edgeq/<task>`` experiment: its kind, and a note on how to compare its runs.
+
+    ``mlflow.experimentKind: custom_model_development`` says what the experiment is, and MLflow 3 UIs that
+    hide their GenAI / Model training switch route such an experiment to its runs tab. MLflow 3.17.2's UI
+    shows the switch and takes the kind from it instead (its JS bundle: the kind hook returns the
+    ``workflowType`` URL parameter's kind, else the browser's stored ``mlflow.workflowType``, default GenAI,
+    whenever the switch is on, which that build hard-codes; the tag is read only otherwise). So there a bare
+    ``#/experiments/<id>`` opens the GenAI overview in a fresh browser (seen in headless Chromium against
+    ``mlflow server`` 3.17.2), and every link EdgeQ prints carries ``workflowType=machine_learning``
+    (``runs_table_url``, ``decision_view_url``); no server setting changes the default."""
     return {
         "mlflow.experimentKind": "custom_model_development",
         "mlflow.note.content": (

@@ -63,6 +63,7 @@ class MlflowSink:
         self._seen: dict[str, set[str]] = {}
         self.runs: list[tuple[str, str]] = []  # (experiment id, run id) of every child run this sink logged
         self.views: list[tuple[str, str]] = []  # (experiment id, parent run id) of each decision view (describe)
+        self.described = 0  # records described under those parent runs (the fleet's: logged by the boards)
 
     # -- state ----------------------------------------------------------------------------------
     def probe(self) -> str | None:
@@ -187,12 +188,16 @@ class MlflowSink:
                 parent = self._tracker.describe_parent(task, target, group, plots)
                 if parent:
                     self.views.append((self._tracker.experiment_id(task), parent))
+                    self.described += len(group)
         except Exception as exc:
             self._fail(exc)
 
     def compare_link(self) -> str | None:
-        """MLflow's compare view of the child runs this sink logged (None when it logged none)."""
-        if not self.runs:
+        """The link that compares this sweep's job runs in MLflow: the shared view of each described parent
+        run (``describe``: the runs table with the decision metrics as columns), the same for a local sweep,
+        the fleet (whose boards may have logged every run) and ``edgeq import``; else MLflow's compare view
+        of the child runs this sink logged; None when there is neither."""
+        if not self.runs and not self.views:
             return None
         from suite.tracking import mlflow
 
@@ -200,7 +205,8 @@ class MlflowSink:
         where = "" if self.uri.startswith(("http://", "https://")) else " (start the UI first: `edgeq ui`)"
         if self.views:  # the sweep's runs table with the decision metrics as columns, one per task experiment
             urls = [mlflow.decision_view_url(base, exp, parent) for exp, parent in self.views]
-            return f"compare these {len(self.runs)} run(s) in MLflow{where}: " + "\n".join(urls)
+            count = len(self.runs) or self.described  # the fleet's boards may have logged every run
+            return f"compare these {count} run(s) in MLflow{where}: " + "\n".join(urls)
         url = mlflow.compare_runs_url(base, [r for _, r in self.runs], [e for e, _ in self.runs])
         return f"compare these {len(self.runs)} run(s) in MLflow{where}: {url}"
 
