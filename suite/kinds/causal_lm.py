@@ -111,8 +111,8 @@ def fidelity_block(run: KindRun, observer: Any, why: str | None, accuracy: dict[
         return block
     if observer is None:
         return lm_fidelity.unavailable(str(why))
-    block: dict[str, Any] = observer.block()
-    return block
+    scored: dict[str, Any] = observer.block()
+    return scored
 
 
 def paired_perplexity(baseline: dict[str, Any], fidelity: dict[str, Any]) -> dict[str, Any]:
