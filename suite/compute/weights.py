@@ -183,7 +183,7 @@ def _onnx_type(data_type: int) -> str:
     import onnx
 
     name = onnx.TensorProto.DataType.Name(data_type)
-    return _ONNX_NAMES.get(name, name.lower())
+    return str(_ONNX_NAMES.get(name, name.lower()))
 
 
 def _numel(dims: Any) -> int:
