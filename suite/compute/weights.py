@@ -428,49 +428,50 @@ def _ov_elements(node: Any) -> int:
 
 # --- TFLite --------------------------------------------------------------------------------------------
 
+#: Builtin operators whose constant inputs are weights (biases and other 1-D constants are left out).
+_TFLITE_WEIGHT_OPS = {"FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV", "BATCH_MATMUL", "GATHER"}
+
 
 def tflite_tally(path: Path) -> Tally:
-    """Weights of a TFLite model: constant tensors (with a buffer) of two or more dimensions that a
-    FULLY_CONNECTED, CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV, BATCH_MATMUL or GATHER reads, with their
-    per-tensor or per-channel scales and zero points as metadata (32-bit scales, 64-bit zero points, as the
-    flatbuffer stores them)."""
-    from ai_edge_litert.interpreter import Interpreter
+    """Weights of a TFLite flatbuffer (read with LiteRT's generated schema, no interpreter): the constant
+    tensors (a buffer with data, inline or at an offset) of two or more dimensions that a weight operator
+    reads, each with its quantization's scales (float32) and zero points (int64, as the schema stores them)."""
+    import numpy as np
+    from ai_edge_litert import schema_py_generated as schema
 
-    interpreter = Interpreter(model_path=str(path))
-    details = {d["index"]: d for d in interpreter.get_tensor_details()}
-    ops = interpreter._get_ops_details()  # noqa: SLF001 - the only public-enough listing of op inputs
-    weight_ops = {"FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV", "BATCH_MATMUL", "GATHER"}
+    data = path.read_bytes()
+    model = schema.Model.GetRootAs(data, 0)
+    names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+    types = {v: k.lower() for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
+    bits_of = {"float32": 32, "float16": 16, "int8": 8, "uint8": 8, "int4": 4, "int16": 16, "int32": 32}
     tally = Tally()
-    seen: set[int] = set()
-    for op in ops:
-        if op["op_name"] not in weight_ops:
-            continue
-        for index in op["inputs"]:
-            d = details.get(int(index))
-            if d is None or index in seen or len(d["shape"]) < 2:
+    for g in range(model.SubgraphsLength()):
+        graph = model.Subgraphs(g)
+        seen: set[int] = set()
+        for o in range(graph.OperatorsLength()):
+            op = graph.Operators(o)
+            code = model.OperatorCodes(op.OpcodeIndex())
+            name = names.get(max(code.BuiltinCode(), code.DeprecatedBuiltinCode()), "")
+            if name not in _TFLITE_WEIGHT_OPS:
                 continue
-            try:
-                interpreter.get_tensor(int(index))  # a constant has data before any invoke
-            except ValueError:
-                continue
-            if not _tflite_constant(interpreter, d):
-                continue
-            seen.add(index)
-            import numpy as np
-
-            n = int(np.prod(d["shape"]))
-            element = int(np.dtype(d["dtype"]).itemsize * 8)
-            q = d.get("quantization_parameters") or {}
-            scales, zps = q.get("scales"), q.get("zero_points")
-            meta = (len(scales) * 32 if scales is not None else 0) + (len(zps) * 64 if zps is not None else 0)
-            label = np.dtype(d["dtype"]).name + (" (quantized)" if scales is not None and len(scales) else "")
-            role = "embedding (GATHER)" if op["op_name"] == "GATHER" else ""
-            tally.tensors.append(WeightTensor(d["name"], n, n * element, label, float(element), role))
-            tally.metadata_bits += meta
+            for index in op.InputsAsNumpy() if op.InputsLength() else []:
+                if index < 0 or index in seen:
+                    continue
+                tensor = graph.Tensors(int(index))
+                buffer = model.Buffers(tensor.Buffer())
+                constant = buffer is not None and (buffer.DataLength() > 0 or buffer.Offset() > 1)
+                shape = tensor.ShapeAsNumpy() if tensor.ShapeLength() else np.zeros(0)
+                if not constant or len(shape) < 2:
+                    continue
+                seen.add(int(index))
+                kind = types.get(tensor.Type(), str(tensor.Type()))
+                element = bits_of.get(kind, 32)
+                n = int(np.prod(shape))
+                q = tensor.Quantization()
+                scales = q.ScaleLength() if q is not None else 0
+                zero_points = q.ZeroPointLength() if q is not None else 0
+                label = kind + (" (quantized)" if scales else "")
+                role = "embedding (GATHER)" if name == "GATHER" else ""
+                tally.tensors.append(WeightTensor(tensor.Name().decode(), n, n * element, label, float(element), role))
+                tally.metadata_bits += scales * 32 + zero_points * 64
     return tally
-
-
-def _tflite_constant(interpreter: Any, detail: dict[str, Any]) -> bool:
-    """Is the tensor a constant of the model (its data is there before any input is set)?"""
-    variable = detail.get("name", "").startswith("serving_default")
-    return not variable and detail.get("quantization_parameters") is not None

@@ -147,3 +147,28 @@ def test_openvino_ir_int8_weight_compression(tmp_path: Path) -> None:
     # u8 weights, a float scale and a u8 zero point per output channel (NNCF's int8 is per channel)
     assert 8.0 < block["bits_per_weight"] < 8.5 and block["overstated"] is False
     assert all(label.startswith("u8") for label in block["by_type"])
+
+
+def test_tflite_float_and_dynamic_range_int8(tmp_path: Path) -> None:
+    tf = pytest.importorskip("tensorflow")
+    weights = tf.constant(np.random.default_rng(0).normal(size=(64, 32)).astype(np.float32))
+    bias = tf.constant(np.zeros(32, np.float32))
+
+    @tf.function(input_signature=[tf.TensorSpec([1, 64], tf.float32)])
+    def model(x):  # type: ignore[no-untyped-def]
+        return tf.matmul(x, weights) + bias
+
+    paths = {}
+    for name, optimize in (("f32", False), ("int8", True)):
+        converter = tf.lite.TFLiteConverter.from_concrete_functions([model.get_concrete_function()], model)
+        if optimize:  # dynamic-range quantization: int8 weights with their scales
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        paths[name] = tmp_path / f"{name}.tflite"
+        paths[name].write_bytes(converter.convert())
+    fp32 = weights_block("tflite", paths["f32"], 32)
+    assert fp32["bits_per_weight"] == 32.0 and fp32["weights"] == 64 * 32 and fp32["by_type"] == {"float32": 64 * 32}
+    int8 = weights_block("tflite", paths["int8"], 8)
+    assert int8["weights"] == 64 * 32 and set(int8["by_type"]) == {"int8 (quantized)"}
+    # per output channel (32): a float32 scale and an int64 zero point, as the flatbuffer stores them
+    assert int8["metadata_bits"] == 32 * (32 + 64) and int8["bits_per_weight"] == 8 + 32 * 96 / 2048
+    assert int8["overstated"] is True  # on a layer this small the per-channel metadata is 1.5 bits a weight
