@@ -259,7 +259,11 @@ def target_readme(  # type: ignore[no-untyped-def]
         "",
         "Accuracy is deployed accuracy, measured through the runtime that is timed; the sim→real gap is the "
         "fake-quant accuracy minus it; Δ is marked n.s. where the exact McNemar test on the same items finds no "
-        "significant difference from fp32. Latency: LoadGen SingleStream p50/p90; throughput: LoadGen Offline. "
+        "significant difference from fp32 (for a metric over tokens: where the paired 95% interval of the "
+        "difference, bootstrapped over windows, includes 0). W/A bits are the method's nominal weight and "
+        "activation bits; in parentheses the bits per weight the file really stores (scales, zero points and "
+        "tensors kept wider included; flag bits>label where that is more than 0.25 above the nominal). "
+        "Latency: LoadGen SingleStream p50/p90; throughput: LoadGen Offline. "
         "± is the half-width of the 95% confidence interval (p50: order-statistic interval of the pooled "
         "per-query latencies; items/s: batch means over the Offline runs' batches); rows timed with fixed counts (--mlperf) show the "
         "run-to-run coefficient of variation as cv instead. Speed-up is against fp32 on the same "

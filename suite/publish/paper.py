@@ -46,6 +46,7 @@ FLAG_MEANINGS: dict[str, str] = {
     "imprecise": "the time bound stopped the timing before its confidence interval reached the profile's goal",
     "too few to rank": f"fewer than {MIN_RANKED_ITEMS} evaluated items: accuracy differences are not ranked",
     "emulated": "timed under emulation: its timing is the emulator's, not shown",
+    "bits>label": "the file stores more than 0.25 bits per weight above its nominal bits (tensors kept wider, scales)",
 }
 
 #: Flags whose rows show no timing (their latency is not the method's on this target).

@@ -73,6 +73,8 @@ class View:
         # the top-level block, else the one stored with the artifact (records written before it was carried up)
         work = record.get("compute") or details.get("work")
         self.compute: dict[str, Any] = work if isinstance(work, dict) else {}
+        weights = details.get("weights")
+        self.weights: dict[str, Any] = weights if isinstance(weights, dict) else {}
         self.method: dict[str, Any] = record.get("method") or {}
         self.params: dict[str, Any] = self.method.get("params") or {}
 
@@ -148,6 +150,7 @@ class View:
                 ("imprecise", self.precision_met is False),
                 ("too few to rank", self.too_few),
                 ("emulated", self.emulated),
+                ("bits>label", self.weights.get("overstated") is True),
             )
             if on
         ]
@@ -1104,6 +1107,39 @@ FIELDS: list[Field] = [
         "accuracy.vs_fp32.delta_perplexity_ci",
         read=lambda v: _interval((v.acc.get("vs_fp32") or {}).get("delta_perplexity_ci"))[1],
         kinds=_LM,
+    ),
+    # True bits per weight of the artifact as stored (artifact.details.weights, suite.compute.weights)
+    Field(
+        "bits_per_weight",
+        "bits",
+        "storage bits of the artifact's weight tensors (matrix products, convolutions, embeddings) with their "
+        "scales, zero points and block metadata, per logical weight, read from the file",
+        "artifact.details.weights.bits_per_weight",
+        read=lambda v: number(v.weights.get("bits_per_weight")),
+        metric="model/bits_per_weight",
+        lower_is_better=True,
+    ),
+    Field(
+        "nominal_bits_per_weight",
+        "bits",
+        "what the method's label promises per weight (fp32 32, int8 8, int4 4; a GGUF type's block bits, Q4_K 4.5)",
+        "artifact.details.weights.nominal_bits",
+        read=lambda v: number(v.weights.get("nominal_bits")),
+    ),
+    Field(
+        "bits_overstated",
+        "bool",
+        "bits_per_weight exceeds the nominal bits by more than 0.25: the label overstates the compression "
+        "(flag bits>label; artifact.details.weights.higher_precision names the tensors kept wider and why)",
+        "artifact.details.weights.overstated",
+        read=lambda v: v.weights.get("overstated") if isinstance(v.weights.get("overstated"), bool) else None,
+    ),
+    Field(
+        "higher_precision_weights",
+        "int",
+        "weights stored wider than the nominal bits (embedding, LM head, shape fallbacks, skipped layers)",
+        "artifact.details.weights.higher_precision_weights",
+        read=lambda v: _count(v.weights.get("higher_precision_weights")),
     ),
 ]
 
