@@ -1037,7 +1037,7 @@ FIELDS: list[Field] = [
         lower_is_better=True,
         kinds=_LM,
         header="KLD",
-        spec=".4f",
+        spec=".3g",
     ),
     Field(
         "kld_ci_lo",
