@@ -36,6 +36,8 @@ from typing import Any
 
 import numpy as np
 
+from suite.records.store import TEMP_SUFFIX
+
 #: Reference log-probs kept per scored token. Measured with tools/lm_reference_bound.py on gpt-tiny-wiki
 #: (vocabulary 4096, where the full KL is computable; Xeon VM): against the full-vocabulary KL the top-K + tail
 #: KL read low by 42% of the mean at K=64, 32% at 128, 23-25% at 256, 15-17% at 512 (int4 and dynamic int8).
@@ -143,7 +145,9 @@ class ReferenceWriter:
         """Write the reference atomically (a temp file renamed into place: a killed writer leaves no half file)."""
         ref = self.reference(job_id)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        # named like the record store's temp files (writer's pid inside), so a sweep's cleanup of killed
+        # writers' leftovers (suite.records.store.clean_stale_temps) leaves a live writer's alone
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=TEMP_SUFFIX, dir=path.parent)
         try:
             mask = os.umask(0)
             os.umask(mask)
