@@ -76,7 +76,7 @@ def main() -> int:
             for p, q in zip(ref, job):
                 ids, vals = lm_fidelity.top_k(p, k)
                 r: Any = lm_fidelity.Reference(
-                    ids, vals, lm_fidelity.log_rest(p, ids), np.zeros(len(p)), np.array([0, len(p)]), "", k, vocab, ""
+                    ids, vals, lm_fidelity.log_rest(vals), np.zeros(len(p)), np.array([0, len(p)]), "", k, vocab, ""
                 )
                 coarse.append(lm_fidelity.kl_top_k(r, slice(0, len(p)), q))
             bound = np.concatenate(coarse)
