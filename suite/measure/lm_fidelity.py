@@ -42,7 +42,7 @@ from suite.records.store import TEMP_SUFFIX
 #: (vocabulary 4096, where the full KL is computable; Xeon VM): against the full-vocabulary KL the top-K + tail
 #: KL read low by 42% of the mean at K=64, 32% at 128, 23-25% at 256, 15-17% at 512 (int4 and dynamic int8).
 #: That model's perplexity is 372: a flat distribution with most of its mass past any top K, the worst case
-#: for this form. K=256 keeps SmolLM2's reference (8192 tokens) at about 25 MB.
+#: for this form. The file holds 12 bytes per token and K (gpt-tiny-wiki's 16,383 tokens at K=256: 50.6 MB).
 REFERENCE_K = 256
 #: The measured shortfall at REFERENCE_K, written into every record's ``fidelity.reference.bound``.
 MEASURED_BOUND = {
@@ -155,7 +155,8 @@ class ReferenceWriter:
             os.umask(mask)
             os.fchmod(fd, 0o666 & ~mask)  # readable like the records beside it (mkstemp makes it private)
             with os.fdopen(fd, "wb") as out:
-                np.savez_compressed(
+                # uncompressed: zlib took 10-15 s for gpt-tiny-wiki's 16k tokens (Xeon VM, loaded) to halve 50 MB
+                np.savez(
                     out,
                     format=np.array(FORMAT),
                     top_ids=ref.top_ids,
