@@ -149,8 +149,8 @@ class View:
                 ("fallback", self.rt.get("fallback")),
                 ("imprecise", self.precision_met is False),
                 ("too few to rank", self.too_few),
-                ("emulated", self.emulated),
                 ("bits>label", self.weights.get("overstated") is True),
+                ("emulated", self.emulated),
             )
             if on
         ]
