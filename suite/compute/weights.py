@@ -268,7 +268,11 @@ def onnx_tally(path: Path) -> Tally:
 
 
 def _onnx_why(tensor: WeightTensor) -> str:
-    return f"{tensor.role}: left in {tensor.label} by the toolkit" if tensor.role else "left in float by the toolkit"
+    return (
+        f"{tensor.role}: left in {tensor.label} by the toolkit"
+        if tensor.role
+        else f"left in {tensor.label} by the toolkit"
+    )
 
 
 # --- GGUF ----------------------------------------------------------------------------------------------
