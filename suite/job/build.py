@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from suite.compute.artifact import artifact_compute
+from suite.compute.weights import weights_block
 from suite.config import Loaded, load_task
 from suite.config.schemas import TaskConfig
 from suite.data.base import Splits
@@ -106,11 +107,17 @@ def _cached_artifact(folder: Path) -> Artifact | None:
 
 
 def _with_compute(task: Loaded, folder: Path, artifact: Artifact) -> Artifact:
-    """A cached artifact built before MACs were counted: counted once now and its description rewritten."""
-    if "work" in artifact.details:
+    """A cached artifact built before MACs or its weights were counted: counted once now and its
+    description rewritten."""
+    if "work" in artifact.details and "weights" in artifact.details:
         return artifact
-    state = task_state(task)
-    artifact.details["work"] = artifact_compute(artifact.format, artifact.path, lambda: fp32_onnx(state), state.task)
+    if "work" not in artifact.details:
+        state = task_state(task)
+        artifact.details["work"] = artifact_compute(
+            artifact.format, artifact.path, lambda: fp32_onnx(state), state.task
+        )
+    if "weights" not in artifact.details:
+        artifact.details["weights"] = weights_block(artifact.format, artifact.path, artifact.weight_bits)
     meta = json.loads((folder / "artifact.json").read_text())
     atomic_write_json(folder / "artifact.json", {**meta, "artifact": artifact.to_record()})
     return artifact
@@ -181,6 +188,8 @@ def _build(task: Loaded, method: str, params: dict[str, Any], folder: Path, targ
             artifact.details["conversion_check"] = state.reference.conversion_check  # the graph it started from
         # MACs and weight bytes from the built file (or the ONNX it was made from); never fails the build
         artifact.details.setdefault("work", artifact_compute(artifact.format, built_path, ctx.fp32_onnx, state.task))
+        # bits per weight as stored: types, scales and zero points read from the built file (suite.compute.weights)
+        artifact.details.setdefault("weights", weights_block(artifact.format, built_path, artifact.weight_bits))
         artifact.path = folder / built_path.relative_to(tmp)  # where it will be once published
         atomic_write_json(
             tmp / "artifact.json", {"artifact": artifact.to_record(), "simulated_top1": artifact.simulated_top1}

@@ -100,6 +100,8 @@ def measure(
         power_start=power_start,
         power_stop=power_stop,
         ready=ready,
+        job_id=job.job_id,
+        side_file=lambda job_id, suffix: store.path_for(job.target_name, job.task_name, job_id).with_suffix(suffix),
     )
     phase("accuracy")
     blocks.accuracy = kind.accuracy(run)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from suite.config.schemas import TargetConfig, TaskConfig
@@ -17,6 +18,10 @@ from suite.records.fields import Field, lower_is_better, shown_for
 
 
 def _no_hook() -> None:
+    return None
+
+
+def _no_side_file(job_id: str, suffix: str) -> Path | None:
     return None
 
 
@@ -42,6 +47,10 @@ class KindRun:
     # Called once, after the kind's untimed preparation (compiles), right before the timed window: the
     # job's pre-flight and throttle snapshot happen there.
     ready: Callable[[], None] = _no_hook
+    job_id: str = ""
+    # The path of a file kept next to a job's record (its job id, a suffix), e.g. the fp32 job's logit
+    # reference that the task's other jobs read (``suite.measure.lm_fidelity``); None: nowhere to keep one.
+    side_file: Callable[[str, str], Path | None] = _no_side_file
 
     def baseline_accuracy(self, key: str) -> Any:
         """The fp32 record's ``accuracy.<key>`` (this job's own value is used when it is the baseline)."""

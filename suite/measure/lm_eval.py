@@ -6,16 +6,21 @@ scored position) runs as a prompt with an empty KV cache; the logits at position
 negative log-likelihoods are summed over every scored token of every window, and
 ``perplexity = exp(total NLL / scored tokens)``: one exact average over tokens (not a mean of
 per-window perplexities). numpy and the runtime only.
+
+The same log-probabilities feed an optional ``observer`` window by window (``suite.measure.lm_fidelity``:
+the fp32 job writes its reference from them, every other job scores its KL divergence against it), so
+logit fidelity costs no second pass through the model.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from suite.errors import JobFailed
+from suite.measure.lm_fidelity import log_softmax
 
 PAD = -1
 
@@ -30,17 +35,32 @@ def lm_interface(session: Any) -> Any:
     return graph()
 
 
+class WindowObserver(Protocol):
+    """Sees each window's scored log-probs ``[scored, vocab]``, its true next tokens and their NLL, in order."""
+
+    def add(self, logp: np.ndarray, true_ids: np.ndarray, nll: np.ndarray) -> None: ...
+
+
+def scored_logp(logits: np.ndarray, ids: np.ndarray, first: int) -> tuple[np.ndarray, np.ndarray]:
+    """float64 log-probs of the scored positions of one window (``logits[t - 1]`` for ``t >= first``) and the
+    true tokens they score."""
+    return log_softmax(logits[first - 1 : len(ids) - 1]), ids[first:]
+
+
 def token_nll(logits: np.ndarray, ids: np.ndarray, first: int) -> np.ndarray:
     """NLL (nats) of ``ids[t]`` under ``logits[t - 1]`` for ``t >= first`` (one window)."""
-    x = logits[first - 1 : len(ids) - 1].astype(np.float64)
-    peak = x.max(axis=-1, keepdims=True)
-    lse = peak[:, 0] + np.log(np.exp(x - peak).sum(axis=-1))
-    nll: np.ndarray = lse - x[np.arange(len(x)), ids[first:]]
+    logp, true_ids = scored_logp(logits, ids, first)
+    nll: np.ndarray = -logp[np.arange(len(logp)), true_ids]
     return nll
 
 
 def perplexity(
-    session: Any, x: np.ndarray, first: np.ndarray, vocab: int | None = None, max_elements: int = 1 << 24
+    session: Any,
+    x: np.ndarray,
+    first: np.ndarray,
+    vocab: int | None = None,
+    max_elements: int = 1 << 24,
+    observer: WindowObserver | None = None,
 ) -> dict[str, Any]:
     """Perplexity over every scored token of the windows ``x`` (see the module docstring)."""
     graph = lm_interface(session)
@@ -61,7 +81,10 @@ def perplexity(
                 f"model logits have shape {list(logits.shape)}, expected [batch, {length}, {vocab or 'vocab'}]"
             )
         for row in range(j - i):
-            nll = token_nll(logits[row], ids[row], int(first[i + row]))
+            logp, true_ids = scored_logp(logits[row], ids[row], int(first[i + row]))
+            nll = -logp[np.arange(len(logp)), true_ids]
+            if observer is not None:
+                observer.add(logp, true_ids, nll)
             total += float(nll.sum())
             count += len(nll)
         i = j

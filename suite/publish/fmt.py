@@ -82,7 +82,10 @@ def speedup(row: Any) -> str:
 
 
 def bits(row: Any) -> str:
-    return f"{num(row['w_bits'], '.0f')}/{num(row['a_bits'], '.0f')}"
+    """Nominal weight/activation bits, and the weight bits the file really stores where counted: '4/32 (5.00)'."""
+    text = f"{num(row['w_bits'], '.0f')}/{num(row['a_bits'], '.0f')}"
+    stored = row.get("bits_per_weight") if hasattr(row, "get") else None
+    return text if missing(stored) else f"{text} ({float(stored):.2f})"
 
 
 #: The header of every size column: the one unit, named (``suite.records.fields.SIZE_UNIT``).

@@ -83,8 +83,9 @@ def _declared(f: Field) -> Column:
     return Column(str(f.short or f.header or f.column), True, cell, f)
 
 
-def _accuracy_column(metric: str) -> Column:
-    """The accuracy column: the task's metric with its Δ against fp32 (and significance, where tested)."""
+def _accuracy_column(metric: str, present: set[str] | None = None) -> Column:
+    """The accuracy column: the task's metric with its Δ against fp32 (and significance, where tested), and
+    the kind's further accuracy figures that the rows have (``present``: their columns with a value)."""
     if scored_by_items(metric):
 
         def top1(r: Any) -> str:
@@ -94,29 +95,46 @@ def _accuracy_column(metric: str) -> Column:
         return Column("top-1 % (Δ pts)", True, top1)
     own = BY_COLUMN.get(metric)
     delta = BY_COLUMN.get(f"delta_{metric}")
+    beside = [
+        f
+        for f in _kind_fields(metric)
+        if f.block == "accuracy"
+        and f.column not in (metric, f"delta_{metric}")
+        and (present is None or f.column in present)
+    ]
 
     def score(r: Any) -> str:
         text = own.cell(r) if own else fmt.num(r["score"], ".4g")
         d = delta.cell(r) if delta else fmt.DASH
-        return text + ("" if d == fmt.DASH else f" ({d})")
+        text += "" if d == fmt.DASH else f" ({d})"
+        return " · ".join([text, *(f.cell(r) for f in beside)])
 
-    return Column(f"{(own.header if own else None) or metric} (Δ)", True, score)
+    header = " · ".join([f"{(own.header if own else None) or metric} (Δ)", *(str(f.short or f.header) for f in beside)])
+    return Column(header, True, score)
 
 
-def columns(metric: str) -> list[Column]:
+def _kind_fields(metric: str) -> list[Field]:
+    kind = kind_of_metric(metric) or (ENCODER if scored_by_items(metric) else None)
+    return shown_for(kind) if kind else []
+
+
+def columns(metric: str, present: set[str] | None = None) -> list[Column]:
     """The columns of a task scored by ``metric``: at most :data:`MAX_COLUMNS`. Top-1 is shared by
     classifiers and encoders, so such a task may take the encoder's own columns (dropped where empty)."""
-    kind = kind_of_metric(metric) or (ENCODER if scored_by_items(metric) else None)
+    # a kind's further accuracy figures (a causal LM's KLD) sit in the accuracy column, beside its metric
+    folded = not scored_by_items(metric)
     own = [
         f
-        for f in (shown_for(kind) if kind else [])
-        if f.column not in (metric, f"delta_{metric}") and f.block != "memory"
+        for f in _kind_fields(metric)
+        if f.column not in (metric, f"delta_{metric}")
+        and f.block != "memory"
+        and not (folded and f.block == "accuracy")
     ]
     cols = [
         Column("method", False, lambda r: str(r["label"])),
         Column("toolkit", False, fmt.toolkit),
         Column("runtime", False, fmt.runtime),
-        _accuracy_column(metric),
+        _accuracy_column(metric, present),
         *(_declared(f) for f in own),
         Column("p50 ms (speed-up)", True, _p50_speedup),
         Column(fmt.SIZE_HEADER, True, fmt.size),
@@ -130,7 +148,7 @@ def build(group: Any, task: str, target: str) -> Table:
     ok = group[group["status"] == "ok"]
     cols = [
         c
-        for c in columns(metric)
+        for c in columns(metric, {str(c) for c in ok.columns if ok[c].notna().any()})
         if c.declared is None or (c.declared.column in ok and ok[c.declared.column].notna().any())
     ]
     order = "lower" if lower_is_better(metric) else "higher"
@@ -152,6 +170,8 @@ def build(group: Any, task: str, target: str) -> Table:
         table.notes.append(
             ("", "n.s.: the exact McNemar test on the same items finds no significant difference from fp32.")
         )
+    elif not scored_by_items(metric) and ok["delta_significant"].eq(False).any():
+        table.notes.append(("", "n.s.: the paired 95% interval of the difference from fp32 includes 0."))
     failed = len(group) - len(ok)
     if failed:
         table.notes.append(("", f"{failed} failed run(s) not shown (see the leaderboard)."))

@@ -73,6 +73,8 @@ class View:
         # the top-level block, else the one stored with the artifact (records written before it was carried up)
         work = record.get("compute") or details.get("work")
         self.compute: dict[str, Any] = work if isinstance(work, dict) else {}
+        weights = details.get("weights")
+        self.weights: dict[str, Any] = weights if isinstance(weights, dict) else {}
         self.method: dict[str, Any] = record.get("method") or {}
         self.params: dict[str, Any] = self.method.get("params") or {}
 
@@ -147,6 +149,7 @@ class View:
                 ("fallback", self.rt.get("fallback")),
                 ("imprecise", self.precision_met is False),
                 ("too few to rank", self.too_few),
+                ("bits>label", self.weights.get("overstated") is True),
                 ("emulated", self.emulated),
             )
             if on
@@ -199,6 +202,9 @@ class Field:
     spec: str | None = None
     compare: bool = False  # `edgeq compare` reports B's change against A in % (a timing figure)
     items: str | None = None  # an accuracy metric: what its ``accuracy.n`` counts, when not samples
+    # A bool column that says whether this figure's difference from fp32 is real; the tables print "n.s."
+    # after the figure where it is False (a Δ whose paired test or interval does not establish it).
+    significance: str | None = None
 
     @property
     def name(self) -> str:
@@ -231,7 +237,15 @@ class Field:
                 return "–"
         except (TypeError, ValueError):  # pandas.NA
             return "–"
-        return format(float(value), self.spec or "")
+        text = format(float(value), self.spec or "")
+        if self.significance and _is_false(row[self.significance]):
+            text += " n.s."
+        return text
+
+
+def _is_false(value: Any) -> bool:
+    """A bool cell that is False (not missing: a record without a test says nothing)."""
+    return type(value).__name__ in ("bool", "bool_") and not value  # Python's or numpy's bool
 
 
 def _toolkit_param(v: View) -> Any:
@@ -464,6 +478,7 @@ FIELDS: list[Field] = [
         header="Δ vs fp32",
         short="Δ ppl",
         spec="+.3f",
+        significance="delta_significant",
     ),
     Field(
         "embedding_cosine",
@@ -850,10 +865,11 @@ FIELDS: list[Field] = [
     Field(
         "delta_significant",
         "bool",
-        "mcnemar_p < 0.05: the accuracy difference from fp32 is more than chance; tables print n.s. otherwise",
+        "mcnemar_p < 0.05 (causal LMs: the paired 95% interval of delta_perplexity excludes 0): the accuracy "
+        "difference from fp32 is more than chance; tables print n.s. otherwise",
         "accuracy.vs_fp32.significant",
         read=_significant,
-        kinds=_ITEMS,
+        kinds=ALL_KINDS,
     ),
     Field(
         "too_few_to_rank",
@@ -994,11 +1010,12 @@ FIELDS: list[Field] = [
     Field(
         None,
         "0/1",
-        "1 when delta_top1 is significant (McNemar p < 0.05 against fp32 on the same items), 0 when not",
+        "1 when delta_top1 is significant (McNemar p < 0.05 against fp32 on the same items; causal LMs: the "
+        "paired interval of delta_perplexity excludes 0), 0 when not",
         "accuracy.vs_fp32.significant",
         metric="acc/delta_significant",
         mlflow=lambda v: None if _significant(v) is None else float(_significant(v) or 0),
-        kinds=_ITEMS,
+        kinds=ALL_KINDS,
     ),
     Field(
         None,
@@ -1008,6 +1025,121 @@ FIELDS: list[Field] = [
         metric="latency/p50_us",
         mlflow=lambda v: round(v.lat["p50_ms"] * 1000.0, 3) if number(v.lat.get("p50_ms")) is not None else None,
         timing=True,
+    ),
+    # Logit fidelity of causal LMs against the task's fp32 reference (accuracy.fidelity, suite.measure.lm_fidelity)
+    Field(
+        "kld_mean",
+        "nats",
+        "causal LMs: mean KL divergence of the next-token distribution from the fp32 reference's over the "
+        "scored tokens (a lower bound: the reference keeps its top-k tokens and their tail, fidelity.reference)",
+        "accuracy.fidelity.kld_mean",
+        metric="acc/kld_mean",
+        lower_is_better=True,
+        kinds=_LM,
+        header="KLD",
+        spec=".3g",
+    ),
+    Field(
+        "kld_ci_lo",
+        "nats",
+        "lower end of kld_mean's 95% interval (percentile bootstrap over windows)",
+        "accuracy.fidelity.kld_mean_ci",
+        read=lambda v: _interval((v.acc.get("fidelity") or {}).get("kld_mean_ci"))[0],
+        kinds=_LM,
+    ),
+    Field(
+        "kld_ci_hi",
+        "nats",
+        "upper end of kld_mean's 95% interval",
+        "accuracy.fidelity.kld_mean_ci",
+        read=lambda v: _interval((v.acc.get("fidelity") or {}).get("kld_mean_ci"))[1],
+        kinds=_LM,
+    ),
+    Field(
+        "kld_median",
+        "nats",
+        "median per-token KL divergence from the fp32 reference",
+        "accuracy.fidelity.kld_median",
+        metric="acc/kld_median",
+        lower_is_better=True,
+        kinds=_LM,
+    ),
+    Field(
+        "kld_p99",
+        "nats",
+        "99th percentile of the per-token KL divergence from the fp32 reference",
+        "accuracy.fidelity.kld_p99",
+        metric="acc/kld_p99",
+        lower_is_better=True,
+        kinds=_LM,
+    ),
+    Field(
+        "top1_agreement",
+        "fraction",
+        "causal LMs: share of scored positions whose most likely next token is the fp32 reference's",
+        "accuracy.fidelity.top1_agreement",
+        metric="acc/top1_agreement",
+        kinds=_LM,
+        header="top-1 agree",
+        spec=".4f",
+    ),
+    Field(
+        "delta_p_mean",
+        "fraction",
+        "mean of p(true next token) - fp32 reference's p(true next token) (llama.cpp's delta-p; negative: worse)",
+        "accuracy.fidelity.delta_p_mean",
+        metric="acc/delta_p_mean",
+        kinds=_LM,
+    ),
+    Field(
+        "delta_ci_lo",
+        "ratio",
+        "lower end of the paired 95% interval of the accuracy difference from fp32 (causal LMs: of "
+        "delta_perplexity, per-window NLL of both on the same tokens, bootstrapped over windows)",
+        "accuracy.vs_fp32.delta_perplexity_ci",
+        read=lambda v: _interval((v.acc.get("vs_fp32") or {}).get("delta_perplexity_ci"))[0],
+        kinds=_LM,
+    ),
+    Field(
+        "delta_ci_hi",
+        "ratio",
+        "upper end of that interval",
+        "accuracy.vs_fp32.delta_perplexity_ci",
+        read=lambda v: _interval((v.acc.get("vs_fp32") or {}).get("delta_perplexity_ci"))[1],
+        kinds=_LM,
+    ),
+    # True bits per weight of the artifact as stored (artifact.details.weights, suite.compute.weights)
+    Field(
+        "bits_per_weight",
+        "bits",
+        "storage bits of the artifact's weight tensors (matrix products, convolutions, embeddings) with their "
+        "scales, zero points and block metadata, per logical weight, read from the file",
+        "artifact.details.weights.bits_per_weight",
+        read=lambda v: number(v.weights.get("bits_per_weight")),
+        metric="model/bits_per_weight",
+        lower_is_better=True,
+    ),
+    Field(
+        "nominal_bits_per_weight",
+        "bits",
+        "what the method's label promises per weight (fp32 32, int8 8, int4 4; a GGUF type's block bits, Q4_K 4.5)",
+        "artifact.details.weights.nominal_bits",
+        read=lambda v: number(v.weights.get("nominal_bits")),
+    ),
+    Field(
+        "bits_overstated",
+        "bool",
+        "bits_per_weight exceeds the nominal bits by more than 0.25: the label overstates the compression "
+        "(flag bits>label; artifact.details.weights.higher_precision names the tensors kept wider and why)",
+        "artifact.details.weights.overstated",
+        read=lambda v: v.weights.get("overstated") if isinstance(v.weights.get("overstated"), bool) else None,
+    ),
+    Field(
+        "higher_precision_weights",
+        "int",
+        "weights stored wider than the nominal bits (embedding, LM head, shape fallbacks, skipped layers)",
+        "artifact.details.weights.higher_precision_weights",
+        read=lambda v: _count(v.weights.get("higher_precision_weights")),
     ),
 ]
 
@@ -1067,8 +1199,10 @@ def kind_of_metric(metric: Any) -> str | None:
 
 
 def shown_for(kind: str) -> list[Field]:
-    """The columns only ``kind`` fills that the human tables show (perplexity, token timing, cosine...)."""
-    return [f for f in COLUMN_FIELDS if f.header and f.kinds == (kind,)]
+    """The columns only ``kind`` fills that the human tables show (perplexity, token timing, cosine...), its
+    accuracy figures first (a causal LM's KLD beside its perplexity, though declared after the timing)."""
+    own = [f for f in COLUMN_FIELDS if f.header and f.kinds == (kind,)]
+    return sorted(own, key=lambda f: f.block != "accuracy")
 
 
 def row(record: dict[str, Any]) -> dict[str, Any]:

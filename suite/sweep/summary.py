@@ -77,7 +77,9 @@ def _delta(acc: dict[str, Any]) -> str:
     if delta is None:  # a kind scored otherwise: its metric's change (as declared: positive is worse)
         own = [f for f in OWN_METRICS if acc.get("metric") == f.column]
         deltas = [acc.get(f"delta_{f.column}") for f in own]
-        return f"{deltas[0]:+{own[0].spec}}" if deltas and deltas[0] is not None else "–"
+        paired = acc.get("vs_fp32") or {}
+        ns = " n.s." if paired.get("significant") is False else ""
+        return f"{deltas[0]:+{own[0].spec}}{ns}" if deltas and deltas[0] is not None else "–"
     paired = acc.get("vs_fp32") or {}
     return f"{delta * 100:+.2f}" + (" n.s." if paired.get("significant") is False else "")
 

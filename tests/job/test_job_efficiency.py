@@ -77,7 +77,8 @@ def test_compute_is_carried_up_and_efficiency_matches_the_records_own_numbers() 
     assert list(record)[-2:] == ["compute", "efficiency"]
 
     row = flatten(record)
-    assert COLUMNS[-len(NEW_COLUMNS) :] == NEW_COLUMNS  # appended after every earlier column
+    start = COLUMNS.index(NEW_COLUMNS[0])  # appended after every earlier column (later ones follow them)
+    assert COLUMNS[start : start + len(NEW_COLUMNS)] == NEW_COLUMNS and "emulated" in COLUMNS[:start]
     assert row["macs_per_item"] == MACS and row["gops"] == pytest.approx(offline / 1e9)
     assert row["pct_of_peak"] == pytest.approx(100 * offline / 4.0e12) and row["peak_gops"] == 4000.0
     assert row["tops_per_w"] == pytest.approx(offline / 8.0 / 1e12) and row["decode_pct_of_roofline"] is None

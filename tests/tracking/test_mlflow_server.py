@@ -66,6 +66,13 @@ DESIGN_METRICS = {
     "acc/delta_significant",
     "model/size_kib",
     "latency/p50_us",
+    # logit fidelity of causal LMs (accuracy.fidelity) and the stored bits per weight of every artifact
+    "acc/kld_mean",
+    "acc/kld_median",
+    "acc/kld_p99",
+    "acc/top1_agreement",
+    "acc/delta_p_mean",
+    "model/bits_per_weight",
 }
 DESIGN_PARAMS = {"method", "family", "w_bits", "a_bits", "runtime", "provider", "target", "batch_size", "scenario"}
 

@@ -135,6 +135,20 @@ def test_causal_lm_records_and_bare_perplexity(tmp_path: Path, results_dir: Path
         assert len(lat["generated_ids"]) == 8
     assert records["int4"]["artifact"]["simulated"] is False
     assert records["int4"]["artifact"]["precision_map"].get("int4-weight-only", 0) > 0
+    # logit fidelity from the same pass: fp32 is the reference (its file beside its record), int4 is scored on it
+    fp32_fid, int4_fid = records["fp32"]["accuracy"]["fidelity"], records["int4"]["accuracy"]["fidelity"]
+    assert fp32_fid["reference"]["is_reference"] and fp32_fid["reference"]["written"] is True
+    assert fp32_fid["kld_mean"] == 0.0 and fp32_fid["top1_agreement"] == 1.0
+    assert int4_fid["tokens"] == records["int4"]["accuracy"]["tokens_scored"] and int4_fid["kld_mean"] > 0
+    assert int4_fid["kld_mean_ci"][0] <= int4_fid["kld_mean"] <= int4_fid["kld_mean_ci"][1]
+    assert 0 < int4_fid["top1_agreement"] <= 1 and int4_fid["reference"]["job_id"] == records["fp32"]["job_id"]
+    assert int4_fid["delta_perplexity"] == pytest.approx(records["int4"]["accuracy"]["delta_perplexity"], rel=1e-6)
+    assert records["int4"]["accuracy"]["vs_fp32"]["significant"] == int4_fid["significant"]
+    # bits per weight read from the files: fp32 is 32; int4 stores its scales and a float embedding
+    assert records["fp32"]["artifact"]["details"]["weights"]["bits_per_weight"] == 32.0
+    int4_bits = records["int4"]["artifact"]["details"]["weights"]
+    assert int4_bits["bits_per_weight"] > 4.5 and int4_bits["overstated"] is True
+    assert any("embedding" in t["why"] for t in int4_bits["higher_precision"])
 
     # OpenVINO runs the same fp32 graph through the same KV-cache loop: same greedy tokens, same perplexity.
     proc = edgeq(
