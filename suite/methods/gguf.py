@@ -28,7 +28,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 
 from suite.errors import JobFailed
 from suite.methods.base import Artifact, Method, Params, PrepareContext
@@ -125,8 +125,8 @@ def quantize(source: Path, out: Path, qtype: str, imatrix: Path | None) -> dict[
 
 
 class GgufParams(Params):
-    type: str = "q4_k_m"
-    imatrix: bool = False
+    type: str = Field("q4_k_m", description="llama-quantize's type, lower case (q8_0, q4_k_m, iq4_xs, ...)")
+    imatrix: bool = Field(False, description="quantize with the importance matrix of the task's calibration text")
 
     @field_validator("type")
     @classmethod
