@@ -14,6 +14,10 @@ how many tokens the context holds; a step on a stale marker (not the latest pref
 job instead of reading the wrong cache. The context is as long as the longest sequence asked for so far:
 it starts at ``options.n_ctx`` (default 512) and is rebuilt longer, once, when a longer window comes
 (the runtime is not told the task's window when it loads; ``runtime.n_ctx`` records the length used).
+``logits_all`` makes llama-cpp-python keep an ``n_ctx x vocab`` float32 buffer of logits (100 MB for
+SmolLM2's 49152 tokens at 512), counted in the record's peak memory as ONNX Runtime's logits output is.
+Threads: the profile entry's ``threads`` for prompt and decode alike; 0 leaves llama-cpp-python's default
+(half the cores).
 
 Not built here (``make llamacpp`` not run): the job is ``skipped`` with the one line of
 ``suite.runtimes.llamacpp_build.how_to_get``. A file that is not a whole GGUF fails its job in one line.
