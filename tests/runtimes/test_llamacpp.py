@@ -163,3 +163,17 @@ def test_sweep_without_the_build_skips_its_jobs(tmp_path: Path, results_dir: Pat
     assert records and all(r["status"] == "skipped" for r in records)
     assert "make llamacpp" in records[0]["error"] and "make llamacpp" in " ".join(proc.stdout.split())
     shutil.rmtree(fake)
+
+
+@pytest.mark.slow
+def test_fidelity_sets_decode_rate_against_bare_llama_cpp(tmp_path: Path) -> None:
+    require_llamacpp()
+    task = micro_task(tmp_path)
+    args = ("--tasks", str(task), "--methods", "gguf-q8_0", "--runtimes", "llamacpp", "--seconds", "0.5")
+    proc = edgeq("fidelity", "--target", "local-cpu", *args)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("fidelity-lm "))
+    fields = dict(part.split("=", 1) for part in line.split() if "=" in part and not part.startswith("bare="))
+    assert fields["runtime"] == "llamacpp" and fields["threads"] == "1" and "Llama.generate" in line
+    bare, suite, ratio = float(fields["bare_tokens_per_s"]), float(fields["suite_tokens_per_s"]), float(fields["ratio"])
+    assert bare > 0 and suite > 0 and ratio == pytest.approx(suite / bare, abs=2e-3)
