@@ -155,7 +155,7 @@ class Gguf(Method):
         if use_imatrix:
             from suite.methods.imatrix import importance_matrix
 
-            imatrix_file, imatrix_facts = importance_matrix(ctx, source, facts)
+            imatrix_file, imatrix_facts = importance_matrix(ctx, source)
         out = ctx.workdir / "model.gguf"
         stored = quantize(source, out, qtype, imatrix_file)
         counts = Counter(stored["tensor_types"].values())

@@ -56,6 +56,7 @@ def test_each_type_runs_ok_with_what_was_stored(tmp_path: Path, results_dir: Pat
     assert "q4_k" not in details["tensor_types"] and ours["gguf-q4_k_m"]["runtime"]["inference_precision"] == "int8"
     imatrix = ours["gguf-q4_k_m-imatrix"]["artifact"]["details"]["imatrix"]
     assert imatrix["windows"] == 8 and imatrix["chunk_tokens"] == 64 and "training documents" in imatrix["calibration"]
+    assert imatrix["token_check"]["equal"] is True  # the gpt-2 pre-tokenizer override splits as the task's BPE does
     assert ours["gguf-iq4_xs-imatrix"]["artifact"]["details"]["imatrix"]["file"] == imatrix["file"]  # computed once
     assert ours["gguf-f16"]["runtime"]["inference_precision"] == "f16"
 

@@ -70,7 +70,10 @@ def test_perplexity_equals_bare_llama_cpp_and_steps_agree(tmp_path: Path) -> Non
     vocab = llama_cpp.Llama(model_path=str(gguf), vocab_only=True, verbose=False)
     assert vocab.tokenize(UNSEEN.encode(), add_bos=False, special=False) == ids.tolist()
     vocab.close()
-    assert artifact["details"]["converted"]["token_check"]["equal"] is True
+    from suite.methods.gguf_convert import token_check
+
+    check = token_check(gguf, tokenizer_file, UNSEEN)
+    assert check["equal"] is True and check["agreement"] == 1.0 and check["differing_spans"] == 0
     assert artifact["details"]["converted"]["pre_tokenizer_override"] == "gpt-2"  # trained here: unknown to it
 
     session = LlamaCppRuntime().load(gguf, _spec())
