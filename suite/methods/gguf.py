@@ -143,7 +143,7 @@ class Gguf(Method):
     Params = GgufParams
 
     def apply(self, ctx: PrepareContext, params: Any) -> Artifact:
-        from suite.methods.gguf_convert import converted
+        from suite.methods.gguf_convert import converted, shared_work
 
         qtype, use_imatrix = params.type, params.imatrix
         build = require_build()
@@ -170,6 +170,7 @@ class Gguf(Method):
             "source_note": facts.get("source_note"),
             "llama_cpp": {"version": build.get("version"), "commit": build.get("llama_cpp_commit")},
             "inference_precision": {"f32": "f32", "f16": "f16", "bf16": "bf16"}.get(qtype, "int8"),
+            "work": shared_work(ctx, source),
         }
         return Artifact.for_file(
             "gguf",

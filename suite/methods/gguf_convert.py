@@ -175,3 +175,29 @@ def converted(ctx: PrepareContext) -> tuple[Path, dict[str, Any]]:
 
         shutil.rmtree(private, ignore_errors=True)
     return path, facts
+
+
+def shared_work(ctx: PrepareContext, f32_gguf: Path) -> dict[str, Any]:
+    """The artifact's ``work`` (compute) block, counted once per conversion and task shape and reused.
+
+    A GGUF's MACs are counted from the fp32 ONNX it was made from (suite/compute/artifact.py), the same
+    figure for every GGUF method of a task; counting SmolLM2's graph took most of a minute per job on the
+    2-core Xeon VM (loaded), so the block is kept beside the f32 GGUF, keyed by the task's window and
+    generation settings. A count that failed (its ``reason``) is not kept."""
+    from suite.compute.artifact import artifact_compute
+
+    shape = {
+        "input": list(ctx.task.input.shape),
+        "generation": ctx.task.generation.model_dump() if ctx.task.generation else None,
+    }
+    digest = hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()[:12]
+    cached = f32_gguf.with_name(f"{f32_gguf.stem}-work-{digest}.json")
+    if cached.is_file():
+        work: dict[str, Any] = json.loads(cached.read_text())
+        return work
+    work = artifact_compute("gguf", f32_gguf, ctx.fp32_onnx, ctx.task)
+    if not work.get("reason"):
+        private = cached.with_name(f".{cached.name}.{os.getpid()}-{secrets.token_hex(4)}")
+        private.write_text(json.dumps(work))
+        os.replace(private, cached)
+    return work
