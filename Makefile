@@ -15,12 +15,12 @@ LOCK_VENV ?= .lock-venv
 MACHINE ?= $(shell uname -m)
 ARCH_LOCK := $(if $(filter x86_64,$(MACHINE)),$(LOCK),$(VENV)/constraints-$(MACHINE).txt)
 
-.PHONY: setup test-deps browser redis latex board-deps board-test arch-lock bench test test-fast lint docs-check publish ui fidelity clean lock
+.PHONY: setup test-deps browser redis latex board-deps llamacpp board-test arch-lock bench test test-fast lint docs-check publish ui fidelity clean lock
 
 setup: $(STAMP)
 
 # What only the tests need beside the venv (a browser for the leaderboard page, a broker for the fleet).
-test-deps: browser redis latex board-deps
+test-deps: browser redis latex board-deps llamacpp
 
 # The fleet tests start a real Debian redis-server on 127.0.0.1 (the broker of `edgeq worker`).
 # Installed when missing and we are root; else say how.
@@ -37,6 +37,12 @@ latex:
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends texlive-latex-base texlive-latex-recommended poppler-utils >/dev/null; \
 	else echo "setup: pdflatex, booktabs or pdftoppm is missing: run 'sudo apt-get install --no-install-recommends texlive-latex-base texlive-latex-recommended poppler-utils'" >&2; exit 1; fi
+
+# llama.cpp from the lock's llama-cpp-python source: bindings, libraries, llama-quantize / llama-imatrix /
+# llama-perplexity and the HF -> GGUF converter, built once per environment (tools/llamacpp_build.sh says why
+# this way). The llamacpp runtime and the GGUF methods need it; nothing else does.
+llamacpp: setup
+	tools/llamacpp_build.sh $(VENV) $(ARCH_LOCK)
 
 # The emulated board test (tests/machine/test_board.py) runs a Debian 12 arm64 userland under QEMU
 # user-mode emulation: qemu-user-static, debootstrap, binfmt-support. Installed when missing and we are
@@ -98,7 +104,7 @@ lock:
 	test -x $(LOCK_VENV)/bin/pip-compile || ($(PYTHON) -m venv $(LOCK_VENV) && $(LOCK_VENV)/bin/pip install --quiet pip-tools==7.6.2)
 	$(LOCK_VENV)/bin/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links \
 	  --unsafe-package edgeq --unsafe-package pip --unsafe-package setuptools --unsafe-package distribute \
-	  --extra dev --extra device --output-file $(LOCK) pyproject.toml
+	  --extra dev --extra device --extra llamacpp --output-file $(LOCK) pyproject.toml
 
 bench: setup
 	$(BIN)/edgeq bench --target $(TARGET) $(ARGS)

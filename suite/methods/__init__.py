@@ -331,4 +331,74 @@ PLUGINS: dict[str, tuple[str, dict[str, object]]] = {
             summary="PT2E int8 with ExecuTorch's XNNPACK quantizer (per-channel symmetric), lowered to XNNPACK, .pte",
         ),
     ),
+    "gguf-f16": (
+        "gguf:GgufF16",
+        dict(
+            toolkit="llama-cpp-python",
+            family="baseline",
+            format="gguf",
+            simulated=False,
+            summary="llama.cpp F16 GGUF (its usual float baseline), converted from the task's fp32 weights by llama.cpp's converter",
+        ),
+    ),
+    "gguf-q8_0": (
+        "gguf:GgufQ8",
+        dict(
+            toolkit="llama-cpp-python",
+            family="weight-only",
+            format="gguf",
+            simulated=False,
+            summary="llama.cpp Q8_0 GGUF (llama-quantize from the f32 conversion), blocks of 32 int8 weights with an f16 scale",
+        ),
+    ),
+    "gguf-q4_0": (
+        "gguf:GgufQ4",
+        dict(
+            toolkit="llama-cpp-python",
+            family="weight-only",
+            format="gguf",
+            simulated=False,
+            summary="llama.cpp Q4_0 GGUF (llama-quantize), blocks of 32 4-bit weights with an f16 scale",
+        ),
+    ),
+    "gguf-q4_k_m": (
+        "gguf:GgufQ4KM",
+        dict(
+            toolkit="llama-cpp-python",
+            family="weight-only",
+            format="gguf",
+            simulated=False,
+            summary="llama.cpp Q4_K_M GGUF (llama-quantize's K-quant mix); tensors whose rows 256 does not divide fall back, recorded",
+        ),
+    ),
+    "gguf-q4_k_m-imatrix": (
+        "gguf:GgufQ4KMImatrix",
+        dict(
+            toolkit="llama-cpp-python",
+            family="weight-only",
+            format="gguf",
+            simulated=False,
+            summary="llama.cpp Q4_K_M GGUF with an importance matrix from the task's calibration text (llama-imatrix)",
+        ),
+    ),
+    "gguf-iq4_xs-imatrix": (
+        "gguf:GgufIq4XsImatrix",
+        dict(
+            toolkit="llama-cpp-python",
+            family="weight-only",
+            format="gguf",
+            simulated=False,
+            summary="llama.cpp IQ4_XS GGUF (non-linear 4-bit, 4.25 bpw nominal) with an importance matrix from the calibration text",
+        ),
+    ),
+    "gguf": (
+        "gguf:Gguf",
+        dict(
+            toolkit="llama-cpp-python",
+            family="weight-only",
+            format="gguf",
+            simulated=False,
+            summary="any llama-quantize type (param type) of the task's causal LM, with or without the calibration importance matrix (param imatrix)",
+        ),
+    ),
 }

@@ -35,4 +35,12 @@ PLUGINS: dict[str, tuple[str, dict[str, object]]] = {
             summary="ExecuTorch runtime (XNNPACK delegate) for .pte programs; delegated share read from the program",
         ),
     ),
+    "llamacpp": (
+        "llamacpp_rt:LlamaCppRuntime",
+        dict(
+            formats=["gguf"],
+            package="llama-cpp-python",
+            summary="llama.cpp (llama-cpp-python, built by make llamacpp) for GGUF causal LMs; build and CPU features recorded",
+        ),
+    ),
 }

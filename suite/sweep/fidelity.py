@@ -16,6 +16,9 @@ batches (items/s, half before and half after) against the suite's Offline rule, 
 the harness's cost per item (LoadGen's sample list, the SUT's responses: what a model of a few
 microseconds per item feels). No goal is set for it; it says how much of a tiny model's Offline rate
 is the harness.
+
+A causal LM (metric perplexity) gets one line instead: the suite's decode tokens/s against a bare
+generation loop (llama-cpp-python's own for the llamacpp runtime), ``suite/sweep/fidelity_lm.py``.
 """
 
 from __future__ import annotations
@@ -67,6 +70,11 @@ def fidelity_lines(request: SweepRequest, seconds: float) -> Iterator[str]:
         task = load_task(job.task_path)
         artifact, _ = prepare.build_artifact(task, job.method, job.params, job.artifact_key, job.target_name)
         session = runtimes.get(job.runtime["name"])().load(Path(artifact.path), job.runtime_spec)
+        if task.config.metric == "perplexity":  # a causal LM: decode tokens/s against a bare generation loop
+            from suite.sweep.fidelity_lm import lm_fidelity_line
+
+            yield lm_fidelity_line(job, session, Path(artifact.path), task.config, profile.config, seconds)
+            continue
         x = prepare.task_state(task).splits.x_eval
         samples = [np.ascontiguousarray(x[i : i + 1]) for i in range(min(len(x), 1024))]
         expected = warm_up(session.run, samples, 200)

@@ -45,10 +45,10 @@ def test_sweep_writes_three_ok_records(first_sweep) -> None:
     records = load_records(results)
     assert set(records) == {"fp32", "ptq-static", "dynamic"}
     # The plan, printed before the first job: jobs per task and runtime, each entry left out and why.
-    plan = out.stdout[out.stdout.index("plan: 3 job(s) on local-cpu") :].splitlines()[:5]
+    plan = out.stdout[out.stdout.index("plan: 3 job(s) on local-cpu") :].splitlines()[:6]
     assert plan[1] == "  digits-cnn: ort 3"
-    assert sorted(plan[2:5]) == [
-        f"  left out {e}: --runtimes ort leaves it out" for e in ("executorch", "litert", "openvino")
+    assert sorted(plan[2:6]) == [
+        f"  left out {e}: --runtimes ort leaves it out" for e in ("executorch", "litert", "llamacpp", "openvino")
     ]
     for record in records.values():
         assert record["schema"] == SCHEMA
