@@ -75,7 +75,9 @@ class ProgramCacheGraph:
     def prefill(self, run: RunFeeds, ids: np.ndarray) -> tuple[np.ndarray, CacheState]:
         """Logits ``[B, L, vocab]`` of each row from an empty cache; the cache then holds the last row."""
         if ids.ndim != 2 or ids.shape[1] == 0:
-            raise JobFailed(f"ExecuTorch program: prefill ids have shape {list(ids.shape)}, expected [batch, length > 0]")
+            raise JobFailed(
+                f"ExecuTorch program: prefill ids have shape {list(ids.shape)}, expected [batch, length > 0]"
+            )
         rows = [self._call(run, ids[i : i + 1], 0) for i in range(ids.shape[0])]
         self._sequence += 1
         return np.concatenate(rows), CacheState(ids.shape[1], self._sequence, len(rows))

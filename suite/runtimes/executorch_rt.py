@@ -10,6 +10,11 @@ writes it into ``artifact.details.delegation``, and ``inference_precision`` come
 XNNPACK payload is opaque to the Python runtime: it runs the lowered subgraph as it is, int8 where the
 quantizer placed int8, nothing falls back inside it).
 
+A causal-LM program (``executorch-fp32`` on an LM task, ``executorch-8da4w``) keeps its KV cache in
+the program and says so with ExecuTorch's LLM constant methods (``use_kv_cache``, ``get_max_seq_len``);
+the session then gives ``lm_graph()``/``run_feeds()`` with the prefill/step semantics of the ONNX
+runtimes (``executorch_lm.py``), so perplexity and token timing are EdgeQ's one evaluator and LoadGen path.
+
 The programs the methods write have a static batch of 1 (what a phone or a Pi runs); a batch of n is n
 calls, in the accuracy loop and in LoadGen's Offline batches alike. ``threads`` sets the size of
 ExecuTorch's thread pool (XNNPACK's), 0 leaves its default. Run side: ExecuTorch's Python runtime
@@ -167,10 +172,12 @@ class ExecutorchSession(Session):
         self.run = lambda x: graph.prefill(run_feeds, np.asarray(x))[0]
 
     def lm_graph(self) -> Any:
-        """Prefill/step of a causal-LM program (suite/runtimes/executorch_lm.py); None-free: fails in one
-        line for a program without a KV cache."""
+        """Prefill/step of a causal-LM program (suite/runtimes/executorch_lm.py); a program without a KV
+        cache fails in one line."""
         if self._lm is None:
-            raise JobFailed(f"{self.path}: the ExecuTorch program has no KV cache (no use_kv_cache method): not a causal LM")
+            raise JobFailed(
+                f"{self.path}: the ExecuTorch program has no KV cache (no use_kv_cache method): not a causal LM"
+            )
         return self._lm
 
     def run_feeds(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:

@@ -92,7 +92,9 @@ def test_executorch_lm_programs_against_ort(tmp_path: Path, results_dir: Path) -
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     records = _records(results_dir, "gpt-micro-et")
-    ort, fp32, q = (records[k] for k in (("fp32", "ort"), ("executorch-fp32", "executorch"), ("executorch-8da4w", "executorch")))
+    ort, fp32, q = (
+        records[k] for k in (("fp32", "ort"), ("executorch-fp32", "executorch"), ("executorch-8da4w", "executorch"))
+    )
     for record in (ort, fp32, q):
         assert record["status"] == "ok", record["error"]
     # the same windows, the same scored tokens: fp32 on ExecuTorch is ORT's fp32
