@@ -135,3 +135,23 @@ def test_executorch_lm_programs_against_ort(tmp_path: Path, results_dir: Path) -
     alone, _ = fresh.lm_graph().prefill(fresh.run_feeds, b[:1])
     assert np.isfinite(after_a).all()
     np.testing.assert_array_equal(after_a[0], alone[0])
+
+
+def test_a_classifier_program_is_not_an_lm(tmp_path: Path) -> None:
+    """A program without ExecuTorch's LLM constant methods runs as before and refuses lm_graph in one line."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("executorch")
+    from suite.config.schemas import RuntimeSpec
+    from suite.methods.executorch import lower
+    from suite.runtimes.executorch_rt import ExecutorchSession
+
+    module = torch.nn.Sequential(torch.nn.Linear(8, 4)).eval()
+    with torch.no_grad():
+        lower(torch.export.export(module, (torch.zeros(1, 8),)), tmp_path / "linear.pte")
+    session = ExecutorchSession(tmp_path / "linear.pte", RuntimeSpec(name="executorch"))
+    x = np.random.default_rng(0).standard_normal((3, 8)).astype(np.float32)
+    with torch.no_grad():
+        np.testing.assert_allclose(session.predict(x), module(torch.from_numpy(x)).numpy(), atol=1e-5)
+    assert session.info()["kv_cache"] is None and session.info()["delegation"]["delegate_calls"] == 1
+    with pytest.raises(JobFailed, match="no KV cache"):
+        session.lm_graph()
