@@ -318,7 +318,7 @@ PLUGINS: dict[str, tuple[str, dict[str, object]]] = {
             family="baseline",
             format="pte",
             simulated=False,
-            summary="float32 torch.export program lowered to XNNPACK, an ExecuTorch .pte",
+            summary="float32 torch.export program lowered to XNNPACK, an ExecuTorch .pte (causal LMs: with its KV cache)",
         ),
     ),
     "executorch-int8": (
@@ -399,6 +399,16 @@ PLUGINS: dict[str, tuple[str, dict[str, object]]] = {
             format="gguf",
             simulated=False,
             summary="any llama-quantize type (param type) of the task's causal LM, with or without the calibration importance matrix (param imatrix)",
+        ),
+    ),
+    "executorch-8da4w": (
+        "executorch_lm:Executorch8da4w",
+        dict(
+            toolkit="executorch",
+            family="dynamic",
+            format="pte",
+            simulated=False,
+            summary="causal LMs: ExecuTorch's 8da4w (torchao int8 dynamic activations x int4 grouped weights), KV-cache program lowered to XNNPACK, .pte",
         ),
     ),
 }

@@ -1,5 +1,7 @@
 """``executorch-fp32`` and ``executorch-int8``: ``.pte`` programs for the ``executorch`` runtime, lowered
-to the XNNPACK delegate (ExecuTorch's CPU backend on Arm and x86).
+to the XNNPACK delegate (ExecuTorch's CPU backend on Arm and x86). On a causal-LM task ``executorch-fp32``
+writes a program with its KV cache instead, as ExecuTorch's LLM export does (``executorch_lm.py``, which
+also holds ``executorch-8da4w``).
 
 fp32: ``torch.export`` of the reference model, then ``to_edge_transform_and_lower`` with the
 ``XnnpackPartitioner`` and ``to_executorch``. int8: PT2E post-training quantization first
@@ -98,6 +100,10 @@ class ExecutorchFp32(Method):
     def apply(self, ctx: PrepareContext, params: Params) -> Artifact:
         import torch
 
+        from suite.methods.executorch_lm import is_causal_lm, lm_program
+
+        if is_causal_lm(ctx):  # a program with its KV cache, as ExecuTorch's LLM export writes it
+            return lm_program(ctx, "executorch-fp32", None)
         with quiet(*NOISY):
             require("executorch.exir", "executorch")
         module = ctx.reference.torch_module("method 'executorch-fp32' (it torch.exports the model)").eval()

@@ -10,6 +10,11 @@ writes it into ``artifact.details.delegation``, and ``inference_precision`` come
 XNNPACK payload is opaque to the Python runtime: it runs the lowered subgraph as it is, int8 where the
 quantizer placed int8, nothing falls back inside it).
 
+A causal-LM program (``executorch-fp32`` on an LM task, ``executorch-8da4w``) keeps its KV cache in
+the program and says so with ExecuTorch's LLM constant methods (``use_kv_cache``, ``get_max_seq_len``);
+the session then gives ``lm_graph()``/``run_feeds()`` with the prefill/step semantics of the ONNX
+runtimes (``executorch_lm.py``), so perplexity and token timing are EdgeQ's one evaluator and LoadGen path.
+
 The programs the methods write have a static batch of 1 (what a phone or a Pi runs); a batch of n is n
 calls, in the accuracy loop and in LoadGen's Offline batches alike. ``threads`` sets the size of
 ExecuTorch's thread pool (XNNPACK's), 0 leaves its default. Run side: ExecuTorch's Python runtime
@@ -29,6 +34,7 @@ from suite.config.schemas import RuntimeSpec
 from suite.errors import BadInput, JobFailed, NotAvailableHere
 from suite.registry import dist_version
 from suite.runtimes.base import Runtime, RuntimeStatus, Session, threads_label
+from suite.runtimes.executorch_lm import MAX_SEQ_LEN, USE_KV_CACHE, VOCAB_SIZE
 
 INSTALL = "ExecuTorch is not installed: pip install -e '.[toolkits]' (or pip install executorch)"
 DATA_OPS = {
@@ -68,7 +74,8 @@ def program_delegation(data: bytes) -> dict[str, Any]:
 
     program = deserialize_pte_binary(data)
     program = getattr(program, "program", program)
-    plan = program.execution_plan[0]
+    # An LLM program also holds constant methods (use_kv_cache, get_max_seq_len, ...): count forward's plan.
+    plan = next((p for p in program.execution_plan if p.name == "forward"), program.execution_plan[0])
     kinds: Counter[str] = Counter()
     kernels: Counter[str] = Counter()
     for chain in plan.chains:
@@ -121,6 +128,10 @@ class ExecutorchSession(Session):
         self.input_shape = tuple(info.sizes())
         self.pool = lib._threadpool_get_thread_count()
         self._torch = torch
+        self._lm = self._lm_graph_of_program()
+        if self._lm is not None:
+            self._init_lm()
+            return
         execute = self.method.execute
         from_numpy = torch.from_numpy
         shape = self.input_shape
@@ -134,7 +145,51 @@ class ExecutorchSession(Session):
 
         self.run = run
 
+    def _constant(self, name: str) -> Any:
+        """A constant method's value (ExecuTorch's LLM export writes them beside forward), or None."""
+        if name not in self.program.method_names:
+            return None
+        method = self.program.load_method(name)
+        value = method.execute(()) if method is not None else None
+        return value[0] if value else None
+
+    def _lm_graph_of_program(self) -> Any:
+        """A causal-LM program with its KV cache inside (``use_kv_cache``): its prefill/step interface."""
+        if not self._constant(USE_KV_CACHE):
+            return None
+        from suite.runtimes.executorch_lm import ProgramCacheGraph
+
+        max_len, vocab = self._constant(MAX_SEQ_LEN), self._constant(VOCAB_SIZE)
+        if max_len is None:
+            raise JobFailed(f"{self.path}: an ExecuTorch program with use_kv_cache but no {MAX_SEQ_LEN} method")
+        return ProgramCacheGraph(int(max_len), int(vocab) if vocab is not None else None)
+
+    def _init_lm(self) -> None:
+        """An LLM program: ``run`` of a batch of windows is their prefill (what the classifier path would
+        time), the LM loops use ``lm_graph``/``run_feeds``."""
+        graph = self._lm
+        run_feeds = self.run_feeds
+        self.run = lambda x: graph.prefill(run_feeds, np.asarray(x))[0]
+
+    def lm_graph(self) -> Any:
+        """Prefill/step of a causal-LM program (suite/runtimes/executorch_lm.py); a program without a KV
+        cache fails in one line."""
+        if self._lm is None:
+            raise JobFailed(
+                f"{self.path}: the ExecuTorch program has no KV cache (no use_kv_cache method): not a causal LM"
+            )
+        return self._lm
+
+    def run_feeds(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        """``forward`` of an LLM program on named feeds (input_ids, cache_position), its outputs as numpy."""
+        from_numpy = self._torch.from_numpy
+        outputs = self.method.execute((from_numpy(feeds["input_ids"]), from_numpy(feeds["cache_position"])))
+        return [out.numpy() for out in outputs]
+
     def predict(self, batch: np.ndarray) -> np.ndarray:
+        if self._lm is not None:
+            logits: np.ndarray = self.run(batch)
+            return logits
         batch = np.ascontiguousarray(batch, dtype=np.float32)
         outs = [self.method.execute((self._torch.from_numpy(batch[i : i + 1]),))[0].numpy() for i in range(len(batch))]
         return np.concatenate(outs)
@@ -155,6 +210,11 @@ class ExecutorchSession(Session):
             "delegate": "XNNPACK" if "XnnpackBackend" in self.delegation["backends"] else None,
             "delegation": self.delegation,
             "batch_of_one": True,
+            "kv_cache": (
+                {"kind": "static, in the program's mutable buffers", "max_positions": self._lm.max_positions}
+                if self._lm is not None
+                else None
+            ),
         }
 
 
