@@ -191,14 +191,22 @@ def _annotate(
     fig: Any, ax: Any, xs: list[float], ys: list[float], labels: list[str], mask: list[bool]
 ) -> list[tuple[str, str]]:
     """Label every point (front labels solid, dominated ones faded), moved apart by adjustText; returns
-    the label pairs whose boxes still overlap once it has run (none on the plots the tests draw)."""
+    the label pairs whose boxes still overlap once it has run (none on the plots the tests draw).
+
+    adjustText pushes overlapping labels apart along the line between them, which is no direction at all
+    for the labels of points drawn at the very same place (two methods with equal results): those start
+    stacked a line apart, so it has a direction to push them in."""
     from adjustText import adjust_text
 
     fig.canvas.draw()  # fixes the layout and the transforms before labels are measured
-    texts = [
-        ax.text(x, y, label, fontsize=8, alpha=1.0 if on_front else 0.55, zorder=4)
-        for x, y, label, on_front in zip(xs, ys, labels, mask, strict=True)
-    ]
+    seen: dict[tuple[float, float], int] = {}
+    texts = []
+    for x, y, label, on_front in zip(xs, ys, labels, mask, strict=True):
+        px, py = ax.transData.transform((x, y))
+        nth = seen.get((round(px), round(py)), 0)
+        seen[(round(px), round(py))] = nth + 1
+        tx, ty = ax.transData.inverted().transform((px, py + nth * 12.0))  # 12 px: a line of 8 pt text
+        texts.append(ax.text(tx, ty, label, fontsize=8, alpha=1.0 if on_front else 0.55, zorder=4))
     adjust_text(
         texts,
         x=xs,

@@ -90,6 +90,22 @@ def test_plots_draw_the_front(tmp_path: Path) -> None:
         pixels = imread(result.path)
         assert pixels.shape[0] >= 400 and pixels.shape[1] >= 700
         assert pixels[..., :3].std() > 0.05  # something was drawn, not a blank canvas
+        svg = result.svg.read_text(encoding="utf-8") if result.svg else ""
+        assert svg.startswith("<?xml") and all(f">{label}<" in svg for label in result.front + result.dominated)
+        assert result.overlapping == []
+
+
+def test_crowded_labels_do_not_overlap(tmp_path: Path) -> None:
+    """Eight methods within a few hundredths of a millisecond and a point of top-1 of each other: every label
+    is placed (adjustText), and no two label boxes overlap."""
+    require("matplotlib")
+    records = [make_record("fp32", 0.980, 1.00)] + [
+        make_record(f"ptq-variant-{i}", 0.975 - 0.001 * i, 0.50 + 0.01 * i) for i in range(7)
+    ]
+    df = frame(records)
+    (result,) = [r for r in plot_task(df, tmp_path, "bench-a", "digits-cnn") if r.axis == "latency"]
+    assert len(result.front) + len(result.dominated) == 8
+    assert result.overlapping == [], result.overlapping
 
 
 def test_json_rows_are_strict_and_documented(results_dir: Path) -> None:
