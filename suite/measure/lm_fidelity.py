@@ -61,7 +61,7 @@ FORMAT = "edgeq.lmref/1"
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
     """Log-probabilities in float64 from a runtime's logits ``[positions, vocab]``."""
-    out: np.ndarray = logits.astype(np.float64)  # a copy, then in place: one window of SmolLM2 is 200 MB
+    out: np.ndarray = logits.astype(np.float64)  # one copy, then in place: a window x vocabulary of float64
     out -= out.max(axis=-1, keepdims=True)
     out -= np.log(np.exp(out).sum(axis=-1, keepdims=True))
     return out

@@ -167,3 +167,14 @@ def test_the_fp32_job_writes_its_reference_and_the_next_job_is_scored_against_it
     lm_fidelity.ReferenceWriter(k=4).save(tmp_path / "f32.lmref.npz", "f32")  # no window at all
     odd = CausalLm().accuracy(run_of(tmp_path, x, first, table, is_baseline=False, baseline=record, job_id="q4"))
     assert odd["fidelity"]["kld_mean"] is None and "not comparable" in odd["fidelity"]["reason"]
+
+
+def test_the_bound_tightens_as_k_grows_and_is_exact_at_the_vocabulary() -> None:
+    """The stored form's shortfall, measured as tools/lm_reference_bound.py does on a real model."""
+    x, first = windows()
+    table = logits_for(x, seed=6, scale=1.5)
+    job = perturbed(table, sigma=0.3, seed=8)
+    full = np.mean(lm_fidelity.kl_full(full_logp(x, first, table), full_logp(x, first, job)))
+    means = [scored(x, first, job, reference_of(x, first, table, k=k))[1]["kld_mean"] for k in (2, 8, 24, VOCAB)]
+    assert all(a <= b + 1e-15 for a, b in zip(means, means[1:])) and means[0] < 0.9 * full
+    assert means[-1] == pytest.approx(full, rel=1e-9)
