@@ -73,6 +73,26 @@ def test_chart_renders_png_and_svg_with_every_label_apart(tmp_path: Path) -> Non
     assert result.overlapping_labels == []
 
 
+def test_a_kept_chart_is_the_one_its_points_draw(tmp_path: Path) -> None:
+    """Charts are kept in memory by what they draw: the same points give the same files again, other
+    points never get a kept chart, and a kept chart is the bytes a fresh drawing writes."""
+    from suite.publish import landscape
+
+    processors = load_landscape()
+    nano = measured_point(_record("jetson-orin-nano", "ptq-static", 20_000, {"status": "measured", "avg_w": 9.0}), PEAK)
+    rpi = measured_point(_record("rpi5", "fp32", 3000, {"status": "unavailable"}), PEAK)
+    first = draw_landscape(processors, [nano], tmp_path / "a")
+    other = draw_landscape(processors, [rpi], tmp_path / "b")
+    again = draw_landscape(processors, [nano], tmp_path / "c")
+    assert [p.read_bytes() for p in again.paths] == [p.read_bytes() for p in first.paths]
+    assert [p.read_bytes() for p in other.paths] != [p.read_bytes() for p in first.paths]
+    assert again.measured_labels == first.measured_labels == ["jetson-orin-nano (measured)"]
+    assert other.measured_labels == ["rpi5 (measured, no sensor: at profile typical_w)"]
+    landscape._KEPT.clear()  # drawn afresh: the same bytes
+    fresh = draw_landscape(processors, [nano], tmp_path / "d")
+    assert [p.read_bytes() for p in fresh.paths] == [p.read_bytes() for p in first.paths]
+
+
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
