@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
+from suite.errors import BadInput
 from suite.methods.base import Artifact, Method, Params, PrepareContext
 from suite.methods.toolkits import quiet, require, toolkit_errors
 
@@ -60,7 +61,10 @@ def load_fp32(ctx: PrepareContext) -> Any:
 
     path = ctx.reference.origin.get("path")
     if not path:
-        ctx.reference.torch_module("an ExecuTorch LM program (it exports the Hugging Face model)")
+        raise BadInput(
+            f"task {ctx.task.name!r}: an ExecuTorch LM program exports the task's Hugging Face model, "
+            "but the reference names no model folder or file (origin.path)"
+        )
     model = _load_causal(Path(str(path)))
     head = model.get_output_embeddings()
     if head is not None and head.weight is model.get_input_embeddings().weight:
@@ -175,8 +179,9 @@ def reference_logits(model: Any, ids: np.ndarray, steps: int) -> np.ndarray:
     return torch.cat(rows).numpy()
 
 
-def program_logits(path: Path, ids: np.ndarray, steps: int) -> np.ndarray:
-    """The same through the written program, with the run side's prefill/step (greedy on its own logits)."""
+def program_logits(path: Path, ids: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    """The same through the written program with the run side's prefill/step, fed the reference's greedy
+    ``steps`` (so a near-tie cannot send the two down different tokens)."""
     from suite.config.schemas import RuntimeSpec
     from suite.runtimes.executorch_rt import ExecutorchSession
 
@@ -184,9 +189,8 @@ def program_logits(path: Path, ids: np.ndarray, steps: int) -> np.ndarray:
     graph = session.lm_graph()
     logits, past = graph.prefill(session.run_feeds, ids[None])
     rows = [logits[0]]
-    for _ in range(steps):
-        token = rows[-1][-1:].argmax(-1)[None].astype(np.int64)
-        logits, past = graph.step(session.run_feeds, token, past)
+    for token in steps:
+        logits, past = graph.step(session.run_feeds, np.array([[token]], dtype=np.int64), past)
         rows.append(logits[0])
     return np.concatenate(rows)
 
@@ -222,7 +226,8 @@ def lm_program(ctx: PrepareContext, method: str, group_size: int | None) -> Arti
         seconds["export"] = round(time.perf_counter() - t0, 1)
         facts = lower_program(program, out, constants)
         seconds["lower"] = round(time.perf_counter() - t0 - seconds["export"], 1)
-    got = program_logits(out, ids, CHECK_STEPS)
+    steps = reference[len(ids) - 1 : -1].argmax(-1)  # the tokens the reference decoded, in order
+    got = program_logits(out, ids, steps)
     source, converted = "transformers fp32", f"pte ({method}, ExecuTorch XNNPACK)"
     if quantized is None:
         check = enforce(compare(source, converted, reference, got, FLOAT_TOLERANCE))
@@ -269,8 +274,6 @@ class Executorch8da4w(Method):
     Params = Int8da4wParams
 
     def apply(self, ctx: PrepareContext, params: Int8da4wParams) -> Artifact:  # type: ignore[override]
-        from suite.errors import BadInput
-
         if not is_causal_lm(ctx):
             raise BadInput(
                 f"method 'executorch-8da4w' makes causal-LM programs; task {ctx.task.name!r} is not a causal LM "
