@@ -106,6 +106,13 @@ def _run(
     }
 
 
+def generation_figures(latency: dict[str, Any], throughput: dict[str, Any]) -> tuple[float, float]:
+    """The two figures a generation is summarised by outside a record (``edgeq fidelity``): decode tokens/s
+    and time to first token in ms, read from the blocks :func:`measure_generation` returns (NaN when absent)."""
+    rate, first = throughput.get("tokens_per_s"), latency.get("ttft_ms")
+    return float(rate if rate is not None else "nan"), float(first if first is not None else "nan")
+
+
 def measure_generation(
     session: Any,
     prompt: np.ndarray,

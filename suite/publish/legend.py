@@ -19,7 +19,7 @@ FLAG_MEANINGS: dict[str, str] = {
     "imprecise": "the time bound stopped the timing before its confidence interval reached the profile's goal",
     "too few to rank": f"fewer than {MIN_RANKED_ITEMS} evaluated items: accuracy differences are not ranked",
     "emulated": "timed under emulation: its timing is the emulator's, not shown",
-    "bits>label": "the file stores more than 0.25 bits per weight above its nominal bits (tensors kept wider, scales)",
+    "bits above label": "the file stores more than 0.25 bits per weight above its nominal bits (tensors kept wider, scales)",
 }
 
 #: The marks a leaderboard table (HTML page, per-target README) puts in its cells, and what they mean.
@@ -27,7 +27,7 @@ MARK_MEANINGS: dict[str, str] = {
     "★": "on the Pareto front of its target and task: no other method there is both more accurate and faster "
     "(p50 latency); in a task with too few items to rank, accuracy differences that are not significant are ties",
     "n.s.": "the exact McNemar test on the same items finds the accuracy difference from fp32 not significant "
-    "(p ≥ 0.05); for a metric over tokens (perplexity), the paired 95% interval of the difference, bootstrapped "
+    "(p ≥ 0.05); for a metric over tokens (a language model's), the paired 95% interval of the difference, bootstrapped "
     "over windows, includes 0",
     "W/A (b)": "the method's nominal weight/activation bits; in parentheses the bits per weight the file really "
     "stores (scales, zero points and tensors kept wider included)",

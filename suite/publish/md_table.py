@@ -2,7 +2,7 @@
 
 A column shows one leaderboard field (``source``), and the field's declared kinds (``suite.records.fields``)
 decide which task tables have it, as on the HTML page (``suite.publish.task_kind``): a CNN's table has no
-perplexity or token columns, a language model's no top-1. Columns that would say the same on every row, or
+language-model or token columns, a language model's no top-1. Columns that would say the same on every row, or
 nothing, are left to the text around the table instead: power is a column only in a task where some row
 measured it (the README says why not once, under the table), the provider only where the task ran on more
 than one, and the date and suite commit are one provenance line (they are in the CSV for every row).

@@ -1,11 +1,11 @@
 """Which task kind a task's leaderboard rows come from, and so which declared columns its tables show.
 
 Records do not name their kind; their primary metric and the kind-only fields they fill say it. A metric
-one kind owns (perplexity) names that kind; a metric several kinds share (top-1: classifiers and text
+one kind owns (a language model's) names that kind; a metric several kinds share (top-1: classifiers and text
 encoders) falls to the kind whose own declared fields (``suite.records.fields``, a field whose ``kinds`` is
 that kind alone, such as the encoder's embedding cosine) the rows fill, else to the sharing kind that has
 no fields of its own (the classifier). Every table takes a column when the field it shows is declared for
-that kind, so a CNN's table has no perplexity or token columns and a language model's has no top-1.
+that kind, so a CNN's table has no language-model or token columns and a language model's has no top-1.
 """
 
 from __future__ import annotations

@@ -149,7 +149,7 @@ class View:
                 ("fallback", self.rt.get("fallback")),
                 ("imprecise", self.precision_met is False),
                 ("too few to rank", self.too_few),
-                ("bits>label", self.weights.get("overstated") is True),
+                ("bits above label", self.weights.get("overstated") is True),
                 ("emulated", self.emulated),
             )
             if on
@@ -736,7 +736,7 @@ FIELDS: list[Field] = [
     Field(
         "flags",
         "str",
-        "comma-separated: simulated, unstable, invalid, quick, fallback, imprecise, too few to rank, emulated",
+        "comma-separated: simulated, unstable, invalid, quick, fallback, imprecise, too few to rank, emulated, bits above label",
         None,
         read=lambda v: v.flags,
     ),
@@ -1130,7 +1130,7 @@ FIELDS: list[Field] = [
         "bits_overstated",
         "bool",
         "bits_per_weight exceeds the nominal bits by more than 0.25: the label overstates the compression "
-        "(flag bits>label; artifact.details.weights.higher_precision names the tensors kept wider and why)",
+        "(flag bits above label; artifact.details.weights.higher_precision names the tensors kept wider and why)",
         "artifact.details.weights.overstated",
         read=lambda v: v.weights.get("overstated") if isinstance(v.weights.get("overstated"), bool) else None,
     ),

@@ -17,7 +17,7 @@ the harness's cost per item (LoadGen's sample list, the SUT's responses: what a 
 microseconds per item feels). No goal is set for it; it says how much of a tiny model's Offline rate
 is the harness.
 
-A causal LM (metric perplexity) gets one line instead: the suite's decode tokens/s against a bare
+A causal LM (its task kind says so) gets one line instead: the suite's decode tokens/s against a bare
 generation loop (llama-cpp-python's own for the llamacpp runtime), ``suite/sweep/fidelity_lm.py``.
 """
 
@@ -60,9 +60,11 @@ def fidelity_lines(request: SweepRequest, seconds: float) -> Iterator[str]:
     from suite.job import build as prepare
     from suite.job.measure import precision_goal, scenario
     from suite.job.plan import plan
+    from suite.kinds.base import kind_for
     from suite.machine.target import load_target
     from suite.measure.loadgen import bare_batch_loop, offline_batches
     from suite.measure.precision import offline, offline_warm_up, single_stream, warm_up
+    from suite.records.fields import CAUSAL_LM
     from suite.registry import runtimes
 
     profile = load_target(request.target)
@@ -70,7 +72,7 @@ def fidelity_lines(request: SweepRequest, seconds: float) -> Iterator[str]:
         task = load_task(job.task_path)
         artifact, _ = prepare.build_artifact(task, job.method, job.params, job.artifact_key, job.target_name)
         session = runtimes.get(job.runtime["name"])().load(Path(artifact.path), job.runtime_spec)
-        if task.config.metric == "perplexity":  # a causal LM: decode tokens/s against a bare generation loop
+        if kind_for(task.config, {}).name == CAUSAL_LM:  # decode tokens/s against a bare generation loop
             from suite.sweep.fidelity_lm import lm_fidelity_line
 
             yield lm_fidelity_line(job, session, Path(artifact.path), task.config, profile.config, seconds)

@@ -28,8 +28,9 @@ REPO = Path(__file__).resolve().parents[2]
 PIP = [sys.executable, "-m", "pip"]
 # Source-only pins of the lock on aarch64 (measured with this test): LoadGen and onnxoptimizer build
 # with a C++ compiler (onnxoptimizer also needs cmake and protobuf), coremltools (executorch's) too;
-# antlr4's runtime is pure Python.
-SDIST_ON_AARCH64 = {"antlr4-python3-runtime", "coremltools", "mlcommons-loadgen", "onnxoptimizer"}
+# antlr4's runtime is pure Python; llama-cpp-python is source-only on every platform (`make llamacpp` builds
+# it, never `make setup`).
+SDIST_ON_AARCH64 = {"antlr4-python3-runtime", "coremltools", "llama-cpp-python", "mlcommons-loadgen", "onnxoptimizer"}
 
 
 def _unavailable(reason: str) -> None:

@@ -38,7 +38,7 @@ def test_fidelity_and_bits_columns_read_from_the_record() -> None:
     assert row["kld_mean"] == 0.0123 and (row["kld_ci_lo"], row["kld_ci_hi"]) == (0.011, 0.0135)
     assert row["top1_agreement"] == 0.93 and row["delta_p_mean"] == -0.004 and row["kld_p99"] == 0.09
     assert (row["delta_ci_lo"], row["delta_ci_hi"]) == (-0.2, 3.1) and row["delta_significant"] is False
-    assert row["bits_per_weight"] == 5.0 and row["bits_overstated"] is True and "bits>label" in row["flags"]
+    assert row["bits_per_weight"] == 5.0 and row["bits_overstated"] is True and "bits above label" in row["flags"]
 
 
 def test_a_delta_within_its_interval_reads_not_significant() -> None:

@@ -178,5 +178,5 @@ def test_fidelity_sets_decode_rate_against_bare_llama_cpp(tmp_path: Path) -> Non
     line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("fidelity-lm "))
     fields = dict(part.split("=", 1) for part in line.split() if "=" in part and not part.startswith("bare="))
     assert fields["runtime"] == "llamacpp" and fields["threads"] == "1" and "Llama.generate" in line
-    bare, suite, ratio = float(fields["bare_tokens_per_s"]), float(fields["suite_tokens_per_s"]), float(fields["ratio"])
+    bare, suite, ratio = float(fields["bare_decode_tok_s"]), float(fields["suite_decode_tok_s"]), float(fields["ratio"])
     assert bare > 0 and suite > 0 and ratio == pytest.approx(suite / bare, abs=2e-3)
