@@ -175,10 +175,16 @@ def table(console: Any, outcomes: list[Outcome]) -> None:
             + (" · too few to rank" if ranked_by_items and 0 < n < MIN_RANKED_ITEMS else "")
         )
         out = Table(title=escape(title), show_lines=False)
+        # A task scored by another metric (a language model's) shows it by its abbreviation in the cells, so
+        # its headers name no top-1 and no percentage points.
+        metric = next((m for o in group if (m := (o.record.get("accuracy") or {}).get("metric"))), "top1")
+        shown = {} if metric == "top1" else {"top-1 %": "accuracy", "Δ pts": "Δ"}
         for header in headers:
             required = header in ("method", "top-1 %", "Δ pts", "p50 ms", "speed-up")
             out.add_column(
-                header, justify=justify[header], no_wrap=required or header in ("runtime", "±95%", "items/s")
+                shown.get(header, header),
+                justify=justify[header],
+                no_wrap=required or header in ("runtime", "±95%", "items/s"),
             )
         for o, cells in zip(group, rows):
             styled = [escape(cells[h]) for h in headers]

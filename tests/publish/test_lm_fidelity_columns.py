@@ -53,3 +53,18 @@ def test_a_delta_within_its_interval_reads_not_significant() -> None:
     head = next(h for h in table.header if h.startswith("perplexity (Δ)"))
     assert "KLD" in head and "n.s." in accuracy[head] and "0.0123" in accuracy[head]
     assert any("interval" in text for _, text in table.notes)
+
+
+def test_the_sweep_summary_of_a_language_model_names_no_top1() -> None:
+    """The end-of-sweep table of an LM task heads its metric column "accuracy" (cells say "ppl ..."), not "top-1 %"."""
+    import io
+
+    from rich.console import Console
+
+    from suite.sweep.summary import table
+
+    out = io.StringIO()
+    table(Console(file=out, width=160), [outcome(lm_record())])
+    text = out.getvalue()
+    assert "accuracy" in text and "ppl" in text
+    assert "top-1 %" not in text and "Δ pts" not in text
