@@ -19,78 +19,14 @@ one line naming executorch, its version and the cause.
 
 from __future__ import annotations
 
-from collections import Counter
-from pathlib import Path
-from typing import Any
-
 import numpy as np
 from pydantic import Field
 
 from suite.methods.base import Artifact, Method, Params, PrepareContext
+from suite.methods.executorch_program import lower, precision_of, pte_artifact
 from suite.methods.toolkits import quiet, require, toolkit_errors
 
 NOISY = ("torchao", "torch.utils._pytree")  # torchao logs each optional CUDA kernel it cannot load
-
-COMPUTE = ("convolution", "conv2d", "conv1d", "linear", "addmm", ".mm.", "bmm", "matmul")
-
-
-def _is_compute(node: Any) -> bool:
-    return node.op == "call_function" and any(key in str(node.target) for key in COMPUTE)
-
-
-def precision_of(graph_module: Any) -> dict[str, int]:
-    """Compute nodes per precision: int8 where the activation input comes from a dequantize node."""
-    counts: Counter[str] = Counter()
-    for node in graph_module.graph.nodes:
-        if _is_compute(node):
-            source = node.args[0] if node.args else None
-            quantized = getattr(source, "op", None) == "call_function" and "dequantize" in str(
-                getattr(source, "target", "")
-            )
-            counts["int8" if quantized else "fp32"] += 1
-    return dict(counts)
-
-
-def delegation(edge: Any) -> dict[str, Any]:
-    """Compute nodes inside the XNNPACK delegate(s) and left outside, from the lowered edge program."""
-    program = edge.exported_program()
-    graph_module = program.graph_module
-    inside, partitions = 0, 0
-    for name, sub in graph_module.named_children():
-        if name.startswith("lowered_module"):
-            partitions += 1
-            original = getattr(sub, "original_module", None)
-            nodes = original.graph_module.graph.nodes if original is not None else []
-            inside += sum(1 for n in nodes if _is_compute(n))
-    outside = [str(n.target) for n in graph_module.graph.nodes if _is_compute(n)]
-    total = inside + len(outside)
-    return {
-        "partitions": partitions,
-        "delegated_compute_nodes": inside,
-        "total_compute_nodes": total,
-        "delegated_fraction": inside / total if total else 0.0,
-        "not_delegated": sorted(set(outside)),
-    }
-
-
-def lower(program: Any, path: Path) -> dict[str, Any]:
-    """XNNPACK-lower an exported program and write the ``.pte``; returns the delegation facts."""
-    from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
-    from executorch.exir import to_edge_transform_and_lower
-
-    edge = to_edge_transform_and_lower(program, partitioner=[XnnpackPartitioner()])
-    facts = delegation(edge)
-    path.write_bytes(edge.to_executorch().buffer)
-    return facts
-
-
-def pte_artifact(path: Path, precision: dict[str, int], bits: int, details: dict[str, Any]) -> Artifact:
-    order = sorted(precision.items(), key=lambda kv: (-kv[1], kv[0]))
-    names = {"fp32": "f32", "int8": "int8"}
-    details = {**details, "inference_precision": "+".join(names.get(p, p) for p, _ in order) or None}
-    return Artifact.for_file(
-        "pte", path, simulated=False, weight_bits=bits, activation_bits=bits, precision_map=precision, details=details
-    )
 
 
 class ExecutorchFp32(Method):

@@ -36,6 +36,7 @@ from pydantic import Field
 
 from suite.errors import BadInput
 from suite.methods.base import Artifact, Method, Params, PrepareContext
+from suite.methods.executorch_program import lower, pte_artifact
 from suite.methods.toolkits import quiet, require, toolkit_errors
 
 NOISY = ("torchao", "torch.utils._pytree", "transformers", "torch._dynamo", "torch.export")
@@ -143,24 +144,12 @@ def constant_methods(model: Any, positions: int) -> dict[str, Any]:
 
 
 def lower_program(program: Any, path: Path, constants: dict[str, Any]) -> dict[str, Any]:
-    """XNNPACK-lower, write the ``.pte``; the delegation facts (suite/methods/executorch.py)."""
+    """XNNPACK-lower with the LLM runner's constant methods, attention in plain math (as exported)."""
     import torch
-    from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
-    from executorch.exir import EdgeCompileConfig, to_edge_transform_and_lower
     from torch.nn.attention import SDPBackend, sdpa_kernel
 
-    from suite.methods.executorch import delegation
-
     with torch.no_grad(), sdpa_kernel([SDPBackend.MATH]):
-        edge = to_edge_transform_and_lower(
-            program,
-            partitioner=[XnnpackPartitioner()],
-            compile_config=EdgeCompileConfig(_check_ir_validity=False),
-            constant_methods=constants,
-        )
-        facts = delegation(edge)
-        path.write_bytes(edge.to_executorch().buffer)
-    return facts
+        return lower(program, path, constants)
 
 
 def reference_logits(model: Any, ids: np.ndarray, steps: int) -> np.ndarray:
@@ -209,7 +198,6 @@ def lm_program(ctx: PrepareContext, method: str, group_size: int | None) -> Arti
     with quiet(*NOISY):
         require("executorch.exir", "executorch")
         require("transformers.integrations.executorch", "transformers")
-    from suite.methods.executorch import pte_artifact
     from suite.zoo.conversion_check import FLOAT_TOLERANCE, compare, enforce
 
     out = ctx.workdir / "model.pte"

@@ -142,7 +142,7 @@ def test_a_classifier_program_is_not_an_lm(tmp_path: Path) -> None:
     torch = pytest.importorskip("torch")
     pytest.importorskip("executorch")
     from suite.config.schemas import RuntimeSpec
-    from suite.methods.executorch import lower
+    from suite.methods.executorch_program import lower
     from suite.runtimes.executorch_rt import ExecutorchSession
 
     module = torch.nn.Sequential(torch.nn.Linear(8, 4)).eval()
