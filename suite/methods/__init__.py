@@ -331,14 +331,24 @@ PLUGINS: dict[str, tuple[str, dict[str, object]]] = {
             summary="PT2E int8 with ExecuTorch's XNNPACK quantizer (per-channel symmetric), lowered to XNNPACK, .pte",
         ),
     ),
-    "gguf-f16": (
-        "gguf:GgufF16",
+    "gguf-f32": (
+        "gguf:GgufF32",
         dict(
             toolkit="llama-cpp-python",
             family="baseline",
             format="gguf",
             simulated=False,
-            summary="llama.cpp F16 GGUF (its usual float baseline), converted from the task's fp32 weights by llama.cpp's converter",
+            summary="llama.cpp F32 GGUF: the task's fp32 weights as llama.cpp's converter writes them, the llamacpp entry's fp32 baseline (its logits are the KLD reference)",
+        ),
+    ),
+    "gguf-f16": (
+        "gguf:GgufF16",
+        dict(
+            toolkit="llama-cpp-python",
+            family="fp16",
+            format="gguf",
+            simulated=False,
+            summary="llama.cpp F16 GGUF (the float baseline llama.cpp's own KLD tools compare with), from the f32 conversion",
         ),
     ),
     "gguf-q8_0": (

@@ -1,10 +1,11 @@
 """GGUF methods: the task's causal LM quantized by llama.cpp's own ``llama-quantize``, for the ``llamacpp`` runtime.
 
 Every method starts from the task's f32 GGUF (converted once per weights by llama.cpp's converter,
-suite/methods/gguf_convert.py) and writes one quantized GGUF: ``gguf-f16`` (llama.cpp's usual float
-baseline), ``gguf-q8_0``, ``gguf-q4_0``, ``gguf-q4_k_m``, and ``gguf-q4_k_m-imatrix`` /
-``gguf-iq4_xs-imatrix`` with an importance matrix from the task's calibration text
-(suite/methods/imatrix.py); ``gguf`` takes any llama-quantize type as a parameter (``type``), refused
+suite/methods/gguf_convert.py) and writes one GGUF: ``gguf-f32`` (the fp32 weights as llama.cpp stores them: the
+``llamacpp`` entry's baseline, so every llama.cpp row's KL divergence is to fp32 logits, as on the other
+runtimes), ``gguf-f16`` (the float file llama.cpp's own ``--kl-divergence`` users compare with),
+``gguf-q8_0``, ``gguf-q4_0``, ``gguf-q4_k_m``, and ``gguf-q4_k_m-imatrix`` / ``gguf-iq4_xs-imatrix`` with an
+importance matrix from the task's calibration text (suite/methods/imatrix.py); ``gguf`` takes any llama-quantize type as a parameter (``type``), refused
 before any job when llama-quantize has no such type.
 
 What was really stored is read from llama-quantize's own log, not assumed from the label: each tensor's
@@ -15,7 +16,7 @@ bits per weight (``details.llama_quantize``). A fallback is data, not an error.
 
 ``inference_precision``: llama.cpp's CPU kernels multiply a block-quantized weight with activations
 quantized to 8-bit blocks (Q8_0/Q8_K dot products), an F16 weight with F16 activations, so a quantized
-file runs ``int8`` (``f16`` for gguf-f16).
+file runs ``int8`` (``f16`` for gguf-f16, ``f32`` for gguf-f32).
 """
 
 from __future__ import annotations
@@ -194,6 +195,10 @@ class _Preset(Method):
 
     def apply(self, ctx: PrepareContext, params: Any) -> Artifact:
         return Gguf().apply(ctx, GgufParams(type=self.TYPE, imatrix=self.IMATRIX))
+
+
+class GgufF32(_Preset):
+    TYPE = "f32"
 
 
 class GgufF16(_Preset):

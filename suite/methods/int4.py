@@ -13,7 +13,10 @@ weights of a classifier head stay float (``details.float_gemm_kept``), so the ar
 For MatMul weights ``algorithm`` picks the quantizer ORT ships, each a parameter value: ``rtn``
 (``DefaultWeightOnlyQuantConfig``, ORT's blockwise round-to-nearest), ``gptq`` (GPTQ with the
 calibration split, ORT's bundled Intel Neural Compressor implementation), ``hqq`` (half-quadratic
-quantization, asymmetric by design). ``accuracy_level`` is MatMulNBits' compute type (0: the input's
+quantization, asymmetric by design), ``k_quant`` (``KQuantWeightOnlyQuantConfig``: the bundled Intel Neural
+Compressor's k-quant search, which picks each block's scale and zero point by a weighted error search,
+the base method onnxruntime-genai's model builder offers as ``algo_config=k_quant``; not llama.cpp's
+K-quant file types). ``accuracy_level`` is MatMulNBits' compute type (0: the input's
 float type; 4: int8 activations quantized per block, which uses the CPU's int8 dot products).
 """
 
@@ -38,7 +41,9 @@ class Int4Params(Params):
     per_channel: bool = True
     matmul_block_size: int = Field(32, ge=16, description="MatMulNBits block size (power of two >= 16)")
     calibration: Literal["minmax", "entropy", "percentile"] = "minmax"  # w4a8 only
-    algorithm: Literal["rtn", "gptq", "hqq"] = Field("rtn", description="MatMulNBits quantizer for MatMul weights")
+    algorithm: Literal["rtn", "gptq", "hqq", "k_quant"] = Field(
+        "rtn", description="MatMulNBits quantizer for MatMul weights"
+    )
     symmetric: bool = Field(True, description="rtn/gptq: symmetric 4-bit blocks (hqq is always asymmetric)")
     accuracy_level: Literal[0, 1, 2, 4] = Field(
         0, description="MatMulNBits compute type: 0 = float input type, 4 = int8"
@@ -127,6 +132,8 @@ def matmul_nbits(path: Path, params: Int4Params, x_cal: Any) -> None:
         )
     elif params.algorithm == "hqq":
         config = nbits.HQQWeightOnlyQuantConfig(block_size=block, bits=4)
+    elif params.algorithm == "k_quant":
+        config = nbits.KQuantWeightOnlyQuantConfig()
     else:
         config = nbits.DefaultWeightOnlyQuantConfig(
             block_size=block, is_symmetric=params.symmetric, bits=4, accuracy_level=params.accuracy_level

@@ -12,7 +12,15 @@ import pytest
 from tests.conftest import edgeq
 from tests.runtimes.llamacpp_support import micro_task, require_llamacpp
 
-PRESETS = ["gguf-f16", "gguf-q8_0", "gguf-q4_0", "gguf-q4_k_m", "gguf-q4_k_m-imatrix", "gguf-iq4_xs-imatrix"]
+PRESETS = [
+    "gguf-f32",
+    "gguf-f16",
+    "gguf-q8_0",
+    "gguf-q4_0",
+    "gguf-q4_k_m",
+    "gguf-q4_k_m-imatrix",
+    "gguf-iq4_xs-imatrix",
+]
 
 
 @pytest.mark.slow
@@ -45,10 +53,13 @@ def test_each_type_runs_ok_with_what_was_stored(tmp_path: Path, results_dir: Pat
         assert record["throughput"]["tokens_per_s"] > 0 and record["memory"]["peak_rss_mb"] > 0
         assert runtime["version"] == "0.3.36" and runtime["threads"] == 1 and runtime["system_info"]
         assert sum(artifact["precision_map"].values()) == artifact["details"]["llama_quantize"].get("tensors", 11)
-    # f16 keeps the fp32 model's perplexity; the baseline of the llamacpp entry is gguf-f16
-    f16 = ours["gguf-f16"]["accuracy"]
+    # f32 keeps the fp32 model's perplexity and is the llamacpp entry's baseline (KLD reference); f16 is near it
+    f32, f16 = ours["gguf-f32"]["accuracy"], ours["gguf-f16"]["accuracy"]
+    assert f32["perplexity"] == pytest.approx(fp32["accuracy"]["perplexity"], rel=1e-4)
     assert f16["perplexity"] == pytest.approx(fp32["accuracy"]["perplexity"], rel=2e-3)
-    assert ours["gguf-q4_0"]["accuracy"]["fp32_perplexity"] == f16["perplexity"]
+    assert ours["gguf-q4_0"]["accuracy"]["fp32_perplexity"] == f32["perplexity"]
+    assert ours["gguf-q4_0"]["accuracy"]["fidelity"]["kld_mean"] > f16["fidelity"]["kld_mean"] >= 0
+    assert ours["gguf-f32"]["runtime"]["inference_precision"] == "f32"
     # hidden size 32, MLP 64: K-quant rows need 256, so every 2D weight of q4_k_m fell back, and says to what
     details = ours["gguf-q4_k_m"]["artifact"]["details"]
     assert details["fallbacks"] and all(f["row_length"] in (32, 64) and f["block"] == 256 for f in details["fallbacks"])
