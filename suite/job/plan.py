@@ -293,8 +293,13 @@ def artifact_format_of(method: str, source: str | None = None) -> str:
     """The artifact format a method produces (from its registry metadata; ONNX unless it says).
 
     ``format: source`` (``as-is``) is the format of the task's own model file: a ``tflite`` source's
-    file runs on LiteRT, every other source's graph on the ONNX runtimes."""
+    file runs on LiteRT, an ``openvino`` source's IR on OpenVINO, an ``executorch`` source's ``.pte`` on
+    ExecuTorch, every other source's graph on the ONNX runtimes."""
     fmt = str(methods.meta(method).get("format") or "onnx")
     if fmt == "source":
-        return "tflite" if source == "tflite" else "onnx"
+        return SOURCE_FORMATS.get(source or "", "onnx")
     return fmt
+
+
+# model.source -> the format of its file, for the sources whose file is not an ONNX graph
+SOURCE_FORMATS = {"tflite": "tflite", "openvino": "openvino", "executorch": "pte"}
