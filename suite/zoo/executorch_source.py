@@ -62,7 +62,9 @@ def _program(path: Path) -> Any:
         ) from None
     data = path.read_bytes()
     if len(data) < 8 or data[4:6] != b"ET":
-        raise BadInput(f"{path}: not an ExecuTorch program (no 'ET' flatbuffer identifier: truncated or another format)")
+        raise BadInput(
+            f"{path}: not an ExecuTorch program (no 'ET' flatbuffer identifier: truncated or another format)"
+        )
     try:
         return deserialize_pte_binary(data), data
     except Exception as exc:  # flatbuffer errors of any type: the file is not a whole program

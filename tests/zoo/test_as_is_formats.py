@@ -127,7 +127,7 @@ def test_as_is_of_ir_and_pte_equals_bare_loops_and_fp32_is_refused(formats: Path
     got = _records(results_dir)
     bare = json.loads((formats / "bare-formats.json").read_text())
     y = np.asarray(bare["y"])
-    for task, source, _, runtime, key, family, w_bits, a_bits in CASES:
+    for task, _source, _, runtime, key, family, w_bits, a_bits in CASES:
         record = got[(task, "as-is", runtime)]
         assert record["status"] == "ok", record.get("error")
         want = np.asarray(bare[key]) == y
@@ -163,7 +163,11 @@ def test_a_truncated_ir_or_pte_stops_in_one_line(formats: Path) -> None:
         (formats / f"{name}{suffix}").write_bytes(data[: len(data) // 2])
         if source == "openvino":
             (formats / f"{name}.bin").write_bytes((formats / src).with_suffix(".bin").read_bytes())
-        spec = nchw_task(name, source, f"{name}{suffix}") if source == "executorch" else digits_task(name, source, f"{name}{suffix}")
+        spec = (
+            nchw_task(name, source, f"{name}{suffix}")
+            if source == "executorch"
+            else digits_task(name, source, f"{name}{suffix}")
+        )
         (formats / f"{name}.yaml").write_text(yaml.safe_dump(spec))
         proc = edgeq("bench", "--tasks", f"{name}.yaml", "--methods", "as-is", "--quick", "--no-mlflow", cwd=formats)
         assert proc.returncode == 2, proc.stdout + proc.stderr
@@ -182,7 +186,11 @@ def test_an_ir_or_pte_that_disagrees_with_the_task_stops_in_one_line(formats: Pa
     import yaml
 
     for name, spec, expected in (
-        ("ir-classes", {**digits_task("ir-classes", "openvino", "digits-f32.xml"), "num_classes": 12}, "gives 10 scores"),
+        (
+            "ir-classes",
+            {**digits_task("ir-classes", "openvino", "digits-f32.xml"), "num_classes": 12},
+            "gives 10 scores",
+        ),
         ("pte-shape", digits_task("pte-shape", "executorch", "digits-fp32.pte"), "is [1, 8, 8] per sample"),
     ):
         (formats / f"{name}.yaml").write_text(yaml.safe_dump(spec))
