@@ -52,10 +52,27 @@ _SCALARS = {"float": "float32", "byte": "uint8", "char": "int8", "long": "int64"
 _COMPUTE = ("XNNConv2d", "XNNDepthwiseConv2d", "XNNFullyConnected", "XNNConvTranspose2d", "XNNBatchMatrixMultiply")
 
 
+def _quiet_import() -> Any:
+    """ExecuTorch's deserializer, imported with torchao's and torch's import-time warnings (one per CUDA
+    kernel library a CPU machine lacks) held back: they would be lines beside the plan's one line."""
+    import logging
+
+    quiet = [logging.getLogger(name) for name in ("torchao", "torch.utils._pytree")]
+    levels = [logger.level for logger in quiet]
+    for logger in quiet:
+        logger.setLevel(logging.ERROR)
+    try:
+        from executorch.exir._serialize._program import deserialize_pte_binary
+    finally:
+        for logger, level in zip(quiet, levels):
+            logger.setLevel(level)
+    return deserialize_pte_binary
+
+
 def _program(path: Path) -> Any:
     """The deserialized program; a file ExecuTorch cannot read is one line (BadInput)."""
     try:
-        from executorch.exir._serialize._program import deserialize_pte_binary
+        deserialize_pte_binary = _quiet_import()
     except ImportError:
         raise BadInput(
             f"{path}: model.source executorch needs ExecuTorch (pip install -e '.[toolkits]'; make setup does)"
@@ -141,11 +158,11 @@ def _family(acts: Counter[str], weights: Counter[str]) -> tuple[str, int, int]:
 
 def pte_precision(path: Path) -> dict[str, Any]:
     """Family, bits, I/O and delegation of a ``.pte`` program, read from the program."""
+    pte, data = _program(path)  # first: it imports ExecuTorch quietly
     from executorch.exir.scalar_type import ScalarType
 
     from suite.runtimes.executorch_rt import program_delegation
 
-    pte, data = _program(path)
     program = pte.program
     plan = next((p for p in program.execution_plan if p.name == "forward"), program.execution_plan[0])
 
