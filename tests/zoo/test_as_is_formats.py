@@ -251,3 +251,28 @@ def test_openvino_snippets_option() -> None:
     assert OpenVinoRuntime().label(off.model_dump()) == "openvino no-snippets"
     with pytest.raises(BadInput, match="options.snippets: got 'never', expected auto, enable or disable"):
         parse_options(RuntimeSpec(name="openvino", options={"snippets": "never"}))
+
+
+@pytest.mark.slow
+def test_the_default_sweep_of_an_ir_task_plans_as_is_on_openvino(
+    formats: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """local-cpu's openvino entry narrows itself to its default_methods (it doubles ort on ONNX files),
+    but an IR has no other runtime: a task with methods [as-is] plans it there without --runtimes."""
+    import yaml
+
+    from suite.job.plan import plan
+    from suite.job.request import SweepRequest
+    from suite.machine.target import load_target
+
+    monkeypatch.chdir(formats)
+    (formats / "plan-ir.yaml").write_text(
+        yaml.safe_dump({**digits_task("plan-ir", "openvino", "digits-int8.xml"), "methods": ["as-is"]})
+    )
+    (formats / "plan-qdq.yaml").write_text(
+        yaml.safe_dump({**digits_task("plan-qdq", "onnx", "digits-qdq.onnx"), "methods": ["as-is"]})
+    )
+    jobs = plan(
+        load_target("local-cpu"), SweepRequest(tasks=("plan-ir.yaml", "plan-qdq.yaml"), override_target=True)
+    ).jobs
+    assert sorted((j.task_name, j.runtime["name"]) for j in jobs) == [("plan-ir", "openvino"), ("plan-qdq", "ort")]
