@@ -22,8 +22,10 @@ allocator runs out of vector registers and the compile stops with "Can't allocat
 snippet: not enough registers" (the message of ``lowered/pass/assign_registers.cpp`` in OpenVINO's
 snippets library). Seen with OpenVINO 2026.4.1 on the per-channel QDQ digits CNN that
 ``tests/zoo/test_as_is.py`` makes, at batch 1 with ``INFERENCE_NUM_THREADS`` 1 only (2 threads, or a
-batch of 64, compile); it needs the output's QuantizeLinear and the convolution half of the graph
-together (every cut of the graph without either compiles). With ``snippets: auto`` (the default) such
+batch of 64, compile). The smallest cut of it found to fail is its 22-node tail after the max-pool:
+Transpose, Reshape (flatten), MatMul + Add, MatMul + Add (per-channel int8 weights), every result
+QuantizeLinear/DequantizeLinear'd; without the last QuantizeLinear, or starting after the Transpose,
+it compiles. With ``snippets: auto`` (the default) such
 a compile is retried once with the plugin's ``SNIPPETS_MODE: DISABLE`` (the fused groups then run as
 separate nodes) and every compile of the session keeps it, so all batch sizes run the same way; the
 record says so in ``runtime.snippets_mode`` and ``runtime.compile_retry``. ``enable`` never retries
