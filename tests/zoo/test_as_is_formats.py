@@ -276,3 +276,20 @@ def test_the_default_sweep_of_an_ir_task_plans_as_is_on_openvino(
         load_target("local-cpu"), SweepRequest(tasks=("plan-ir.yaml", "plan-qdq.yaml"), override_target=True)
     ).jobs
     assert sorted((j.task_name, j.runtime["name"]) for j in jobs) == [("plan-ir", "openvino"), ("plan-qdq", "ort")]
+
+
+def test_a_cached_ir_is_reused_only_with_its_bin_unchanged(tmp_path: Path) -> None:
+    from suite.job.build import _cached_artifact
+    from suite.methods.base import Artifact, file_facts
+    from suite.records.store import atomic_write_json
+
+    (tmp_path / "model.xml").write_text("<net/>")
+    (tmp_path / "model.bin").write_bytes(b"\x01" * 64)
+    artifact = Artifact.for_file(
+        "openvino", tmp_path / "model.xml", simulated=False, weight_bits=8, activation_bits=8, precision_map={},
+        details={"bin_sha256": file_facts(tmp_path / "model.bin")[0]},
+    )  # fmt: skip
+    atomic_write_json(tmp_path / "artifact.json", {"artifact": artifact.to_record(), "simulated_top1": None})
+    assert _cached_artifact(tmp_path) is not None
+    (tmp_path / "model.bin").write_bytes(b"\x02" * 64)
+    assert _cached_artifact(tmp_path) is None
