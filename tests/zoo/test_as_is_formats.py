@@ -48,6 +48,9 @@ MAKE_MODELS = textwrap.dedent(
     ov.save_model(ov.convert_model(onnx_file), out / "digits-f32.xml", compress_to_fp16=False)
     int8 = nncf.quantize(ov.convert_model(onnx_file), nncf.Dataset([nhwc.x_cal[i : i + 1] for i in range(len(nhwc.x_cal))]))
     ov.save_model(int8, out / "digits-int8.xml")
+    ov.save_model(ov.convert_model(onnx_file), out / "digits-f16.xml")  # save_model's default: float16 weights
+    int4 = nncf.compress_weights(ov.convert_model(onnx_file), mode=nncf.CompressWeightsMode.INT4_SYM, group_size=16)
+    ov.save_model(int4, out / "digits-int4.xml")
     for name in ("f32", "int8"):  # the bare loop a user would write: read, compile for CPU, argmax per item
         compiled = core.compile_model(str(out / f"digits-{name}.xml"), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
         bare[f"ir-{name}"] = [int(compiled(x[None])[0][0].argmax()) for x in nhwc.x_eval]
@@ -293,3 +296,17 @@ def test_a_cached_ir_is_reused_only_with_its_bin_unchanged(tmp_path: Path) -> No
     assert _cached_artifact(tmp_path) is not None
     (tmp_path / "model.bin").write_bytes(b"\x02" * 64)
     assert _cached_artifact(tmp_path) is None
+
+
+@pytest.mark.slow
+def test_ir_precision_is_read_from_the_graph(formats: Path) -> None:
+    """Weight-only and float16-compressed IRs: the family and bits come from the Constants a Convert widens."""
+    from suite.zoo.openvino_source import openvino_precision
+
+    int4 = openvino_precision(formats / "digits-int4.xml")
+    assert int4["family"].startswith("int4 weight-only (NNCF)") and not int4["is_float"]
+    assert (int4["weight_bits"], int4["activation_bits"]) == (4, 32) and int4["weight_types"].get("i4")
+    f16 = openvino_precision(formats / "digits-f16.xml")
+    assert f16["family"] == "float16 weights" and (f16["weight_bits"], f16["activation_bits"]) == (16, 32)
+    f32 = openvino_precision(formats / "digits-f32.xml")
+    assert f32["family"] == "float32" and f32["is_float"] and not f32["weight_types"]
