@@ -101,9 +101,14 @@ def _cached_artifact(folder: Path) -> Artifact | None:
         artifact = Artifact.from_record(meta["artifact"], meta.get("simulated_top1"))
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    if artifact.path.is_file() and file_sha256(artifact.path) == artifact.sha256:
-        return artifact
-    return None
+    if not (artifact.path.is_file() and file_sha256(artifact.path) == artifact.sha256):
+        return None
+    weights = artifact.details.get("bin_sha256")  # an OpenVINO IR: its weights are in the .bin beside it
+    if weights and not (
+        artifact.path.with_suffix(".bin").is_file() and file_sha256(artifact.path.with_suffix(".bin")) == weights
+    ):
+        return None
+    return artifact
 
 
 def _with_compute(task: Loaded, folder: Path, artifact: Artifact) -> Artifact:

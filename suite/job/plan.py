@@ -127,11 +127,13 @@ def plan(profile: Loaded, request: SweepRequest) -> SweepPlan:
             if method_extra:
                 decides["toolkits"] = method_extra
             key = fingerprint(decides)[:16]
-            for spec in specs:
-                if artifact_format_of(method, cfg.model.source) not in runtimes.meta(spec.name).get("formats", ()):
-                    continue
+            fmt = artifact_format_of(method, cfg.model.source)
+            loaders = [spec for spec in specs if fmt in runtimes.meta(spec.name).get("formats", ())]
+            # no entry that runs every method loads this artifact (an IR, a .pte): the narrowed ones run it
+            only_narrowed = all(spec.default_methods is not None for spec in loaders)
+            for spec in loaders:
                 loads_any.add(spec.name)
-                if not entry_runs(spec, method, runtime_names):
+                if not entry_runs(spec, method, runtime_names, only_narrowed):
                     left_out.setdefault((spec.name, _why_not(spec)), set()).add(method)
                     continue
                 job = _job(profile, prof, task, spec, method, params, key, toolkit, request, matched)
@@ -270,14 +272,16 @@ def _unlisted(toolkit: dict[str, Any] | None, packages: dict[str, str]) -> dict[
     return {toolkit["name"]: toolkit["version"]}
 
 
-def entry_runs(spec: RuntimeSpec, method: str, runtime_names: list[str] | None) -> bool:
+def entry_runs(spec: RuntimeSpec, method: str, runtime_names: list[str] | None, only_narrowed: bool = False) -> bool:
     """Whether a profile entry that loads ``method``'s artifact runs it in this sweep (``ENTRY_RULE``).
 
     The rule is the same whether or not ``--methods`` was given, so a user can tell from the profile
     alone what a command will run: an entry without ``default_methods`` runs every method it loads; one
     with them (local-cpu's openvino: a second runtime on the same ONNX files, so running every method
-    there would double the sweep) runs only those, until ``--runtimes`` names it."""
-    if spec.default_methods is None or (runtime_names and spec.name in runtime_names):
+    there would double the sweep) runs only those, until ``--runtimes`` names it, or unless no entry
+    without ``default_methods`` loads the artifact (``only_narrowed``: an OpenVINO IR measured ``as-is``
+    has no first runtime for the narrowed entry to double)."""
+    if spec.default_methods is None or only_narrowed or (runtime_names and spec.name in runtime_names):
         return True
     return method in spec.default_methods
 
@@ -293,8 +297,13 @@ def artifact_format_of(method: str, source: str | None = None) -> str:
     """The artifact format a method produces (from its registry metadata; ONNX unless it says).
 
     ``format: source`` (``as-is``) is the format of the task's own model file: a ``tflite`` source's
-    file runs on LiteRT, every other source's graph on the ONNX runtimes."""
+    file runs on LiteRT, an ``openvino`` source's IR on OpenVINO, an ``executorch`` source's ``.pte`` on
+    ExecuTorch, every other source's graph on the ONNX runtimes."""
     fmt = str(methods.meta(method).get("format") or "onnx")
     if fmt == "source":
-        return "tflite" if source == "tflite" else "onnx"
+        return SOURCE_FORMATS.get(source or "", "onnx")
     return fmt
+
+
+# model.source -> the format of its file, for the sources whose file is not an ONNX graph
+SOURCE_FORMATS = {"tflite": "tflite", "openvino": "openvino", "executorch": "pte"}

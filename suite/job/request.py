@@ -19,7 +19,8 @@ from typing import Any
 ENTRY_RULE = (
     "Which jobs run: --methods (default: each task's methods and the target's extra_methods) picks the methods; "
     "each method runs on every runtime entry of the target's profile that loads its artifact format, except that "
-    "an entry with default_methods runs only those unless --runtimes names it; --runtimes keeps only the entries "
+    "an entry with default_methods runs only those unless --runtimes names it or no entry without default_methods "
+    "loads the artifact (an OpenVINO IR); --runtimes keeps only the entries "
     "it names. The sweep prints its plan (jobs per task and runtime, what it left out and why) before the first job."
 )
 """The planning rule (``suite.job.plan.entry_runs``), said once: ``edgeq bench --help``, ``edgeq prepare --help``

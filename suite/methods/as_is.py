@@ -1,5 +1,6 @@
 """``as-is``: the task's own model file, measured as it is on every runtime of the target that loads
-its format (a ``.tflite`` on LiteRT, an ``.onnx`` on ONNX Runtime and OpenVINO).
+its format (a ``.tflite`` on LiteRT, an ``.onnx`` on ONNX Runtime and OpenVINO, an OpenVINO IR on
+OpenVINO, a ``.pte`` program on ExecuTorch).
 
 Edge users often start from a model someone else already quantized (a vendor's full-integer TFLite
 classifier with uint8 input, a QDQ ONNX file). Converting it first would measure the converter, not
@@ -16,12 +17,14 @@ says so; for a float source it measures the graph ``fp32`` measures.
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 from typing import Any
 
 from suite.errors import BadInput
 from suite.methods.base import Artifact, Method, Params, PrepareContext
 
-FORMATS = {"tflite": "tflite", "onnx": "onnx"}  # model.source -> the artifact format its file is in
+# model.source -> the artifact format its file is in (suite.job.plan.artifact_format_of reads the same)
+FORMATS = {"tflite": "tflite", "onnx": "onnx", "openvino": "openvino", "executorch": "pte"}
 
 
 def baseline_reason(facts: dict[str, Any]) -> str:
@@ -58,6 +61,10 @@ class AsIs(Method):
             "source_precision": facts,
             "baseline_reason": baseline_reason(facts),
         }
+        if source == "openvino":
+            return ir_artifact(original, ctx.workdir, facts, details)
+        if source == "executorch":
+            return pte_copy(original, ctx.workdir, facts, details)
         if source == "tflite":
             from suite.methods.tflite_common import analyse_tflite
 
@@ -89,3 +96,41 @@ class AsIs(Method):
             precision_map=precision_map,
             details=details,
         )
+
+
+def ir_artifact(original: Path, workdir: Path, facts: dict[str, Any], details: dict[str, Any]) -> Artifact:
+    """The IR's two files copied side by side (``model.xml`` finds ``model.bin`` by its name). The
+    artifact's hash is the ``.xml``'s, its sizes the two files' together: the weights are in the ``.bin``."""
+    from suite.methods.base import file_facts
+
+    out = workdir / "model.xml"
+    shutil.copyfile(original, out)
+    shutil.copyfile(original.with_suffix(".bin"), out.with_suffix(".bin"))
+    bin_sha, bin_size, bin_zlib = file_facts(out.with_suffix(".bin"))
+    artifact = Artifact.for_file(
+        "openvino",
+        out,
+        simulated=False,
+        weight_bits=facts["weight_bits"],
+        activation_bits=facts["activation_bits"],
+        precision_map=dict(facts["weight_types"]) or dict(facts["tensor_types"]),
+        details={**details, "bin_sha256": bin_sha, "xml_size_bytes": out.stat().st_size},
+    )
+    artifact.size_bytes += bin_size
+    artifact.compressed_size_bytes += bin_zlib
+    return artifact
+
+
+def pte_copy(original: Path, workdir: Path, facts: dict[str, Any], details: dict[str, Any]) -> Artifact:
+    """The ``.pte`` program copied as it is; its delegation (read from the program) goes with it."""
+    out = workdir / "model.pte"
+    shutil.copyfile(original, out)
+    return Artifact.for_file(
+        "pte",
+        out,
+        simulated=False,
+        weight_bits=facts["weight_bits"],
+        activation_bits=facts["activation_bits"],
+        precision_map=dict(facts["tensor_types"]),
+        details={**details, "delegation": facts["delegation"], "inference_precision": facts["inference_precision"]},
+    )

@@ -48,7 +48,7 @@ def refuse_quantized_source(ctx: PrepareContext) -> None:
     from suite.zoo.source_precision import source_precision
 
     source = ctx.task.model.source
-    if source not in ("tflite", "onnx"):
+    if source not in ("tflite", "onnx", "openvino", "executorch"):
         return
     path = weights_file(ctx.task.model.path, ctx.task)
     facts = source_precision(source, path)

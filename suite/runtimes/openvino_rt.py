@@ -13,7 +13,23 @@ f32 convolutions, not as int8.
 
 Profile entry: ``{name: openvino, threads: 1, options: {streams: 1, precision: f32, hint: latency}}``
 (``threads`` 0 = the plugin's default, all cores; ``streams`` = ``NUM_STREAMS``; ``hint`` = the
-``PERFORMANCE_HINT``, ``latency``, ``throughput`` or ``none``). Each batch size gets its own compiled
+``PERFORMANCE_HINT``, ``latency``, ``throughput`` or ``none``; ``snippets``: ``auto``, ``enable`` or
+``disable``, below).
+
+Snippets, the CPU plugin's JIT compiler for fused element-wise groups (FakeQuantize with its
+neighbours, in a QDQ graph), can fail to compile a graph that is otherwise fine: its register
+allocator runs out of vector registers and the compile stops with "Can't allocate registers for a
+snippet: not enough registers" (the message of ``lowered/pass/assign_registers.cpp`` in OpenVINO's
+snippets library). Seen with OpenVINO 2026.4.1 on the per-channel QDQ digits CNN that
+``tests/zoo/test_as_is.py`` makes, at batch 1 with ``INFERENCE_NUM_THREADS`` 1 only (2 threads, or a
+batch of 64, compile). The smallest cut of it found to fail is its 22-node tail after the max-pool:
+Transpose, Reshape (flatten), MatMul + Add, MatMul + Add (per-channel int8 weights), every result
+QuantizeLinear/DequantizeLinear'd; without the last QuantizeLinear, or starting after the Transpose,
+it compiles. With ``snippets: auto`` (the default) such
+a compile is retried once with the plugin's ``SNIPPETS_MODE: DISABLE`` (the fused groups then run as
+separate nodes) and every compile of the session keeps it, so all batch sizes run the same way; the
+record says so in ``runtime.snippets_mode`` and ``runtime.compile_retry``. ``enable`` never retries
+(the failure is the job's one line), ``disable`` compiles without snippets from the start. Each batch size gets its own compiled
 model with a static input shape, as LiteRT's interpreters do, so no timed call re-plans the graph; a
 model with several inputs (text encoders, causal LMs with a KV cache) is compiled once with its own
 dynamic shapes and fed by name, with the language-model interface of ``suite/runtimes/lm_feeds.py``.
@@ -35,6 +51,9 @@ from suite.runtimes.base import Runtime, RuntimeStatus, Session, inference_preci
 
 PRECISIONS = {"f32": "f32", "fp32": "f32", "bf16": "bf16", "f16": "f16", "fp16": "f16"}
 HINTS = {"latency": "LATENCY", "throughput": "THROUGHPUT", "none": None}
+SNIPPETS = ("auto", "enable", "disable")
+# The CPU plugin's snippets register allocator giving up: the one compile failure retried without snippets.
+SNIPPET_REGISTERS = "allocate registers for a snippet"
 # OpenVINO element types of runtimePrecision -> the suite's labels (runtime.placement, as for ORT).
 _LABELS = {
     "f32": "fp32",
@@ -80,9 +99,11 @@ def ov_version() -> str | None:
 def parse_options(spec: RuntimeSpec) -> dict[str, Any]:
     """The profile entry's options, checked: precision, streams, hint."""
     options = dict(spec.options or {})
-    unknown = sorted(set(options) - {"precision", "streams", "hint"})
+    unknown = sorted(set(options) - {"precision", "streams", "hint", "snippets"})
     if unknown:
-        raise BadInput(f"runtime openvino: options.{unknown[0]}: unknown option (known: precision, streams, hint)")
+        raise BadInput(
+            f"runtime openvino: options.{unknown[0]}: unknown option (known: precision, streams, hint, snippets)"
+        )
     precision = str(options.get("precision", "f32")).lower()
     if precision not in PRECISIONS:
         raise BadInput(f"runtime openvino: options.precision: got {precision!r}, expected f32, bf16 or f16")
@@ -92,7 +113,10 @@ def parse_options(spec: RuntimeSpec) -> dict[str, Any]:
     hint = str(options.get("hint", "latency")).lower()
     if hint not in HINTS:
         raise BadInput(f"runtime openvino: options.hint: got {hint!r}, expected latency, throughput or none")
-    return {"precision": PRECISIONS[precision], "streams": streams, "hint": hint}
+    snippets = str(options.get("snippets", "auto")).lower()
+    if snippets not in SNIPPETS:
+        raise BadInput(f"runtime openvino: options.snippets: got {snippets!r}, expected auto, enable or disable")
+    return {"precision": PRECISIONS[precision], "streams": streams, "hint": hint, "snippets": snippets}
 
 
 def compile_config(spec: RuntimeSpec, options: dict[str, Any]) -> dict[str, Any]:
@@ -102,6 +126,8 @@ def compile_config(spec: RuntimeSpec, options: dict[str, Any]) -> dict[str, Any]
         config["PERFORMANCE_HINT"] = HINTS[options["hint"]]
     if spec.threads:
         config["INFERENCE_NUM_THREADS"] = spec.threads
+    if options.get("snippets") == "disable":
+        config["SNIPPETS_MODE"] = "DISABLE"
     return config
 
 
@@ -147,6 +173,8 @@ class OpenVinoSession(Session):
         self._named: tuple[Any, ...] | None = None  # (compiled, request, feeds) of a several-input model
         self._graph: Any = None
         self._names: list[str] = []
+        self.compile_retry: dict[str, Any] | None = None  # the snippets failure a compile was retried after
+        self._recompile = False
         model = self._read()  # read once here (a language model's file is hundreds of MB)
         if len(model.inputs) > 1:
             self._compile_named(model)
@@ -182,12 +210,35 @@ class OpenVinoSession(Session):
         # producing node's name instead (``graph_output_cast_0`` for the Cast an fp16 conversion put
         # before ``logits``).
         self._names = [o.get_any_name() for o in model.outputs]
-        try:
-            compiled = self.core.compile_model(model, "CPU", self.config)
-        except Exception as exc:
-            raise JobFailed(f"{self.path}: OpenVINO {ov_version()} cannot compile it for CPU: {_line(exc)}") from None
+        compiled = self._compile(model)
         inputs, outputs = self._meta(compiled)
         self._named = (compiled, compiled.create_infer_request(), batch_feeds(inputs, outputs))
+
+    def _compile(self, model: Any, batch: int | None = None) -> Any:
+        """``compile_model`` with this entry's config; the snippets register failure is retried once
+        without snippets (``options.snippets: auto``), and the session keeps that config afterwards."""
+        try:
+            return self.core.compile_model(model, "CPU", self.config)
+        except Exception as exc:
+            first = _line(exc)
+            if SNIPPET_REGISTERS not in first.lower() or self.options["snippets"] != "auto" or self.compile_retry:
+                raise JobFailed(f"{self.path}: OpenVINO {ov_version()} cannot compile it for CPU: {first}") from None
+        self.config = {**self.config, "SNIPPETS_MODE": "DISABLE"}
+        self.compile_retry = {
+            "failed_with": first,
+            "batch": batch,
+            "retried_with": {"SNIPPETS_MODE": "DISABLE"},
+            "why": "OpenVINO's snippets register allocator gave up on this graph (a bug of the CPU plugin's JIT, "
+            "not of the model); the session runs without snippets (options.snippets: auto)",
+        }
+        self._recompile = bool(self._by_batch)  # what was compiled before runs without snippets too
+        try:
+            return self.core.compile_model(model, "CPU", self.config)
+        except Exception as exc:
+            raise JobFailed(
+                f"{self.path}: OpenVINO {ov_version()} cannot compile it for CPU, with snippets ({first}) "
+                f"nor without ({_line(exc)})"
+            ) from None
 
     def _run_named(self, x: np.ndarray) -> np.ndarray:
         _, request, feeds = self._named  # type: ignore[misc]
@@ -236,18 +287,24 @@ class OpenVinoSession(Session):
             )
         try:
             model.reshape(dims)
-            compiled = self.core.compile_model(model, "CPU", self.config)
         except Exception as exc:
             raise JobFailed(f"{self.path}: OpenVINO {ov_version()} cannot compile it for CPU: {_line(exc)}") from None
+        compiled = self._compile(model, batch)
         request = compiled.create_infer_request()
         if batch < 0:
             entry = (compiled, request)
-            self._by_batch[batch] = entry
-            return entry
-        # Filling the request's own input buffer and calling infer() is the cheapest way in from Python
-        # (the per-call times of both ways, measured on digits-cnn: docs/benchmarks.md).
-        entry = (compiled, request, request.get_input_tensor(0).data, request.get_output_tensor(0))
+        else:
+            # Filling the request's own input buffer and calling infer() is the cheapest way in from Python
+            # (the per-call times of both ways, measured on digits-cnn: docs/benchmarks.md).
+            entry = (compiled, request, request.get_input_tensor(0).data, request.get_output_tensor(0))
         self._by_batch[batch] = entry
+        if self._recompile:  # compiled with snippets before a retry turned them off: compiled again
+            self._recompile = False
+            for other in [b for b in self._by_batch if b != batch]:
+                del self._by_batch[other]
+                again = self._compiled(other)
+                if other < 0 and self._dynamic is not None:
+                    self._dynamic = again
         return entry
 
     def _run(self, x: np.ndarray) -> np.ndarray:
@@ -315,6 +372,8 @@ class OpenVinoSession(Session):
             "threads_used": prop("INFERENCE_NUM_THREADS"),
             "performance_hint": str(prop("PERFORMANCE_HINT")) if prop("PERFORMANCE_HINT") is not None else None,
             "device_name": self.core.get_property("CPU", "FULL_DEVICE_NAME"),
+            "snippets_mode": self.config.get("SNIPPETS_MODE", "plugin default"),
+            "compile_retry": self.compile_retry,
         }
 
 
@@ -367,6 +426,7 @@ class OpenVinoRuntime(Runtime):
             "openvino",
             None if precision in ("f32", "fp32") else precision,
             f"{streams}s" if streams != 1 else None,
+            "no-snippets" if str(options.get("snippets", "auto")).lower() == "disable" else None,
             threads_label(spec.get("threads")),
         ]
         return " ".join(str(p) for p in parts if p)

@@ -12,6 +12,14 @@ PLUGINS: dict[str, tuple[str, dict[str, object]]] = {
     ),
     "onnx": ("onnx_file:load", dict(summary="your ONNX file (model.path); input name/shape/type read from it")),
     "tflite": ("tflite_source:load", dict(summary="a .tflite file (model.path), converted to ONNX with tf2onnx")),
+    "openvino": (
+        "openvino_source:load",
+        dict(summary="an OpenVINO IR (model.path the .xml, .bin beside it), measured as-is on OpenVINO"),
+    ),
+    "executorch": (
+        "executorch_source:load",
+        dict(summary="an ExecuTorch .pte program (model.path), measured as-is on ExecuTorch"),
+    ),
     "keras": ("keras_source:load", dict(summary="keras.applications by name + local weights, or a saved .keras model")),
     "torchvision": (
         "torchvision_source:load",

@@ -154,4 +154,12 @@ def source_precision(source: str, path: Path) -> dict[str, Any] | None:
         return tflite_precision(path)
     if source == "onnx":
         return onnx_precision(path)
+    if source == "openvino":
+        from suite.zoo.openvino_source import openvino_precision
+
+        return openvino_precision(path)
+    if source == "executorch":
+        from suite.zoo.executorch_source import pte_precision
+
+        return pte_precision(path)
     return None
