@@ -128,7 +128,9 @@ def plan(profile: Loaded, request: SweepRequest) -> SweepPlan:
                 decides["toolkits"] = method_extra
             key = fingerprint(decides)[:16]
             for spec in specs:
-                if artifact_format_of(method, cfg.model.source) not in runtimes.meta(spec.name).get("formats", ()):
+                if artifact_format_of(method, cfg.model.source, cfg.model.path) not in runtimes.meta(spec.name).get(
+                    "formats", ()
+                ):
                     continue
                 loads_any.add(spec.name)
                 if not entry_runs(spec, method, runtime_names):
@@ -289,12 +291,14 @@ def _why_not(spec: RuntimeSpec) -> str:
     )
 
 
-def artifact_format_of(method: str, source: str | None = None) -> str:
+def artifact_format_of(method: str, source: str | None = None, path: str | None = None) -> str:
     """The artifact format a method produces (from its registry metadata; ONNX unless it says).
 
-    ``format: source`` (``as-is``) is the format of the task's own model file: a ``tflite`` source's
-    file runs on LiteRT, every other source's graph on the ONNX runtimes."""
+    ``format: source`` (``as-is``) is the format of the task's own model file: a ``.gguf`` file (``path``)
+    runs on llama.cpp, a ``tflite`` source's file on LiteRT, every other source's graph on the ONNX runtimes."""
     fmt = str(methods.meta(method).get("format") or "onnx")
     if fmt == "source":
+        if str(path or "").lower().endswith(".gguf"):
+            return "gguf"
         return "tflite" if source == "tflite" else "onnx"
     return fmt
