@@ -137,10 +137,7 @@ def gguf_as_is(ctx: PrepareContext) -> Artifact:
         ),
         "tensor_types": facts["tensor_types"],
         "inference_precision": precision.get(main, "int8"),
-        "source_note": (
-            f"the task's fp32 rows are this file dequantized by transformers ({ctx.task.model.source}); "
-            "this row is the file itself on llama.cpp"
-        ),
+        "source_note": "the task's fp32 rows are this file dequantized to float32; this row is the file itself",
     }
     return Artifact.for_file(
         "gguf",
