@@ -41,6 +41,7 @@ LM_MEASURED = {
     "gpt-tiny-wiki -> gguf f32 on llama.cpp": (3.8e-9, 2.3e-8, 1.0, 4.9e-5),
     "smollm2-135m-wiki transformers -> onnx": (2.2e-11, 8.1e-11, 1.0, 2.1e-6),
     "smollm2-135m-wiki -> gguf f32 on llama.cpp": (1.8e-6, 1.5e-5, 1.0, 5.5e-4),
+    "gpt-tiny-wiki torch -> pte (executorch-fp32, 256 positions)": (1.2e-13, 1.7e-12, 1.0, 3.6e-7),
 }
 
 
