@@ -127,7 +127,7 @@ def plan(profile: Loaded, request: SweepRequest) -> SweepPlan:
             if method_extra:
                 decides["toolkits"] = method_extra
             key = fingerprint(decides)[:16]
-            fmt = artifact_format_of(method, cfg.model.source)
+            fmt = artifact_format_of(method, cfg.model.source, cfg.model.path)
             loaders = [spec for spec in specs if fmt in runtimes.meta(spec.name).get("formats", ())]
             # no entry that runs every method loads this artifact (an IR, a .pte): the narrowed ones run it
             only_narrowed = all(spec.default_methods is not None for spec in loaders)
@@ -198,7 +198,7 @@ def _job(
         target_path=str(profile.path),
         target_sha256=profile.sha256,
         method=method,
-        family=str(methods.meta(method).get("family") or ""),
+        family=family_of(method, task),
         params=params,
         runtime=spec.model_dump(mode="json"),
         quick=request.quick,
@@ -293,14 +293,32 @@ def _why_not(spec: RuntimeSpec) -> str:
     )
 
 
-def artifact_format_of(method: str, source: str | None = None) -> str:
+def family_of(method: str, task: Loaded) -> str:
+    """The method's family (registry metadata), except for ``as-is`` of a quantized ``.gguf`` that transformers
+    reads (smollm2-135m-wiki's Q4_1 file): that task has a float reference, the file dequantized (``fp32``, and
+    ``gguf-f32`` on llama.cpp's entry), so the file's own row is compared with it as llama.cpp's quant types are
+    (``weight-only``), instead of standing as a second baseline on its runtime entry."""
+    family = str(methods.meta(method).get("family") or "")
+    model = task.config.model
+    if method == "as-is" and model.source == "transformers" and str(model.path or "").lower().endswith(".gguf"):
+        from suite.data.locate import resolve
+        from suite.zoo.source_precision import gguf_precision
+
+        if not gguf_precision(resolve(model.path, "model.path", task.config, kind="file"))["is_float"]:
+            return "weight-only"
+    return family
+
+
+def artifact_format_of(method: str, source: str | None = None, path: str | None = None) -> str:
     """The artifact format a method produces (from its registry metadata; ONNX unless it says).
 
-    ``format: source`` (``as-is``) is the format of the task's own model file: a ``tflite`` source's
-    file runs on LiteRT, an ``openvino`` source's IR on OpenVINO, an ``executorch`` source's ``.pte`` on
-    ExecuTorch, every other source's graph on the ONNX runtimes."""
+    ``format: source`` (``as-is``) is the format of the task's own model file: a ``.gguf`` file (``path``)
+    runs on llama.cpp, a ``tflite`` source's file on LiteRT, an ``openvino`` source's IR on OpenVINO, an
+    ``executorch`` source's ``.pte`` on ExecuTorch, every other source's graph on the ONNX runtimes."""
     fmt = str(methods.meta(method).get("format") or "onnx")
     if fmt == "source":
+        if str(path or "").lower().endswith(".gguf"):
+            return "gguf"
         return SOURCE_FORMATS.get(source or "", "onnx")
     return fmt
 

@@ -27,7 +27,7 @@ PLUGINS: dict[str, tuple[str, dict[str, object]]] = {
             family="baseline",
             format="source",
             simulated=False,
-            summary="the task's own .tflite/.onnx/OpenVINO IR/.pte file as it is (pre-quantized or not) on every runtime that loads it; precision read from the file",
+            summary="the task's own .tflite/.onnx/OpenVINO IR/.pte/.gguf file as it is (pre-quantized or not) on every runtime that loads it; precision read from the file",
         ),
     ),
     "ptq-static": (

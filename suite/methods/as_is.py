@@ -1,6 +1,6 @@
 """``as-is``: the task's own model file, measured as it is on every runtime of the target that loads
 its format (a ``.tflite`` on LiteRT, an ``.onnx`` on ONNX Runtime and OpenVINO, an OpenVINO IR on
-OpenVINO, a ``.pte`` program on ExecuTorch).
+OpenVINO, a ``.pte`` program on ExecuTorch, a ``.gguf`` on llama.cpp).
 
 Edge users often start from a model someone else already quantized (a vendor's full-integer TFLite
 classifier with uint8 input, a QDQ ONNX file). Converting it first would measure the converter, not
@@ -12,6 +12,13 @@ described from its own contents (``suite.zoo.source_precision``): the record say
 The method is of the baseline family: for a pre-quantized source it *is* the reference the other rows
 of the task are compared with (``fp32`` refuses such a source), and ``artifact.details.baseline_reason``
 says so; for a float source it measures the graph ``fp32`` measures.
+
+A causal LM whose ``model.path`` is a ``.gguf`` file (``model.source: transformers``, which reads it
+dequantized to float32 for the ``fp32`` row) is measured as that file on the llamacpp runtime
+(:func:`gguf_as_is`): the row of the original quantized file, its family and bits per weight read from
+its tensors. Such a task has a float reference (the file dequantized), so a quantized GGUF's row is not a
+baseline but compared with it, as llama.cpp's quant types are (``suite.job.plan.family_of``). A causal LM
+trained here has no file, and as-is says so in one line.
 """
 
 from __future__ import annotations
@@ -48,6 +55,13 @@ class AsIs(Method):
         from suite.zoo.source_precision import source_precision
 
         source = ctx.task.model.source
+        if is_gguf(ctx.task.model.path):
+            return gguf_as_is(ctx)
+        if source == "transformers" and not ctx.task.model.path:
+            raise BadInput(
+                f"model.path: as-is measures the task's own model file as it is, but task {ctx.task.name!r} has "
+                "none (its model is trained here); as-is takes a .tflite, .onnx, OpenVINO IR, .pte or .gguf file"
+            )
         if source not in FORMATS:
             raise BadInput(
                 f"model.source: as-is measures the task's own model file as it is, but source {source!r} gives "
@@ -133,4 +147,52 @@ def pte_copy(original: Path, workdir: Path, facts: dict[str, Any], details: dict
         activation_bits=facts["activation_bits"],
         precision_map=dict(facts["tensor_types"]),
         details={**details, "delegation": facts["delegation"], "inference_precision": facts["inference_precision"]},
+    )
+
+
+def is_gguf(model_path: str | None) -> bool:
+    """Is the task's model file a GGUF (whatever ``model.source`` reads it with)?"""
+    return str(model_path or "").lower().endswith(".gguf")
+
+
+def gguf_as_is(ctx: PrepareContext) -> Artifact:
+    """The task's own GGUF file, copied as it is, for the llamacpp runtime; precision read from its tensors."""
+    from suite.zoo.base import weights_file
+    from suite.zoo.source_precision import gguf_precision
+
+    original = weights_file(ctx.task.model.path, ctx.task)
+    try:
+        facts = gguf_precision(original)
+    except (ValueError, OSError) as exc:
+        raise BadInput(
+            f"model.path: {original}: not a readable GGUF file ({' '.join(str(exc).split())[:200]})"
+        ) from None
+    out = ctx.workdir / "model.gguf"
+    shutil.copyfile(original, out)
+    precision = {"F32": "f32", "F16": "f16", "BF16": "bf16"}
+    main = next(iter(facts["weights_by_type"]))
+    details: dict[str, Any] = {
+        "source_file": str(original),
+        "source_precision": facts,
+        "baseline_reason": (
+            baseline_reason(facts)
+            if facts["is_float"]
+            else (
+                f"not the baseline: the task's own gguf file is already quantized ({facts['family']}) and measured as "
+                "it is; the task's float reference is this file dequantized to float32 (fp32, and gguf-f32 on "
+                "llama.cpp), which this row is compared with as llama.cpp's quant types are"
+            )
+        ),
+        "tensor_types": facts["tensor_types"],
+        "inference_precision": precision.get(main, "int8"),
+        "source_note": "the task's fp32 rows are this file dequantized to float32; this row is the file itself",
+    }
+    return Artifact.for_file(
+        "gguf",
+        out,
+        simulated=False,
+        weight_bits=facts["weight_bits"],
+        activation_bits=facts["activation_bits"],
+        precision_map={k.lower(): v for k, v in facts["tensor_types"].items()},
+        details=details,
     )

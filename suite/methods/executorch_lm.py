@@ -198,7 +198,7 @@ def lm_program(ctx: PrepareContext, method: str, group_size: int | None) -> Arti
     with quiet(*NOISY):
         require("executorch.exir", "executorch")
         require("transformers.integrations.executorch", "transformers")
-    from suite.zoo.conversion_check import FLOAT_TOLERANCE, compare, enforce
+    from suite.zoo.conversion_check import compare_lm, enforce
 
     out = ctx.workdir / "model.pte"
     positions = max_positions(ctx.task)
@@ -217,11 +217,12 @@ def lm_program(ctx: PrepareContext, method: str, group_size: int | None) -> Arti
     steps = reference[len(ids) - 1 : -1].argmax(-1)  # the tokens the reference decoded, in order
     got = program_logits(out, ids, steps)
     source, converted = "transformers fp32", f"pte ({method}, ExecuTorch XNNPACK)"
-    if quantized is None:
-        check = enforce(compare(source, converted, reference, got, FLOAT_TOLERANCE))
+    where = f"prefill of {len(ids)} calibration tokens + {CHECK_STEPS} greedy cached steps"
+    if quantized is None:  # the same LM comparison and tolerance as every float LM conversion
+        check = enforce(compare_lm(source, converted, reference, got, positions=where))
         precision = {"fp32": facts["total_compute_nodes"]}
     else:  # a quantized program differs from fp32 by design: its deviation is a fact, not a refusal
-        check = compare(source, converted, reference, got, {"max_rel_diff": 1e300, "top1_agreement": 0.0})
+        check = compare_lm(source, converted, reference, got, {"top1_agreement": 0.0}, positions=where)
         check["tolerance"] = None  # recorded, not enforced
         other = max(0, facts["total_compute_nodes"] - quantized["quantized_linears"])
         precision = {"int8-dynamic-int4-weight": quantized["quantized_linears"], "fp32": other}
@@ -233,7 +234,7 @@ def lm_program(ctx: PrepareContext, method: str, group_size: int | None) -> Arti
         "kv_cache": {"kind": "static", "max_positions": positions},
         "exporter": "transformers TorchExportableModuleWithStaticCache, torch.export strict",
         "lm_head": "untied from the embedding table",
-        "conversion_check": {**check, "positions": f"prefill of {len(ids)} calibration tokens + {CHECK_STEPS} steps"},
+        "conversion_check": check,
         "build_s": seconds,
     }
     if quantized is not None:

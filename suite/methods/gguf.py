@@ -14,6 +14,9 @@ divide and the type llama.cpp fell back to (``details.fallbacks``: SmolLM2's 576
 multiple of the K-quants' 256, so most of a "Q4_K_M" file is Q5_0/Q8_0), and llama-quantize's size and
 bits per weight (``details.llama_quantize``). A fallback is data, not an error.
 
+``details.conversion_check``: how the f32 GGUF every type starts from agrees with the task's fp32 source
+(suite/methods/gguf_convert.py); the quantization itself is the method and is not held to it.
+
 ``inference_precision``: llama.cpp's CPU kernels multiply a block-quantized weight with activations
 quantized to 8-bit blocks (Q8_0/Q8_K dot products), an F16 weight with F16 activations, so a quantized
 file runs ``int8`` (``f16`` for gguf-f16, ``f32`` for gguf-f32).
@@ -144,7 +147,7 @@ class Gguf(Method):
     Params = GgufParams
 
     def apply(self, ctx: PrepareContext, params: Any) -> Artifact:
-        from suite.methods.gguf_convert import converted, shared_work
+        from suite.methods.gguf_convert import conversion_check, converted, shared_work
 
         qtype, use_imatrix = params.type, params.imatrix
         build = require_build()
@@ -152,6 +155,7 @@ class Gguf(Method):
         if needs_imatrix and not use_imatrix:
             raise JobFailed(f"llama-quantize type {qtype} needs an importance matrix: set imatrix: true")
         source, facts = converted(ctx)
+        check = conversion_check(ctx, source)  # the f32 file every type is quantized from, against its source
         imatrix_file, imatrix_facts = None, None
         if use_imatrix:
             from suite.methods.imatrix import importance_matrix
@@ -172,6 +176,7 @@ class Gguf(Method):
             "llama_cpp": {"version": build.get("version"), "commit": build.get("llama_cpp_commit")},
             "inference_precision": {"f32": "f32", "f16": "f16", "bf16": "bf16"}.get(qtype, "int8"),
             "work": shared_work(ctx, source),
+            "conversion_check": check,
         }
         return Artifact.for_file(
             "gguf",

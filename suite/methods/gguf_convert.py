@@ -14,6 +14,12 @@ llama-quantize (f16 included), as llama.cpp recommends quantizing from the highe
 is cached under ``<cache>/gguf/causal-lm/`` by the weights' hash and the llama.cpp commit, beside a JSON
 of what the conversion did (seconds, the pre-tokenizer override if one was needed).
 
+Conversion check (:func:`conversion_check`): the f32 GGUF's logits on llama.cpp against the fp32 source's on
+the task's first eval tokens (suite.zoo.conversion_check.compare_lm), the source being the task's fp32 ONNX
+graph on ONNX Runtime, itself checked against transformers on the same tokens (a cheaper run of the same
+numbers than loading the torch model again). Kept beside the f32 GGUF, recorded in every GGUF artifact, and
+a disagreement fails the job in one line; the quantization of each method is on purpose and not held to it.
+
 Token check (:func:`token_check`): llama.cpp's tokenizer (from the GGUF) and the task's tokenizer
 (``tokenizers``) encode the same text and the spans where their ids differ are counted. EdgeQ feeds ids,
 so only the importance matrix (llama-imatrix reads text) depends on it. On SmolLM2's calibration text
@@ -175,6 +181,36 @@ def converted(ctx: PrepareContext) -> tuple[Path, dict[str, Any]]:
 
         shutil.rmtree(private, ignore_errors=True)
     return path, facts
+
+
+def conversion_check(ctx: PrepareContext, f32_gguf: Path) -> dict[str, Any]:
+    """The HF -> f32 GGUF conversion against the fp32 source on the task's tokens, enforced; computed once per
+    conversion and tokens and kept as ``<gguf>.check-<tokens digest>.json`` (a failed check too)."""
+    from suite.zoo.conversion_check import (
+        compare_lm,
+        enforce,
+        llamacpp_lm_logits,
+        lm_check_tokens,
+        lm_positions,
+        ort_lm_logits,
+    )
+
+    ids = lm_check_tokens(ctx.splits.x_eval)
+    digest = hashlib.sha256(ids.tobytes()).hexdigest()[:16]
+    check_file = f32_gguf.with_name(f"{f32_gguf.stem}.check-{digest}.json")
+    if check_file.is_file():
+        return enforce(json.loads(check_file.read_text()))
+    check = compare_lm(
+        "transformers fp32 (its checked ONNX export on ONNX Runtime)",
+        "gguf f32 (llama.cpp convert_hf_to_gguf.py, on llama.cpp)",
+        ort_lm_logits(ctx.fp32_onnx(), ids),
+        llamacpp_lm_logits(f32_gguf, ids),
+        positions=lm_positions(ids),
+    )
+    private = check_file.with_name(f".{check_file.name}.{os.getpid()}-{secrets.token_hex(4)}")
+    private.write_text(json.dumps(check, indent=1))
+    os.replace(private, check_file)
+    return enforce(check)
 
 
 def shared_work(ctx: PrepareContext, f32_gguf: Path) -> dict[str, Any]:

@@ -9,7 +9,8 @@ past + seq]``, ``position_ids [batch, seq]``, ``past_key_values.<i>.key|value [b
 head_dim]``; outputs ``logits [batch, seq, vocab]`` and ``present.<i>.key|value``. The past length may
 be 0, so the same graph runs the prompt (prefill, empty cache) and every decode step (one token, the
 growing cache); ``suite/runtimes/lm_feeds.py`` builds those feeds on the run side. The export is
-checked numerically against transformers (prefill and one cached decode step) before it is kept.
+checked against transformers on the task's own tokens (:func:`check_causal_lm`, a prefill and cached decode
+steps, by suite.zoo.conversion_check.compare_lm) before any number is recorded from it.
 """
 
 from __future__ import annotations
@@ -19,8 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from suite.errors import BadInput
 
 OPSET = 18
 EXPORT_VERSION = 2  # bump when the exported graph would change for the same weights (in identities)
@@ -155,33 +154,21 @@ def export_causal_lm(model: Any, path: Path) -> Path:
         _quiet_export(
             wrapper, (ids, mask, pos, *past), path, dynamic_shapes=shapes, input_names=names, output_names=outputs
         )
-    check_causal_lm(model, path)
     return path
 
 
-def check_causal_lm(model: Any, path: Path, tokens: int = 7) -> None:
-    """The export agrees with transformers on a prompt (empty cache) and on one cached decode step."""
-    import onnxruntime as ort
-    import torch
+def check_causal_lm(model: Any, path: Path, ids: np.ndarray) -> dict[str, Any]:
+    """The export against transformers on the task's tokens ``ids`` (a prefill and cached decode steps through
+    the graph's KV cache, suite.zoo.conversion_check.lm_logits): the comparison, to be recorded and enforced."""
+    from suite.zoo.conversion_check import compare_lm, lm_positions, ort_lm_logits, transformers_lm_logits
 
-    from suite.runtimes.lm_feeds import LmGraph
-
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    graph = LmGraph.of_ort(session)
-    rng = np.random.default_rng(0)
-    ids = rng.integers(0, int(model.config.vocab_size), size=(1, tokens + 1)).astype(np.int64)
-    logits, past = graph.prefill(lambda feeds: session.run(None, feeds), ids[:, :tokens])
-    step, _ = graph.step(lambda feeds: session.run(None, feeds), ids[:, tokens:], past)
-    with torch.no_grad():
-        ref = model(torch.from_numpy(ids)).logits.float().numpy()
-    scale = float(np.abs(ref).max()) or 1.0
-    err = max(float(np.abs(logits - ref[:, :tokens]).max()), float(np.abs(step[:, -1] - ref[:, -1]).max())) / scale
-    if not err < 1e-3:
-        raise BadInput(
-            f"{path}: the ONNX export differs from transformers by {err:.2e} (relative) on a prompt and a decode step"
-        )
+    return compare_lm(
+        "transformers fp32",
+        "onnx (torch.onnx dynamo, KV cache)",
+        transformers_lm_logits(model, ids),
+        ort_lm_logits(path, ids),
+        positions=lm_positions(ids),
+    )
 
 
 def export_encoder(module: Any, seq_len: int, path: Path) -> Path:

@@ -5,7 +5,8 @@ uint8 I/O``), never as the ``fp32`` it is not, and the methods that assume a flo
 the float conversions) must refuse it. The facts come from the file's own declarations: a TFLite
 flatbuffer's tensor types and quantization parameters through LiteRT's interpreter
 (``get_tensor_details``, ``get_input_details``, the op list), an ONNX graph's initializer types and
-its QuantizeLinear / DequantizeLinear / QLinear* / MatMulNBits nodes through ``onnx``. No library
+its QuantizeLinear / DequantizeLinear / QLinear* / MatMulNBits nodes through ``onnx``, a GGUF file's
+tensor types and bytes through the ``gguf`` package (suite.compute.weights.gguf_block). No library
 names a model's quantization scheme, so the labels are made here from those facts.
 """
 
@@ -148,8 +149,55 @@ def onnx_precision(path: Path) -> dict[str, Any]:
     }
 
 
+_GGUF_FLOAT = {"F32": 32, "F16": 16, "BF16": 16}
+
+
+def gguf_precision(path: Path) -> dict[str, Any]:
+    """Family and bits of a GGUF file from its tensors' ggml types: the type holding most of the weights names
+    the family (``Q4_1 (llama.cpp), 5.06 bits per weight``: bits as stored, block scales included), its digits the
+    nominal weight bits. llama.cpp's CPU kernels multiply a block-quantized weight with activations quantized to
+    8-bit blocks, so a quantized file's activations are 8 bits (16 for F16, 32 for F32)."""
+    import re
+
+    from suite.compute.weights import gguf_block
+
+    block = gguf_block(path)
+    if not block.get("by_type"):
+        raise ValueError(f"{path}: no weight tensor in this GGUF file ({block.get('reason')})")
+    main = next(iter(block["by_type"]))  # by weights, most first
+    bpw = block["bits_per_weight"]
+    is_float = set(block["by_type"]) <= set(_GGUF_FLOAT)
+    if main in _GGUF_FLOAT:
+        w_bits = a_bits = _GGUF_FLOAT[main]
+    else:
+        digits = re.search(r"\d+", main)
+        w_bits, a_bits = (int(digits[0]) if digits else round(bpw)), 8
+    return {
+        "format": "gguf",
+        "family": f"{main} (llama.cpp), {bpw:.2f} bits per weight",
+        "is_float": is_float,
+        "weight_bits": w_bits,
+        "activation_bits": a_bits,
+        "bits_per_weight": bpw,
+        "file_type": block.get("file_type"),
+        "weights_by_type": block["by_type"],
+        "tensor_types": dict(Counter(t["type"] for t in _gguf_tensors(path))),
+    }
+
+
+def _gguf_tensors(path: Path) -> list[dict[str, Any]]:
+    """Every tensor of a GGUF file (norms included) with its ggml type name."""
+    import gguf
+
+    reader = gguf.GGUFReader(str(path))
+    return [{"name": t.name, "type": gguf.GGMLQuantizationType(t.tensor_type).name} for t in reader.tensors]
+
+
 def source_precision(source: str, path: Path) -> dict[str, Any] | None:
-    """The precision of a task's model file for the sources that are one file in a runnable format."""
+    """The precision of a task's model file for the sources that are one file in a runnable format (a ``.gguf``
+    file whatever its source names: transformers reads one too)."""
+    if path.suffix.lower() == ".gguf":
+        return gguf_precision(path)
     if source == "tflite":
         return tflite_precision(path)
     if source == "onnx":

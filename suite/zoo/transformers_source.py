@@ -16,7 +16,8 @@
   BPE tokenizer trained on the same documents; the trained model is saved as a Hugging Face folder
   (``<cache>/models/<name>-<key>/``: config.json, model.safetensors, tokenizer.json), which a task can
   name as ``model.path`` to evaluate the same weights on another text. Exported with its KV cache
-  (suite/zoo/hf_export.py).
+  (suite/zoo/hf_export.py), the export checked against transformers on the task's first eval tokens
+  (:func:`checked_export`) and the check recorded in every ONNX artifact of the task.
 
 Nothing is ever downloaded: every load passes ``local_files_only=True`` with ``HF_HUB_OFFLINE=1``.
 """
@@ -174,9 +175,35 @@ def _load_causal(path: Path) -> Any:
         ) from None
 
 
+def checked_export(onnx: Path, ids: np.ndarray, load: Any) -> dict[str, Any]:
+    """The causal LM's ONNX export at ``onnx`` (exported now from ``load()`` when not cached) and its check
+    against transformers on the task's tokens ``ids``, enforced (one line when beyond the tolerance).
+
+    The export is shared by every task of the same weights, the check is not (it reads the task's own text):
+    it is kept beside the export as ``<export>.check-<tokens digest>.json``, so a cached export still carries
+    the check its artifacts record, and a task whose check is not there yet runs it once."""
+    from suite.zoo.conversion_check import enforce
+    from suite.zoo.hf_export import check_causal_lm, export_causal_lm
+
+    digest = hashlib.sha256(np.ascontiguousarray(ids, dtype=np.int64).tobytes()).hexdigest()[:16]
+    check_file = onnx.with_name(f"{onnx.stem}.check-{digest}.json")
+    if onnx.is_file() and check_file.is_file():
+        return enforce(json.loads(check_file.read_text()))
+    model = load()
+    if not onnx.is_file():
+        export_causal_lm(model, onnx)
+    check = check_causal_lm(model, onnx, ids)
+    private = check_file.with_name(f".{check_file.name}.{os.getpid()}")
+    private.write_text(json.dumps(check, indent=1))
+    os.replace(private, check_file)  # a failed check is kept too: the export stays refused without a rerun
+    return enforce(check)
+
+
 def _causal_lm(task: Any, splits: Splits) -> ReferenceModel:
     from suite.data.hashing import file_sha256
-    from suite.zoo.hf_export import export_causal_lm
+    from suite.zoo.conversion_check import lm_check_tokens
+
+    ids = lm_check_tokens(splits.x_eval)
 
     origin: dict[str, Any] = {"source": "transformers", "name": task.model.name}
     if task.model.path:
@@ -194,11 +221,16 @@ def _causal_lm(task: Any, splits: Splits) -> ReferenceModel:
                 ),
             )
         weights = facts.get("file_sha256") or facts["weights_sha256"]
-        if not onnx.is_file():
+
+        def load_counted() -> Any:
             model = _load_causal(path)
             origin["parameters"] = int(sum(p.numel() for p in model.parameters()))
-            export_causal_lm(model, onnx)
-        return ReferenceModel(module=None, weights_sha256=weights, origin=origin, onnx_path=onnx)
+            return model
+
+        check = checked_export(onnx, ids, load_counted)
+        return ReferenceModel(
+            module=None, weights_sha256=weights, origin=origin, onnx_path=onnx, conversion_check=check
+        )
     # trained here: the weights are keyed by what decides them, the export by those and the exporter
     recipe = task.model.train
     ident = {k: v for k, v in identity(task).items() if k != "export_version"}
@@ -219,11 +251,10 @@ def _causal_lm(task: Any, splits: Splits) -> ReferenceModel:
         info_file.write_text(json.dumps(info, indent=1))
     weights = _weights_sha(folder)
     onnx = _lm_export_path(weights)
-    if not onnx.is_file():
-        export_causal_lm(_load_causal(folder), onnx)
+    check = checked_export(onnx, ids, lambda: _load_causal(folder))
     info = json.loads(info_file.read_text())
     origin.update(path=str(folder), trained_here=info, tokenizer_sha256=file_sha256(folder / "tokenizer.json"))
-    return ReferenceModel(module=None, weights_sha256=weights, origin=origin, onnx_path=onnx)
+    return ReferenceModel(module=None, weights_sha256=weights, origin=origin, onnx_path=onnx, conversion_check=check)
 
 
 def _encoder_classifier(task: Any, splits: Splits) -> ReferenceModel:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import edgeq
-from tests.runtimes.llamacpp_support import micro_task, require_llamacpp
+from tests.runtimes.llamacpp_support import built_gguf, micro_task, require_llamacpp
 
 PRESETS = [
     "gguf-f32",
@@ -53,6 +53,8 @@ def test_each_type_runs_ok_with_what_was_stored(tmp_path: Path, results_dir: Pat
         assert record["throughput"]["tokens_per_s"] > 0 and record["memory"]["peak_rss_mb"] > 0
         assert runtime["version"] == "0.3.36" and runtime["threads"] == 1 and runtime["system_info"]
         assert sum(artifact["precision_map"].values()) == artifact["details"]["llama_quantize"].get("tensors", 11)
+        check = artifact["details"]["conversion_check"]  # the f32 GGUF it was quantized from, against its source
+        assert check["ok"] is True and check["to"].startswith("gguf f32") and check["n"] == 64
     # f32 keeps the fp32 model's perplexity and is the llamacpp entry's baseline (KLD reference); f16 is near it
     f32, f16 = ours["gguf-f32"]["accuracy"], ours["gguf-f16"]["accuracy"]
     assert f32["perplexity"] == pytest.approx(fp32["accuracy"]["perplexity"], rel=1e-4)
@@ -109,3 +111,57 @@ llama_model_quantize_impl: WARNING: 180 of 272 tensor(s) required fallback quant
         "fallback_tensors": 180,
         "tensors": 272,
     }
+
+
+def test_the_f32_conversion_is_checked_and_a_broken_one_is_refused(tmp_path: Path) -> None:
+    """The HF -> f32 GGUF check is recorded in the artifact and kept beside the f32 file; the same file with two
+    rows of its LM head (or tied embedding table) swapped (the reference's most frequent top-1 token and its least likely one) is refused."""
+    require_llamacpp()
+    import shutil
+
+    import gguf
+    import numpy as np
+
+    from suite.config import load_task
+    from suite.errors import BadInput
+    from suite.job.build import fp32_onnx, task_state
+    from suite.methods.base import PrepareContext
+    from suite.methods.gguf_convert import conversion_check, converted
+    from suite.zoo.conversion_check import LM_TOLERANCE, lm_check_tokens, ort_lm_logits
+
+    task = micro_task(tmp_path)
+    _gguf, record = built_gguf(task, "gguf-q8_0")
+    check = record["details"]["conversion_check"]
+    assert check["ok"] is True and check["from"].startswith("transformers fp32") and check["n"] == 64
+    assert check["kld_mean"] < LM_TOLERANCE["kld_mean"] / 100 and check["top1_agreement"] == 1.0
+    state = task_state(load_task(str(task)))
+    ctx = PrepareContext(
+        task=state.task,
+        splits=state.splits,
+        reference=state.reference,
+        workdir=tmp_path,
+        fp32_onnx=lambda: fp32_onnx(state),
+        target_name="test",
+    )
+    f32, _facts = converted(ctx)
+    assert len(list(f32.parent.glob(f"{f32.stem}.check-*.json"))) == 1
+    assert conversion_check(ctx, f32) == check  # read back from beside the f32 file
+
+    ref = ort_lm_logits(ctx.fp32_onnx(), lm_check_tokens(state.splits.x_eval))
+    top, low = int(np.bincount(ref.argmax(-1)).argmax()), int(ref.mean(0).argmin())
+    broken = tmp_path / "broken.gguf"
+    shutil.copyfile(f32, broken)
+    reader = gguf.GGUFReader(str(broken), "r+")
+    tensors = {t.name: t for t in reader.tensors}
+    head = tensors.get("output.weight") or tensors["token_embd.weight"]  # a tied head is the embedding table
+    rows = head.data  # [vocab, hidden] float32, a view of the file
+    rows[[top, low]] = rows[[low, top]]
+    reader.data.flush()
+    del reader, rows, head
+    with pytest.raises(BadInput) as info:
+        conversion_check(ctx, broken)
+    line = str(info.value)
+    assert (
+        "\n" not in line and "-> gguf f32 (llama.cpp convert_hf_to_gguf.py, on llama.cpp) conversion disagrees" in line
+    )
+    assert "top-1 token agreement" in line and "no number is recorded from it" in line
