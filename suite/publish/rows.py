@@ -52,10 +52,19 @@ def _labels(df) -> list[str]:  # type: ignore[no-untyped-def]
         differing = [k for k in keys if len({json.dumps(p.get(k), sort_keys=True) for p in parsed.values()}) > 1]
         for idx in group.index:
             p = parsed[df.at[idx, "params"]]
-            labels[df.index.get_loc(idx)] = (
-                f"{df.at[idx, 'method']} [" + " ".join(f"{k}={p.get(k)}" for k in differing) + "]"
-            )
+            shown = " ".join(f"{k}={p[k] if k in p else _default(_method, k)}" for k in differing)
+            labels[df.index.get_loc(idx)] = f"{df.at[idx, 'method']} [{shown}]"
     return labels
+
+
+def _default(method: str, key: str) -> Any:
+    """A parameter a record leaves out: it was at its default (``Params.added_later``), named from the registry."""
+    from suite.registry import methods
+
+    try:
+        return methods.get(method).Params.model_fields[key].default
+    except Exception:  # a method this installation does not know (an imported record): say only that
+        return "default"
 
 
 def frame(records: Iterable[dict[str, Any]]):  # type: ignore[no-untyped-def]

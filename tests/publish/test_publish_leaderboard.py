@@ -318,3 +318,18 @@ def test_intervals_significance_and_too_few_to_rank(results_dir: Path) -> None:
         if "| ptq-static |" in line and "90.00" in line
     ]
     assert toolkit_rows and all("+5.00 n.s." in line for line in toolkit_rows)  # the toolkit view says n.s. too
+
+
+def test_a_variant_label_names_a_left_out_parameter_by_its_default() -> None:
+    """A record leaves out a parameter added later while it is at its default (``Params.added_later``): the
+    label of that variant says the default's value (int4's ``rtn``), not ``None``."""
+    from suite.publish.rows import frame
+    from tests.support.publish_records import make_record
+
+    rows = frame(
+        [
+            make_record("int4", 0.95, 1.0, params={"scheme": "weight-only"}),
+            make_record("int4", 0.94, 1.1, params={"scheme": "weight-only", "algorithm": "k_quant"}),
+        ]
+    )
+    assert sorted(rows["label"]) == ["int4 [algorithm=k_quant]", "int4 [algorithm=rtn]"]
