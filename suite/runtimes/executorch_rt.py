@@ -24,7 +24,9 @@ takes and returns torch tensors, so this runtime needs torch as the ``torch`` ru
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -47,9 +49,11 @@ DATA_OPS = {
 }
 
 
-def portable_lib() -> Any:
-    """ExecuTorch's runtime bindings. Importing them imports torchao, which logs a warning per optional
-    CUDA kernel library it cannot load on a CPU-only machine: noise in every job log and in doctor."""
+@contextlib.contextmanager
+def torchao_quiet() -> Iterator[None]:
+    """Importing ExecuTorch imports torchao, which logs a warning per optional CUDA kernel library it
+    cannot load on a CPU-only machine (and torch one per deprecated pytree registration): noise in every
+    job log, in doctor and beside a plan's one-line error. Held back while the import runs."""
     import logging
 
     quiet = [logging.getLogger(name) for name in ("torchao", "torch.utils._pytree")]
@@ -57,10 +61,16 @@ def portable_lib() -> Any:
     for logger in quiet:
         logger.setLevel(logging.ERROR)
     try:
-        from executorch.extension.pybindings import portable_lib as lib
+        yield
     finally:
         for logger, level in zip(quiet, levels):
             logger.setLevel(level)
+
+
+def portable_lib() -> Any:
+    """ExecuTorch's runtime bindings (imported without torchao's import-time noise)."""
+    with torchao_quiet():
+        from executorch.extension.pybindings import portable_lib as lib
     return lib
 
 

@@ -53,19 +53,12 @@ _COMPUTE = ("XNNConv2d", "XNNDepthwiseConv2d", "XNNFullyConnected", "XNNConvTran
 
 
 def _quiet_import() -> Any:
-    """ExecuTorch's deserializer, imported with torchao's and torch's import-time warnings (one per CUDA
-    kernel library a CPU machine lacks) held back: they would be lines beside the plan's one line."""
-    import logging
+    """ExecuTorch's deserializer, imported without torchao's import-time warnings: they would be lines
+    beside the plan's one line."""
+    from suite.runtimes.executorch_rt import torchao_quiet
 
-    quiet = [logging.getLogger(name) for name in ("torchao", "torch.utils._pytree")]
-    levels = [logger.level for logger in quiet]
-    for logger in quiet:
-        logger.setLevel(logging.ERROR)
-    try:
+    with torchao_quiet():
         from executorch.exir._serialize._program import deserialize_pte_binary
-    finally:
-        for logger, level in zip(quiet, levels):
-            logger.setLevel(level)
     return deserialize_pte_binary
 
 
