@@ -384,8 +384,8 @@ class Tracker:
         (``<job_id>.mlflow.lease``, ``suite.records.lease``): each looks for a finished run tagged with
         the record's id before it makes one. Processes that share only the server (a board logging
         while the workstation syncs) may both make one; after logging, each looks again and, if there
-        are several, keeps the oldest (start time, then run id: the same choice in every process) and
-        deletes its own when it is not that one.
+        are several (finished, or still being logged by a live process), keeps the oldest (start time,
+        then run id: the same choice in every process) and deletes its own when it is not that one.
         """
         from contextlib import nullcontext
 
@@ -402,7 +402,9 @@ class Tracker:
                 if _abandoned(stale):
                     retry_locked(self.client.delete_run, stale.info.run_id)
             run_id = self._create(record, rid, record_path)
-            kept = _oldest([r for r in self._runs_of(record, rid) if r.info.status != "RUNNING"] or [])
+            # Another logger's run still RUNNING counts too: left out, two loggers that each finish while the
+            # other's run is unfinished would each keep their own (seen with five syncs at once).
+            kept = _oldest([r for r in self._runs_of(record, rid) if r.info.status != "RUNNING" or not _abandoned(r)])
             if kept is not None and kept.info.run_id != run_id:  # another process logged it meanwhile
                 retry_locked(self.client.delete_run, run_id)
                 return kept.info.run_id, False
