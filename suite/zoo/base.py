@@ -50,6 +50,31 @@ class ReferenceModel:
         return self.module
 
 
+def file_only_reference(task: Any, path: Path, family: str, fmt: str, **origin: Any) -> ReferenceModel:
+    """The reference of a model file that is measured only as it is (an OpenVINO IR, an ExecuTorch program):
+    no float ONNX graph exists, so every ONNX-side method fails with the one line ``onnx_refused`` says."""
+    from suite.data.hashing import file_sha256
+
+    sha = file_sha256(path)
+    return ReferenceModel(
+        module=None,
+        weights_sha256=sha,
+        onnx_path=None,
+        origin={
+            "source": task.model.source,
+            "name": task.model.name,
+            "path": str(path),
+            "file_sha256": sha,
+            **origin,
+            "precision": family,
+        },
+        onnx_refused=(
+            f"{path} is an {fmt} ({family}): EdgeQ has no float ONNX graph of it for the ONNX-side methods; "
+            f"measure it as it is with --methods as-is, or bring its float model for the other methods"
+        ),
+    )
+
+
 def require_path(task: Any) -> None:
     """``check`` for sources that read a file: ``model.path`` must be given."""
     if not task.model.path:

@@ -29,8 +29,7 @@ from typing import Any
 from suite.data.base import Splits, with_identity
 from suite.data.hashing import file_sha256
 from suite.errors import BadInput
-from suite.zoo.base import ReferenceModel, require_path, weights_file
-from suite.zoo.openvino_source import refused_line
+from suite.zoo.base import ReferenceModel, file_only_reference, require_path, weights_file
 
 # XNNPACK datatypes -> (label, bits) for the record
 _XNN = {
@@ -226,18 +225,4 @@ def identity(task: Any) -> dict[str, Any]:
 @with_identity(identity, check=require_path)
 def load(task: Any, splits: Splits) -> ReferenceModel:
     path = weights_file(task.model.path, task, hint="the ExecuTorch .pte file")
-    facts = pte_precision(path)
-    sha = file_sha256(path)
-    return ReferenceModel(
-        module=None,
-        weights_sha256=sha,
-        onnx_path=None,
-        origin={
-            "source": "executorch",
-            "name": task.model.name,
-            "path": str(path),
-            "file_sha256": sha,
-            "precision": facts["family"],
-        },
-        onnx_refused=refused_line(path, facts["family"], "ExecuTorch program"),
-    )
+    return file_only_reference(task, path, pte_precision(path)["family"], "ExecuTorch program")

@@ -24,7 +24,7 @@ from typing import Any
 from suite.data.base import Splits, with_identity
 from suite.data.hashing import file_sha256
 from suite.errors import BadInput
-from suite.zoo.base import ReferenceModel, require_path, weights_file
+from suite.zoo.base import ReferenceModel, file_only_reference, require_path, weights_file
 
 _DTYPES = {"f32": "float32", "f16": "float16", "u8": "uint8", "i8": "int8", "i32": "int32", "i64": "int64"}
 _INT_BITS = {"i8": 8, "u8": 8, "i4": 4, "u4": 4, "nf4": 4, "f4e2m1": 4, "u2": 2, "u1": 1}
@@ -153,29 +153,8 @@ def identity(task: Any) -> dict[str, Any]:
     }
 
 
-def refused_line(path: Path, family: str, fmt: str = "OpenVINO IR") -> str:
-    return (
-        f"{path} is an {fmt} ({family}): EdgeQ has no float ONNX graph of it for the ONNX-side methods; "
-        f"measure it as it is with --methods as-is, or bring its float model for the other methods"
-    )
-
-
 @with_identity(identity, check=require_path)
 def load(task: Any, splits: Splits) -> ReferenceModel:
     path = weights_file(task.model.path, task, hint="the OpenVINO IR .xml file")
-    facts = openvino_precision(path)
-    sha = file_sha256(path)
-    return ReferenceModel(
-        module=None,
-        weights_sha256=sha,
-        onnx_path=None,
-        origin={
-            "source": "openvino",
-            "name": task.model.name,
-            "path": str(path),
-            "file_sha256": sha,
-            "bin_sha256": file_sha256(path.with_suffix(".bin")),
-            "precision": facts["family"],
-        },
-        onnx_refused=refused_line(path, facts["family"]),
-    )
+    family = openvino_precision(path)["family"]
+    return file_only_reference(task, path, family, "OpenVINO IR", bin_sha256=file_sha256(path.with_suffix(".bin")))
